@@ -1,0 +1,110 @@
+//! `DotSet` and `DotFun`: the small dot stores behind flags, registers and counters.
+
+use super::dot::{ActorMap, LocalDot};
+use super::store::DotStore;
+use super::CausalContext;
+
+/// The causal join of two dot sets: a dot survives if both hold it, or if the side lacking it
+/// has never seen it (`(s ∩ s') ∪ (s \ c') ∪ (s' \ c)`). Inputs and output are sorted by dot.
+pub(crate) fn join_dots<V>(
+    mine: Vec<(LocalDot, V)>,
+    ours: &CausalContext,
+    theirs_entries: Vec<(LocalDot, V)>,
+    theirs: &CausalContext,
+) -> Vec<(LocalDot, V)> {
+    let mut out = Vec::with_capacity(mine.len().max(theirs_entries.len()));
+    let mut a = mine.into_iter().peekable();
+    let mut b = theirs_entries.into_iter().peekable();
+    loop {
+        match (a.peek(), b.peek()) {
+            (Some((x, _)), Some((y, _))) if x == y => {
+                out.extend(a.next());
+                b.next();
+            }
+            (Some((x, _)), Some((y, _))) if x > y => {
+                if let Some((d, v)) = b.next().filter(|(d, _)| !ours.contains_local(*d)) {
+                    out.push((d, v));
+                }
+            }
+            (Some(_), _) => {
+                if let Some((d, v)) = a.next().filter(|(d, _)| !theirs.contains_local(*d)) {
+                    out.push((d, v));
+                }
+            }
+            (None, Some(_)) => {
+                if let Some((d, v)) = b.next().filter(|(d, _)| !ours.contains_local(*d)) {
+                    out.push((d, v));
+                }
+            }
+            (None, None) => break,
+        }
+    }
+    out
+}
+
+/// Dots tagged with a value, sorted by dot: the store of registers, remove-wins sets and flags.
+///
+/// Values of one dot never differ (a dot is written once), so a join keeps either.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(transparent))]
+pub struct DotFun<V> {
+    pub(crate) entries: Vec<(LocalDot, V)>,
+}
+
+impl<V> Default for DotFun<V> {
+    fn default() -> Self {
+        Self { entries: Vec::new() }
+    }
+}
+
+impl<V> DotFun<V> {
+    /// A store with the single entry `dot ↦ value`.
+    pub(crate) fn single(dot: LocalDot, value: V) -> Self {
+        Self { entries: vec![(dot, value)] }
+    }
+
+    pub(crate) fn values(&self) -> impl Iterator<Item = &V> {
+        self.entries.iter().map(|(_, v)| v)
+    }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &(LocalDot, V)> {
+        self.entries.iter()
+    }
+}
+
+impl<V: Clone + PartialEq + core::fmt::Debug> DotStore for DotFun<V> {
+    fn is_bottom(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    fn for_each_dot(&self, f: &mut dyn FnMut(LocalDot)) {
+        self.entries.iter().for_each(|(d, _)| f(*d));
+    }
+
+    fn remap(&mut self, map: &ActorMap) {
+        for (d, _) in &mut self.entries {
+            *d = d.remapped(map);
+        }
+        self.entries.sort_by_key(|(d, _)| *d);
+    }
+
+    fn join_store(&mut self, ours: &CausalContext, other: Self, theirs: &CausalContext, _: bool) {
+        let mine = core::mem::take(&mut self.entries);
+        self.entries = join_dots(mine, ours, other.entries, theirs);
+    }
+
+    fn validate(&self, ctx: &CausalContext) -> Result<(), super::InvalidContext> {
+        for pair in self.entries.windows(2) {
+            if let [(a, _), (b, _)] = pair {
+                if a >= b {
+                    return Err(super::InvalidContext::NotCanonical("dots not strictly increasing"));
+                }
+            }
+        }
+        self.entries.iter().try_for_each(|(d, _)| ctx.check_dot(*d))
+    }
+}
+
+/// A plain set of dots: the store of the enable-wins flag.
+pub type DotSet = DotFun<()>;

@@ -1,0 +1,12 @@
+//! Causality: replica ids, dots, causal contexts and the dot stores causal types are built on.
+
+mod context;
+pub(crate) mod dot;
+pub(crate) mod dot_set;
+mod replica_id;
+pub(crate) mod store;
+
+pub use context::{CausalContext, InvalidContext};
+pub use dot::Dot;
+pub use replica_id::{InvalidReplicaId, ReplicaId};
+pub use store::{Causal, DotStore};

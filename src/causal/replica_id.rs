@@ -1,0 +1,118 @@
+//! Replica identity.
+
+use core::fmt;
+use core::str::FromStr;
+
+use uuid::Uuid;
+
+/// The identity of one replica: a UUID, unique among every replica that ever touches a value.
+///
+/// Dots are `(ReplicaId, counter)` pairs, so two writers sharing an id make their updates collide
+/// and replicas diverge. A replica that lost its state must take a **new** id.
+///
+/// # Examples
+/// ```
+/// use deltacrdt::ReplicaId;
+/// let a: ReplicaId = "67e55044-10b1-426f-9247-bb680e5fe0c8".parse()?;
+/// assert_eq!(a.to_string(), "67e55044-10b1-426f-9247-bb680e5fe0c8");
+/// assert_eq!(ReplicaId::from_bytes(*a.as_bytes()), a);
+/// # Ok::<(), deltacrdt::InvalidReplicaId>(())
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(transparent))]
+pub struct ReplicaId(Uuid);
+
+/// A string or byte slice that is not a UUID.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid replica id {input:?}: expected a UUID (16 bytes or its hyphenated hex form)")]
+pub struct InvalidReplicaId {
+    /// The rejected input, lossily shown (at most 64 characters).
+    pub input: String,
+}
+
+impl InvalidReplicaId {
+    fn new(input: &str) -> Self {
+        Self { input: input.chars().take(64).collect() }
+    }
+}
+
+impl ReplicaId {
+    /// A fresh random (version 4) id from the operating system's random source.
+    ///
+    /// Not available on `wasm32-unknown-unknown`, which has no OS random source: there, pass
+    /// random bytes (e.g. from `crypto.getRandomValues`) to [`ReplicaId::from_random_bytes`].
+    #[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
+    #[must_use]
+    pub fn random() -> Self {
+        Self(Uuid::new_v4())
+    }
+
+    /// A version-4 id built from 16 caller-supplied random bytes (the version bits are set).
+    #[must_use]
+    pub fn from_random_bytes(bytes: [u8; 16]) -> Self {
+        Self(uuid::Builder::from_random_bytes(bytes).into_uuid())
+    }
+
+    /// The id with exactly these 16 bytes.
+    #[must_use]
+    pub const fn from_bytes(bytes: [u8; 16]) -> Self {
+        Self(Uuid::from_bytes(bytes))
+    }
+
+    /// The id whose 16 big-endian bytes are `value` (handy for tests and fixtures).
+    #[must_use]
+    pub const fn from_u128(value: u128) -> Self {
+        Self(Uuid::from_u128(value))
+    }
+
+    /// Parses 16 bytes from a slice.
+    ///
+    /// # Errors
+    /// [`InvalidReplicaId`] if the slice is not exactly 16 bytes long.
+    pub fn try_from_slice(bytes: &[u8]) -> Result<Self, InvalidReplicaId> {
+        Uuid::from_slice(bytes)
+            .map(Self)
+            .map_err(|_| InvalidReplicaId::new(&format!("{} bytes", bytes.len())))
+    }
+
+    /// The 16 bytes of the id.
+    #[must_use]
+    pub const fn as_bytes(&self) -> &[u8; 16] {
+        self.0.as_bytes()
+    }
+
+    /// The id as a [`Uuid`].
+    #[must_use]
+    pub const fn as_uuid(&self) -> Uuid {
+        self.0
+    }
+}
+
+impl From<Uuid> for ReplicaId {
+    fn from(uuid: Uuid) -> Self {
+        Self(uuid)
+    }
+}
+
+impl FromStr for ReplicaId {
+    type Err = InvalidReplicaId;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Uuid::parse_str(s).map(Self).map_err(|_| InvalidReplicaId::new(s))
+    }
+}
+
+impl fmt::Display for ReplicaId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0.hyphenated(), f)
+    }
+}
+
+impl fmt::Debug for ReplicaId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Eight hex digits tell replicas apart in test output without drowning it.
+        let s = self.0.simple().to_string();
+        write!(f, "R{}", s.get(..8).unwrap_or(&s))
+    }
+}

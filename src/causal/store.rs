@@ -1,0 +1,188 @@
+//! Dot stores and the generic machinery of causal types (store + causal context).
+//!
+//! A causal δ-CRDT is a pair `(store, context)` (Almeida, Shoker, Baquero, JPDC 2018, §6). The
+//! store maps what the user sees to the dots that wrote it; the context records every dot ever
+//! seen. Joining keeps a dot if both sides hold it, or if the side lacking it has never seen it:
+//! so a remove is an empty store plus a context naming the removed dots — no tombstones.
+//!
+//! Every function here works on values whose contexts share one replica table (see
+//! [`CausalContext::align`]); [`join`] aligns first.
+
+use core::fmt::Debug;
+
+use super::dot::{ActorMap, LocalDot};
+use super::{CausalContext, InvalidContext};
+
+/// A dot store: the part of a causal type that holds dots (sealed: only this crate implements it).
+///
+/// Values nested in an [`OrMap`](crate::OrMap) are dot stores sharing the map's context.
+pub trait DotStore: Clone + Default + Debug + PartialEq {
+    /// Whether the store holds no dot (it is then dropped from a parent map).
+    fn is_bottom(&self) -> bool;
+
+    /// Calls `f` with every dot in the store.
+    fn for_each_dot(&self, f: &mut dyn FnMut(LocalDot));
+
+    /// Renames actors after the context was re-laid out in another table.
+    fn remap(&mut self, map: &ActorMap);
+
+    /// Joins `other` (with context `theirs`) into `self` (with context `ours`); both are laid out
+    /// in one table. `scan` is false when the contexts share no dot: then nothing of `self` can be
+    /// removed and parts of `self` missing from `other` need not be visited.
+    fn join_store(&mut self, ours: &CausalContext, other: Self, theirs: &CausalContext, scan: bool);
+
+    /// Checks every dot is covered by `ctx` and the representation is canonical.
+    ///
+    /// # Errors
+    /// The first violation found.
+    fn validate(&self, ctx: &CausalContext) -> Result<(), InvalidContext> {
+        let mut result = Ok(());
+        self.for_each_dot(&mut |d| {
+            if result.is_ok() {
+                result = ctx.check_dot(d);
+            }
+        });
+        result
+    }
+}
+
+/// A causal type: a dot store with its own context (sealed: only this crate implements it).
+///
+/// Each public causal type (`OrSet`, `MvRegister`, `OrMap`, …) is such a pair. When nested in an
+/// [`OrMap`](crate::OrMap) its own context stays empty and the map's context is used instead.
+pub trait Causal: Clone + Default + Debug {
+    /// The store half.
+    type Store: DotStore;
+
+    /// Builds the value from its parts.
+    fn from_parts(store: Self::Store, ctx: CausalContext) -> Self;
+    /// Splits the value into its parts.
+    fn into_parts(self) -> (Self::Store, CausalContext);
+    /// The store.
+    fn store(&self) -> &Self::Store;
+    /// The store, mutably.
+    fn store_mut(&mut self) -> &mut Self::Store;
+    /// The context.
+    fn context(&self) -> &CausalContext;
+    /// The context, mutably.
+    fn context_mut(&mut self) -> &mut CausalContext;
+}
+
+/// `a ⊔ b` for causal types: align `b` into `a`'s replica table, join stores, join contexts.
+pub(crate) fn join<T: Causal>(a: &mut T, b: T) {
+    let (mut store, mut ctx) = b.into_parts();
+    if let Some(map) = a.context_mut().align(&mut ctx) {
+        store.remap(&map);
+    }
+    let scan = a.context().intersects_aligned(&ctx);
+    let mut mine = core::mem::take(a.store_mut());
+    mine.join_store(a.context(), store, &ctx, scan);
+    *a.store_mut() = mine;
+    a.context_mut().join_aligned(&ctx);
+}
+
+/// Semantic equality: same events seen and same store, whatever the replica tables' order.
+pub(crate) fn eq<T: Causal>(a: &T, b: &T) -> bool {
+    if a.context() != b.context() {
+        return false;
+    }
+    let mut table = a.context().clone();
+    let (mut store, mut ctx) = b.clone().into_parts();
+    if let Some(map) = table.align(&mut ctx) {
+        store.remap(&map);
+    }
+    *a.store() == store
+}
+
+/// Validates a decoded value: a well-formed context covering every dot of a canonical store.
+pub(crate) fn validate<T: Causal>(value: &T) -> Result<(), InvalidContext> {
+    value.context().validate()?;
+    value.store().validate(value.context())
+}
+
+/// Builds a delta's context: only the replicas the delta mentions, in a small table of its own.
+#[derive(Debug, Default)]
+pub(crate) struct DeltaContext {
+    ctx: CausalContext,
+}
+
+impl DeltaContext {
+    /// Re-indexes `dot` (an index into `state`) into the delta's table and records it as seen.
+    pub(crate) fn cover(&mut self, state: &CausalContext, dot: LocalDot) -> LocalDot {
+        let actor = self.ctx.intern(state.replica(dot.actor));
+        let local = LocalDot::new(actor, dot.counter);
+        self.ctx.insert_local(local);
+        local
+    }
+
+    /// Records every dot of `store` (indexed in `state`) as seen: what a remove ships.
+    pub(crate) fn cover_all<S: DotStore>(&mut self, state: &CausalContext, store: &S) {
+        store.for_each_dot(&mut |d| {
+            self.cover(state, d);
+        });
+    }
+
+    pub(crate) fn finish(self) -> CausalContext {
+        self.ctx
+    }
+}
+
+/// Implements `Causal`, `Lattice`, semantic `PartialEq` and validated serde for a causal type
+/// `$ty` whose fields are `store: $store` and `ctx: CausalContext`.
+macro_rules! causal_type {
+    ($ty:ident $(< $($p:ident),* >)?, $store:ty $(, where $($bounds:tt)*)?) => {
+        impl $(< $($p),* >)? $crate::causal::Causal for $ty $(< $($p),* >)? $(where $($bounds)*)? {
+            type Store = $store;
+            fn from_parts(store: $store, ctx: $crate::CausalContext) -> Self {
+                Self { store, ctx }
+            }
+            fn into_parts(self) -> ($store, $crate::CausalContext) {
+                (self.store, self.ctx)
+            }
+            fn store(&self) -> &$store {
+                &self.store
+            }
+            fn store_mut(&mut self) -> &mut $store {
+                &mut self.store
+            }
+            fn context(&self) -> &$crate::CausalContext {
+                &self.ctx
+            }
+            fn context_mut(&mut self) -> &mut $crate::CausalContext {
+                &mut self.ctx
+            }
+        }
+
+        impl $(< $($p),* >)? $crate::Lattice for $ty $(< $($p),* >)? $(where $($bounds)*)? {
+            fn join(&mut self, other: Self) {
+                $crate::causal::store::join(self, other);
+            }
+        }
+
+        impl $(< $($p),* >)? PartialEq for $ty $(< $($p),* >)? $(where $($bounds)*)? {
+            fn eq(&self, other: &Self) -> bool {
+                $crate::causal::store::eq(self, other)
+            }
+        }
+
+        #[cfg(feature = "serde")]
+        impl $(< $($p),* >)? serde::Serialize for $ty $(< $($p),* >)?
+        where $store: serde::Serialize, $($($bounds)*)? {
+            fn serialize<SER: serde::Serializer>(&self, s: SER) -> Result<SER::Ok, SER::Error> {
+                serde::Serialize::serialize(&(&self.ctx, &self.store), s)
+            }
+        }
+
+        #[cfg(feature = "serde")]
+        impl<'de, $($($p),*)?> serde::Deserialize<'de> for $ty $(< $($p),* >)?
+        where $store: serde::Deserialize<'de>, $($($bounds)*)? {
+            fn deserialize<DE: serde::Deserializer<'de>>(d: DE) -> Result<Self, DE::Error> {
+                let (ctx, store) = serde::Deserialize::deserialize(d)?;
+                let value = Self { store, ctx };
+                $crate::causal::store::validate(&value).map_err(serde::de::Error::custom)?;
+                Ok(value)
+            }
+        }
+    };
+}
+pub(crate) use causal_type;

@@ -1,0 +1,357 @@
+//! `OrSet`: the add-wins observed-remove set.
+
+use core::hash::Hash;
+use std::collections::HashMap;
+
+use crate::causal::dot::{Actor, ActorMap, LocalDot};
+use crate::causal::dot_set::join_dots;
+use crate::causal::store::{DeltaContext, DotStore, causal_type};
+use crate::causal::{CausalContext, InvalidContext};
+use crate::{Delta, ReplicaId};
+
+/// An add-wins, observed-remove set (AWORSet), tombstone-free.
+///
+/// Each element carries the dots of the adds that put it there. `remove` ships only the dots it
+/// observed, so an add concurrent with a remove has a dot the remove never saw: **add wins**.
+/// Removed elements leave nothing behind but their dots in the causal context, which compacts to
+/// one integer per replica.
+///
+/// Memory: an element with one dot (the common case) costs its own size plus 8 bytes — the dot
+/// is packed as a 24-bit replica index and a 40-bit counter into one `u64`. Elements with
+/// concurrent dots, or dots that do not fit, live in a second map.
+///
+/// # Examples
+/// ```
+/// use deltacrdt::{Lattice, OrSet, ReplicaId};
+/// let (a, b) = (ReplicaId::from_u128(1), ReplicaId::from_u128(2));
+/// let mut x = OrSet::default();
+/// let d = x.insert(a, "milk");
+/// let mut y = OrSet::default();
+/// y.apply(d);
+/// let rm = y.remove(&"milk"); // b removes what it saw...
+/// let add = x.insert(a, "milk"); // ...while a adds again, concurrently
+/// x.apply(rm);
+/// y.apply(add);
+/// assert_eq!(x, y);
+/// assert!(x.contains(&"milk")); // add wins
+/// ```
+#[derive(Clone, Debug)]
+pub struct OrSet<E> {
+    store: Elements<E>,
+    ctx: CausalContext,
+}
+
+causal_type!(OrSet<E>, Elements<E>, where E: Hash + Eq + Clone + core::fmt::Debug);
+
+impl<E> Default for OrSet<E> {
+    fn default() -> Self {
+        Self { store: Elements::default(), ctx: CausalContext::default() }
+    }
+}
+
+impl<E: Hash + Eq + Clone + core::fmt::Debug> OrSet<E> {
+    /// Adds `element` as `replica` (re-adding refreshes its dot). Returns the delta.
+    pub fn insert(&mut self, replica: ReplicaId, element: E) -> Delta<Self> {
+        let mut delta = DeltaContext::default();
+        if let Some(old) = self.store.remove(&element) {
+            old.for_each(|d| {
+                delta.cover(&self.ctx, d);
+            });
+        }
+        let dot = self.ctx.issue(replica);
+        let shipped = delta.cover(&self.ctx, dot);
+        self.store.set_one(element.clone(), dot);
+        let mut store = Elements::default();
+        store.set_one(element, shipped);
+        Delta::new(Self { store, ctx: delta.finish() })
+    }
+
+    /// Removes `element` if present: the delta names the dots observed, so a concurrent add of the
+    /// same element survives. Removing an absent element yields an empty delta.
+    pub fn remove(&mut self, element: &E) -> Delta<Self> {
+        let mut delta = DeltaContext::default();
+        if let Some(old) = self.store.remove(element) {
+            old.for_each(|d| {
+                delta.cover(&self.ctx, d);
+            });
+        }
+        Delta::new(Self { store: Elements::default(), ctx: delta.finish() })
+    }
+
+    /// Removes every element observed so far.
+    pub fn clear(&mut self) -> Delta<Self> {
+        let mut delta = DeltaContext::default();
+        delta.cover_all(&self.ctx, &self.store);
+        self.store = Elements::default();
+        Delta::new(Self { store: Elements::default(), ctx: delta.finish() })
+    }
+}
+
+impl<E: Hash + Eq> OrSet<E> {
+    /// Whether `element` is in the set.
+    #[must_use]
+    pub fn contains(&self, element: &E) -> bool {
+        self.store.one.contains_key(element) || self.store.many.contains_key(element)
+    }
+
+    /// Number of elements.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.store.one.len() + self.store.many.len()
+    }
+
+    /// Whether the set has no element.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The elements, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = &E> {
+        self.store.one.keys().chain(self.store.many.keys())
+    }
+
+    /// The causal context: every add and remove this replica has seen.
+    #[must_use]
+    pub fn context(&self) -> &CausalContext {
+        &self.ctx
+    }
+}
+
+/// A dot packed as `actor << 40 | counter` (24-bit replica index, 40-bit counter).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) struct Packed(u64);
+
+const COUNTER_BITS: u32 = 40;
+const COUNTER_MASK: u64 = (1 << COUNTER_BITS) - 1;
+
+impl Packed {
+    fn pack(dot: LocalDot) -> Option<Self> {
+        (dot.actor.0 < (1 << (64 - COUNTER_BITS)) && dot.counter <= COUNTER_MASK)
+            .then(|| Self((u64::from(dot.actor.0) << COUNTER_BITS) | dot.counter))
+    }
+
+    fn unpack(self) -> LocalDot {
+        // The shift leaves at most 24 bits, so the conversion cannot fail.
+        let actor = u32::try_from(self.0 >> COUNTER_BITS).unwrap_or(u32::MAX);
+        LocalDot::new(Actor(actor), self.0 & COUNTER_MASK)
+    }
+}
+
+/// The dots of one element, as handed out by [`Elements::remove`].
+enum Dots {
+    One(LocalDot),
+    Many(Vec<LocalDot>),
+}
+
+impl Dots {
+    fn for_each(self, mut f: impl FnMut(LocalDot)) {
+        match self {
+            Self::One(d) => f(d),
+            Self::Many(ds) => ds.into_iter().for_each(f),
+        }
+    }
+
+    fn into_vec(self) -> Vec<(LocalDot, ())> {
+        match self {
+            Self::One(d) => vec![(d, ())],
+            Self::Many(ds) => ds.into_iter().map(|d| (d, ())).collect(),
+        }
+    }
+}
+
+/// The dot store of [`OrSet`]: element ↦ its dots (a `DotMap<E, DotSet>` in the paper's terms).
+///
+/// Canonical form: an element with exactly one packable dot is in `one`, any other in `many`
+/// (with its dots sorted, never empty); never in both.
+#[derive(Clone, Debug)]
+pub struct Elements<E> {
+    one: HashMap<E, Packed>,
+    many: HashMap<E, Vec<LocalDot>>,
+}
+
+impl<E: Hash + Eq> PartialEq for Elements<E> {
+    fn eq(&self, other: &Self) -> bool {
+        self.one == other.one && self.many == other.many
+    }
+}
+
+impl<E> Default for Elements<E> {
+    fn default() -> Self {
+        Self { one: HashMap::new(), many: HashMap::new() }
+    }
+}
+
+impl<E: Hash + Eq> Elements<E> {
+    fn remove(&mut self, element: &E) -> Option<Dots> {
+        if let Some(p) = self.one.remove(element) {
+            return Some(Dots::One(p.unpack()));
+        }
+        self.many.remove(element).map(Dots::Many)
+    }
+
+    fn set_one(&mut self, element: E, dot: LocalDot) {
+        match Packed::pack(dot) {
+            Some(p) => {
+                self.one.insert(element, p);
+            }
+            None => {
+                self.many.insert(element, vec![dot]);
+            }
+        }
+    }
+
+    /// Stores `dots` (sorted) for `element` in canonical form; nothing if empty.
+    fn set(&mut self, element: E, dots: Vec<(LocalDot, ())>) {
+        match dots.as_slice() {
+            [] => {}
+            [(d, ())] if Packed::pack(*d).is_some() => self.set_one(element, *d),
+            _ => {
+                self.many.insert(element, dots.into_iter().map(|(d, ())| d).collect());
+            }
+        }
+    }
+}
+
+impl<E: Hash + Eq + Clone + core::fmt::Debug> DotStore for Elements<E> {
+    fn is_bottom(&self) -> bool {
+        self.one.is_empty() && self.many.is_empty()
+    }
+
+    fn for_each_dot(&self, f: &mut dyn FnMut(LocalDot)) {
+        self.one.values().for_each(|p| f(p.unpack()));
+        self.many.values().flatten().for_each(|d| f(*d));
+    }
+
+    fn remap(&mut self, map: &ActorMap) {
+        let mut moved = Vec::new();
+        self.one.retain(|e, p| match Packed::pack(p.unpack().remapped(map)) {
+            Some(q) => {
+                *p = q;
+                true
+            }
+            None => {
+                moved.push((e.clone(), p.unpack().remapped(map)));
+                false
+            }
+        });
+        for (e, d) in moved {
+            self.many.insert(e, vec![d]);
+        }
+        for dots in self.many.values_mut() {
+            dots.iter_mut().for_each(|d| *d = d.remapped(map));
+            dots.sort_unstable();
+        }
+    }
+
+    fn join_store(&mut self, ours: &CausalContext, other: Self, theirs: &CausalContext, scan: bool) {
+        if scan {
+            // Elements only we hold lose the dots `other` has seen (and so removed).
+            self.one.retain(|e, p| {
+                other.one.contains_key(e)
+                    || other.many.contains_key(e)
+                    || !theirs.contains_local(p.unpack())
+            });
+            let mut emptied = Vec::new();
+            for (e, dots) in &mut self.many {
+                if !other.one.contains_key(e) && !other.many.contains_key(e) {
+                    dots.retain(|d| !theirs.contains_local(*d));
+                    if dots.is_empty() {
+                        emptied.push(e.clone());
+                    }
+                }
+            }
+            for e in emptied {
+                self.many.remove(&e);
+            }
+        }
+        for (e, p) in other.one {
+            let d = p.unpack();
+            match self.one.get(&e).copied() {
+                // The common cases, without allocating: same dot, or no dot of ours.
+                Some(mine) if mine == p => {}
+                None if !self.many.contains_key(&e) => {
+                    if !ours.contains_local(d) {
+                        self.one.insert(e, p);
+                    }
+                }
+                _ => {
+                    let mine = self.remove(&e).map(Dots::into_vec).unwrap_or_default();
+                    let joined = join_dots(mine, ours, vec![(d, ())], theirs);
+                    self.set(e, joined);
+                }
+            }
+        }
+        for (e, dots) in other.many {
+            let mine = self.remove(&e).map(Dots::into_vec).unwrap_or_default();
+            let joined = join_dots(mine, ours, dots.into_iter().map(|d| (d, ())).collect(), theirs);
+            self.set(e, joined);
+        }
+    }
+
+    fn validate(&self, ctx: &CausalContext) -> Result<(), InvalidContext> {
+        for (e, dots) in &self.many {
+            if self.one.contains_key(e) {
+                return Err(InvalidContext::NotCanonical("an element is stored twice"));
+            }
+            let canonical = match dots.as_slice() {
+                [] => false,
+                [d] => Packed::pack(*d).is_none(),
+                _ => dots.windows(2).all(|w| matches!(w, [a, b] if a < b)),
+            };
+            if !canonical {
+                return Err(InvalidContext::NotCanonical("element dots not canonical"));
+            }
+        }
+        let mut result = Ok(());
+        self.for_each_dot(&mut |d| {
+            if result.is_ok() {
+                result = ctx.check_dot(d);
+            }
+        });
+        result
+    }
+}
+
+#[cfg(feature = "serde")]
+mod serde_impl {
+    use super::{Elements, Hash, LocalDot, Packed};
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use std::collections::HashMap;
+
+    /// Wire shape: single-dot elements first (no per-element length), then the rest.
+    #[derive(Serialize, Deserialize)]
+    struct Shape<E> {
+        one: Vec<(E, LocalDot)>,
+        many: Vec<(E, Vec<LocalDot>)>,
+    }
+
+    impl<E: Serialize + Clone> Serialize for Elements<E> {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let one = self.one.iter().map(|(e, p)| (e.clone(), p.unpack())).collect();
+            let many = self.many.iter().map(|(e, d)| (e.clone(), d.clone())).collect();
+            Shape { one, many }.serialize(s)
+        }
+    }
+
+    impl<'de, E: Deserialize<'de> + Hash + Eq> Deserialize<'de> for Elements<E> {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            let shape = Shape::<E>::deserialize(d)?;
+            let mut one = HashMap::new();
+            for (e, dot) in shape.one {
+                let packed = Packed::pack(dot)
+                    .ok_or_else(|| serde::de::Error::custom("unpackable dot in the single-dot list"))?;
+                if one.insert(e, packed).is_some() {
+                    return Err(serde::de::Error::custom("an element is stored twice"));
+                }
+            }
+            let mut many = HashMap::new();
+            for (e, dots) in shape.many {
+                if many.insert(e, dots).is_some() {
+                    return Err(serde::de::Error::custom("an element is stored twice"));
+                }
+            }
+            Ok(Self { one, many })
+        }
+    }
+}

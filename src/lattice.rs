@@ -1,0 +1,89 @@
+//! The one trait every replicated type implements, and the delta wrapper its mutators return.
+
+use core::ops::Deref;
+
+/// A join-semilattice: a replicated value whose replicas converge by joining.
+///
+/// `join` must be **commutative** (`a ⊔ b = b ⊔ a`), **associative** (`(a ⊔ b) ⊔ c = a ⊔ (b ⊔ c)`)
+/// and **idempotent** (`a ⊔ a = a`), and `Default` is the bottom element (`⊥ ⊔ a = a`). Because of
+/// these laws, replicas that have received the same updates hold equal values whatever order,
+/// grouping or number of times those updates arrived in.
+///
+/// Every mutator of a type in this crate applies the change locally **and** returns a [`Delta`]:
+/// a small value of the same type such that `old ⊔ delta == new`. Shipping deltas instead of whole
+/// states is what makes this crate delta-state: a delta of one operation is O(1) in the state size.
+///
+/// The laws are checked by property tests for every type in this crate.
+///
+/// # Examples
+/// ```
+/// use deltacrdt::{GCounter, Lattice, ReplicaId};
+/// let (a, b) = (ReplicaId::from_u128(1), ReplicaId::from_u128(2));
+/// let mut x = GCounter::default();
+/// let mut y = GCounter::default();
+/// let dx = x.increment(a, 2);
+/// let dy = y.increment(b, 3);
+/// x.apply(dy);
+/// y.apply(dx);
+/// assert_eq!(x, y);
+/// assert_eq!(x.value(), 5);
+/// ```
+pub trait Lattice: Clone + Default + PartialEq {
+    /// Joins `other` into `self`: afterwards `self` is the least upper bound of both.
+    fn join(&mut self, other: Self);
+
+    /// Joins a delta received from a peer (or produced locally) into `self`.
+    fn apply(&mut self, delta: Delta<Self>) {
+        self.join(delta.into_inner());
+    }
+
+    /// `self ⊔ other`, by value.
+    #[must_use]
+    fn joined(mut self, other: Self) -> Self {
+        self.join(other);
+        self
+    }
+}
+
+/// A delta returned by a mutator: a value of the mutated type that carries exactly the change.
+///
+/// It is `#[must_use]` because a delta that is dropped is an update that never reaches the other
+/// replicas. Deltas join into *delta-groups* with [`Delta::join`]; a full state is always a legal
+/// delta-group.
+#[must_use = "a delta that is dropped never reaches the other replicas"]
+#[derive(Clone, Debug, Default, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(transparent))]
+pub struct Delta<T>(T);
+
+impl<T> Delta<T> {
+    /// Wraps a value (any state is a legal delta).
+    pub const fn new(value: T) -> Self {
+        Self(value)
+    }
+
+    /// The delta's value, to join or serialize.
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+
+    /// Transforms the carried value (used to nest a delta inside a container's delta).
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Delta<U> {
+        Delta(f(self.0))
+    }
+}
+
+impl<T: Lattice> Delta<T> {
+    /// Joins another delta into this one, forming a delta-group.
+    pub fn join(&mut self, other: Self) {
+        self.0.join(other.0);
+    }
+}
+
+impl<T> Deref for Delta<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}

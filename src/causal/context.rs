@@ -231,17 +231,14 @@ impl CausalContext {
         self.entries.iter().find(|e| e.id == replica)
     }
 
+    #[cfg(test)]
     pub(crate) fn entries(&self) -> &[Entry] {
         &self.entries
     }
 
+    #[cfg(test)]
     pub(crate) fn from_entries(entries: Vec<Entry>) -> Self {
         Self { entries }
-    }
-
-    /// Number of replicas in the table.
-    pub(crate) fn table_len(&self) -> usize {
-        self.entries.len()
     }
 
     /// The index of `replica`, adding it to the table if it is new.
@@ -279,11 +276,6 @@ impl CausalContext {
         let dot = LocalDot::new(actor, counter);
         self.insert_local(dot);
         dot
-    }
-
-    /// An empty context with `table`'s replica table, so indices mean the same replicas in both.
-    pub(crate) fn with_table_of(table: &Self) -> Self {
-        Self { entries: table.entries.iter().map(|e| Entry::new(e.id)).collect() }
     }
 
     /// Joins a context already laid out in the same table (index `i` means the same replica).

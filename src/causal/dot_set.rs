@@ -1,7 +1,7 @@
 //! `DotSet` and `DotFun`: the small dot stores behind flags, registers and counters.
 
 use super::dot::{ActorMap, LocalDot};
-use super::store::DotStore;
+use super::store::{DeltaContext, DotStore};
 use super::CausalContext;
 
 /// The causal join of two dot sets: a dot survives if both hold it, or if the side lacking it
@@ -64,6 +64,36 @@ impl<V> DotFun<V> {
         Self { entries: vec![(dot, value)] }
     }
 
+    /// Replaces every observed entry with `value` under a fresh dot of `replica`; returns the
+    /// delta's parts: the new entry and a context covering it and the replaced dots.
+    pub(crate) fn replace(
+        &mut self,
+        ctx: &mut CausalContext,
+        replica: crate::ReplicaId,
+        value: V,
+    ) -> (Self, CausalContext)
+    where
+        V: Clone,
+    {
+        let mut delta = DeltaContext::default();
+        for (d, _) in self.entries.drain(..) {
+            delta.cover(ctx, d);
+        }
+        let dot = ctx.issue(replica);
+        let shipped = delta.cover(ctx, dot);
+        self.entries.push((dot, value.clone()));
+        (Self::single(shipped, value), delta.finish())
+    }
+
+    /// Removes every observed entry; returns the delta's parts (no entry, the removed dots).
+    pub(crate) fn clear(&mut self, ctx: &CausalContext) -> (Self, CausalContext) {
+        let mut delta = DeltaContext::default();
+        for (d, _) in self.entries.drain(..) {
+            delta.cover(ctx, d);
+        }
+        (Self::default(), delta.finish())
+    }
+
     pub(crate) fn values(&self) -> impl Iterator<Item = &V> {
         self.entries.iter().map(|(_, v)| v)
     }
@@ -74,6 +104,16 @@ impl<V> DotFun<V> {
 }
 
 impl<V: Clone + PartialEq + core::fmt::Debug> DotStore for DotFun<V> {
+    type Wire = Self;
+
+    fn wire(&self) -> &Self {
+        self
+    }
+
+    fn from_wire(wire: Self) -> Self {
+        wire
+    }
+
     fn is_bottom(&self) -> bool {
         self.entries.is_empty()
     }
@@ -107,4 +147,4 @@ impl<V: Clone + PartialEq + core::fmt::Debug> DotStore for DotFun<V> {
 }
 
 /// A plain set of dots: the store of the enable-wins flag.
-pub type DotSet = DotFun<()>;
+pub(crate) type DotSet = DotFun<()>;

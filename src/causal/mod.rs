@@ -2,6 +2,7 @@
 
 mod context;
 pub(crate) mod dot;
+pub(crate) mod dot_map;
 pub(crate) mod dot_set;
 mod replica_id;
 pub(crate) mod store;

@@ -17,6 +17,16 @@ use super::{CausalContext, InvalidContext};
 ///
 /// Values nested in an [`OrMap`](crate::OrMap) are dot stores sharing the map's context.
 pub trait DotStore: Clone + Default + Debug + PartialEq {
+    /// What is serialized when the store is nested in a map (a causal type nested in a map
+    /// ships only its store: the map's context is shared).
+    type Wire;
+
+    /// The nested wire form.
+    fn wire(&self) -> &Self::Wire;
+
+    /// Rebuilds the store from its nested wire form.
+    fn from_wire(wire: Self::Wire) -> Self;
+
     /// Whether the store holds no dot (it is then dropped from a parent map).
     fn is_bottom(&self) -> bool;
 
@@ -150,6 +160,37 @@ macro_rules! causal_type {
             }
             fn context_mut(&mut self) -> &mut $crate::CausalContext {
                 &mut self.ctx
+            }
+        }
+
+        impl $(< $($p),* >)? $crate::causal::DotStore for $ty $(< $($p),* >)? $(where $($bounds)*)? {
+            type Wire = $store;
+            fn wire(&self) -> &$store {
+                &self.store
+            }
+            fn from_wire(store: $store) -> Self {
+                Self { store, ctx: $crate::CausalContext::default() }
+            }
+            fn is_bottom(&self) -> bool {
+                $crate::causal::DotStore::is_bottom(&self.store)
+            }
+            fn for_each_dot(&self, f: &mut dyn FnMut($crate::causal::dot::LocalDot)) {
+                self.store.for_each_dot(f);
+            }
+            fn remap(&mut self, map: &$crate::causal::dot::ActorMap) {
+                self.store.remap(map);
+            }
+            fn join_store(
+                &mut self,
+                ours: &$crate::CausalContext,
+                other: Self,
+                theirs: &$crate::CausalContext,
+                scan: bool,
+            ) {
+                self.store.join_store(ours, other.store, theirs, scan);
+            }
+            fn validate(&self, ctx: &$crate::CausalContext) -> Result<(), $crate::InvalidContext> {
+                self.store.validate(ctx)
             }
         }
 

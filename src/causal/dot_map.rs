@@ -1,0 +1,114 @@
+//! `DotMap`: key ↦ nested dot store, the store of maps and remove-wins sets.
+
+use core::hash::Hash;
+use std::collections::HashMap;
+
+use super::dot::{ActorMap, LocalDot};
+use super::store::DotStore;
+use super::{CausalContext, InvalidContext};
+
+/// Key ↦ nested dot store; keys whose store is bottom are absent (canonical form).
+///
+/// Nested stores are joined with the *parent's* contexts, so a key removed on one side (its dots
+/// covered by that side's context) and updated concurrently on the other keeps exactly the
+/// update's dots: update wins, and concurrent creations of one key merge.
+#[derive(Clone, Debug)]
+pub struct DotMap<K, S> {
+    pub(crate) entries: HashMap<K, S>,
+}
+
+impl<K, S> Default for DotMap<K, S> {
+    fn default() -> Self {
+        Self { entries: HashMap::new() }
+    }
+}
+
+impl<K: Hash + Eq, S: PartialEq> PartialEq for DotMap<K, S> {
+    fn eq(&self, other: &Self) -> bool {
+        self.entries == other.entries
+    }
+}
+
+impl<K: Hash + Eq + Clone + core::fmt::Debug, S: DotStore> DotStore for DotMap<K, S> {
+    type Wire = Self;
+
+    fn wire(&self) -> &Self {
+        self
+    }
+
+    fn from_wire(wire: Self) -> Self {
+        wire
+    }
+
+    fn is_bottom(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    fn for_each_dot(&self, f: &mut dyn FnMut(LocalDot)) {
+        self.entries.values().for_each(|s| s.for_each_dot(f));
+    }
+
+    fn remap(&mut self, map: &ActorMap) {
+        self.entries.values_mut().for_each(|s| s.remap(map));
+    }
+
+    fn join_store(&mut self, ours: &CausalContext, mut other: Self, theirs: &CausalContext, scan: bool) {
+        if scan {
+            // Keys only we hold lose the dots `other` has seen (and so removed).
+            self.entries.retain(|k, s| {
+                if !other.entries.contains_key(k) {
+                    s.join_store(ours, S::default(), theirs, true);
+                }
+                !s.is_bottom()
+            });
+        }
+        for (k, s) in other.entries.drain() {
+            let mut mine = self.entries.remove(&k).unwrap_or_default();
+            mine.join_store(ours, s, theirs, scan);
+            if !mine.is_bottom() {
+                self.entries.insert(k, mine);
+            }
+        }
+    }
+
+    fn validate(&self, ctx: &CausalContext) -> Result<(), InvalidContext> {
+        for s in self.entries.values() {
+            if s.is_bottom() {
+                return Err(InvalidContext::NotCanonical("a map holds an empty entry"));
+            }
+            s.validate(ctx)?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(feature = "serde")]
+mod serde_impl {
+    use super::{DotMap, DotStore, Hash, HashMap};
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    impl<K: Serialize, S: DotStore> Serialize for DotMap<K, S>
+    where
+        S::Wire: Serialize,
+    {
+        fn serialize<SER: Serializer>(&self, s: SER) -> Result<SER::Ok, SER::Error> {
+            s.collect_seq(self.entries.iter().map(|(k, v)| (k, v.wire())))
+        }
+    }
+
+    impl<'de, K: Deserialize<'de> + Hash + Eq, S: DotStore> Deserialize<'de> for DotMap<K, S>
+    where
+        S::Wire: Deserialize<'de>,
+    {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            let pairs = Vec::<(K, S::Wire)>::deserialize(d)?;
+            let mut entries = HashMap::new();
+            for (k, w) in pairs {
+                if entries.insert(k, S::from_wire(w)).is_some() {
+                    return Err(serde::de::Error::custom("a map key appears twice"));
+                }
+            }
+            Ok(Self { entries })
+        }
+    }
+}

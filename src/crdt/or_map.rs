@@ -1,0 +1,135 @@
+//! `OrMap`: the observed-remove, update-wins map of nested causal values.
+
+use core::hash::Hash;
+use core::mem;
+
+use crate::causal::dot_map::DotMap;
+use crate::causal::store::{DeltaContext, causal_type};
+use crate::causal::{Causal, DotStore};
+use crate::{CausalContext, Delta, ReplicaId};
+
+/// An observed-remove, update-wins map from keys to nested causal values ([`OrSet`](crate::OrSet),
+/// [`MvRegister`](crate::MvRegister), [`EwFlag`](crate::EwFlag), [`DwFlag`](crate::DwFlag),
+/// [`RwSet`](crate::RwSet), [`CausalCounter`](crate::CausalCounter) or another `OrMap`).
+///
+/// All nested values share the map's single causal context. Removing a key ships the dots it
+/// observed under that key; an update made concurrently has dots the remove never saw, so the key
+/// survives holding exactly that update (**update wins**). Two replicas creating the same key
+/// concurrently simply merge their nested values — there is no "which creation won" race.
+///
+/// # Examples
+/// ```
+/// use deltacrdt::{Lattice, OrMap, OrSet, ReplicaId};
+/// let (a, b) = (ReplicaId::from_u128(1), ReplicaId::from_u128(2));
+/// let mut x: OrMap<&str, OrSet<&str>> = OrMap::default();
+/// let mut y = x.clone();
+/// let dx = x.update(a, "tags", |tags, r| tags.insert(r, "urgent"));
+/// let dy = y.update(b, "tags", |tags, r| tags.insert(r, "backend")); // concurrent creation
+/// x.apply(dy);
+/// y.apply(dx);
+/// assert_eq!(x, y);
+/// assert_eq!(x.get(&"tags").map(|t| t.len()), Some(2));
+///
+/// let rm = x.remove(&"tags");
+/// let upd = y.update(b, "tags", |tags, r| tags.insert(r, "later")); // concurrent with the remove
+/// x.apply(upd);
+/// y.apply(rm);
+/// assert_eq!(x, y);
+/// let tags = x.get(&"tags").unwrap();
+/// assert!(tags.contains(&"later") && !tags.contains(&"urgent")); // update wins, remove keeps
+/// ```
+#[derive(Clone, Debug)]
+pub struct OrMap<K, V> {
+    store: DotMap<K, V>,
+    ctx: CausalContext,
+}
+
+causal_type!(OrMap<K, V>, DotMap<K, V>, where K: Hash + Eq + Clone + core::fmt::Debug, V: Causal + DotStore);
+
+impl<K, V> Default for OrMap<K, V> {
+    fn default() -> Self {
+        Self { store: DotMap::default(), ctx: CausalContext::default() }
+    }
+}
+
+impl<K: Hash + Eq + Clone + core::fmt::Debug, V: Causal + DotStore> OrMap<K, V> {
+    /// Mutates the value under `key` (created empty if absent) with one of its own mutators, and
+    /// returns the map's delta: the nested delta under `key`.
+    ///
+    /// `f` receives the nested value — which, for the duration of the call, holds the map's shared
+    /// context — and the `replica` to pass on to its mutator.
+    pub fn update(
+        &mut self,
+        replica: ReplicaId,
+        key: K,
+        f: impl FnOnce(&mut V, ReplicaId) -> Delta<V>,
+    ) -> Delta<Self> {
+        let mut value = self.store.entries.remove(&key).unwrap_or_default();
+        mem::swap(value.context_mut(), &mut self.ctx);
+        let nested = f(&mut value, replica);
+        mem::swap(value.context_mut(), &mut self.ctx);
+        if !DotStore::is_bottom(&value) {
+            self.store.entries.insert(key.clone(), value);
+        }
+        let (nested_store, ctx) = nested.into_inner().into_parts();
+        let mut store = DotMap::default();
+        let nested = V::from_parts(nested_store, CausalContext::default());
+        if !DotStore::is_bottom(&nested) {
+            store.entries.insert(key, nested);
+        }
+        Delta::new(Self { store, ctx })
+    }
+
+    /// Removes `key` and everything nested under it that this replica observed.
+    pub fn remove(&mut self, key: &K) -> Delta<Self> {
+        let mut delta = DeltaContext::default();
+        if let Some(value) = self.store.entries.remove(key) {
+            delta.cover_all(&self.ctx, &value);
+        }
+        Delta::new(Self { store: DotMap::default(), ctx: delta.finish() })
+    }
+
+    /// Removes every key observed so far.
+    pub fn clear(&mut self) -> Delta<Self> {
+        let mut delta = DeltaContext::default();
+        delta.cover_all(&self.ctx, &self.store);
+        self.store = DotMap::default();
+        Delta::new(Self { store: DotMap::default(), ctx: delta.finish() })
+    }
+}
+
+impl<K: Hash + Eq, V> OrMap<K, V> {
+    /// The value under `key`, if any.
+    #[must_use]
+    pub fn get(&self, key: &K) -> Option<&V> {
+        self.store.entries.get(key)
+    }
+
+    /// Whether `key` is present.
+    #[must_use]
+    pub fn contains_key(&self, key: &K) -> bool {
+        self.store.entries.contains_key(key)
+    }
+
+    /// The entries, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = (&K, &V)> {
+        self.store.entries.iter()
+    }
+
+    /// The keys, in no particular order.
+    pub fn keys(&self) -> impl Iterator<Item = &K> {
+        self.store.entries.keys()
+    }
+
+    /// Number of keys.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.store.entries.len()
+    }
+
+    /// Whether the map is empty.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.store.entries.is_empty()
+    }
+}

@@ -1,9 +1,15 @@
 #![doc = include_str!("../README.md")]
 
 mod causal;
+mod clock;
 mod crdt;
+mod document;
 mod lattice;
 
 pub use causal::{Causal, CausalContext, Dot, DotStore, InvalidContext, InvalidReplicaId, ReplicaId};
-pub use crdt::OrSet;
+#[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
+pub use clock::SystemClock;
+pub use clock::{ClockError, Hlc, HlcBuilder, PhysicalClock, Stamp, Timestamp};
+pub use crdt::{CausalCounter, DwFlag, EwFlag, MvRegister, OrMap, RwSet, GCounter, GSet, OrSet, PnCounter};
+pub use document::{Doc, Field, FieldKey, Kind, PathError, Register, Scalar, Value};
 pub use lattice::{Delta, Lattice};

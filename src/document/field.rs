@@ -1,0 +1,268 @@
+//! A document field: one dynamically typed causal value, keyed by (name, kind).
+
+use core::mem;
+
+use crate::causal::dot::{ActorMap, LocalDot};
+use crate::causal::{Causal, DotStore};
+use crate::{CausalContext, CausalCounter, EwFlag, InvalidContext, MvRegister, OrMap, OrSet, Stamp};
+
+use super::{Scalar, Value};
+
+/// The type of a document field. Fields are keyed by name **and** kind, so two replicas using the
+/// same name with different kinds create two fields instead of a conflict.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub enum Kind {
+    /// A [`CausalCounter`].
+    Counter,
+    /// A last-writer-wins register of a [`Value`].
+    Register,
+    /// An add-wins set of [`Scalar`]s.
+    Set,
+    /// An enable-wins flag.
+    Flag,
+    /// A nested map of fields.
+    Map,
+}
+
+impl Kind {
+    /// The lower-case name used when rendering.
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Counter => "counter",
+            Self::Register => "register",
+            Self::Set => "set",
+            Self::Flag => "flag",
+            Self::Map => "map",
+        }
+    }
+}
+
+/// The key of a field in a document map: its name and its kind.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct FieldKey {
+    /// The field's name.
+    pub name: String,
+    /// The field's kind.
+    pub kind: Kind,
+}
+
+/// A register of a document: concurrent writes are kept, the one with the greatest HLC stamp
+/// (ties broken by replica id) is the value.
+pub type Register = MvRegister<(Stamp, Value)>;
+
+/// One field of a [`Doc`](super::Doc): a causal value of the kind its key names.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum Field {
+    /// A counter.
+    Counter(CausalCounter),
+    /// A last-writer-wins register.
+    Register(Register),
+    /// An add-wins set of scalars.
+    Set(OrSet<Scalar>),
+    /// An enable-wins flag.
+    Flag(EwFlag),
+    /// A nested map.
+    Map(OrMap<FieldKey, Field>),
+}
+
+impl Default for Field {
+    fn default() -> Self {
+        Self::Flag(EwFlag::default())
+    }
+}
+
+/// Calls `$body` with `$v` bound to the causal value inside `$field`, whatever its variant.
+macro_rules! each {
+    ($field:expr, $v:ident => $body:expr) => {
+        match $field {
+            Field::Counter($v) => $body,
+            Field::Register($v) => $body,
+            Field::Set($v) => $body,
+            Field::Flag($v) => $body,
+            Field::Map($v) => $body,
+        }
+    };
+}
+
+impl Field {
+    /// The field's kind.
+    #[must_use]
+    pub const fn kind(&self) -> Kind {
+        match self {
+            Self::Counter(_) => Kind::Counter,
+            Self::Register(_) => Kind::Register,
+            Self::Set(_) => Kind::Set,
+            Self::Flag(_) => Kind::Flag,
+            Self::Map(_) => Kind::Map,
+        }
+    }
+
+    fn empty(kind: Kind) -> Self {
+        match kind {
+            Kind::Counter => Self::Counter(CausalCounter::default()),
+            Kind::Register => Self::Register(Register::default()),
+            Kind::Set => Self::Set(OrSet::default()),
+            Kind::Flag => Self::Flag(EwFlag::default()),
+            Kind::Map => Self::Map(OrMap::default()),
+        }
+    }
+
+    /// Turns an empty field of another kind into an empty one of `kind`, keeping its context.
+    pub(crate) fn ensure(&mut self, kind: Kind) {
+        if self.kind() != kind {
+            let ctx = mem::take(self.context_mut());
+            *self = Self::empty(kind);
+            *self.context_mut() = ctx;
+        }
+    }
+
+    /// The register's current value: the write with the greatest stamp.
+    #[must_use]
+    pub fn register_value(register: &Register) -> Option<&Value> {
+        register.values().max_by_key(|(stamp, _)| *stamp).map(|(_, v)| v)
+    }
+}
+
+impl PartialEq for Field {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Self::Counter(a), Self::Counter(b)) => a == b,
+            (Self::Register(a), Self::Register(b)) => a == b,
+            (Self::Set(a), Self::Set(b)) => a == b,
+            (Self::Flag(a), Self::Flag(b)) => a == b,
+            (Self::Map(a), Self::Map(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
+impl Causal for Field {
+    type Store = Self;
+
+    fn from_parts(mut store: Self, ctx: CausalContext) -> Self {
+        *store.context_mut() = ctx;
+        store
+    }
+
+    fn into_parts(mut self) -> (Self, CausalContext) {
+        let ctx = mem::take(self.context_mut());
+        (self, ctx)
+    }
+
+    fn store(&self) -> &Self {
+        self
+    }
+
+    fn store_mut(&mut self) -> &mut Self {
+        self
+    }
+
+    fn context(&self) -> &CausalContext {
+        each!(self, v => v.context())
+    }
+
+    fn context_mut(&mut self) -> &mut CausalContext {
+        each!(self, v => v.context_mut())
+    }
+}
+
+impl DotStore for Field {
+    type Wire = Self;
+
+    fn wire(&self) -> &Self {
+        self
+    }
+
+    fn from_wire(wire: Self) -> Self {
+        wire
+    }
+
+    fn is_bottom(&self) -> bool {
+        each!(self, v => DotStore::is_bottom(v))
+    }
+
+    fn for_each_dot(&self, f: &mut dyn FnMut(LocalDot)) {
+        each!(self, v => v.for_each_dot(f));
+    }
+
+    fn remap(&mut self, map: &ActorMap) {
+        each!(self, v => v.remap(map));
+    }
+
+    fn join_store(&mut self, ours: &CausalContext, other: Self, theirs: &CausalContext, scan: bool) {
+        match (self, other) {
+            (Self::Counter(a), Self::Counter(b)) => a.join_store(ours, b, theirs, scan),
+            (Self::Register(a), Self::Register(b)) => a.join_store(ours, b, theirs, scan),
+            (Self::Set(a), Self::Set(b)) => a.join_store(ours, b, theirs, scan),
+            (Self::Flag(a), Self::Flag(b)) => a.join_store(ours, b, theirs, scan),
+            (Self::Map(a), Self::Map(b)) => a.join_store(ours, b, theirs, scan),
+            // A key missing on our side is joined into a default field: give it the other's
+            // kind. Kinds differ otherwise only under a key of the wrong kind, which validation
+            // rejects; then ours is kept.
+            (mine, other) => {
+                if DotStore::is_bottom(mine) {
+                    *mine = Self::empty(other.kind());
+                    mine.join_store(ours, other, theirs, scan);
+                }
+            }
+        }
+    }
+
+    fn validate(&self, ctx: &CausalContext) -> Result<(), InvalidContext> {
+        each!(self, v => v.validate(ctx))
+    }
+}
+
+#[cfg(feature = "serde")]
+mod serde_impl {
+    use super::{CausalCounter, Causal, DotStore, EwFlag, Field, OrMap, OrSet, Register};
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    /// A nested field ships only its store (the map's context is shared).
+    #[derive(Serialize)]
+    enum WireRef<'a> {
+        Counter(&'a <CausalCounter as Causal>::Store),
+        Register(&'a <Register as Causal>::Store),
+        Set(&'a <OrSet<super::Scalar> as Causal>::Store),
+        Flag(&'a <EwFlag as Causal>::Store),
+        Map(&'a <OrMap<super::FieldKey, Field> as Causal>::Store),
+    }
+
+    #[derive(Deserialize)]
+    enum Wire {
+        Counter(<CausalCounter as Causal>::Store),
+        Register(<Register as Causal>::Store),
+        Set(<OrSet<super::Scalar> as Causal>::Store),
+        Flag(<EwFlag as Causal>::Store),
+        Map(<OrMap<super::FieldKey, Field> as Causal>::Store),
+    }
+
+    impl Serialize for Field {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            match self {
+                Self::Counter(v) => WireRef::Counter(v.wire()),
+                Self::Register(v) => WireRef::Register(v.wire()),
+                Self::Set(v) => WireRef::Set(v.wire()),
+                Self::Flag(v) => WireRef::Flag(v.wire()),
+                Self::Map(v) => WireRef::Map(v.wire()),
+            }
+            .serialize(s)
+        }
+    }
+
+    impl<'de> Deserialize<'de> for Field {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            Ok(match Wire::deserialize(d)? {
+                Wire::Counter(w) => Self::Counter(CausalCounter::from_wire(w)),
+                Wire::Register(w) => Self::Register(Register::from_wire(w)),
+                Wire::Set(w) => Self::Set(OrSet::from_wire(w)),
+                Wire::Flag(w) => Self::Flag(EwFlag::from_wire(w)),
+                Wire::Map(w) => Self::Map(OrMap::from_wire(w)),
+            })
+        }
+    }
+}

@@ -135,12 +135,8 @@ impl<V: Clone + PartialEq + core::fmt::Debug> DotStore for DotFun<V> {
     }
 
     fn validate(&self, ctx: &CausalContext) -> Result<(), super::InvalidContext> {
-        for pair in self.entries.windows(2) {
-            if let [(a, _), (b, _)] = pair {
-                if a >= b {
-                    return Err(super::InvalidContext::NotCanonical("dots not strictly increasing"));
-                }
-            }
+        if !self.entries.windows(2).all(|w| matches!(w, [(a, _), (b, _)] if a < b)) {
+            return Err(super::InvalidContext::NotCanonical("dots not strictly increasing"));
         }
         self.entries.iter().try_for_each(|(d, _)| ctx.check_dot(*d))
     }

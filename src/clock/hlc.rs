@@ -29,7 +29,7 @@ type BoxedClock = Box<dyn PhysicalClock + Send + Sync>;
 /// [`update`](Self::update)) merges a remote timestamp and stamps the receive event, after
 /// refusing remotes more than [`max_drift`](Self::max_drift) ahead of the physical clock.
 /// Every stamp is strictly greater than every stamp issued before by this clock and every
-/// timestamp it accepted. See the [module docs](super) for the rules.
+/// timestamp it accepted. The rules: [`Hlc::now`] (local event), [`Hlc::observe`] (receive), [`Hlc::check_drift`].
 ///
 /// # Examples
 ///

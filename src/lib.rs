@@ -10,6 +10,6 @@ pub use causal::{Causal, CausalContext, Dot, DotStore, InvalidContext, InvalidRe
 #[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
 pub use clock::SystemClock;
 pub use clock::{ClockError, Hlc, HlcBuilder, PhysicalClock, Stamp, Timestamp};
-pub use crdt::{CausalCounter, DwFlag, EwFlag, MvRegister, OrMap, RwSet, GCounter, GSet, OrSet, PnCounter};
+pub use crdt::{CausalCounter, DwFlag, EwFlag, MvRegister, OrMap, RwSet, GCounter, GSet, LwwRegister, OrSet, PnCounter};
 pub use document::{Doc, Field, FieldKey, Kind, PathError, Register, Scalar, Value};
 pub use lattice::{Delta, Lattice};

@@ -1,7 +1,7 @@
 //! `DotMap`: key ↦ nested dot store, the store of maps and remove-wins sets.
 
 use core::hash::Hash;
-use std::collections::HashMap;
+use foldhash::HashMap;
 
 use super::dot::{ActorMap, LocalDot};
 use super::store::DotStore;
@@ -19,7 +19,7 @@ pub struct DotMap<K, S> {
 
 impl<K, S> Default for DotMap<K, S> {
     fn default() -> Self {
-        Self { entries: HashMap::new() }
+        Self { entries: HashMap::default() }
     }
 }
 
@@ -102,7 +102,7 @@ mod serde_impl {
     {
         fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
             let pairs = Vec::<(K, S::Wire)>::deserialize(d)?;
-            let mut entries = HashMap::new();
+            let mut entries = HashMap::default();
             for (k, w) in pairs {
                 if entries.insert(k, S::from_wire(w)).is_some() {
                     return Err(serde::de::Error::custom("a map key appears twice"));

@@ -1,7 +1,7 @@
 //! `OrSet`: the add-wins observed-remove set.
 
 use core::hash::Hash;
-use std::collections::HashMap;
+use foldhash::HashMap;
 
 use crate::causal::dot::{Actor, ActorMap, LocalDot};
 use crate::causal::dot_set::join_dots;
@@ -178,7 +178,7 @@ impl<E: Hash + Eq> PartialEq for Elements<E> {
 
 impl<E> Default for Elements<E> {
     fn default() -> Self {
-        Self { one: HashMap::new(), many: HashMap::new() }
+        Self { one: HashMap::default(), many: HashMap::default() }
     }
 }
 
@@ -262,17 +262,19 @@ impl<E: Hash + Eq + Clone + core::fmt::Debug> DotStore for Elements<E> {
                     || other.many.contains_key(e)
                     || !theirs.contains_local(p.unpack())
             });
-            let mut emptied = Vec::new();
+            // An element of `many` left with fewer than two dots moves to its canonical place.
+            let mut shrunk = Vec::new();
             for (e, dots) in &mut self.many {
                 if !other.one.contains_key(e) && !other.many.contains_key(e) {
                     dots.retain(|d| !theirs.contains_local(*d));
-                    if dots.is_empty() {
-                        emptied.push(e.clone());
+                    if dots.len() < 2 {
+                        shrunk.push(e.clone());
                     }
                 }
             }
-            for e in emptied {
-                self.many.remove(&e);
+            for e in shrunk {
+                let dots = self.remove(&e).map(Dots::into_vec).unwrap_or_default();
+                self.set(e, dots);
             }
         }
         for (e, p) in other.one {
@@ -327,27 +329,38 @@ impl<E: Hash + Eq + Clone + core::fmt::Debug> DotStore for Elements<E> {
 mod serde_impl {
     use super::{Elements, Hash, LocalDot, Packed};
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
-    use std::collections::HashMap;
+    use foldhash::HashMap;
 
     /// Wire shape: single-dot elements first (no per-element length), then the rest.
-    #[derive(Serialize, Deserialize)]
+    #[derive(Deserialize)]
     struct Shape<E> {
         one: Vec<(E, LocalDot)>,
         many: Vec<(E, Vec<LocalDot>)>,
     }
 
-    impl<E: Serialize + Clone> Serialize for Elements<E> {
+    /// Serializes the sequence an iterator yields, without collecting it first.
+    struct Seq<F>(F);
+
+    impl<F: Fn() -> I, I: IntoIterator<Item: Serialize>> Serialize for Seq<F> {
         fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-            let one = self.one.iter().map(|(e, p)| (e.clone(), p.unpack())).collect();
-            let many = self.many.iter().map(|(e, d)| (e.clone(), d.clone())).collect();
-            Shape { one, many }.serialize(s)
+            s.collect_seq((self.0)())
+        }
+    }
+
+    impl<E: Serialize> Serialize for Elements<E> {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            use serde::ser::SerializeStruct;
+            let mut shape = s.serialize_struct("Shape", 2)?;
+            shape.serialize_field("one", &Seq(|| self.one.iter().map(|(e, p)| (e, p.unpack()))))?;
+            shape.serialize_field("many", &Seq(|| self.many.iter()))?;
+            shape.end()
         }
     }
 
     impl<'de, E: Deserialize<'de> + Hash + Eq> Deserialize<'de> for Elements<E> {
         fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
             let shape = Shape::<E>::deserialize(d)?;
-            let mut one = HashMap::new();
+            let mut one = HashMap::default();
             for (e, dot) in shape.one {
                 let packed = Packed::pack(dot)
                     .ok_or_else(|| serde::de::Error::custom("unpackable dot in the single-dot list"))?;
@@ -355,7 +368,7 @@ mod serde_impl {
                     return Err(serde::de::Error::custom("an element is stored twice"));
                 }
             }
-            let mut many = HashMap::new();
+            let mut many = HashMap::default();
             for (e, dots) in shape.many {
                 if many.insert(e, dots).is_some() {
                     return Err(serde::de::Error::custom("an element is stored twice"));

@@ -200,9 +200,14 @@ impl DotStore for Field {
             (Self::Set(a), Self::Set(b)) => a.join_store(ours, b, theirs, scan),
             (Self::Flag(a), Self::Flag(b)) => a.join_store(ours, b, theirs, scan),
             (Self::Map(a), Self::Map(b)) => a.join_store(ours, b, theirs, scan),
-            // A key missing on our side is joined into a default field: give it the other's
-            // kind. Kinds differ otherwise only under a key of the wrong kind, which validation
+            // A key missing on one side is joined as a default (bottom) field, whose kind is
+            // arbitrary: a bottom field of any kind is the bottom of every kind. Kinds of two
+            // non-bottom fields differ only under a key of the wrong kind, which validation
             // rejects; then ours is kept.
+            (mine, other) if DotStore::is_bottom(&other) => {
+                let empty = Self::empty(mine.kind());
+                mine.join_store(ours, empty, theirs, scan);
+            }
             (mine, other) => {
                 if DotStore::is_bottom(mine) {
                     *mine = Self::empty(other.kind());

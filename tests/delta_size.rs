@@ -1,0 +1,308 @@
+//! Deltas are small (DESIGN §2): the delta of one single-element operation is O(1) in the size of
+//! the state. Each test builds a small state (10 elements, keys or replicas) and a large one
+//! (100,000; 1,000 for the causal counter, whose build is quadratic in replicas), performs the
+//! same operation on both, serializes the two deltas with postcard and compares their lengths.
+//!
+//! - By a **fresh writer** (a replica that never wrote to the state), the delta names nothing
+//!   that depends on the state's size: the two encodings must have the same length.
+//! - By the replica that built the state (or touching an existing element), the delta carries dot
+//!   counters near the state's size: postcard varints, 1 byte below 128 and 3 bytes at 100,000.
+//!   A single-operation delta holds at most three of them (the new dot, in the store and in the
+//!   context, and the one dot it overwrites), so the lengths may differ by `VARINT_SLACK` bytes.
+//!
+//! Every delta must also fit in `MAX_DELTA` bytes.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    reason = "tests"
+)]
+
+use deltacrdt::{
+    CausalCounter, Delta, Doc, GCounter, GSet, LwwRegister, MvRegister, OrMap, OrSet, PnCounter,
+    ReplicaId, RwSet, Stamp, Timestamp,
+};
+use serde::Serialize;
+
+/// The largest acceptable encoding of a single-operation delta.
+const MAX_DELTA: usize = 64;
+/// How much longer a delta may get when its dot counters need more varint bytes (three counters
+/// growing from 1 to 3 bytes each).
+const VARINT_SLACK: usize = 6;
+
+const SMALL: u64 = 10;
+const LARGE: u64 = 100_000;
+
+/// The replica that builds the states.
+fn builder() -> ReplicaId {
+    ReplicaId::from_u128(1)
+}
+
+/// A replica that never wrote to the states.
+fn fresh() -> ReplicaId {
+    ReplicaId::from_u128(2)
+}
+
+fn encoded_len<T: Serialize>(delta: &Delta<T>) -> usize {
+    postcard::to_allocvec(delta).unwrap().len()
+}
+
+/// Runs `op` on the state built for `SMALL` and for `large` and checks the deltas' sizes.
+fn check<T: Serialize>(
+    what: &str,
+    build: impl Fn(u64) -> T,
+    large: u64,
+    exact: bool,
+    op: impl Fn(&mut T) -> Delta<T>,
+) {
+    let sizes = [SMALL, large].map(|n| {
+        let mut state = build(n);
+        encoded_len(&op(&mut state))
+    });
+    let [small, big] = sizes;
+    assert!(
+        big <= MAX_DELTA,
+        "{what}: a delta of {big} bytes on a state of size {large}"
+    );
+    if exact {
+        assert_eq!(
+            small, big,
+            "{what}: delta size depends on the state size ({SMALL}: {small} B, {large}: {big} B)"
+        );
+    } else {
+        assert!(
+            big <= small + VARINT_SLACK,
+            "{what}: delta grows with the state ({SMALL}: {small} B, {large}: {big} B)"
+        );
+    }
+}
+
+fn or_set(n: u64) -> OrSet<u64> {
+    let mut s = OrSet::default();
+    for e in 0..n {
+        let _ = s.insert(builder(), e);
+    }
+    s
+}
+
+#[test]
+fn or_set_insert_and_remove_deltas_are_constant_size() {
+    check("OrSet insert, fresh writer", or_set, LARGE, true, |s| {
+        s.insert(fresh(), u64::MAX)
+    });
+    check("OrSet insert, same writer", or_set, LARGE, false, |s| {
+        s.insert(builder(), u64::MAX)
+    });
+    check("OrSet re-insert", or_set, LARGE, false, |s| {
+        s.insert(fresh(), 5)
+    });
+    check("OrSet remove", or_set, LARGE, false, |s| s.remove(&5));
+}
+
+fn rw_set(n: u64) -> RwSet<u64> {
+    let mut s = RwSet::default();
+    for e in 0..n {
+        let _ = s.insert(builder(), e);
+    }
+    s
+}
+
+#[test]
+fn rw_set_insert_and_remove_deltas_are_constant_size() {
+    check("RwSet insert, fresh writer", rw_set, LARGE, true, |s| {
+        s.insert(fresh(), u64::MAX)
+    });
+    check("RwSet remove", rw_set, LARGE, false, |s| {
+        s.remove(fresh(), 5)
+    });
+}
+
+#[test]
+fn g_set_insert_delta_is_constant_size() {
+    let build = |n| {
+        let mut s = GSet::default();
+        for e in 0..n {
+            let _ = s.insert(e);
+        }
+        s
+    };
+    check("GSet insert", build, LARGE, true, |s| s.insert(u64::MAX));
+}
+
+/// A counter every one of `n` replicas incremented once (replica ids ascending, so the build
+/// stays linear).
+fn g_counter(n: u64) -> GCounter {
+    let mut c = GCounter::default();
+    for r in 0..n {
+        let _ = c.increment(ReplicaId::from_u128(1000 + u128::from(r)), 1);
+    }
+    c
+}
+
+#[test]
+fn counter_increment_deltas_are_constant_size() {
+    check(
+        "GCounter increment, fresh replica",
+        g_counter,
+        LARGE,
+        true,
+        |c| c.increment(fresh(), 1),
+    );
+    check(
+        "GCounter increment, known replica",
+        g_counter,
+        LARGE,
+        true,
+        |c| c.increment(ReplicaId::from_u128(1005), 1),
+    );
+    let pn = |n| {
+        let mut c = PnCounter::default();
+        for r in 0..n {
+            let _ = c.increment(ReplicaId::from_u128(1000 + u128::from(r)), 1);
+            let _ = c.decrement(ReplicaId::from_u128(1000 + u128::from(r)), 1);
+        }
+        c
+    };
+    check("PnCounter increment", pn, LARGE, true, |c| {
+        c.increment(fresh(), 1)
+    });
+    check("PnCounter decrement", pn, LARGE, true, |c| {
+        c.decrement(ReplicaId::from_u128(1005), 1)
+    });
+}
+
+#[test]
+fn causal_counter_increment_delta_is_constant_size() {
+    let build = |n| {
+        let mut c = CausalCounter::default();
+        for r in 0..n {
+            let _ = c.increment(ReplicaId::from_u128(1000 + u128::from(r)), 1);
+        }
+        c
+    };
+    check(
+        "CausalCounter increment, fresh replica",
+        build,
+        1_000,
+        true,
+        |c| c.increment(fresh(), 1),
+    );
+    check(
+        "CausalCounter increment, known replica",
+        build,
+        1_000,
+        true,
+        |c| c.increment(ReplicaId::from_u128(1005), 1),
+    );
+}
+
+#[test]
+fn register_write_deltas_are_constant_size() {
+    let stamp = |t: u64, r| Stamp {
+        time: Timestamp::from_u64(t),
+        replica: r,
+    };
+    let lww = |n| {
+        let mut reg = LwwRegister::default();
+        for t in 1..=n {
+            let _ = reg.write(t, stamp(t, builder()));
+        }
+        reg
+    };
+    check("LwwRegister write", lww, LARGE, true, |reg| {
+        reg.write(7, stamp(LARGE + 1, fresh()))
+    });
+    // A register overwritten `n` times by one replica: the state stays one value, but the write
+    // must not ship the history.
+    let mv = |n| {
+        let mut reg = MvRegister::default();
+        for v in 0..n {
+            let _ = reg.write(builder(), v);
+        }
+        reg
+    };
+    check("MvRegister write, fresh writer", mv, LARGE, false, |reg| {
+        reg.write(fresh(), 7)
+    });
+    check("MvRegister write, same writer", mv, LARGE, false, |reg| {
+        reg.write(builder(), 7)
+    });
+}
+
+fn map_of_registers(n: u64) -> OrMap<u64, MvRegister<u64>> {
+    let mut m = OrMap::default();
+    for k in 0..n {
+        let _ = m.update(builder(), k, |v: &mut MvRegister<u64>, r| v.write(r, k));
+    }
+    m
+}
+
+fn map_of_maps(n: u64) -> OrMap<u64, OrMap<u64, OrSet<u64>>> {
+    let mut m = OrMap::default();
+    for k in 0..n {
+        let _ = m.update(
+            builder(),
+            k % 10,
+            |inner: &mut OrMap<u64, OrSet<u64>>, r| {
+                inner.update(r, k, |s: &mut OrSet<u64>, r| s.insert(r, k))
+            },
+        );
+    }
+    m
+}
+
+#[test]
+fn nested_map_write_deltas_are_constant_size() {
+    check(
+        "OrMap new key, fresh writer",
+        map_of_registers,
+        LARGE,
+        true,
+        |m| {
+            m.update(fresh(), u64::MAX, |v: &mut MvRegister<u64>, r| {
+                v.write(r, 1)
+            })
+        },
+    );
+    check("OrMap existing key", map_of_registers, LARGE, false, |m| {
+        m.update(fresh(), 5, |v: &mut MvRegister<u64>, r| v.write(r, 1))
+    });
+    check("OrMap remove key", map_of_registers, LARGE, false, |m| {
+        m.remove(&5)
+    });
+    check(
+        "OrMap<_, OrMap<_, OrSet>> nested insert",
+        map_of_maps,
+        LARGE,
+        true,
+        |m| {
+            m.update(fresh(), 3, |inner: &mut OrMap<u64, OrSet<u64>>, r| {
+                inner.update(r, u64::MAX, |s: &mut OrSet<u64>, r| s.insert(r, 1))
+            })
+        },
+    );
+}
+
+#[test]
+fn doc_edit_deltas_are_constant_size() {
+    let build = |n: u64| {
+        let mut d = Doc::default();
+        for i in 0..n {
+            let name = i.to_string();
+            let _ = d.increment(builder(), &["m", &name], 1).unwrap();
+        }
+        d
+    };
+    check("Doc increment, new field", build, LARGE, true, |d| {
+        d.increment(fresh(), &["m", "x"], 1).unwrap()
+    });
+    check("Doc increment, existing field", build, LARGE, true, |d| {
+        d.increment(fresh(), &["m", "5"], 1).unwrap()
+    });
+    check("Doc insert", build, LARGE, true, |d| {
+        d.insert(fresh(), &["m", "tags"], "t".into()).unwrap()
+    });
+    check("Doc delete", build, LARGE, false, |d| {
+        d.delete(fresh(), &["m", "5"]).unwrap()
+    });
+}

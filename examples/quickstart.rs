@@ -16,7 +16,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut from_alice = Delta::new(Doc::default());
     from_alice.join(a.increment(alice, &["likes"], 3)?);
     from_alice.join(a.insert(alice, &["tags"], "crdt".into())?);
-    from_alice.join(a.set(alice_clock.now()?, &["task", "title"], "Write the README".into())?);
+    from_alice.join(a.set(
+        alice_clock.now()?,
+        &["task", "title"],
+        "Write the README".into(),
+    )?);
     from_alice.join(a.set_flag(alice, &["task", "urgent"], true)?);
 
     // Bob edits the same fields at the same time, without having seen Alice.

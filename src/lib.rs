@@ -6,10 +6,15 @@ mod crdt;
 mod document;
 mod lattice;
 
-pub use causal::{Causal, CausalContext, Dot, DotStore, InvalidContext, InvalidReplicaId, ReplicaId};
+pub use causal::{
+    Causal, CausalContext, Dot, DotStore, InvalidContext, InvalidReplicaId, ReplicaId,
+};
 #[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
 pub use clock::SystemClock;
 pub use clock::{ClockError, Hlc, HlcBuilder, PhysicalClock, Stamp, Timestamp};
-pub use crdt::{CausalCounter, DwFlag, EwFlag, MvRegister, OrMap, RwSet, GCounter, GSet, LwwRegister, OrSet, PnCounter};
+pub use crdt::{
+    CausalCounter, DwFlag, EwFlag, GCounter, GSet, LwwRegister, MvRegister, OrMap, OrSet,
+    PnCounter, RwSet,
+};
 pub use document::{Doc, Field, FieldKey, Kind, PathError, Register, Scalar, Value};
 pub use lattice::{Delta, Lattice};

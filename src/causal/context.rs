@@ -2,6 +2,8 @@
 
 use core::fmt;
 
+use smallvec::SmallVec;
+
 use super::dot::{Actor, ActorMap, LocalDot};
 use super::{Dot, ReplicaId};
 
@@ -30,7 +32,8 @@ use super::{Dot, ReplicaId};
 /// ```
 #[derive(Clone, Default)]
 pub struct CausalContext {
-    entries: Vec<Entry>,
+    /// Inline room for one replica: a delta of one operation allocates nothing here.
+    entries: SmallVec<[Entry; 1]>,
 }
 
 /// What one replica's events look like to this context.
@@ -41,12 +44,16 @@ pub(crate) struct Entry {
     /// Every counter in `1..=max` has been seen.
     pub(crate) max: u64,
     /// Counters seen beyond `max + 1`, strictly increasing.
-    pub(crate) cloud: Vec<u64>,
+    pub(crate) cloud: SmallVec<[u64; 1]>,
 }
 
 impl Entry {
     fn new(id: ReplicaId) -> Self {
-        Self { id, max: 0, cloud: Vec::new() }
+        Self {
+            id,
+            max: 0,
+            cloud: SmallVec::new(),
+        }
     }
 
     fn is_empty(&self) -> bool {
@@ -82,7 +89,7 @@ impl Entry {
             if self.cloud.is_empty() {
                 self.cloud.clone_from(&other.cloud);
             } else {
-                let mut merged = Vec::with_capacity(self.cloud.len() + other.cloud.len());
+                let mut merged = SmallVec::with_capacity(self.cloud.len() + other.cloud.len());
                 let (mut a, mut b) = (self.cloud.iter().peekable(), other.cloud.iter().peekable());
                 loop {
                     let next = match (a.peek(), b.peek()) {
@@ -129,7 +136,8 @@ impl Entry {
         if self.max.min(other.max) >= 1 {
             return true;
         }
-        self.cloud.iter().any(|&n| other.contains(n)) || other.cloud.iter().any(|&n| self.contains(n))
+        self.cloud.iter().any(|&n| other.contains(n))
+            || other.cloud.iter().any(|&n| self.contains(n))
     }
 
     fn is_well_formed(&self) -> bool {
@@ -172,7 +180,8 @@ impl CausalContext {
     /// Whether the context has seen `dot`.
     #[must_use]
     pub fn contains(&self, dot: Dot) -> bool {
-        self.entry(dot.replica).is_some_and(|e| e.contains(dot.counter))
+        self.entry(dot.replica)
+            .is_some_and(|e| e.contains(dot.counter))
     }
 
     /// Records `dot` as seen (compacting the cloud).
@@ -190,7 +199,10 @@ impl CausalContext {
     /// The next dot `replica` would issue in a value with this context.
     #[must_use]
     pub fn next_dot(&self, replica: ReplicaId) -> Dot {
-        Dot::new(replica, self.entry(replica).map_or(0, Entry::top).saturating_add(1))
+        Dot::new(
+            replica,
+            self.entry(replica).map_or(0, Entry::top).saturating_add(1),
+        )
     }
 
     /// Whether no event has been seen.
@@ -207,12 +219,17 @@ impl CausalContext {
 
     /// The replicas this context has seen events from, with their version-vector entry.
     pub fn version_vector(&self) -> impl Iterator<Item = (ReplicaId, u64)> + '_ {
-        self.entries.iter().filter(|e| !e.is_empty()).map(|e| (e.id, e.max))
+        self.entries
+            .iter()
+            .filter(|e| !e.is_empty())
+            .map(|e| (e.id, e.max))
     }
 
     /// Every dot held out of order.
     pub fn cloud(&self) -> impl Iterator<Item = Dot> + '_ {
-        self.entries.iter().flat_map(|e| e.cloud.iter().map(move |&n| Dot::new(e.id, n)))
+        self.entries
+            .iter()
+            .flat_map(|e| e.cloud.iter().map(move |&n| Dot::new(e.id, n)))
     }
 
     /// Joins `other` into `self` (union of seen events), compacting the result.
@@ -238,7 +255,9 @@ impl CausalContext {
 
     #[cfg(test)]
     pub(crate) fn from_entries(entries: Vec<Entry>) -> Self {
-        Self { entries }
+        Self {
+            entries: entries.into(),
+        }
     }
 
     /// The index of `replica`, adding it to the table if it is new.
@@ -252,7 +271,10 @@ impl CausalContext {
 
     /// The replica behind an index (a default id for an out-of-table index).
     pub(crate) fn replica(&self, actor: Actor) -> ReplicaId {
-        self.entries.get(actor.index()).map(|e| e.id).unwrap_or_default()
+        self.entries
+            .get(actor.index())
+            .map(|e| e.id)
+            .unwrap_or_default()
     }
 
     pub(crate) fn to_dot(&self, dot: LocalDot) -> Dot {
@@ -260,7 +282,9 @@ impl CausalContext {
     }
 
     pub(crate) fn contains_local(&self, dot: LocalDot) -> bool {
-        self.entries.get(dot.actor.index()).is_some_and(|e| e.contains(dot.counter))
+        self.entries
+            .get(dot.actor.index())
+            .is_some_and(|e| e.contains(dot.counter))
     }
 
     pub(crate) fn insert_local(&mut self, dot: LocalDot) {
@@ -272,7 +296,11 @@ impl CausalContext {
     /// Issues the next dot of `replica` and records it as seen.
     pub(crate) fn issue(&mut self, replica: ReplicaId) -> LocalDot {
         let actor = self.intern(replica);
-        let counter = self.entries.get(actor.index()).map_or(0, Entry::top).saturating_add(1);
+        let counter = self
+            .entries
+            .get(actor.index())
+            .map_or(0, Entry::top)
+            .saturating_add(1);
         let dot = LocalDot::new(actor, counter);
         self.insert_local(dot);
         dot
@@ -291,19 +319,27 @@ impl CausalContext {
     /// Whether some event is seen by both (aligned) contexts. When not, a join cannot remove
     /// anything from either side, which lets joins of add-only deltas skip scanning the state.
     pub(crate) fn intersects_aligned(&self, other: &Self) -> bool {
-        self.entries.iter().zip(&other.entries).any(|(a, b)| a.intersects(b))
+        self.entries
+            .iter()
+            .zip(&other.entries)
+            .any(|(a, b)| a.intersects(b))
     }
 
     /// Adds `other`'s replicas to `self`'s table and re-lays `other` out in it, returning the
     /// renaming to apply to `other`'s stores (`None` when the layouts already agree).
     pub(crate) fn align(&mut self, other: &mut Self) -> Option<ActorMap> {
-        let identity = other.entries.iter().zip(&self.entries).all(|(o, s)| o.id == s.id)
+        let identity = other
+            .entries
+            .iter()
+            .zip(&self.entries)
+            .all(|(o, s)| o.id == s.id)
             && other.entries.len() <= self.entries.len();
         if identity {
             return None;
         }
         let map: Vec<Actor> = other.entries.iter().map(|e| self.intern(e.id)).collect();
-        let mut laid_out: Vec<Entry> = self.entries.iter().map(|e| Entry::new(e.id)).collect();
+        let mut laid_out: SmallVec<[Entry; 1]> =
+            self.entries.iter().map(|e| Entry::new(e.id)).collect();
         for (entry, actor) in other.entries.drain(..).zip(&map) {
             if let Some(slot) = laid_out.get_mut(actor.index()) {
                 *slot = entry;
@@ -329,7 +365,10 @@ impl CausalContext {
     /// Checks a store's dot refers to the table and is covered by the context.
     pub(crate) fn check_dot(&self, dot: LocalDot) -> Result<(), InvalidContext> {
         if dot.actor.index() >= self.entries.len() {
-            return Err(InvalidContext::UnknownActor { index: dot.actor.0, len: self.entries.len() });
+            return Err(InvalidContext::UnknownActor {
+                index: dot.actor.0,
+                len: self.entries.len(),
+            });
         }
         if !self.contains_local(dot) {
             return Err(InvalidContext::DotNotInContext(self.to_dot(dot)));
@@ -342,7 +381,10 @@ impl PartialEq for CausalContext {
     /// Equal when both have seen the same events, whatever the order of their replica tables.
     fn eq(&self, other: &Self) -> bool {
         let covered = |a: &Self, b: &Self| {
-            a.entries.iter().filter(|e| !e.is_empty()).all(|e| b.entry(e.id) == Some(e))
+            a.entries
+                .iter()
+                .filter(|e| !e.is_empty())
+                .all(|e| b.entry(e.id) == Some(e))
         };
         covered(self, other) && covered(other, self)
     }
@@ -361,7 +403,9 @@ impl serde::Serialize for CausalContext {
 impl<'de> serde::Deserialize<'de> for CausalContext {
     /// Decodes and validates: no duplicate replica, compact strictly increasing clouds.
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let ctx = Self { entries: Vec::deserialize(d)? };
+        let ctx = Self {
+            entries: SmallVec::deserialize(d)?,
+        };
         ctx.validate().map_err(serde::de::Error::custom)?;
         Ok(ctx)
     }
@@ -439,13 +483,20 @@ mod tests {
         b.insert(Dot::new(r(1), 1));
         let map = a.align(&mut b).map(|m| m.0);
         assert_eq!(map, Some(vec![Actor(1), Actor(0)]));
-        assert_eq!(b.entries().iter().map(|e| e.id).collect::<Vec<_>>(), vec![r(1), r(2)]);
+        assert_eq!(
+            b.entries().iter().map(|e| e.id).collect::<Vec<_>>(),
+            vec![r(1), r(2)]
+        );
         assert!(b.contains_local(LocalDot::new(Actor(0), 1)));
     }
 
     #[test]
     fn malformed_clouds_are_rejected() {
-        let bad = CausalContext::from_entries(vec![Entry { id: r(1), max: 2, cloud: vec![3] }]);
+        let bad = CausalContext::from_entries(vec![Entry {
+            id: r(1),
+            max: 2,
+            cloud: smallvec::smallvec![3],
+        }]);
         assert_eq!(bad.validate(), Err(InvalidContext::MalformedCloud(r(1))));
         let dup = CausalContext::from_entries(vec![Entry::new(r(1)), Entry::new(r(1))]);
         assert_eq!(dup.validate(), Err(InvalidContext::DuplicateReplica(r(1))));

@@ -61,7 +61,10 @@ impl LocalDot {
 
     /// The same event with its actor renamed by `map` (old index → new index).
     pub(crate) fn remapped(self, map: &ActorMap) -> Self {
-        Self { actor: map.get(self.actor), counter: self.counter }
+        Self {
+            actor: map.get(self.actor),
+            counter: self.counter,
+        }
     }
 }
 

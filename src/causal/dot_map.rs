@@ -19,7 +19,9 @@ pub struct DotMap<K, S> {
 
 impl<K, S> Default for DotMap<K, S> {
     fn default() -> Self {
-        Self { entries: HashMap::default() }
+        Self {
+            entries: HashMap::default(),
+        }
     }
 }
 
@@ -52,7 +54,13 @@ impl<K: Hash + Eq + Clone + core::fmt::Debug, S: DotStore> DotStore for DotMap<K
         self.entries.values_mut().for_each(|s| s.remap(map));
     }
 
-    fn join_store(&mut self, ours: &CausalContext, mut other: Self, theirs: &CausalContext, scan: bool) {
+    fn join_store(
+        &mut self,
+        ours: &CausalContext,
+        mut other: Self,
+        theirs: &CausalContext,
+        scan: bool,
+    ) {
         if scan {
             // Keys only we hold lose the dots `other` has seen (and so removed).
             self.entries.retain(|k, s| {

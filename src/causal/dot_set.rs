@@ -1,8 +1,8 @@
 //! `DotSet` and `DotFun`: the small dot stores behind flags, registers and counters.
 
+use super::CausalContext;
 use super::dot::{ActorMap, LocalDot};
 use super::store::{DeltaContext, DotStore};
-use super::CausalContext;
 
 /// The causal join of two dot sets: a dot survives if both hold it, or if the side lacking it
 /// has never seen it (`(s ∩ s') ∪ (s \ c') ∪ (s' \ c)`). Inputs and output are sorted by dot.
@@ -54,14 +54,18 @@ pub struct DotFun<V> {
 
 impl<V> Default for DotFun<V> {
     fn default() -> Self {
-        Self { entries: Vec::new() }
+        Self {
+            entries: Vec::new(),
+        }
     }
 }
 
 impl<V> DotFun<V> {
     /// A store with the single entry `dot ↦ value`.
     pub(crate) fn single(dot: LocalDot, value: V) -> Self {
-        Self { entries: vec![(dot, value)] }
+        Self {
+            entries: vec![(dot, value)],
+        }
     }
 
     /// Replaces every observed entry with `value` under a fresh dot of `replica`; returns the
@@ -135,8 +139,14 @@ impl<V: Clone + PartialEq + core::fmt::Debug> DotStore for DotFun<V> {
     }
 
     fn validate(&self, ctx: &CausalContext) -> Result<(), super::InvalidContext> {
-        if !self.entries.windows(2).all(|w| matches!(w, [(a, _), (b, _)] if a < b)) {
-            return Err(super::InvalidContext::NotCanonical("dots not strictly increasing"));
+        if !self
+            .entries
+            .windows(2)
+            .all(|w| matches!(w, [(a, _), (b, _)] if a < b))
+        {
+            return Err(super::InvalidContext::NotCanonical(
+                "dots not strictly increasing",
+            ));
         }
         self.entries.iter().try_for_each(|(d, _)| ctx.check_dot(*d))
     }

@@ -33,7 +33,9 @@ pub struct InvalidReplicaId {
 
 impl InvalidReplicaId {
     fn new(input: &str) -> Self {
-        Self { input: input.chars().take(64).collect() }
+        Self {
+            input: input.chars().take(64).collect(),
+        }
     }
 }
 
@@ -99,7 +101,9 @@ impl FromStr for ReplicaId {
     type Err = InvalidReplicaId;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Uuid::parse_str(s).map(Self).map_err(|_| InvalidReplicaId::new(s))
+        Uuid::parse_str(s)
+            .map(Self)
+            .map_err(|_| InvalidReplicaId::new(s))
     }
 }
 

@@ -35,9 +35,15 @@ impl CausalCounter {
     /// Adds `by` (which may be negative) to `replica`'s contribution.
     pub fn add(&mut self, replica: ReplicaId, by: i64) -> Delta<Self> {
         let actor = self.ctx.intern(replica);
-        let own = self.store.iter().filter(|(d, _)| d.actor == actor).fold(0i64, |s, (_, v)| s.saturating_add(*v));
+        let own = self
+            .store
+            .iter()
+            .filter(|(d, _)| d.actor == actor)
+            .fold(0i64, |s, (_, v)| s.saturating_add(*v));
         // Replace only this replica's dot: other replicas' contributions stay.
-        let mut mine = DotFun { entries: Vec::new() };
+        let mut mine = DotFun {
+            entries: Vec::new(),
+        };
         self.store.entries.retain(|e| {
             let keep = e.0.actor != actor;
             if !keep {

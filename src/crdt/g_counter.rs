@@ -1,9 +1,11 @@
 //! `GCounter`: the grow-only counter.
 //!
-//! Why a sorted `Vec` and not a map: a counter is touched by few replicas, so a sorted vector of
+//! Why a sorted vector and not a map: a counter is touched by few replicas, so a sorted vector of
 //! `(ReplicaId, count)` pairs is the smallest layout (24 bytes per replica, no per-node overhead),
 //! binary search finds a replica in a handful of comparisons, and the canonical form (sorted by
 //! replica, no zero count) makes the derived equality semantic.
+
+use smallvec::SmallVec;
 
 use crate::{Delta, Lattice, ReplicaId};
 
@@ -42,16 +44,18 @@ const SMALL_JOIN: usize = 4;
 #[cfg_attr(feature = "serde", serde(transparent))]
 pub struct GCounter {
     /// Canonical form: strictly increasing by replica id, no zero count.
-    counts: Vec<(ReplicaId, u64)>,
+    /// One entry inline: a delta (a single replica's total) allocates nothing.
+    counts: SmallVec<[(ReplicaId, u64); 1]>,
 }
 
 impl GCounter {
     /// Adds `by` to `replica`'s count (saturating at `u64::MAX`). Returns the delta: `replica`'s
     /// new total alone, or the empty counter if nothing changed (`by == 0`, or the count was
     /// already `u64::MAX`).
+    #[inline]
     pub fn increment(&mut self, replica: ReplicaId, by: u64) -> Delta<Self> {
         let bottom = || Delta::new(Self::default());
-        let total = match self.counts.binary_search_by(|(r, _)| r.cmp(&replica)) {
+        let total = match self.find(replica) {
             Ok(i) => {
                 // `binary_search` found `i`, so `get_mut` always succeeds.
                 let Some((_, count)) = self.counts.get_mut(i) else {
@@ -71,7 +75,7 @@ impl GCounter {
             }
         };
         Delta::new(Self {
-            counts: vec![(replica, total)],
+            counts: SmallVec::from_buf([(replica, total)]),
         })
     }
 
@@ -93,16 +97,29 @@ impl GCounter {
     /// How much `replica` has added (0 if it never incremented).
     #[must_use]
     pub fn count_of(&self, replica: ReplicaId) -> u64 {
-        self.counts
-            .binary_search_by(|(r, _)| r.cmp(&replica))
+        self.find(replica)
             .ok()
             .and_then(|i| self.counts.get(i))
             .map_or(0, |(_, c)| *c)
     }
 
+    /// The index of `replica` (`Ok`) or where it would be inserted (`Err`). Counters have few
+    /// replicas, so (up to 16 of them) a scan comparing ids for equality (two `u64` compares) beats a binary search
+    /// of byte-wise orderings; the ordered search only runs to find an insertion point.
+    #[inline]
+    fn find(&self, replica: ReplicaId) -> Result<usize, usize> {
+        if self.counts.len() > 16 {
+            return self.counts.binary_search_by(|(r, _)| r.cmp(&replica));
+        }
+        match self.counts.iter().position(|(r, _)| *r == replica) {
+            Some(i) => Ok(i),
+            None => Err(self.counts.partition_point(|(r, _)| *r < replica)),
+        }
+    }
+
     /// Raises `replica`'s count to at least `count` (the join of one entry).
     fn join_one(&mut self, replica: ReplicaId, count: u64) {
-        match self.counts.binary_search_by(|(r, _)| r.cmp(&replica)) {
+        match self.find(replica) {
             Ok(i) => {
                 if let Some((_, mine)) = self.counts.get_mut(i) {
                     *mine = (*mine).max(count);
@@ -117,6 +134,7 @@ impl GCounter {
     }
 
     /// Whether the representation is canonical: strictly sorted by replica, no zero count.
+    #[cfg(any(feature = "serde", test))]
     fn is_canonical(counts: &[(ReplicaId, u64)]) -> bool {
         counts.iter().all(|(_, c)| *c > 0)
             && counts
@@ -140,7 +158,7 @@ impl Lattice for GCounter {
         }
         // Linear merge of two sorted vectors.
         let mine = core::mem::take(&mut self.counts);
-        let mut merged = Vec::with_capacity(mine.len().saturating_add(other.counts.len()));
+        let mut merged = SmallVec::with_capacity(mine.len().saturating_add(other.counts.len()));
         let mut a = mine.into_iter().peekable();
         let mut b = other.counts.into_iter().peekable();
         loop {
@@ -171,7 +189,7 @@ impl<'de> serde::Deserialize<'de> for GCounter {
     /// Accepts only the canonical form (strictly sorted by replica, no zero count), so a decoded
     /// counter compares equal to every other counter with the same counts.
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let counts = Vec::<(ReplicaId, u64)>::deserialize(d)?;
+        let counts = SmallVec::<[(ReplicaId, u64); 1]>::deserialize(d)?;
         if Self::is_canonical(&counts) {
             Ok(Self { counts })
         } else {
@@ -202,7 +220,7 @@ mod tests {
     fn increments_keep_canonical_form() {
         let c = counter(&[(3, 1), (1, 0), (2, 5), (1, 4), (3, 2), (9, 0)]);
         assert!(GCounter::is_canonical(&c.counts));
-        assert_eq!(c.counts, vec![(r(1), 4), (r(2), 5), (r(3), 3)]);
+        assert_eq!(c.counts.as_slice(), [(r(1), 4), (r(2), 5), (r(3), 3)]);
         assert_eq!(c.value(), 12);
         assert_eq!(c.count_of(r(9)), 0);
     }
@@ -211,7 +229,7 @@ mod tests {
     fn delta_is_one_entry_or_bottom() {
         let mut c = counter(&[(1, 1), (2, 2), (3, 3)]);
         let d = c.increment(r(2), 10);
-        assert_eq!(d.counts, vec![(r(2), 12)]);
+        assert_eq!(d.counts.as_slice(), [(r(2), 12)]);
         assert_eq!(c.increment(r(2), 0).into_inner(), GCounter::default());
         assert_eq!(c.increment(r(7), 0).into_inner(), GCounter::default());
     }
@@ -220,7 +238,7 @@ mod tests {
     fn counts_and_value_saturate() {
         let mut c = counter(&[(1, u64::MAX - 1), (2, 5)]);
         let d = c.increment(r(1), 10);
-        assert_eq!(d.counts, vec![(r(1), u64::MAX)]);
+        assert_eq!(d.counts.as_slice(), [(r(1), u64::MAX)]);
         assert_eq!(c.increment(r(1), 1).into_inner(), GCounter::default());
         assert_eq!(c.count_of(r(1)), u64::MAX);
         assert_eq!(c.value(), u64::MAX);
@@ -234,7 +252,7 @@ mod tests {
         let mut one_by_one = x.clone();
         for (r, c) in y.counts.clone() {
             one_by_one.join(GCounter {
-                counts: vec![(r, c)],
+                counts: smallvec::smallvec![(r, c)],
             });
         }
         assert_eq!(linear, one_by_one);

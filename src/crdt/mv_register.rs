@@ -34,7 +34,10 @@ causal_type!(MvRegister<V>, DotFun<V>, where V: Clone + PartialEq + core::fmt::D
 
 impl<V> Default for MvRegister<V> {
     fn default() -> Self {
-        Self { store: DotFun::default(), ctx: CausalContext::default() }
+        Self {
+            store: DotFun::default(),
+            ctx: CausalContext::default(),
+        }
     }
 }
 
@@ -60,6 +63,8 @@ impl<V> MvRegister<V> {
 
     /// The values with the replica that wrote each.
     pub fn entries(&self) -> impl Iterator<Item = (ReplicaId, &V)> {
-        self.store.iter().map(|(d, v)| (self.ctx.replica(d.actor), v))
+        self.store
+            .iter()
+            .map(|(d, v)| (self.ctx.replica(d.actor), v))
     }
 }

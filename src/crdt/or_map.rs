@@ -48,7 +48,10 @@ causal_type!(OrMap<K, V>, DotMap<K, V>, where K: Hash + Eq + Clone + core::fmt::
 
 impl<K, V> Default for OrMap<K, V> {
     fn default() -> Self {
-        Self { store: DotMap::default(), ctx: CausalContext::default() }
+        Self {
+            store: DotMap::default(),
+            ctx: CausalContext::default(),
+        }
     }
 }
 
@@ -86,7 +89,10 @@ impl<K: Hash + Eq + Clone + core::fmt::Debug, V: Causal + DotStore> OrMap<K, V> 
         if let Some(value) = self.store.entries.remove(key) {
             delta.cover_all(&self.ctx, &value);
         }
-        Delta::new(Self { store: DotMap::default(), ctx: delta.finish() })
+        Delta::new(Self {
+            store: DotMap::default(),
+            ctx: delta.finish(),
+        })
     }
 
     /// Removes every key observed so far.
@@ -94,7 +100,10 @@ impl<K: Hash + Eq + Clone + core::fmt::Debug, V: Causal + DotStore> OrMap<K, V> 
         let mut delta = DeltaContext::default();
         delta.cover_all(&self.ctx, &self.store);
         self.store = DotMap::default();
-        Delta::new(Self { store: DotMap::default(), ctx: delta.finish() })
+        Delta::new(Self {
+            store: DotMap::default(),
+            ctx: delta.finish(),
+        })
     }
 }
 

@@ -45,7 +45,10 @@ causal_type!(OrSet<E>, Elements<E>, where E: Hash + Eq + Clone + core::fmt::Debu
 
 impl<E> Default for OrSet<E> {
     fn default() -> Self {
-        Self { store: Elements::default(), ctx: CausalContext::default() }
+        Self {
+            store: Elements::default(),
+            ctx: CausalContext::default(),
+        }
     }
 }
 
@@ -63,7 +66,10 @@ impl<E: Hash + Eq + Clone + core::fmt::Debug> OrSet<E> {
         self.store.set_one(element.clone(), dot);
         let mut store = Elements::default();
         store.set_one(element, shipped);
-        Delta::new(Self { store, ctx: delta.finish() })
+        Delta::new(Self {
+            store,
+            ctx: delta.finish(),
+        })
     }
 
     /// Removes `element` if present: the delta names the dots observed, so a concurrent add of the
@@ -75,7 +81,10 @@ impl<E: Hash + Eq + Clone + core::fmt::Debug> OrSet<E> {
                 delta.cover(&self.ctx, d);
             });
         }
-        Delta::new(Self { store: Elements::default(), ctx: delta.finish() })
+        Delta::new(Self {
+            store: Elements::default(),
+            ctx: delta.finish(),
+        })
     }
 
     /// Removes every element observed so far.
@@ -83,7 +92,10 @@ impl<E: Hash + Eq + Clone + core::fmt::Debug> OrSet<E> {
         let mut delta = DeltaContext::default();
         delta.cover_all(&self.ctx, &self.store);
         self.store = Elements::default();
-        Delta::new(Self { store: Elements::default(), ctx: delta.finish() })
+        Delta::new(Self {
+            store: Elements::default(),
+            ctx: delta.finish(),
+        })
     }
 }
 
@@ -178,7 +190,10 @@ impl<E: Hash + Eq> PartialEq for Elements<E> {
 
 impl<E> Default for Elements<E> {
     fn default() -> Self {
-        Self { one: HashMap::default(), many: HashMap::default() }
+        Self {
+            one: HashMap::default(),
+            many: HashMap::default(),
+        }
     }
 }
 
@@ -207,7 +222,8 @@ impl<E: Hash + Eq> Elements<E> {
             [] => {}
             [(d, ())] if Packed::pack(*d).is_some() => self.set_one(element, *d),
             _ => {
-                self.many.insert(element, dots.into_iter().map(|(d, ())| d).collect());
+                self.many
+                    .insert(element, dots.into_iter().map(|(d, ())| d).collect());
             }
         }
     }
@@ -235,16 +251,17 @@ impl<E: Hash + Eq + Clone + core::fmt::Debug> DotStore for Elements<E> {
 
     fn remap(&mut self, map: &ActorMap) {
         let mut moved = Vec::new();
-        self.one.retain(|e, p| match Packed::pack(p.unpack().remapped(map)) {
-            Some(q) => {
-                *p = q;
-                true
-            }
-            None => {
-                moved.push((e.clone(), p.unpack().remapped(map)));
-                false
-            }
-        });
+        self.one
+            .retain(|e, p| match Packed::pack(p.unpack().remapped(map)) {
+                Some(q) => {
+                    *p = q;
+                    true
+                }
+                None => {
+                    moved.push((e.clone(), p.unpack().remapped(map)));
+                    false
+                }
+            });
         for (e, d) in moved {
             self.many.insert(e, vec![d]);
         }
@@ -254,7 +271,13 @@ impl<E: Hash + Eq + Clone + core::fmt::Debug> DotStore for Elements<E> {
         }
     }
 
-    fn join_store(&mut self, ours: &CausalContext, other: Self, theirs: &CausalContext, scan: bool) {
+    fn join_store(
+        &mut self,
+        ours: &CausalContext,
+        other: Self,
+        theirs: &CausalContext,
+        scan: bool,
+    ) {
         if scan {
             // Elements only we hold lose the dots `other` has seen (and so removed).
             self.one.retain(|e, p| {
@@ -296,7 +319,12 @@ impl<E: Hash + Eq + Clone + core::fmt::Debug> DotStore for Elements<E> {
         }
         for (e, dots) in other.many {
             let mine = self.remove(&e).map(Dots::into_vec).unwrap_or_default();
-            let joined = join_dots(mine, ours, dots.into_iter().map(|d| (d, ())).collect(), theirs);
+            let joined = join_dots(
+                mine,
+                ours,
+                dots.into_iter().map(|d| (d, ())).collect(),
+                theirs,
+            );
             self.set(e, joined);
         }
     }
@@ -328,8 +356,8 @@ impl<E: Hash + Eq + Clone + core::fmt::Debug> DotStore for Elements<E> {
 #[cfg(feature = "serde")]
 mod serde_impl {
     use super::{Elements, Hash, LocalDot, Packed};
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
     use foldhash::HashMap;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
     /// Wire shape: single-dot elements first (no per-element length), then the rest.
     #[derive(Deserialize)]
@@ -351,7 +379,10 @@ mod serde_impl {
         fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
             use serde::ser::SerializeStruct;
             let mut shape = s.serialize_struct("Shape", 2)?;
-            shape.serialize_field("one", &Seq(|| self.one.iter().map(|(e, p)| (e, p.unpack()))))?;
+            shape.serialize_field(
+                "one",
+                &Seq(|| self.one.iter().map(|(e, p)| (e, p.unpack()))),
+            )?;
             shape.serialize_field("many", &Seq(|| self.many.iter()))?;
             shape.end()
         }
@@ -362,8 +393,9 @@ mod serde_impl {
             let shape = Shape::<E>::deserialize(d)?;
             let mut one = HashMap::default();
             for (e, dot) in shape.one {
-                let packed = Packed::pack(dot)
-                    .ok_or_else(|| serde::de::Error::custom("unpackable dot in the single-dot list"))?;
+                let packed = Packed::pack(dot).ok_or_else(|| {
+                    serde::de::Error::custom("unpackable dot in the single-dot list")
+                })?;
                 if one.insert(e, packed).is_some() {
                     return Err(serde::de::Error::custom("an element is stored twice"));
                 }

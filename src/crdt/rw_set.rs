@@ -38,7 +38,10 @@ causal_type!(RwSet<E>, DotMap<E, DotFun<bool>>, where E: Hash + Eq + Clone + cor
 
 impl<E> Default for RwSet<E> {
     fn default() -> Self {
-        Self { store: DotMap::default(), ctx: CausalContext::default() }
+        Self {
+            store: DotMap::default(),
+            ctx: CausalContext::default(),
+        }
     }
 }
 
@@ -69,7 +72,11 @@ impl<E: Hash + Eq + Clone + core::fmt::Debug> RwSet<E> {
 
     /// The present elements, in no particular order.
     pub fn iter(&self) -> impl Iterator<Item = &E> {
-        self.store.entries.iter().filter(|(_, t)| present(t)).map(|(e, _)| e)
+        self.store
+            .entries
+            .iter()
+            .filter(|(_, t)| present(t))
+            .map(|(e, _)| e)
     }
 
     /// Number of present elements.

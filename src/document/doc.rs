@@ -1,7 +1,7 @@
 //! `Doc`: a replicated JSON-like document.
 
-use crate::causal::store;
 use crate::causal::Causal;
+use crate::causal::store;
 use crate::{CausalContext, Delta, InvalidContext, Lattice, OrMap, ReplicaId, Stamp};
 
 use super::field::{Field, FieldKey, Kind, Register};
@@ -54,11 +54,20 @@ pub struct Doc {
 type Map = OrMap<FieldKey, Field>;
 
 fn key(name: &str, kind: Kind) -> FieldKey {
-    FieldKey { name: name.to_owned(), kind }
+    FieldKey {
+        name: name.to_owned(),
+        kind,
+    }
 }
 
 /// Applies `f` to the field of `kind` at `path` under `map`, creating maps on the way.
-fn edit<F>(map: &mut Map, replica: ReplicaId, path: &[&str], kind: Kind, f: F) -> Result<Delta<Map>, PathError>
+fn edit<F>(
+    map: &mut Map,
+    replica: ReplicaId,
+    path: &[&str],
+    kind: Kind,
+    f: F,
+) -> Result<Delta<Map>, PathError>
 where
     F: FnOnce(&mut Field, ReplicaId) -> Delta<Field>,
 {
@@ -89,7 +98,13 @@ where
 }
 
 impl Doc {
-    fn edit<F>(&mut self, replica: ReplicaId, path: &[&str], kind: Kind, f: F) -> Result<Delta<Self>, PathError>
+    fn edit<F>(
+        &mut self,
+        replica: ReplicaId,
+        path: &[&str],
+        kind: Kind,
+        f: F,
+    ) -> Result<Delta<Self>, PathError>
     where
         F: FnOnce(&mut Field, ReplicaId) -> Delta<Field>,
     {
@@ -100,7 +115,12 @@ impl Doc {
     ///
     /// # Errors
     /// [`PathError::Empty`] for an empty path.
-    pub fn increment(&mut self, replica: ReplicaId, path: &[&str], by: i64) -> Result<Delta<Self>, PathError> {
+    pub fn increment(
+        &mut self,
+        replica: ReplicaId,
+        path: &[&str],
+        by: i64,
+    ) -> Result<Delta<Self>, PathError> {
         self.edit(replica, path, Kind::Counter, |f, r| match f {
             Field::Counter(c) => c.add(r, by).map(Field::Counter),
             _ => Delta::new(Field::default()),
@@ -111,7 +131,12 @@ impl Doc {
     ///
     /// # Errors
     /// [`PathError::Empty`] for an empty path.
-    pub fn set(&mut self, stamp: Stamp, path: &[&str], value: Value) -> Result<Delta<Self>, PathError> {
+    pub fn set(
+        &mut self,
+        stamp: Stamp,
+        path: &[&str],
+        value: Value,
+    ) -> Result<Delta<Self>, PathError> {
         self.edit(stamp.replica, path, Kind::Register, |f, r| match f {
             Field::Register(reg) => reg.write(r, (stamp, value)).map(Field::Register),
             _ => Delta::new(Field::default()),
@@ -122,7 +147,12 @@ impl Doc {
     ///
     /// # Errors
     /// [`PathError::Empty`] for an empty path.
-    pub fn insert(&mut self, replica: ReplicaId, path: &[&str], element: Scalar) -> Result<Delta<Self>, PathError> {
+    pub fn insert(
+        &mut self,
+        replica: ReplicaId,
+        path: &[&str],
+        element: Scalar,
+    ) -> Result<Delta<Self>, PathError> {
         self.edit(replica, path, Kind::Set, |f, r| match f {
             Field::Set(s) => s.insert(r, element).map(Field::Set),
             _ => Delta::new(Field::default()),
@@ -133,7 +163,12 @@ impl Doc {
     ///
     /// # Errors
     /// [`PathError::Empty`] for an empty path.
-    pub fn remove_element(&mut self, replica: ReplicaId, path: &[&str], element: &Scalar) -> Result<Delta<Self>, PathError> {
+    pub fn remove_element(
+        &mut self,
+        replica: ReplicaId,
+        path: &[&str],
+        element: &Scalar,
+    ) -> Result<Delta<Self>, PathError> {
         self.edit(replica, path, Kind::Set, |f, _| match f {
             Field::Set(s) => s.remove(element).map(Field::Set),
             _ => Delta::new(Field::default()),
@@ -144,7 +179,12 @@ impl Doc {
     ///
     /// # Errors
     /// [`PathError::Empty`] for an empty path.
-    pub fn set_flag(&mut self, replica: ReplicaId, path: &[&str], on: bool) -> Result<Delta<Self>, PathError> {
+    pub fn set_flag(
+        &mut self,
+        replica: ReplicaId,
+        path: &[&str],
+        on: bool,
+    ) -> Result<Delta<Self>, PathError> {
         self.edit(replica, path, Kind::Flag, |f, r| match f {
             Field::Flag(flag) if on => flag.enable(r).map(Field::Flag),
             Field::Flag(flag) => flag.disable().map(Field::Flag),
@@ -255,10 +295,14 @@ impl Doc {
         fn kinds(map: &Map) -> Result<(), InvalidContext> {
             for (k, f) in map.iter() {
                 if k.kind != f.kind() {
-                    return Err(InvalidContext::NotCanonical("a field's kind differs from its key's"));
+                    return Err(InvalidContext::NotCanonical(
+                        "a field's kind differs from its key's",
+                    ));
                 }
                 if !f.context().is_empty() {
-                    return Err(InvalidContext::NotCanonical("a nested field carries its own context"));
+                    return Err(InvalidContext::NotCanonical(
+                        "a nested field carries its own context",
+                    ));
                 }
                 if let Field::Map(m) = f {
                     kinds(m)?;
@@ -290,7 +334,9 @@ mod serde_impl {
 
     impl<'de> Deserialize<'de> for Doc {
         fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            let doc = Self { root: Map::deserialize(d)? };
+            let doc = Self {
+                root: Map::deserialize(d)?,
+            };
             doc.validate().map_err(serde::de::Error::custom)?;
             Ok(doc)
         }
@@ -309,10 +355,16 @@ mod json {
         for k in keys {
             let Some(field) = map.get(k) else { continue };
             let shared = map.keys().filter(|o| o.name == k.name).count() > 1;
-            let name = if shared { format!("{}#{}", k.name, k.kind.name()) } else { k.name.clone() };
+            let name = if shared {
+                format!("{}#{}", k.name, k.kind.name())
+            } else {
+                k.name.clone()
+            };
             let value = match field {
                 Field::Counter(c) => Json::from(c.value()),
-                Field::Register(r) => Field::register_value(r).map_or(Json::Null, super::Value::to_json),
+                Field::Register(r) => {
+                    Field::register_value(r).map_or(Json::Null, super::Value::to_json)
+                }
                 Field::Set(s) => {
                     let mut items: Vec<Json> = s.iter().map(super::Scalar::to_json).collect();
                     items.sort_by_key(ToString::to_string);

@@ -4,7 +4,9 @@ use core::mem;
 
 use crate::causal::dot::{ActorMap, LocalDot};
 use crate::causal::{Causal, DotStore};
-use crate::{CausalContext, CausalCounter, EwFlag, InvalidContext, MvRegister, OrMap, OrSet, Stamp};
+use crate::{
+    CausalContext, CausalCounter, EwFlag, InvalidContext, MvRegister, OrMap, OrSet, Stamp,
+};
 
 use super::{Scalar, Value};
 
@@ -123,7 +125,10 @@ impl Field {
     /// The register's current value: the write with the greatest stamp.
     #[must_use]
     pub fn register_value(register: &Register) -> Option<&Value> {
-        register.values().max_by_key(|(stamp, _)| *stamp).map(|(_, v)| v)
+        register
+            .values()
+            .max_by_key(|(stamp, _)| *stamp)
+            .map(|(_, v)| v)
     }
 }
 
@@ -193,7 +198,13 @@ impl DotStore for Field {
         each!(self, v => v.remap(map));
     }
 
-    fn join_store(&mut self, ours: &CausalContext, other: Self, theirs: &CausalContext, scan: bool) {
+    fn join_store(
+        &mut self,
+        ours: &CausalContext,
+        other: Self,
+        theirs: &CausalContext,
+        scan: bool,
+    ) {
         match (self, other) {
             (Self::Counter(a), Self::Counter(b)) => a.join_store(ours, b, theirs, scan),
             (Self::Register(a), Self::Register(b)) => a.join_store(ours, b, theirs, scan),
@@ -224,7 +235,7 @@ impl DotStore for Field {
 
 #[cfg(feature = "serde")]
 mod serde_impl {
-    use super::{CausalCounter, Causal, DotStore, EwFlag, Field, OrMap, OrSet, Register};
+    use super::{Causal, CausalCounter, DotStore, EwFlag, Field, OrMap, OrSet, Register};
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
     /// A nested field ships only its store (the map's context is shared).

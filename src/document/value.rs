@@ -134,7 +134,9 @@ mod json {
                 Self::Null => Json::Null,
                 Self::Scalar(s) => s.to_json(),
                 Self::List(l) => Json::Array(l.iter().map(Value::to_json).collect()),
-                Self::Object(o) => Json::Object(o.iter().map(|(k, v)| (k.clone(), v.to_json())).collect()),
+                Self::Object(o) => {
+                    Json::Object(o.iter().map(|(k, v)| (k.clone(), v.to_json())).collect())
+                }
             }
         }
 
@@ -144,10 +146,16 @@ mod json {
             match json {
                 Json::Null => Self::Null,
                 Json::Bool(b) => Self::from(*b),
-                Json::Number(n) => n.as_i64().map_or_else(|| Self::from(n.as_f64().unwrap_or(f64::NAN)), Self::from),
+                Json::Number(n) => n
+                    .as_i64()
+                    .map_or_else(|| Self::from(n.as_f64().unwrap_or(f64::NAN)), Self::from),
                 Json::String(s) => Self::from(s.as_str()),
                 Json::Array(a) => Self::List(a.iter().map(Self::from_json).collect()),
-                Json::Object(o) => Self::Object(o.iter().map(|(k, v)| (k.clone(), Self::from_json(v))).collect()),
+                Json::Object(o) => Self::Object(
+                    o.iter()
+                        .map(|(k, v)| (k.clone(), Self::from_json(v)))
+                        .collect(),
+                ),
             }
         }
     }

@@ -1,0 +1,173 @@
+//! `deltacrdt` against the `crdts` crate (7.x), measured in the same run.
+//!
+//! Run with `cargo bench --bench crdts`; sizes and heap bytes are in `sizes.rs`
+//! (`cargo bench --bench sizes`), which installs a counting allocator this file must not pay for.
+//!
+//! Replica ids: ours are [`ReplicaId`]s (a 16-byte UUID); the `crdts` actors are the very same
+//! [`uuid::Uuid`]s (`ReplicaId::as_uuid`), so both libraries compare, hash, store and serialize
+//! 16-byte ids (postcard writes a UUID as a 1-byte length plus 16 bytes on both sides).
+//!
+//! Workloads (all inputs are generated up front by a seeded splitmix64, so every run and both
+//! libraries see the same operations; setup is never timed):
+//!
+//! - `counter/increment`: 1,000 increments by one replica on a fresh counter. Ours:
+//!   `GCounter::increment` (the delta is built and dropped). `crdts`: `GCounter::inc` + `apply`.
+//! - `set/insert_remove`: on a fresh set, 100,000 adds of random `u64`s by one replica, then
+//!   50,000 removes of distinct elements picked at random among those present. Throughput is
+//!   reported per set operation (150,000). Ours: `OrSet::insert`/`remove` (deltas dropped).
+//!   `crdts`: `Orswot::add(e, read_ctx().derive_add_ctx(actor))` + `apply`, and
+//!   `Orswot::rm(e, contains(&e).derive_rm_ctx())` + `apply`. The final set's drop is not timed.
+//! - `set/join_diverged`: replica A builds 50,000 elements and B receives them; then each side
+//!   adds 50,000 elements of its own and removes 10,000 random elements of the common part (so
+//!   each side has touched 100,000 elements and holds 90,000). Timed: `join` (ours) / `merge`
+//!   (`crdts`) of B's state into A's, on fresh clones made outside the timed section.
+//! - `map/write_registers`: on a fresh map, 10,000 register writes of random `u64`s by one
+//!   replica, each under one of 1,000 keys picked at random. Ours: `OrMap<u64, MvRegister<u64>>`
+//!   via `update(r, key, |reg, r| reg.write(r, v))` (delta dropped). `crdts`: `Map<u64,
+//!   MVReg<u64, Uuid>, Uuid>` via `update(key, read_ctx().derive_add_ctx(actor), |reg, ctx|
+//!   reg.write(v, ctx))` + `apply` — the same multi-value register nested in an observed-remove
+//!   map on both sides. (`crdts::LWWReg` cannot be a `Map` value: it lacks `ResetRemove`; our
+//!   `LwwRegister` is not a causal type, so neither nests in its library's map. The stamp-tagged
+//!   LWW register of our `Doc` is `MvRegister<(Stamp, Value)>`, i.e. this same nesting.)
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::cast_precision_loss,
+    reason = "benchmark harness"
+)]
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use crdts::{CmRDT, CvRDT};
+use criterion::{BatchSize, Criterion, Throughput};
+use deltacrdt::{GCounter, Lattice, MvRegister, OrMap};
+use uuid::Uuid;
+
+mod support;
+use support::{Diverged, SetOps, SplitMix, replica, sorted_ours, sorted_theirs};
+
+// ----- criterion groups -----
+
+fn counter(c: &mut Criterion) {
+    const N: u64 = 1_000;
+    let r = replica(1);
+    let mut g = c.benchmark_group("counter/increment");
+    g.throughput(Throughput::Elements(N));
+    g.bench_function("deltacrdt", |b| {
+        b.iter(|| {
+            let mut counter = GCounter::default();
+            for _ in 0..N {
+                let _ = black_box(counter.increment(r, 1));
+            }
+            counter
+        });
+    });
+    g.bench_function("crdts", |b| {
+        let actor = r.as_uuid();
+        b.iter(|| {
+            let mut counter = crdts::GCounter::<Uuid>::new();
+            for _ in 0..N {
+                let op = counter.inc(actor);
+                counter.apply(black_box(op));
+            }
+            counter
+        });
+    });
+    g.finish();
+}
+
+fn set_insert_remove(c: &mut Criterion) {
+    let ops = SetOps::new();
+    let r = replica(1);
+    assert_eq!(sorted_ours(&ops.ours(r)), sorted_theirs(&ops.theirs(r)));
+    let mut g = c.benchmark_group("set/insert_remove");
+    g.throughput(Throughput::Elements(150_000));
+    g.bench_function("deltacrdt", |b| b.iter_with_large_drop(|| ops.ours(r)));
+    g.bench_function("crdts", |b| b.iter_with_large_drop(|| ops.theirs(r)));
+    g.finish();
+}
+
+fn set_join_diverged(c: &mut Criterion) {
+    let d = Diverged::new();
+    let mut g = c.benchmark_group("set/join_diverged");
+    g.bench_function("deltacrdt", |b| {
+        b.iter_batched(
+            || d.ours.clone(),
+            |(mut a, b)| {
+                a.join(b);
+                a
+            },
+            BatchSize::LargeInput,
+        );
+    });
+    g.bench_function("crdts", |b| {
+        b.iter_batched(
+            || d.theirs.clone(),
+            |(mut a, b)| {
+                a.merge(b);
+                a
+            },
+            BatchSize::LargeInput,
+        );
+    });
+    g.finish();
+}
+
+fn map_write_registers(c: &mut Criterion) {
+    type Ours = OrMap<u64, MvRegister<u64>>;
+    type Theirs = crdts::Map<u64, crdts::MVReg<u64, Uuid>, Uuid>;
+    let mut rng = SplitMix(0x5EED_0004);
+    let writes: Vec<(u64, u64)> = (0..10_000)
+        .map(|_| (rng.below(1_000) as u64, rng.next()))
+        .collect();
+    let r = replica(1);
+    let actor = r.as_uuid();
+    let ours = || {
+        let mut m = Ours::default();
+        for &(k, v) in &writes {
+            let _ = black_box(m.update(r, k, |reg, r| reg.write(r, v)));
+        }
+        m
+    };
+    let theirs = || {
+        let mut m = Theirs::new();
+        for &(k, v) in &writes {
+            let op = m.update(k, m.read_ctx().derive_add_ctx(actor), |reg, ctx| {
+                reg.write(v, ctx)
+            });
+            m.apply(op);
+        }
+        m
+    };
+
+    // Both hold the last write of every key.
+    let (o, t) = (ours(), theirs());
+    let last: std::collections::HashMap<u64, u64> = writes.iter().copied().collect();
+    assert_eq!(o.len(), last.len());
+    assert_eq!(t.len().val, last.len());
+    for (k, v) in &last {
+        assert_eq!(o.get(k).unwrap().values().collect::<Vec<_>>(), [v]);
+        assert_eq!(t.get(k).val.unwrap().read().val, [*v]);
+    }
+
+    let mut g = c.benchmark_group("map/write_registers");
+    g.throughput(Throughput::Elements(writes.len() as u64));
+    g.bench_function("deltacrdt", |b| b.iter_with_large_drop(ours));
+    g.bench_function("crdts", |b| b.iter_with_large_drop(theirs));
+    g.finish();
+}
+
+fn main() {
+    let mut c = Criterion::default()
+        .sample_size(20)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(5))
+        .configure_from_args();
+    counter(&mut c);
+    set_insert_remove(&mut c);
+    set_join_diverged(&mut c);
+    map_write_registers(&mut c);
+    c.final_summary();
+}

@@ -77,6 +77,11 @@ impl Entry {
             self.max = counter;
             return;
         }
+        if self.cloud.is_empty() {
+            // The common case for a delta's context: one dot seen out of order.
+            self.cloud.push(counter);
+            return;
+        }
         if let Err(at) = self.cloud.binary_search(&counter) {
             self.cloud.insert(at, counter);
         }

@@ -31,6 +31,11 @@ impl<K: Hash + Eq, S: PartialEq> PartialEq for DotMap<K, S> {
     }
 }
 
+impl<K: Hash + Eq + Clone + core::fmt::Debug, S: DotStore> crate::causal::store::Sealed
+    for DotMap<K, S>
+{
+}
+
 impl<K: Hash + Eq + Clone + core::fmt::Debug, S: DotStore> DotStore for DotMap<K, S> {
     type Wire = Self;
 

@@ -107,6 +107,8 @@ impl<V> DotFun<V> {
     }
 }
 
+impl<V: Clone + PartialEq + core::fmt::Debug> crate::causal::store::Sealed for DotFun<V> {}
+
 impl<V: Clone + PartialEq + core::fmt::Debug> DotStore for DotFun<V> {
     type Wire = Self;
 

@@ -13,38 +13,51 @@ use core::fmt::Debug;
 use super::dot::{ActorMap, LocalDot};
 use super::{CausalContext, InvalidContext};
 
+/// Implemented only inside this crate: the invariants of stores and contexts are the crate's.
+pub trait Sealed {}
+
+#[doc(hidden)]
 /// A dot store: the part of a causal type that holds dots (sealed: only this crate implements it).
 ///
-/// Values nested in an [`OrMap`](crate::OrMap) are dot stores sharing the map's context.
-pub trait DotStore: Clone + Default + Debug + PartialEq {
+/// Values nested in an [`OrMap`](crate::OrMap) are dot stores sharing the map's context. Its
+/// methods are the crate's internals and are hidden from the documentation.
+pub trait DotStore: Sealed + Clone + Default + Debug + PartialEq {
     /// What is serialized when the store is nested in a map (a causal type nested in a map
     /// ships only its store: the map's context is shared).
+    #[doc(hidden)]
     type Wire;
 
     /// The nested wire form.
+    #[doc(hidden)]
     fn wire(&self) -> &Self::Wire;
 
     /// Rebuilds the store from its nested wire form.
+    #[doc(hidden)]
     fn from_wire(wire: Self::Wire) -> Self;
 
     /// Whether the store holds no dot (it is then dropped from a parent map).
+    #[doc(hidden)]
     fn is_bottom(&self) -> bool;
 
     /// Calls `f` with every dot in the store.
+    #[doc(hidden)]
     fn for_each_dot(&self, f: &mut dyn FnMut(LocalDot));
 
     /// Renames actors after the context was re-laid out in another table.
+    #[doc(hidden)]
     fn remap(&mut self, map: &ActorMap);
 
     /// Joins `other` (with context `theirs`) into `self` (with context `ours`); both are laid out
     /// in one table. `scan` is false when the contexts share no dot: then nothing of `self` can be
     /// removed and parts of `self` missing from `other` need not be visited.
+    #[doc(hidden)]
     fn join_store(&mut self, ours: &CausalContext, other: Self, theirs: &CausalContext, scan: bool);
 
     /// Checks every dot is covered by `ctx` and the representation is canonical.
     ///
     /// # Errors
     /// The first violation found.
+    #[doc(hidden)]
     fn validate(&self, ctx: &CausalContext) -> Result<(), InvalidContext> {
         let mut result = Ok(());
         self.for_each_dot(&mut |d| {
@@ -60,21 +73,28 @@ pub trait DotStore: Clone + Default + Debug + PartialEq {
 ///
 /// Each public causal type (`OrSet`, `MvRegister`, `OrMap`, …) is such a pair. When nested in an
 /// [`OrMap`](crate::OrMap) its own context stays empty and the map's context is used instead.
-pub trait Causal: Clone + Default + Debug {
+pub trait Causal: Sealed + Clone + Default + Debug {
     /// The store half.
+    #[doc(hidden)]
     type Store: DotStore;
 
     /// Builds the value from its parts.
+    #[doc(hidden)]
     fn from_parts(store: Self::Store, ctx: CausalContext) -> Self;
     /// Splits the value into its parts.
+    #[doc(hidden)]
     fn into_parts(self) -> (Self::Store, CausalContext);
     /// The store.
+    #[doc(hidden)]
     fn store(&self) -> &Self::Store;
     /// The store, mutably.
+    #[doc(hidden)]
     fn store_mut(&mut self) -> &mut Self::Store;
-    /// The context.
+    /// The causal context: every event this value has seen (empty for a value nested in a map,
+    /// which uses the map's).
     fn context(&self) -> &CausalContext;
     /// The context, mutably.
+    #[doc(hidden)]
     fn context_mut(&mut self) -> &mut CausalContext;
 }
 
@@ -162,6 +182,8 @@ macro_rules! causal_type {
                 &mut self.ctx
             }
         }
+
+        impl $(< $($p),* >)? $crate::causal::store::Sealed for $ty $(< $($p),* >)? $(where $($bounds)*)? {}
 
         impl $(< $($p),* >)? $crate::causal::DotStore for $ty $(< $($p),* >)? $(where $($bounds)*)? {
             type Wire = $store;

@@ -60,11 +60,4 @@ impl<V> MvRegister<V> {
     pub fn values(&self) -> impl Iterator<Item = &V> {
         self.store.values()
     }
-
-    /// The values with the replica that wrote each.
-    pub fn entries(&self) -> impl Iterator<Item = (ReplicaId, &V)> {
-        self.store
-            .iter()
-            .map(|(d, v)| (self.ctx.replica(d.actor), v))
-    }
 }

@@ -122,12 +122,6 @@ impl<E: Hash + Eq> OrSet<E> {
     pub fn iter(&self) -> impl Iterator<Item = &E> {
         self.store.one.keys().chain(self.store.many.keys())
     }
-
-    /// The causal context: every add and remove this replica has seen.
-    #[must_use]
-    pub fn context(&self) -> &CausalContext {
-        &self.ctx
-    }
 }
 
 /// A dot packed as `actor << 40 | counter` (24-bit replica index, 40-bit counter).
@@ -228,6 +222,8 @@ impl<E: Hash + Eq> Elements<E> {
         }
     }
 }
+
+impl<E: Hash + Eq + Clone + core::fmt::Debug> crate::causal::store::Sealed for Elements<E> {}
 
 impl<E: Hash + Eq + Clone + core::fmt::Debug> DotStore for Elements<E> {
     type Wire = Self;

@@ -175,6 +175,8 @@ impl Causal for Field {
     }
 }
 
+impl crate::causal::store::Sealed for Field {}
+
 impl DotStore for Field {
     type Wire = Self;
 

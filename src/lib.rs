@@ -1,9 +1,11 @@
 #![doc = include_str!("../README.md")]
+#![doc(test(attr(deny(warnings))))]
 
 mod causal;
 mod clock;
 mod crdt;
 mod document;
+mod error;
 mod lattice;
 
 pub use causal::{
@@ -17,4 +19,5 @@ pub use crdt::{
     PnCounter, RwSet,
 };
 pub use document::{Doc, Field, FieldKey, Kind, PathError, Register, Scalar, Value};
+pub use error::Error;
 pub use lattice::{Delta, Lattice};

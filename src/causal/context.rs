@@ -20,7 +20,7 @@ use super::{Dot, ReplicaId};
 ///
 /// # Examples
 /// ```
-/// use deltacrdt::{CausalContext, Dot, Lattice, ReplicaId};
+/// use deltacrdt::{CausalContext, Dot, ReplicaId};
 /// let a = ReplicaId::from_u128(1);
 /// let mut seen = CausalContext::default();
 /// seen.insert(Dot::new(a, 1));

@@ -10,7 +10,7 @@ use crate::{CausalContext, Delta, ReplicaId};
 /// # Examples
 /// ```
 /// use deltacrdt::{EwFlag, Lattice, ReplicaId};
-/// let (a, b) = (ReplicaId::from_u128(1), ReplicaId::from_u128(2));
+/// let a = ReplicaId::from_u128(1);
 /// let mut x = EwFlag::default();
 /// let on = x.enable(a);
 /// let mut y = x.clone();

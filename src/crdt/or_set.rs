@@ -23,12 +23,12 @@ use crate::{Delta, ReplicaId};
 /// # Examples
 /// ```
 /// use deltacrdt::{Lattice, OrSet, ReplicaId};
-/// let (a, b) = (ReplicaId::from_u128(1), ReplicaId::from_u128(2));
+/// let a = ReplicaId::from_u128(1);
 /// let mut x = OrSet::default();
 /// let d = x.insert(a, "milk");
 /// let mut y = OrSet::default();
 /// y.apply(d);
-/// let rm = y.remove(&"milk"); // b removes what it saw...
+/// let rm = y.remove(&"milk"); // y removes what it saw...
 /// let add = x.insert(a, "milk"); // ...while a adds again, concurrently
 /// x.apply(rm);
 /// y.apply(add);

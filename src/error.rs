@@ -1,0 +1,33 @@
+//! The crate-wide error: every boundary's error converts into it with `?`.
+
+use crate::{ClockError, InvalidContext, InvalidReplicaId, PathError};
+
+/// Any error this crate returns. Each boundary has its own enum (matched precisely where it is
+/// returned); this one collects them for callers that just propagate with `?`.
+///
+/// # Examples
+/// ```
+/// use deltacrdt::{Doc, Error, ReplicaId};
+/// fn edit(doc: &mut Doc) -> Result<(), Error> {
+///     let me: ReplicaId = "67e55044-10b1-426f-9247-bb680e5fe0c8".parse()?;
+///     let _delta = doc.increment(me, &["likes"], 1)?;
+///     Ok(())
+/// }
+/// assert!(edit(&mut Doc::default()).is_ok());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The hybrid logical clock refused a timestamp or could not issue one.
+    #[error(transparent)]
+    Clock(#[from] ClockError),
+    /// A replica id could not be parsed.
+    #[error(transparent)]
+    ReplicaId(#[from] InvalidReplicaId),
+    /// A decoded value failed validation.
+    #[error(transparent)]
+    InvalidState(#[from] InvalidContext),
+    /// A document path named no field.
+    #[error(transparent)]
+    Path(#[from] PathError),
+}

@@ -37,15 +37,7 @@ impl<K: Hash + Eq + Clone + core::fmt::Debug, S: DotStore> crate::causal::store:
 }
 
 impl<K: Hash + Eq + Clone + core::fmt::Debug, S: DotStore> DotStore for DotMap<K, S> {
-    type Wire = Self;
-
-    fn wire(&self) -> &Self {
-        self
-    }
-
-    fn from_wire(wire: Self) -> Self {
-        wire
-    }
+    crate::causal::store::wire_is_self!();
 
     fn is_bottom(&self) -> bool {
         self.entries.is_empty()

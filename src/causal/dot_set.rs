@@ -110,15 +110,7 @@ impl<V> DotFun<V> {
 impl<V: Clone + PartialEq + core::fmt::Debug> crate::causal::store::Sealed for DotFun<V> {}
 
 impl<V: Clone + PartialEq + core::fmt::Debug> DotStore for DotFun<V> {
-    type Wire = Self;
-
-    fn wire(&self) -> &Self {
-        self
-    }
-
-    fn from_wire(wire: Self) -> Self {
-        wire
-    }
+    crate::causal::store::wire_is_self!();
 
     fn is_bottom(&self) -> bool {
         self.entries.is_empty()

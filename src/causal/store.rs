@@ -157,6 +157,22 @@ impl DeltaContext {
     }
 }
 
+/// The `DotStore` wire items of a store that ships as itself (every store but a causal type's).
+macro_rules! wire_is_self {
+    () => {
+        type Wire = Self;
+
+        fn wire(&self) -> &Self {
+            self
+        }
+
+        fn from_wire(wire: Self) -> Self {
+            wire
+        }
+    };
+}
+pub(crate) use wire_is_self;
+
 /// Implements `Causal`, `Lattice`, semantic `PartialEq` and validated serde for a causal type
 /// `$ty` whose fields are `store: $store` and `ctx: CausalContext`.
 macro_rules! causal_type {

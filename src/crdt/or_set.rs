@@ -226,15 +226,7 @@ impl<E: Hash + Eq> Elements<E> {
 impl<E: Hash + Eq + Clone + core::fmt::Debug> crate::causal::store::Sealed for Elements<E> {}
 
 impl<E: Hash + Eq + Clone + core::fmt::Debug> DotStore for Elements<E> {
-    type Wire = Self;
-
-    fn wire(&self) -> &Self {
-        self
-    }
-
-    fn from_wire(wire: Self) -> Self {
-        wire
-    }
+    crate::causal::store::wire_is_self!();
 
     fn is_bottom(&self) -> bool {
         self.one.is_empty() && self.many.is_empty()

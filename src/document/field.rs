@@ -178,15 +178,7 @@ impl Causal for Field {
 impl crate::causal::store::Sealed for Field {}
 
 impl DotStore for Field {
-    type Wire = Self;
-
-    fn wire(&self) -> &Self {
-        self
-    }
-
-    fn from_wire(wire: Self) -> Self {
-        wire
-    }
+    crate::causal::store::wire_is_self!();
 
     fn is_bottom(&self) -> bool {
         each!(self, v => DotStore::is_bottom(v))

@@ -42,7 +42,7 @@ use std::time::Duration;
 
 use crdts::{CmRDT, CvRDT};
 use criterion::{BatchSize, Criterion, Throughput};
-use deltacrdt::{GCounter, Lattice, MvRegister, OrMap};
+use deltacrdt::{Delta, GCounter, Lattice, MvRegister, OrMap, OrSet};
 use uuid::Uuid;
 
 mod support;
@@ -159,6 +159,95 @@ fn map_write_registers(c: &mut Criterion) {
     g.finish();
 }
 
+/// Replica B holds A's 100,000-element set; A then inserts 100 new elements and removes 100
+/// present ones, and B applies A's 200 deltas (ours) or ops (`crdts`) one by one — and, ours
+/// only, the same 200 deltas joined into one delta-group.
+fn set_apply_remote(c: &mut Criterion) {
+    let a = replica(1);
+    let mut rng = SplitMix(0x5EED_0005);
+    let base = rng.distinct(100_000);
+    let fresh = rng.distinct(100);
+    let gone = support::pick(&mut rng, &base, 100);
+
+    let mut ours_a = OrSet::default();
+    for &e in &base {
+        let _ = ours_a.insert(a, e);
+    }
+    let ours_b = ours_a.clone();
+    let adds: Vec<_> = fresh.iter().map(|&e| ours_a.insert(a, e)).collect();
+    let removes: Vec<_> = gone.iter().map(|e| ours_a.remove(e)).collect();
+
+    let mut theirs_a = support::Orswot::new();
+    support::orswot_add_all(&mut theirs_a, a.as_uuid(), &base);
+    let theirs_b = theirs_a.clone();
+    let mut theirs_adds = Vec::new();
+    for &e in &fresh {
+        let op = theirs_a.add(e, theirs_a.read_ctx().derive_add_ctx(a.as_uuid()));
+        theirs_a.apply(op.clone());
+        theirs_adds.push(op);
+    }
+    let mut theirs_removes = Vec::new();
+    for &e in &gone {
+        let op = theirs_a.rm(e, theirs_a.contains(&e).derive_rm_ctx());
+        theirs_a.apply(op.clone());
+        theirs_removes.push(op);
+    }
+
+    // The same 200 deltas shipped as one delta-group.
+    let mut group = Delta::new(OrSet::default());
+    for d in adds.iter().chain(&removes) {
+        group.join(d.clone());
+    }
+
+    let mut g = c.benchmark_group("set/apply_remote");
+    g.throughput(Throughput::Elements(100));
+    for (name, deltas) in [
+        ("inserts/deltacrdt", &adds),
+        ("removes/deltacrdt", &removes),
+    ] {
+        g.bench_function(name, |bench| {
+            bench.iter_batched(
+                || (ours_b.clone(), deltas.clone()),
+                |(mut state, deltas)| {
+                    for d in deltas {
+                        state.apply(d);
+                    }
+                    state
+                },
+                BatchSize::LargeInput,
+            );
+        });
+    }
+    g.bench_function("group/deltacrdt", |bench| {
+        bench.iter_batched(
+            || (ours_b.clone(), group.clone()),
+            |(mut state, group)| {
+                state.apply(group);
+                state
+            },
+            BatchSize::LargeInput,
+        );
+    });
+    for (name, ops) in [
+        ("inserts/crdts", &theirs_adds),
+        ("removes/crdts", &theirs_removes),
+    ] {
+        g.bench_function(name, |bench| {
+            bench.iter_batched(
+                || (theirs_b.clone(), ops.clone()),
+                |(mut state, ops)| {
+                    for op in ops {
+                        state.apply(op);
+                    }
+                    state
+                },
+                BatchSize::LargeInput,
+            );
+        });
+    }
+    g.finish();
+}
+
 fn main() {
     let mut c = Criterion::default()
         .sample_size(20)
@@ -168,6 +257,7 @@ fn main() {
     counter(&mut c);
     set_insert_remove(&mut c);
     set_join_diverged(&mut c);
+    set_apply_remote(&mut c);
     map_write_registers(&mut c);
     c.final_summary();
 }

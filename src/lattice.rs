@@ -32,6 +32,14 @@ pub trait Lattice: Clone + Default + PartialEq {
     /// Joins `other` into `self`: afterwards `self` is the least upper bound of both.
     fn join(&mut self, other: Self);
 
+    /// Joins `other` into `self` like [`join`](Lattice::join) — the result is the same lattice
+    /// element — but keeps the representation hints that let the result be applied to a state in
+    /// time proportional to its own size (see "keyed deltas" in the causal module). Use it to
+    /// build delta-groups; [`Delta::join`] does.
+    fn join_delta_group(&mut self, other: Self) {
+        self.join(other);
+    }
+
     /// Joins a delta received from a peer (or produced locally) into `self`.
     fn apply(&mut self, delta: Delta<Self>) {
         self.join(delta.into_inner());
@@ -76,7 +84,7 @@ impl<T> Delta<T> {
 impl<T: Lattice> Delta<T> {
     /// Joins another delta into this one, forming a delta-group.
     pub fn join(&mut self, other: Self) {
-        self.0.join(other.0);
+        self.0.join_delta_group(other.0);
     }
 }
 

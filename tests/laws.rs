@@ -29,6 +29,7 @@ macro_rules! check_laws {
         idempotent(&$a)?;
         bottom_is_identity(&$a)?;
         inflation(&$a, &$b)?;
+        delta_groups_agree(&$a, &$b, &$c)?;
         delta_law(&$x, &$mx, &$delta)?;
         serde_roundtrip(&$a)?;
         serde_roundtrip(&$delta)?;

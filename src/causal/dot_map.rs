@@ -4,10 +4,11 @@ use core::hash::Hash;
 use foldhash::HashMap;
 
 use super::dot::{ActorMap, LocalDot};
-use super::store::DotStore;
+use super::store::{DotStore, JoinMode};
 use super::{CausalContext, InvalidContext};
 
-/// Key ↦ nested dot store; keys whose store is bottom are absent (canonical form).
+/// Key ↦ nested dot store; keys whose store is bottom are absent (canonical form), except as
+/// hints in a keyed delta (see "keyed deltas" in the store module).
 ///
 /// Nested stores are joined with the *parent's* contexts, so a key removed on one side (its dots
 /// covered by that side's context) and updated concurrently on the other keeps exactly the
@@ -15,12 +16,27 @@ use super::{CausalContext, InvalidContext};
 #[derive(Clone, Debug)]
 pub struct DotMap<K, S> {
     pub(crate) entries: HashMap<K, S>,
+    /// Every dot the context covers under this map but no entry holds belongs to a listed key.
+    pub(crate) keyed: bool,
 }
 
 impl<K, S> Default for DotMap<K, S> {
     fn default() -> Self {
         Self {
             entries: HashMap::default(),
+            keyed: false,
+        }
+    }
+}
+
+impl<K: Hash + Eq, S> DotMap<K, S> {
+    /// A keyed delta store holding `key ↦ value` (a hint if `value` is bottom).
+    pub(crate) fn keyed_single(key: K, value: S) -> Self {
+        let mut entries = HashMap::default();
+        entries.insert(key, value);
+        Self {
+            entries,
+            keyed: true,
         }
     }
 }
@@ -56,29 +72,58 @@ impl<K: Hash + Eq + Clone + core::fmt::Debug, S: DotStore> DotStore for DotMap<K
         ours: &CausalContext,
         mut other: Self,
         theirs: &CausalContext,
-        scan: bool,
+        mode: JoinMode,
     ) {
-        if scan {
+        let keyed = mode.hints && self.keyed && other.keyed;
+        if !keyed && self.keyed {
+            self.normalize();
+        }
+        if mode.scan && !other.keyed {
             // Keys only we hold lose the dots `other` has seen (and so removed).
             self.entries.retain(|k, s| {
                 if !other.entries.contains_key(k) {
-                    s.join_store(ours, S::default(), theirs, true);
+                    s.join_store(ours, S::default(), theirs, mode);
                 }
                 !s.is_bottom()
             });
         }
         for (k, s) in other.entries.drain() {
-            let mut mine = self.entries.remove(&k).unwrap_or_default();
-            mine.join_store(ours, s, theirs, scan);
-            if !mine.is_bottom() {
+            let mut mine = self.entries.remove(&k).unwrap_or_else(|| {
+                // A key we lack: if we are keyed, our context has no dot under it.
+                let mut fresh = S::default();
+                fresh.mark_keyed(self.keyed);
+                fresh
+            });
+            mine.join_store(ours, s, theirs, mode);
+            if keyed {
                 self.entries.insert(k, mine);
+            } else {
+                mine.normalize();
+                if !mine.is_bottom() {
+                    self.entries.insert(k, mine);
+                }
             }
         }
+        self.keyed = keyed;
+    }
+
+    fn normalize(&mut self) {
+        if self.keyed {
+            self.entries.retain(|_, s| {
+                s.normalize();
+                !s.is_bottom()
+            });
+            self.keyed = false;
+        }
+    }
+
+    fn mark_keyed(&mut self, keyed: bool) {
+        self.keyed = keyed;
     }
 
     fn validate(&self, ctx: &CausalContext) -> Result<(), InvalidContext> {
         for s in self.entries.values() {
-            if s.is_bottom() {
+            if s.is_bottom() && !self.keyed {
                 return Err(InvalidContext::NotCanonical("a map holds an empty entry"));
             }
             s.validate(ctx)?;
@@ -90,14 +135,20 @@ impl<K: Hash + Eq + Clone + core::fmt::Debug, S: DotStore> DotStore for DotMap<K
 #[cfg(feature = "serde")]
 mod serde_impl {
     use super::{DotMap, DotStore, Hash, HashMap};
+    use crate::causal::store::Seq;
+    use serde::ser::SerializeTuple;
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+    /// Wire shape: the keyed mark, then the entries.
     impl<K: Serialize, S: DotStore> Serialize for DotMap<K, S>
     where
         S::Wire: Serialize,
     {
         fn serialize<SER: Serializer>(&self, s: SER) -> Result<SER::Ok, SER::Error> {
-            s.collect_seq(self.entries.iter().map(|(k, v)| (k, v.wire())))
+            let mut t = s.serialize_tuple(2)?;
+            t.serialize_element(&self.keyed)?;
+            t.serialize_element(&Seq(|| self.entries.iter().map(|(k, v)| (k, v.wire()))))?;
+            t.end()
         }
     }
 
@@ -106,14 +157,14 @@ mod serde_impl {
         S::Wire: Deserialize<'de>,
     {
         fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            let pairs = Vec::<(K, S::Wire)>::deserialize(d)?;
+            let (keyed, pairs) = <(bool, Vec<(K, S::Wire)>)>::deserialize(d)?;
             let mut entries = HashMap::default();
             for (k, w) in pairs {
                 if entries.insert(k, S::from_wire(w)).is_some() {
                     return Err(serde::de::Error::custom("a map key appears twice"));
                 }
             }
-            Ok(Self { entries })
+            Ok(Self { entries, keyed })
         }
     }
 }

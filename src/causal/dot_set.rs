@@ -2,7 +2,7 @@
 
 use super::CausalContext;
 use super::dot::{ActorMap, LocalDot};
-use super::store::{DeltaContext, DotStore};
+use super::store::{DeltaContext, DotStore, JoinMode};
 
 /// The causal join of two dot sets: a dot survives if both hold it, or if the side lacking it
 /// has never seen it (`(s ∩ s') ∪ (s \ c') ∪ (s' \ c)`). Inputs and output are sorted by dot.
@@ -127,7 +127,13 @@ impl<V: Clone + PartialEq + core::fmt::Debug> DotStore for DotFun<V> {
         self.entries.sort_by_key(|(d, _)| *d);
     }
 
-    fn join_store(&mut self, ours: &CausalContext, other: Self, theirs: &CausalContext, _: bool) {
+    fn join_store(
+        &mut self,
+        ours: &CausalContext,
+        other: Self,
+        theirs: &CausalContext,
+        _: JoinMode,
+    ) {
         let mine = core::mem::take(&mut self.entries);
         self.entries = join_dots(mine, ours, other.entries, theirs);
     }

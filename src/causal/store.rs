@@ -7,6 +7,18 @@
 //!
 //! Every function here works on values whose contexts share one replica table (see
 //! [`CausalContext::align`]); [`join`] aligns first.
+//!
+//! # Keyed deltas: applying a remove in O(delta)
+//!
+//! Joining must drop every dot of ours that the other side has seen but no longer holds. For a
+//! map-like store that means visiting *every* key of ours — O(state) for each remote remove.
+//! Deltas made by mutators avoid that: they are **keyed**, i.e. every dot their context covers
+//! but their store does not hold belongs to a key the store still lists, with an empty entry if
+//! need be (a *hint*: `remove(e)` ships `{e ↦ ∅}` plus the removed dots). Joining a keyed value
+//! visits only its keys. Hints carry no meaning of their own (equality ignores them); they are
+//! kept while delta-groups are built ([`Lattice::join_delta_group`](crate::Lattice)) and dropped
+//! from every state, so states stay tombstone-free. A value that is not keyed is always safe: it
+//! is joined by the full scan.
 
 use core::fmt::Debug;
 
@@ -16,7 +28,6 @@ use super::{CausalContext, InvalidContext};
 /// Implemented only inside this crate: the invariants of stores and contexts are the crate's.
 pub trait Sealed {}
 
-#[doc(hidden)]
 /// A dot store: the part of a causal type that holds dots (sealed: only this crate implements it).
 ///
 /// Values nested in an [`OrMap`](crate::OrMap) are dot stores sharing the map's context. Its
@@ -48,10 +59,24 @@ pub trait DotStore: Sealed + Clone + Default + Debug + PartialEq {
     fn remap(&mut self, map: &ActorMap);
 
     /// Joins `other` (with context `theirs`) into `self` (with context `ours`); both are laid out
-    /// in one table. `scan` is false when the contexts share no dot: then nothing of `self` can be
-    /// removed and parts of `self` missing from `other` need not be visited.
+    /// in one table. See [`JoinMode`] for when parts of `self` missing from `other` are visited
+    /// and whether hints are kept.
     #[doc(hidden)]
-    fn join_store(&mut self, ours: &CausalContext, other: Self, theirs: &CausalContext, scan: bool);
+    fn join_store(
+        &mut self,
+        ours: &CausalContext,
+        other: Self,
+        theirs: &CausalContext,
+        mode: JoinMode,
+    );
+
+    /// Drops every hint (empty entry) and the keyed mark: the canonical form of a state.
+    #[doc(hidden)]
+    fn normalize(&mut self) {}
+
+    /// Marks a bottom store as keyed or not (stores without keys ignore it).
+    #[doc(hidden)]
+    fn mark_keyed(&mut self, _keyed: bool) {}
 
     /// Checks every dot is covered by `ctx` and the representation is canonical.
     ///
@@ -67,6 +92,17 @@ pub trait DotStore: Sealed + Clone + Default + Debug + PartialEq {
         });
         result
     }
+}
+
+/// How a join treats the parts of `self` that `other` does not mention, and hints.
+#[derive(Clone, Copy, Debug)]
+pub struct JoinMode {
+    /// The two contexts share some event; when false nothing of `self` can be removed, so parts of
+    /// `self` missing from `other` need not be visited even if `other` is not keyed.
+    pub(crate) scan: bool,
+    /// Keep hints and the keyed mark where both sides are keyed (building a delta-group); when
+    /// false the result is normalized (a state).
+    pub(crate) hints: bool,
 }
 
 /// A causal type: a dot store with its own context (sealed: only this crate implements it).
@@ -99,19 +135,32 @@ pub trait Causal: Sealed + Clone + Default + Debug {
 }
 
 /// `a ⊔ b` for causal types: align `b` into `a`'s replica table, join stores, join contexts.
-pub(crate) fn join<T: Causal>(a: &mut T, b: T) {
+/// With `hints`, keyed hints survive where both sides are keyed (a delta-group is being built);
+/// without, the result is normalized (a state).
+pub(crate) fn join<T: Causal>(a: &mut T, b: T, hints: bool) {
+    if a.context().is_empty() && a.store().is_bottom() {
+        *a = b;
+        if !hints {
+            a.store_mut().normalize();
+        }
+        return;
+    }
     let (mut store, mut ctx) = b.into_parts();
     if let Some(map) = a.context_mut().align(&mut ctx) {
         store.remap(&map);
     }
-    let scan = a.context().intersects_aligned(&ctx);
+    let mode = JoinMode {
+        scan: a.context().intersects_aligned(&ctx),
+        hints,
+    };
     let mut mine = core::mem::take(a.store_mut());
-    mine.join_store(a.context(), store, &ctx, scan);
+    mine.join_store(a.context(), store, &ctx, mode);
     *a.store_mut() = mine;
     a.context_mut().join_aligned(&ctx);
 }
 
-/// Semantic equality: same events seen and same store, whatever the replica tables' order.
+/// Semantic equality: same events seen and same store, whatever the replica tables' order and
+/// whatever hints either carries.
 pub(crate) fn eq<T: Causal>(a: &T, b: &T) -> bool {
     if a.context() != b.context() {
         return false;
@@ -121,13 +170,27 @@ pub(crate) fn eq<T: Causal>(a: &T, b: &T) -> bool {
     if let Some(map) = table.align(&mut ctx) {
         store.remap(&map);
     }
-    *a.store() == store
+    store.normalize();
+    let mut mine = a.store().clone();
+    mine.normalize();
+    mine == store
 }
 
 /// Validates a decoded value: a well-formed context covering every dot of a canonical store.
 pub(crate) fn validate<T: Causal>(value: &T) -> Result<(), InvalidContext> {
     value.context().validate()?;
     value.store().validate(value.context())
+}
+
+/// Serializes the sequence an iterator yields, without collecting it first.
+#[cfg(feature = "serde")]
+pub(crate) struct Seq<F>(pub(crate) F);
+
+#[cfg(feature = "serde")]
+impl<F: Fn() -> I, I: IntoIterator<Item: serde::Serialize>> serde::Serialize for Seq<F> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq((self.0)())
+    }
 }
 
 /// Builds a delta's context: only the replicas the delta mentions, in a small table of its own.
@@ -223,9 +286,15 @@ macro_rules! causal_type {
                 ours: &$crate::CausalContext,
                 other: Self,
                 theirs: &$crate::CausalContext,
-                scan: bool,
+                mode: $crate::causal::store::JoinMode,
             ) {
-                self.store.join_store(ours, other.store, theirs, scan);
+                self.store.join_store(ours, other.store, theirs, mode);
+            }
+            fn normalize(&mut self) {
+                self.store.normalize();
+            }
+            fn mark_keyed(&mut self, keyed: bool) {
+                self.store.mark_keyed(keyed);
             }
             fn validate(&self, ctx: &$crate::CausalContext) -> Result<(), $crate::InvalidContext> {
                 self.store.validate(ctx)
@@ -234,7 +303,10 @@ macro_rules! causal_type {
 
         impl $(< $($p),* >)? $crate::Lattice for $ty $(< $($p),* >)? $(where $($bounds)*)? {
             fn join(&mut self, other: Self) {
-                $crate::causal::store::join(self, other);
+                $crate::causal::store::join(self, other, false);
+            }
+            fn join_delta_group(&mut self, other: Self) {
+                $crate::causal::store::join(self, other, true);
             }
         }
 

@@ -67,6 +67,7 @@ impl<K: Hash + Eq + Clone + core::fmt::Debug, V: Causal + DotStore> OrMap<K, V> 
         key: K,
         f: impl FnOnce(&mut V, ReplicaId) -> Delta<V>,
     ) -> Delta<Self> {
+        self.store.normalize();
         let mut value = self.store.entries.remove(&key).unwrap_or_default();
         mem::swap(value.context_mut(), &mut self.ctx);
         let nested = f(&mut value, replica);
@@ -75,28 +76,36 @@ impl<K: Hash + Eq + Clone + core::fmt::Debug, V: Causal + DotStore> OrMap<K, V> 
             self.store.entries.insert(key.clone(), value);
         }
         let (nested_store, ctx) = nested.into_inner().into_parts();
-        let mut store = DotMap::default();
-        let nested = V::from_parts(nested_store, CausalContext::default());
-        if !DotStore::is_bottom(&nested) {
-            store.entries.insert(key, nested);
+        if DotStore::is_bottom(&nested_store) && ctx.is_empty() {
+            return Delta::new(Self::default());
         }
-        Delta::new(Self { store, ctx })
+        // Keyed: every dot the nested delta covers lies under `key` (a hint if it holds none).
+        let nested = V::from_parts(nested_store, CausalContext::default());
+        Delta::new(Self {
+            store: DotMap::keyed_single(key, nested),
+            ctx,
+        })
     }
 
     /// Removes `key` and everything nested under it that this replica observed.
     pub fn remove(&mut self, key: &K) -> Delta<Self> {
+        self.store.normalize();
+        let Some(value) = self.store.entries.remove(key) else {
+            return Delta::new(Self::default());
+        };
         let mut delta = DeltaContext::default();
-        if let Some(value) = self.store.entries.remove(key) {
-            delta.cover_all(&self.ctx, &value);
-        }
+        delta.cover_all(&self.ctx, &value);
+        // Keyed: a hint names the key; its (empty, unkeyed) value makes the receiver drop
+        // everything it holds under the key that the delta's context covers.
         Delta::new(Self {
-            store: DotMap::default(),
+            store: DotMap::keyed_single(key.clone(), V::default()),
             ctx: delta.finish(),
         })
     }
 
     /// Removes every key observed so far.
     pub fn clear(&mut self) -> Delta<Self> {
+        self.store.normalize();
         let mut delta = DeltaContext::default();
         delta.cover_all(&self.ctx, &self.store);
         self.store = DotMap::default();
@@ -107,38 +116,60 @@ impl<K: Hash + Eq + Clone + core::fmt::Debug, V: Causal + DotStore> OrMap<K, V> 
     }
 }
 
-impl<K: Hash + Eq, V> OrMap<K, V> {
+impl<K: Hash + Eq, V: DotStore> OrMap<K, V> {
+    /// The entries that hold something: all of them in a state; a keyed delta also lists keys
+    /// only as hints, which are skipped.
+    fn visible(&self) -> impl Iterator<Item = (&K, &V)> {
+        let keyed = self.store.keyed;
+        self.store
+            .entries
+            .iter()
+            .filter(move |(_, v)| !keyed || holds_dots(*v))
+    }
+
     /// The value under `key`, if any.
     #[must_use]
     pub fn get(&self, key: &K) -> Option<&V> {
-        self.store.entries.get(key)
+        let v = self.store.entries.get(key)?;
+        (!self.store.keyed || holds_dots(v)).then_some(v)
     }
 
     /// Whether `key` is present.
     #[must_use]
     pub fn contains_key(&self, key: &K) -> bool {
-        self.store.entries.contains_key(key)
+        self.get(key).is_some()
     }
 
     /// The entries, in no particular order.
     pub fn iter(&self) -> impl Iterator<Item = (&K, &V)> {
-        self.store.entries.iter()
+        self.visible()
     }
 
     /// The keys, in no particular order.
     pub fn keys(&self) -> impl Iterator<Item = &K> {
-        self.store.entries.keys()
+        self.visible().map(|(k, _)| k)
     }
 
     /// Number of keys.
     #[must_use]
     pub fn len(&self) -> usize {
-        self.store.entries.len()
+        if self.store.keyed {
+            self.visible().count()
+        } else {
+            self.store.entries.len()
+        }
     }
 
     /// Whether the map is empty.
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.store.entries.is_empty()
+        self.len() == 0
     }
+}
+
+/// Whether a store holds at least one dot (a hint holds none).
+fn holds_dots<S: DotStore>(store: &S) -> bool {
+    let mut any = false;
+    store.for_each_dot(&mut |_| any = true);
+    any
 }

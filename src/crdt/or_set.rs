@@ -5,7 +5,7 @@ use foldhash::HashMap;
 
 use crate::causal::dot::{Actor, ActorMap, LocalDot};
 use crate::causal::dot_set::join_dots;
-use crate::causal::store::{DeltaContext, DotStore, causal_type};
+use crate::causal::store::{DeltaContext, DotStore, JoinMode, causal_type};
 use crate::causal::{CausalContext, InvalidContext};
 use crate::{Delta, ReplicaId};
 
@@ -55,6 +55,7 @@ impl<E> Default for OrSet<E> {
 impl<E: Hash + Eq + Clone + core::fmt::Debug> OrSet<E> {
     /// Adds `element` as `replica` (re-adding refreshes its dot). Returns the delta.
     pub fn insert(&mut self, replica: ReplicaId, element: E) -> Delta<Self> {
+        self.store.normalize();
         let mut delta = DeltaContext::default();
         if let Some(old) = self.store.remove(&element) {
             old.for_each(|d| {
@@ -64,7 +65,8 @@ impl<E: Hash + Eq + Clone + core::fmt::Debug> OrSet<E> {
         let dot = self.ctx.issue(replica);
         let shipped = delta.cover(&self.ctx, dot);
         self.store.set_one(element.clone(), dot);
-        let mut store = Elements::default();
+        // Keyed: the replaced dots belong to `element`, which the delta lists.
+        let mut store = Elements::keyed();
         store.set_one(element, shipped);
         Delta::new(Self {
             store,
@@ -75,20 +77,26 @@ impl<E: Hash + Eq + Clone + core::fmt::Debug> OrSet<E> {
     /// Removes `element` if present: the delta names the dots observed, so a concurrent add of the
     /// same element survives. Removing an absent element yields an empty delta.
     pub fn remove(&mut self, element: &E) -> Delta<Self> {
+        self.store.normalize();
         let mut delta = DeltaContext::default();
+        let mut store = Elements::default();
         if let Some(old) = self.store.remove(element) {
             old.for_each(|d| {
                 delta.cover(&self.ctx, d);
             });
+            // Keyed: a hint names the element, so applying the delta visits only it.
+            store = Elements::keyed();
+            store.many.insert(element.clone(), Vec::new());
         }
         Delta::new(Self {
-            store: Elements::default(),
+            store,
             ctx: delta.finish(),
         })
     }
 
     /// Removes every element observed so far.
     pub fn clear(&mut self) -> Delta<Self> {
+        self.store.normalize();
         let mut delta = DeltaContext::default();
         delta.cover_all(&self.ctx, &self.store);
         self.store = Elements::default();
@@ -103,13 +111,19 @@ impl<E: Hash + Eq> OrSet<E> {
     /// Whether `element` is in the set.
     #[must_use]
     pub fn contains(&self, element: &E) -> bool {
-        self.store.one.contains_key(element) || self.store.many.contains_key(element)
+        self.store.one.contains_key(element)
+            || self.store.many.get(element).is_some_and(|d| !d.is_empty())
     }
 
     /// Number of elements.
     #[must_use]
     pub fn len(&self) -> usize {
-        self.store.one.len() + self.store.many.len()
+        let hints = if self.store.keyed {
+            self.store.many.values().filter(|d| d.is_empty()).count()
+        } else {
+            0
+        };
+        self.store.one.len() + self.store.many.len() - hints
     }
 
     /// Whether the set has no element.
@@ -120,7 +134,8 @@ impl<E: Hash + Eq> OrSet<E> {
 
     /// The elements, in no particular order.
     pub fn iter(&self) -> impl Iterator<Item = &E> {
-        self.store.one.keys().chain(self.store.many.keys())
+        let many = self.store.many.iter().filter(|(_, d)| !d.is_empty());
+        self.store.one.keys().chain(many.map(|(e, _)| e))
     }
 }
 
@@ -169,11 +184,14 @@ impl Dots {
 /// The dot store of [`OrSet`]: element ↦ its dots (a `DotMap<E, DotSet>` in the paper's terms).
 ///
 /// Canonical form: an element with exactly one packable dot is in `one`, any other in `many`
-/// (with its dots sorted, never empty); never in both.
+/// (with its dots sorted); never in both. An empty `many` entry is a hint of a keyed delta (see
+/// "keyed deltas" in the store module) and exists only when `keyed`.
 #[derive(Clone, Debug)]
 pub struct Elements<E> {
     one: HashMap<E, Packed>,
     many: HashMap<E, Vec<LocalDot>>,
+    /// Every dot the context covers but no entry holds belongs to a listed element.
+    keyed: bool,
 }
 
 impl<E: Hash + Eq> PartialEq for Elements<E> {
@@ -187,6 +205,17 @@ impl<E> Default for Elements<E> {
         Self {
             one: HashMap::default(),
             many: HashMap::default(),
+            keyed: false,
+        }
+    }
+}
+
+impl<E> Elements<E> {
+    /// An empty store for a keyed delta.
+    fn keyed() -> Self {
+        Self {
+            keyed: true,
+            ..Self::default()
         }
     }
 }
@@ -210,9 +239,12 @@ impl<E: Hash + Eq> Elements<E> {
         }
     }
 
-    /// Stores `dots` (sorted) for `element` in canonical form; nothing if empty.
+    /// Stores `dots` (sorted) for `element` in canonical form; if empty, a hint when keyed.
     fn set(&mut self, element: E, dots: Vec<(LocalDot, ())>) {
         match dots.as_slice() {
+            [] if self.keyed => {
+                self.many.insert(element, Vec::new());
+            }
             [] => {}
             [(d, ())] if Packed::pack(*d).is_some() => self.set_one(element, *d),
             _ => {
@@ -264,9 +296,13 @@ impl<E: Hash + Eq + Clone + core::fmt::Debug> DotStore for Elements<E> {
         ours: &CausalContext,
         other: Self,
         theirs: &CausalContext,
-        scan: bool,
+        mode: JoinMode,
     ) {
-        if scan {
+        if !(mode.hints && self.keyed && other.keyed) {
+            // The result is not keyed: it carries no hints (`set` then drops empty elements).
+            self.normalize();
+        }
+        if mode.scan && !other.keyed {
             // Elements only we hold lose the dots `other` has seen (and so removed).
             self.one.retain(|e, p| {
                 other.one.contains_key(e)
@@ -296,6 +332,8 @@ impl<E: Hash + Eq + Clone + core::fmt::Debug> DotStore for Elements<E> {
                 None if !self.many.contains_key(&e) => {
                     if !ours.contains_local(d) {
                         self.one.insert(e, p);
+                    } else if self.keyed {
+                        self.many.insert(e, Vec::new());
                     }
                 }
                 _ => {
@@ -317,13 +355,24 @@ impl<E: Hash + Eq + Clone + core::fmt::Debug> DotStore for Elements<E> {
         }
     }
 
+    fn normalize(&mut self) {
+        if self.keyed {
+            self.many.retain(|_, dots| !dots.is_empty());
+            self.keyed = false;
+        }
+    }
+
+    fn mark_keyed(&mut self, keyed: bool) {
+        self.keyed = keyed;
+    }
+
     fn validate(&self, ctx: &CausalContext) -> Result<(), InvalidContext> {
         for (e, dots) in &self.many {
             if self.one.contains_key(e) {
                 return Err(InvalidContext::NotCanonical("an element is stored twice"));
             }
             let canonical = match dots.as_slice() {
-                [] => false,
+                [] => self.keyed,
                 [d] => Packed::pack(*d).is_none(),
                 _ => dots.windows(2).all(|w| matches!(w, [a, b] if a < b)),
             };
@@ -344,34 +393,29 @@ impl<E: Hash + Eq + Clone + core::fmt::Debug> DotStore for Elements<E> {
 #[cfg(feature = "serde")]
 mod serde_impl {
     use super::{Elements, Hash, LocalDot, Packed};
+    use crate::causal::store::Seq;
     use foldhash::HashMap;
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-    /// Wire shape: single-dot elements first (no per-element length), then the rest.
+    /// Wire shape: single-dot elements first (no per-element length), then the rest (hints as
+    /// elements without dots), then the keyed mark.
     #[derive(Deserialize)]
     struct Shape<E> {
         one: Vec<(E, LocalDot)>,
         many: Vec<(E, Vec<LocalDot>)>,
-    }
-
-    /// Serializes the sequence an iterator yields, without collecting it first.
-    struct Seq<F>(F);
-
-    impl<F: Fn() -> I, I: IntoIterator<Item: Serialize>> Serialize for Seq<F> {
-        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-            s.collect_seq((self.0)())
-        }
+        keyed: bool,
     }
 
     impl<E: Serialize> Serialize for Elements<E> {
         fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
             use serde::ser::SerializeStruct;
-            let mut shape = s.serialize_struct("Shape", 2)?;
+            let mut shape = s.serialize_struct("Shape", 3)?;
             shape.serialize_field(
                 "one",
                 &Seq(|| self.one.iter().map(|(e, p)| (e, p.unpack()))),
             )?;
             shape.serialize_field("many", &Seq(|| self.many.iter()))?;
+            shape.serialize_field("keyed", &self.keyed)?;
             shape.end()
         }
     }
@@ -394,7 +438,11 @@ mod serde_impl {
                     return Err(serde::de::Error::custom("an element is stored twice"));
                 }
             }
-            Ok(Self { one, many })
+            Ok(Self {
+                one,
+                many,
+                keyed: shape.keyed,
+            })
         }
     }
 }

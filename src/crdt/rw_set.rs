@@ -2,6 +2,7 @@
 
 use core::hash::Hash;
 
+use crate::causal::DotStore;
 use crate::causal::dot_map::DotMap;
 use crate::causal::dot_set::DotFun;
 use crate::causal::store::causal_type;
@@ -57,11 +58,14 @@ impl<E: Hash + Eq + Clone + core::fmt::Debug> RwSet<E> {
     }
 
     fn write(&mut self, replica: ReplicaId, element: E, present: bool) -> Delta<Self> {
+        self.store.normalize();
         let tags = self.store.entries.entry(element.clone()).or_default();
         let (tag, ctx) = tags.replace(&mut self.ctx, replica, present);
-        let mut store = DotMap::default();
-        store.entries.insert(element, tag);
-        Delta::new(Self { store, ctx })
+        // Keyed: the replaced dots belong to `element`, which the delta lists.
+        Delta::new(Self {
+            store: DotMap::keyed_single(element, tag),
+            ctx,
+        })
     }
 
     /// Whether `element` is present.

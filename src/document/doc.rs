@@ -319,6 +319,10 @@ impl Lattice for Doc {
     fn join(&mut self, other: Self) {
         self.root.join(other.root);
     }
+
+    fn join_delta_group(&mut self, other: Self) {
+        self.root.join_delta_group(other.root);
+    }
 }
 
 #[cfg(feature = "serde")]

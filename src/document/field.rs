@@ -3,6 +3,7 @@
 use core::mem;
 
 use crate::causal::dot::{ActorMap, LocalDot};
+use crate::causal::store::JoinMode;
 use crate::causal::{Causal, DotStore};
 use crate::{
     CausalContext, CausalCounter, EwFlag, InvalidContext, MvRegister, OrMap, OrSet, Stamp,
@@ -197,29 +198,37 @@ impl DotStore for Field {
         ours: &CausalContext,
         other: Self,
         theirs: &CausalContext,
-        scan: bool,
+        mode: JoinMode,
     ) {
         match (self, other) {
-            (Self::Counter(a), Self::Counter(b)) => a.join_store(ours, b, theirs, scan),
-            (Self::Register(a), Self::Register(b)) => a.join_store(ours, b, theirs, scan),
-            (Self::Set(a), Self::Set(b)) => a.join_store(ours, b, theirs, scan),
-            (Self::Flag(a), Self::Flag(b)) => a.join_store(ours, b, theirs, scan),
-            (Self::Map(a), Self::Map(b)) => a.join_store(ours, b, theirs, scan),
+            (Self::Counter(a), Self::Counter(b)) => a.join_store(ours, b, theirs, mode),
+            (Self::Register(a), Self::Register(b)) => a.join_store(ours, b, theirs, mode),
+            (Self::Set(a), Self::Set(b)) => a.join_store(ours, b, theirs, mode),
+            (Self::Flag(a), Self::Flag(b)) => a.join_store(ours, b, theirs, mode),
+            (Self::Map(a), Self::Map(b)) => a.join_store(ours, b, theirs, mode),
             // A key missing on one side is joined as a default (bottom) field, whose kind is
             // arbitrary: a bottom field of any kind is the bottom of every kind. Kinds of two
             // non-bottom fields differ only under a key of the wrong kind, which validation
             // rejects; then ours is kept.
             (mine, other) if DotStore::is_bottom(&other) => {
                 let empty = Self::empty(mine.kind());
-                mine.join_store(ours, empty, theirs, scan);
+                mine.join_store(ours, empty, theirs, mode);
             }
             (mine, other) => {
                 if DotStore::is_bottom(mine) {
                     *mine = Self::empty(other.kind());
-                    mine.join_store(ours, other, theirs, scan);
+                    mine.join_store(ours, other, theirs, mode);
                 }
             }
         }
+    }
+
+    fn normalize(&mut self) {
+        each!(self, v => v.normalize());
+    }
+
+    fn mark_keyed(&mut self, keyed: bool) {
+        each!(self, v => v.mark_keyed(keyed));
     }
 
     fn validate(&self, ctx: &CausalContext) -> Result<(), InvalidContext> {

@@ -103,6 +103,29 @@ pub fn delta_law<T: Lattice + Debug>(
     Ok(())
 }
 
+/// Building a delta-group keeps representation hints (`join_delta_group`), which must never
+/// change what the group means: the group equals the plain join, and applying it — or applying
+/// any value with its hints — to a state gives what applying the hint-free value gives.
+pub fn delta_groups_agree<T: Lattice + Debug>(a: &T, b: &T, x: &T) -> Result<(), TestCaseError> {
+    let mut group = a.clone();
+    group.join_delta_group(b.clone());
+    let plain = a.clone().joined(b.clone());
+    prop_assert_eq!(&group, &plain, "a delta-group differs from the join");
+    prop_assert_eq!(
+        x.clone().joined(group),
+        x.clone().joined(plain),
+        "applying a delta-group differs from applying the join"
+    );
+    // Joining into bottom drops hints.
+    let bare = T::default().joined(a.clone());
+    prop_assert_eq!(
+        x.clone().joined(a.clone()),
+        x.clone().joined(bare),
+        "a value's hints changed what applying it does"
+    );
+    Ok(())
+}
+
 /// Joining anything inflates: `x ≤ x ⊔ d`, i.e. `(x ⊔ d) ⊔ x == x ⊔ d` (and `d ≤ x ⊔ d`).
 pub fn inflation<T: Lattice + Debug>(x: &T, d: &T) -> Result<(), TestCaseError> {
     let y = x.clone().joined(d.clone());
@@ -330,7 +353,7 @@ impl<T: Replay> Run<T> {
     fn buffer(&mut self, at: usize, value: &T, ops: &BTreeSet<usize>) {
         for (peer, (group, seen)) in self.pending[at].iter_mut().enumerate() {
             if peer != at {
-                group.join(value.clone());
+                group.join_delta_group(value.clone());
                 seen.extend(ops.iter().copied());
             }
         }

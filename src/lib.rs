@@ -18,6 +18,8 @@ pub use crdt::{
     CausalCounter, DwFlag, EwFlag, GCounter, GSet, LwwRegister, MvRegister, OrMap, OrSet,
     PnCounter, RwSet,
 };
+#[cfg(feature = "serde")]
+pub use document::MAX_NESTING;
 pub use document::{Doc, Field, FieldKey, Kind, PathError, Register, Scalar, Value};
 pub use error::Error;
 pub use lattice::{Delta, Lattice};

@@ -275,6 +275,7 @@ mod serde_impl {
 
     impl<'de> Deserialize<'de> for Field {
         fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            let _level = crate::document::depth::Level::enter::<D::Error>()?;
             Ok(match Wire::deserialize(d)? {
                 Wire::Counter(w) => Self::Counter(CausalCounter::from_wire(w)),
                 Wire::Register(w) => Self::Register(Register::from_wire(w)),

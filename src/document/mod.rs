@@ -1,9 +1,13 @@
 //! The document layer: a dynamically typed, JSON-like replicated value built on [`OrMap`](crate::OrMap).
 
+#[cfg(feature = "serde")]
+mod depth;
 mod doc;
 mod field;
 mod value;
 
+#[cfg(feature = "serde")]
+pub use depth::MAX_NESTING;
 pub use doc::{Doc, PathError};
 pub use field::{Field, FieldKey, Kind, Register};
 pub use value::{Scalar, Value};

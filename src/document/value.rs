@@ -75,8 +75,11 @@ impl From<f64> for Scalar {
 }
 
 /// A register's content: any JSON-like value. Floats compare by their bits (see [`Scalar`]).
+///
+/// Decoding refuses lists and objects nested deeper than
+/// [`MAX_NESTING`](crate::MAX_NESTING) levels.
 #[derive(Clone, Debug)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub enum Value {
     /// `null`.
     Null,
@@ -105,6 +108,34 @@ impl Eq for Value {}
 impl<T: Into<Scalar>> From<T> for Value {
     fn from(v: T) -> Self {
         Self::Scalar(v.into())
+    }
+}
+
+#[cfg(feature = "serde")]
+mod decode {
+    use super::{BTreeMap, Scalar, Value};
+    use serde::{Deserialize, Deserializer};
+
+    /// `Value`'s derived wire shape (variants in the same order), decoded one level at a time.
+    #[derive(Deserialize)]
+    #[serde(rename = "Value")]
+    enum Shape {
+        Null,
+        Scalar(Scalar),
+        List(Vec<Value>),
+        Object(BTreeMap<String, Value>),
+    }
+
+    impl<'de> Deserialize<'de> for Value {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            let _level = crate::document::depth::Level::enter::<D::Error>()?;
+            Ok(match Shape::deserialize(d)? {
+                Shape::Null => Self::Null,
+                Shape::Scalar(s) => Self::Scalar(s),
+                Shape::List(l) => Self::List(l),
+                Shape::Object(o) => Self::Object(o),
+            })
+        }
     }
 }
 

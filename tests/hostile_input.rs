@@ -16,16 +16,15 @@ fn sample_doc() -> Doc {
         .unwrap();
     let mut a = Doc::default();
     let mut b = Doc::default();
-    let mut deltas = Vec::new();
-    deltas.push(a.increment(r(1), &["likes"], 3).unwrap());
-    deltas.push(a.insert(r(1), &["tags"], "x".into()).unwrap());
-    deltas.push(
+    let deltas = [
+        a.increment(r(1), &["likes"], 3).unwrap(),
+        a.insert(r(1), &["tags"], "x".into()).unwrap(),
         a.set(clock.now().unwrap(), &["task", "title"], "t".into())
             .unwrap(),
-    );
-    deltas.push(b.insert(r(2), &["tags"], 7i64.into()).unwrap());
-    deltas.push(b.set_flag(r(2), &["task", "done"], true).unwrap());
-    deltas.push(b.remove_element(r(2), &["tags"], &7i64.into()).unwrap());
+        b.insert(r(2), &["tags"], 7i64.into()).unwrap(),
+        b.set_flag(r(2), &["task", "done"], true).unwrap(),
+        b.remove_element(r(2), &["tags"], &7i64.into()).unwrap(),
+    ];
     for d in deltas {
         a.apply(d);
     }

@@ -248,6 +248,63 @@ fn set_apply_remote(c: &mut Criterion) {
     g.finish();
 }
 
+/// A set written by 10,000 replicas (one element each) applies 100 inserts from the replica
+/// that joined last: the cost of a large replica table per remote delta.
+fn set_apply_many_replicas(c: &mut Criterion) {
+    const REPLICAS: u64 = 10_000;
+    let mut ours = OrSet::default();
+    let mut theirs = support::Orswot::new();
+    for i in 0..REPLICAS {
+        let r = replica(1_000 + i);
+        let _ = ours.insert(r, i);
+        let op = theirs.add(i, theirs.read_ctx().derive_add_ctx(r.as_uuid()));
+        theirs.apply(op);
+    }
+    let last = replica(1_000 + REPLICAS - 1);
+    let mut ours_src = ours.clone();
+    let deltas: Vec<_> = (0..100)
+        .map(|i| ours_src.insert(last, REPLICAS + i))
+        .collect();
+    let mut theirs_src = theirs.clone();
+    let mut ops = Vec::new();
+    for i in 0..100 {
+        let op = theirs_src.add(
+            REPLICAS + i,
+            theirs_src.read_ctx().derive_add_ctx(last.as_uuid()),
+        );
+        theirs_src.apply(op.clone());
+        ops.push(op);
+    }
+
+    let mut g = c.benchmark_group("set/apply_10k_replicas");
+    g.throughput(Throughput::Elements(100));
+    g.bench_function("deltacrdt", |bench| {
+        bench.iter_batched(
+            || (ours.clone(), deltas.clone()),
+            |(mut state, deltas)| {
+                for d in deltas {
+                    state.apply(d);
+                }
+                state
+            },
+            BatchSize::LargeInput,
+        );
+    });
+    g.bench_function("crdts", |bench| {
+        bench.iter_batched(
+            || (theirs.clone(), ops.clone()),
+            |(mut state, ops)| {
+                for op in ops {
+                    state.apply(op);
+                }
+                state
+            },
+            BatchSize::LargeInput,
+        );
+    });
+    g.finish();
+}
+
 fn main() {
     let mut c = Criterion::default()
         .sample_size(20)
@@ -258,6 +315,7 @@ fn main() {
     set_insert_remove(&mut c);
     set_join_diverged(&mut c);
     set_apply_remote(&mut c);
+    set_apply_many_replicas(&mut c);
     map_write_registers(&mut c);
     c.final_summary();
 }

@@ -2,6 +2,7 @@
 
 use core::fmt;
 
+use foldhash::HashMap;
 use smallvec::SmallVec;
 
 use super::dot::{Actor, ActorMap, LocalDot};
@@ -34,6 +35,56 @@ use super::{Dot, ReplicaId};
 pub struct CausalContext {
     /// Inline room for one replica: a delta of one operation allocates nothing here.
     entries: SmallVec<[Entry; 1]>,
+    /// Replica → index, kept once the table outgrows a linear scan ([`INDEXED`] replicas).
+    index: Option<Box<HashMap<ReplicaId, u32>>>,
+}
+
+/// Tables longer than this keep a hash index of their replicas.
+const INDEXED: usize = 16;
+
+/// `other`'s replicas interned in a context's table: how to rename `other`'s dots, and how to
+/// look our indices up in `other`.
+#[derive(Debug)]
+pub(crate) struct Alignment {
+    /// `other` index → our index.
+    pub(crate) map: ActorMap,
+    /// (our index, `other` index), sorted by our index.
+    back: Vec<(u32, u32)>,
+}
+
+/// A context queried with dots indexed in the table of the value being joined into: the other
+/// side of a join keeps its own table, and `back` translates our indices to its own.
+#[derive(Clone, Copy, Debug)]
+pub struct Seen<'a> {
+    ctx: &'a CausalContext,
+    back: Option<&'a [(u32, u32)]>,
+}
+
+impl<'a> Seen<'a> {
+    /// A context queried in its own table.
+    pub(crate) fn direct(ctx: &'a CausalContext) -> Self {
+        Self { ctx, back: None }
+    }
+
+    /// `other` queried in the table it was aligned to.
+    pub(crate) fn aligned(ctx: &'a CausalContext, alignment: Option<&'a Alignment>) -> Self {
+        Self {
+            ctx,
+            back: alignment.map(|a| a.back.as_slice()),
+        }
+    }
+
+    /// Whether the context has seen `dot` (indexed in the table it was aligned to).
+    pub(crate) fn contains(&self, dot: LocalDot) -> bool {
+        let actor = match self.back {
+            None => dot.actor,
+            Some(back) => match back.binary_search_by_key(&dot.actor.0, |&(ours, _)| ours) {
+                Ok(i) => back.get(i).map_or(dot.actor, |&(_, theirs)| Actor(theirs)),
+                Err(_) => return false,
+            },
+        };
+        self.ctx.contains_local(LocalDot::new(actor, dot.counter))
+    }
 }
 
 /// What one replica's events look like to this context.
@@ -249,8 +300,28 @@ impl CausalContext {
 
     // ----- crate-internal: the replica table and index-based dots -----
 
+    fn position(&self, replica: ReplicaId) -> Option<usize> {
+        match &self.index {
+            Some(index) => index.get(&replica).map(|&i| i as usize),
+            None => self.entries.iter().position(|e| e.id == replica),
+        }
+    }
+
     fn entry(&self, replica: ReplicaId) -> Option<&Entry> {
-        self.entries.iter().find(|e| e.id == replica)
+        self.position(replica).and_then(|i| self.entries.get(i))
+    }
+
+    /// Builds the replica index once the table is long enough to need it.
+    fn reindex(&mut self) {
+        self.index = (self.entries.len() > INDEXED).then(|| {
+            Box::new(
+                self.entries
+                    .iter()
+                    .zip(0u32..)
+                    .map(|(e, i)| (e.id, i))
+                    .collect(),
+            )
+        });
     }
 
     #[cfg(test)]
@@ -260,18 +331,29 @@ impl CausalContext {
 
     #[cfg(test)]
     pub(crate) fn from_entries(entries: Vec<Entry>) -> Self {
-        Self {
+        let mut ctx = Self {
             entries: entries.into(),
-        }
+            index: None,
+        };
+        ctx.reindex();
+        ctx
     }
 
     /// The index of `replica`, adding it to the table if it is new.
     pub(crate) fn intern(&mut self, replica: ReplicaId) -> Actor {
-        if let Some(i) = self.entries.iter().position(|e| e.id == replica) {
+        if let Some(i) = self.position(replica) {
             return Actor(u32::try_from(i).unwrap_or(u32::MAX));
         }
+        let actor = Actor(u32::try_from(self.entries.len()).unwrap_or(u32::MAX));
         self.entries.push(Entry::new(replica));
-        Actor(u32::try_from(self.entries.len() - 1).unwrap_or(u32::MAX))
+        match &mut self.index {
+            Some(index) => {
+                index.insert(replica, actor.0);
+            }
+            None if self.entries.len() > INDEXED => self.reindex(),
+            None => {}
+        }
+        actor
     }
 
     /// The replica behind an index (a default id for an out-of-table index).
@@ -311,53 +393,74 @@ impl CausalContext {
         dot
     }
 
-    /// Joins a context already laid out in the same table (index `i` means the same replica).
-    pub(crate) fn join_aligned(&mut self, other: &Self) {
-        for (i, entry) in other.entries.iter().enumerate() {
-            match self.entries.get_mut(i) {
-                Some(mine) => mine.join(entry),
-                None => self.entries.push(entry.clone()),
-            }
-        }
-    }
-
-    /// Whether some event is seen by both (aligned) contexts. When not, a join cannot remove
-    /// anything from either side, which lets joins of add-only deltas skip scanning the state.
-    pub(crate) fn intersects_aligned(&self, other: &Self) -> bool {
-        self.entries
-            .iter()
-            .zip(&other.entries)
-            .any(|(a, b)| a.intersects(b))
-    }
-
-    /// Adds `other`'s replicas to `self`'s table and re-lays `other` out in it, returning the
-    /// renaming to apply to `other`'s stores (`None` when the layouts already agree).
-    pub(crate) fn align(&mut self, other: &mut Self) -> Option<ActorMap> {
-        let identity = other
-            .entries
-            .iter()
-            .zip(&self.entries)
-            .all(|(o, s)| o.id == s.id)
-            && other.entries.len() <= self.entries.len();
-        if identity {
+    /// Interns `other`'s replicas; returns how to translate between the tables (`None` when
+    /// `other`'s table is a prefix of ours, so indices already agree). O(replicas of `other`).
+    pub(crate) fn align(&mut self, other: &Self) -> Option<Alignment> {
+        let prefix = other.entries.len() <= self.entries.len()
+            && other
+                .entries
+                .iter()
+                .zip(&self.entries)
+                .all(|(o, s)| o.id == s.id);
+        if prefix {
             return None;
         }
         let map: Vec<Actor> = other.entries.iter().map(|e| self.intern(e.id)).collect();
-        let mut laid_out: SmallVec<[Entry; 1]> =
-            self.entries.iter().map(|e| Entry::new(e.id)).collect();
-        for (entry, actor) in other.entries.drain(..).zip(&map) {
-            if let Some(slot) = laid_out.get_mut(actor.index()) {
-                *slot = entry;
+        let mut back: Vec<(u32, u32)> = map.iter().zip(0u32..).map(|(a, i)| (a.0, i)).collect();
+        back.sort_unstable();
+        Some(Alignment {
+            map: ActorMap(map),
+            back,
+        })
+    }
+
+    /// Joins `other`, whose table was aligned to ours by `alignment`.
+    pub(crate) fn join_aligned(&mut self, other: &Self, alignment: Option<&Alignment>) {
+        for (i, entry) in other.entries.iter().enumerate() {
+            let at = alignment.map_or(i, |a| a.map.get(Actor(i as u32)).index());
+            match self.entries.get_mut(at) {
+                Some(mine) => mine.join(entry),
+                None => {
+                    // Only reachable without an alignment: `other` extends our table.
+                    self.entries.push(entry.clone());
+                    if self.index.is_some() || self.entries.len() > INDEXED {
+                        self.reindex();
+                    }
+                }
             }
         }
-        other.entries = laid_out;
+    }
+
+    /// Whether some event is seen by both contexts (`other` aligned to ours). When not, a join
+    /// cannot remove anything from either side, so joins of add-only deltas skip scanning.
+    pub(crate) fn intersects_aligned(&self, other: &Self, alignment: Option<&Alignment>) -> bool {
+        other.entries.iter().enumerate().any(|(i, entry)| {
+            let at = alignment.map_or(i, |a| a.map.get(Actor(i as u32)).index());
+            self.entries
+                .get(at)
+                .is_some_and(|mine| mine.intersects(entry))
+        })
+    }
+
+    /// The renaming of `other`'s indices into ours, without adding replicas: `None` if `other`
+    /// has seen events of a replica we do not know.
+    pub(crate) fn map_known(&self, other: &Self) -> Option<ActorMap> {
+        let mut map = Vec::with_capacity(other.entries.len());
+        for entry in &other.entries {
+            match self.position(entry.id) {
+                Some(i) => map.push(Actor(u32::try_from(i).ok()?)),
+                None if entry.is_empty() => map.push(Actor(u32::MAX)),
+                None => return None,
+            }
+        }
         Some(ActorMap(map))
     }
 
     /// Checks the table and clouds are well formed.
     pub(crate) fn validate(&self) -> Result<(), InvalidContext> {
-        for (i, e) in self.entries.iter().enumerate() {
-            if self.entries.iter().take(i).any(|p| p.id == e.id) {
+        let mut seen = foldhash::HashSet::default();
+        for e in &self.entries {
+            if !seen.insert(e.id) {
                 return Err(InvalidContext::DuplicateReplica(e.id));
             }
             if !e.is_well_formed() {
@@ -408,10 +511,12 @@ impl serde::Serialize for CausalContext {
 impl<'de> serde::Deserialize<'de> for CausalContext {
     /// Decodes and validates: no duplicate replica, compact strictly increasing clouds.
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let ctx = Self {
+        let mut ctx = Self {
             entries: SmallVec::deserialize(d)?,
+            index: None,
         };
         ctx.validate().map_err(serde::de::Error::custom)?;
+        ctx.reindex();
         Ok(ctx)
     }
 }
@@ -480,19 +585,38 @@ mod tests {
     }
 
     #[test]
-    fn align_relays_other_in_own_table() {
+    fn align_translates_between_tables() {
         let mut a = CausalContext::default();
         a.insert(Dot::new(r(1), 4));
         let mut b = CausalContext::default();
         b.insert(Dot::new(r(2), 1));
         b.insert(Dot::new(r(1), 1));
-        let map = a.align(&mut b).map(|m| m.0);
-        assert_eq!(map, Some(vec![Actor(1), Actor(0)]));
-        assert_eq!(
-            b.entries().iter().map(|e| e.id).collect::<Vec<_>>(),
-            vec![r(1), r(2)]
-        );
-        assert!(b.contains_local(LocalDot::new(Actor(0), 1)));
+        let alignment = a.align(&b).unwrap();
+        assert_eq!(alignment.map.0, vec![Actor(1), Actor(0)]);
+        let seen = Seen::aligned(&b, Some(&alignment));
+        // Our index 0 is replica 1, b's index 1.
+        assert!(seen.contains(LocalDot::new(Actor(0), 1)));
+        assert!(!seen.contains(LocalDot::new(Actor(0), 2)));
+        assert!(seen.contains(LocalDot::new(Actor(1), 1)));
+        a.join_aligned(&b, Some(&alignment));
+        assert_eq!(a.max(r(1)), 1);
+        assert_eq!(a.max(r(2)), 1);
+        assert!(a.contains(Dot::new(r(1), 4)));
+    }
+
+    #[test]
+    fn large_tables_are_indexed() {
+        let mut c = CausalContext::default();
+        for n in 1..=100 {
+            c.insert(Dot::new(r(n), n as u64));
+        }
+        assert!(c.index.is_some());
+        for n in 1..=100 {
+            let actor = c.intern(r(n));
+            assert_eq!(c.replica(actor), r(n));
+            assert!(c.contains(Dot::new(r(n), n as u64)));
+        }
+        assert_eq!(c.entries().len(), 100);
     }
 
     #[test]

@@ -3,6 +3,7 @@
 use core::hash::Hash;
 use foldhash::HashMap;
 
+use super::context::Seen;
 use super::dot::{ActorMap, LocalDot};
 use super::store::{DotStore, JoinMode};
 use super::{CausalContext, InvalidContext};
@@ -67,13 +68,7 @@ impl<K: Hash + Eq + Clone + core::fmt::Debug, S: DotStore> DotStore for DotMap<K
         self.entries.values_mut().for_each(|s| s.remap(map));
     }
 
-    fn join_store(
-        &mut self,
-        ours: &CausalContext,
-        mut other: Self,
-        theirs: &CausalContext,
-        mode: JoinMode,
-    ) {
+    fn join_store(&mut self, ours: &Seen<'_>, mut other: Self, theirs: &Seen<'_>, mode: JoinMode) {
         let keyed = mode.hints && self.keyed && other.keyed;
         if !keyed && self.keyed {
             self.normalize();

@@ -1,6 +1,7 @@
 //! `DotSet` and `DotFun`: the small dot stores behind flags, registers and counters.
 
 use super::CausalContext;
+use super::context::Seen;
 use super::dot::{ActorMap, LocalDot};
 use super::store::{DeltaContext, DotStore, JoinMode};
 
@@ -8,9 +9,9 @@ use super::store::{DeltaContext, DotStore, JoinMode};
 /// has never seen it (`(s ∩ s') ∪ (s \ c') ∪ (s' \ c)`). Inputs and output are sorted by dot.
 pub(crate) fn join_dots<V>(
     mine: Vec<(LocalDot, V)>,
-    ours: &CausalContext,
+    ours: &Seen<'_>,
     theirs_entries: Vec<(LocalDot, V)>,
-    theirs: &CausalContext,
+    theirs: &Seen<'_>,
 ) -> Vec<(LocalDot, V)> {
     let mut out = Vec::with_capacity(mine.len().max(theirs_entries.len()));
     let mut a = mine.into_iter().peekable();
@@ -22,17 +23,17 @@ pub(crate) fn join_dots<V>(
                 b.next();
             }
             (Some((x, _)), Some((y, _))) if x > y => {
-                if let Some((d, v)) = b.next().filter(|(d, _)| !ours.contains_local(*d)) {
+                if let Some((d, v)) = b.next().filter(|(d, _)| !ours.contains(*d)) {
                     out.push((d, v));
                 }
             }
             (Some(_), _) => {
-                if let Some((d, v)) = a.next().filter(|(d, _)| !theirs.contains_local(*d)) {
+                if let Some((d, v)) = a.next().filter(|(d, _)| !theirs.contains(*d)) {
                     out.push((d, v));
                 }
             }
             (None, Some(_)) => {
-                if let Some((d, v)) = b.next().filter(|(d, _)| !ours.contains_local(*d)) {
+                if let Some((d, v)) = b.next().filter(|(d, _)| !ours.contains(*d)) {
                     out.push((d, v));
                 }
             }
@@ -127,13 +128,7 @@ impl<V: Clone + PartialEq + core::fmt::Debug> DotStore for DotFun<V> {
         self.entries.sort_by_key(|(d, _)| *d);
     }
 
-    fn join_store(
-        &mut self,
-        ours: &CausalContext,
-        other: Self,
-        theirs: &CausalContext,
-        _: JoinMode,
-    ) {
+    fn join_store(&mut self, ours: &Seen<'_>, other: Self, theirs: &Seen<'_>, _: JoinMode) {
         let mine = core::mem::take(&mut self.entries);
         self.entries = join_dots(mine, ours, other.entries, theirs);
     }

@@ -1,6 +1,6 @@
 //! Causality: replica ids, dots, causal contexts and the dot stores causal types are built on.
 
-mod context;
+pub(crate) mod context;
 pub(crate) mod dot;
 pub(crate) mod dot_map;
 pub(crate) mod dot_set;

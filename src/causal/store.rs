@@ -22,6 +22,7 @@
 
 use core::fmt::Debug;
 
+use super::context::Seen;
 use super::dot::{ActorMap, LocalDot};
 use super::{CausalContext, InvalidContext};
 
@@ -62,13 +63,7 @@ pub trait DotStore: Sealed + Clone + Default + Debug + PartialEq {
     /// in one table. See [`JoinMode`] for when parts of `self` missing from `other` are visited
     /// and whether hints are kept.
     #[doc(hidden)]
-    fn join_store(
-        &mut self,
-        ours: &CausalContext,
-        other: Self,
-        theirs: &CausalContext,
-        mode: JoinMode,
-    );
+    fn join_store(&mut self, ours: &Seen<'_>, other: Self, theirs: &Seen<'_>, mode: JoinMode);
 
     /// Drops every hint (empty entry) and the keyed mark: the canonical form of a state.
     #[doc(hidden)]
@@ -145,18 +140,24 @@ pub(crate) fn join<T: Causal>(a: &mut T, b: T, hints: bool) {
         }
         return;
     }
-    let (mut store, mut ctx) = b.into_parts();
-    if let Some(map) = a.context_mut().align(&mut ctx) {
-        store.remap(&map);
+    let (mut store, ctx) = b.into_parts();
+    let alignment = a.context_mut().align(&ctx);
+    if let Some(alignment) = &alignment {
+        store.remap(&alignment.map);
     }
     let mode = JoinMode {
-        scan: a.context().intersects_aligned(&ctx),
+        scan: a.context().intersects_aligned(&ctx, alignment.as_ref()),
         hints,
     };
     let mut mine = core::mem::take(a.store_mut());
-    mine.join_store(a.context(), store, &ctx, mode);
+    mine.join_store(
+        &Seen::direct(a.context()),
+        store,
+        &Seen::aligned(&ctx, alignment.as_ref()),
+        mode,
+    );
     *a.store_mut() = mine;
-    a.context_mut().join_aligned(&ctx);
+    a.context_mut().join_aligned(&ctx, alignment.as_ref());
 }
 
 /// Semantic equality: same events seen and same store, whatever the replica tables' order and
@@ -165,15 +166,15 @@ pub(crate) fn eq<T: Causal>(a: &T, b: &T) -> bool {
     if a.context() != b.context() {
         return false;
     }
-    let mut table = a.context().clone();
-    let (mut store, mut ctx) = b.clone().into_parts();
-    if let Some(map) = table.align(&mut ctx) {
-        store.remap(&map);
-    }
-    store.normalize();
+    let Some(map) = a.context().map_known(b.context()) else {
+        return false;
+    };
+    let mut theirs = b.store().clone();
+    theirs.remap(&map);
+    theirs.normalize();
     let mut mine = a.store().clone();
     mine.normalize();
-    mine == store
+    mine == theirs
 }
 
 /// Validates a decoded value: a well-formed context covering every dot of a canonical store.
@@ -283,9 +284,9 @@ macro_rules! causal_type {
             }
             fn join_store(
                 &mut self,
-                ours: &$crate::CausalContext,
+                ours: &$crate::causal::context::Seen<'_>,
                 other: Self,
-                theirs: &$crate::CausalContext,
+                theirs: &$crate::causal::context::Seen<'_>,
                 mode: $crate::causal::store::JoinMode,
             ) {
                 self.store.join_store(ours, other.store, theirs, mode);

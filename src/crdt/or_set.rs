@@ -3,6 +3,7 @@
 use core::hash::Hash;
 use foldhash::HashMap;
 
+use crate::causal::context::Seen;
 use crate::causal::dot::{Actor, ActorMap, LocalDot};
 use crate::causal::dot_set::join_dots;
 use crate::causal::store::{DeltaContext, DotStore, JoinMode, causal_type};
@@ -291,13 +292,7 @@ impl<E: Hash + Eq + Clone + core::fmt::Debug> DotStore for Elements<E> {
         }
     }
 
-    fn join_store(
-        &mut self,
-        ours: &CausalContext,
-        other: Self,
-        theirs: &CausalContext,
-        mode: JoinMode,
-    ) {
+    fn join_store(&mut self, ours: &Seen<'_>, other: Self, theirs: &Seen<'_>, mode: JoinMode) {
         if !(mode.hints && self.keyed && other.keyed) {
             // The result is not keyed: it carries no hints (`set` then drops empty elements).
             self.normalize();
@@ -307,13 +302,13 @@ impl<E: Hash + Eq + Clone + core::fmt::Debug> DotStore for Elements<E> {
             self.one.retain(|e, p| {
                 other.one.contains_key(e)
                     || other.many.contains_key(e)
-                    || !theirs.contains_local(p.unpack())
+                    || !theirs.contains(p.unpack())
             });
             // An element of `many` left with fewer than two dots moves to its canonical place.
             let mut shrunk = Vec::new();
             for (e, dots) in &mut self.many {
                 if !other.one.contains_key(e) && !other.many.contains_key(e) {
-                    dots.retain(|d| !theirs.contains_local(*d));
+                    dots.retain(|d| !theirs.contains(*d));
                     if dots.len() < 2 {
                         shrunk.push(e.clone());
                     }
@@ -330,7 +325,7 @@ impl<E: Hash + Eq + Clone + core::fmt::Debug> DotStore for Elements<E> {
                 // The common cases, without allocating: same dot, or no dot of ours.
                 Some(mine) if mine == p => {}
                 None if !self.many.contains_key(&e) => {
-                    if !ours.contains_local(d) {
+                    if !ours.contains(d) {
                         self.one.insert(e, p);
                     } else if self.keyed {
                         self.many.insert(e, Vec::new());

@@ -2,6 +2,7 @@
 
 use core::mem;
 
+use crate::causal::context::Seen;
 use crate::causal::dot::{ActorMap, LocalDot};
 use crate::causal::store::JoinMode;
 use crate::causal::{Causal, DotStore};
@@ -193,13 +194,7 @@ impl DotStore for Field {
         each!(self, v => v.remap(map));
     }
 
-    fn join_store(
-        &mut self,
-        ours: &CausalContext,
-        other: Self,
-        theirs: &CausalContext,
-        mode: JoinMode,
-    ) {
+    fn join_store(&mut self, ours: &Seen<'_>, other: Self, theirs: &Seen<'_>, mode: JoinMode) {
         match (self, other) {
             (Self::Counter(a), Self::Counter(b)) => a.join_store(ours, b, theirs, mode),
             (Self::Register(a), Self::Register(b)) => a.join_store(ours, b, theirs, mode),

@@ -38,8 +38,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     b.apply(from_alice);
     a.apply(from_bob);
 
-    println!("alice: {}", serde_json::to_string_pretty(&a.to_json())?);
-    println!("bob:   {}", serde_json::to_string_pretty(&b.to_json())?);
+    println!("alice: {}", a.to_json());
+    println!("bob:   {}", b.to_json());
     println!("converged: {}", a == b);
     println!(
         "delta-groups shipped: alice {} B, bob {} B; alice's full state was {} B",

@@ -149,3 +149,68 @@ fn contexts_and_stores_are_validated_after_decoding() {
             .contains("cloud")
     );
 }
+
+#[test]
+fn decoded_deltas_are_joined_by_the_full_scan() {
+    // A remove whose hint was dropped (or a peer lying about it) must still remove: decoding
+    // never trusts a value to list every key its context covers.
+    let a = r(1);
+    let mut x: OrSet<u8> = OrSet::default();
+    let add = x.insert(a, 5);
+    let ctx = format!(r#"[{{"id": "{a}", "max": 1, "cloud": []}}]"#);
+    let bare: OrSet<u8> =
+        serde_json::from_str(&format!(r#"[{ctx}, {{"one": [], "many": []}}]"#)).unwrap();
+    let add_then_remove = x.clone().joined(bare.clone());
+    let mut remove_then_add = OrSet::default();
+    remove_then_add.join(bare);
+    remove_then_add.apply(add);
+    assert_eq!(add_then_remove, remove_then_add);
+    assert!(!add_then_remove.contains(&5));
+
+    // An honest remove delta, shipped and decoded, behaves exactly like the original.
+    let mut y = x.clone();
+    let rm = y.remove(&5);
+    let bytes = postcard::to_allocvec(&*rm).unwrap();
+    let decoded: OrSet<u8> = postcard::from_bytes(&bytes).unwrap();
+    assert_eq!(x.clone().joined(decoded), x.joined(rm.into_inner()));
+}
+
+#[test]
+fn empty_entries_and_misplaced_kinds_are_refused() {
+    let id = r(1).to_string();
+    let ctx = format!(r#"[{{"id": "{id}", "max": 2, "cloud": []}}]"#);
+    // A set element with no dot.
+    assert!(or_set_json(&ctx, "[]").is_ok());
+    let empty = format!(r#"[{ctx}, {{"one": [], "many": [[8, []]]}}]"#);
+    assert!(serde_json::from_str::<OrSet<u64>>(&empty).is_err());
+    // A map entry whose set holds nothing.
+    let map = format!(
+        r#"[{ctx}, [[1, {{"one": [[7, {{"actor": 0, "counter": 1}}]], "many": []}}], [2, {{"one": [], "many": [[8, []]]}}]]]"#
+    );
+    assert!(serde_json::from_str::<deltacrdt::OrMap<u8, OrSet<u8>>>(&map).is_err());
+    // A set stored under a counter's key.
+    let doc = format!(
+        r#"[{ctx}, [[{{"name": "c", "kind": "Counter"}}, {{"Set": {{"one": [[{{"Int": 1}}, {{"actor": 0, "counter": 1}}]], "many": []}}}}]]]"#
+    );
+    let err = serde_json::from_str::<Doc>(&doc).unwrap_err();
+    assert!(err.to_string().contains("kind"), "{err}");
+}
+
+#[test]
+fn counters_near_the_end_of_u64_are_refused() {
+    let id = r(1).to_string();
+    for max in [
+        u64::MAX,
+        u64::MAX - 1,
+        deltacrdt::CausalContext::MAX_COUNTER + 1,
+    ] {
+        let ctx = format!(r#"[{{"id": "{id}", "max": {max}, "cloud": []}}]"#);
+        assert!(or_set_json(&ctx, "[]").is_err(), "max {max} accepted");
+    }
+    let ctx = format!(r#"[{{"id": "{id}", "max": 1, "cloud": [{}]}}]"#, u64::MAX);
+    assert!(or_set_json(&ctx, "[]").is_err());
+    // Nor can a caller plant one: inserting it is ignored, so issued dots stay fresh.
+    let mut seen = deltacrdt::CausalContext::default();
+    seen.insert(deltacrdt::Dot::new(r(1), u64::MAX));
+    assert_eq!(seen.next_dot(r(1)).counter, 1);
+}

@@ -124,7 +124,9 @@ impl Entry {
         if counter == 0 || counter <= self.max {
             return;
         }
-        if counter == self.max + 1 && self.cloud.first() != Some(&(counter + 1)) {
+        if counter == self.max.saturating_add(1)
+            && self.cloud.first() != Some(&counter.saturating_add(1))
+        {
             self.max = counter;
             return;
         }
@@ -198,6 +200,14 @@ impl Entry {
 
     fn is_well_formed(&self) -> bool {
         let mut prev = self.max.saturating_add(1);
+        if self.max > CausalContext::MAX_COUNTER
+            || self
+                .cloud
+                .last()
+                .is_some_and(|&n| n > CausalContext::MAX_COUNTER)
+        {
+            return false;
+        }
         self.cloud.iter().all(|&n| {
             let ok = n > prev;
             prev = n;
@@ -213,8 +223,11 @@ pub enum InvalidContext {
     /// The same replica appears twice in the table.
     #[error("replica {0} appears twice in a causal context")]
     DuplicateReplica(ReplicaId),
-    /// A dot cloud is not strictly increasing above its version-vector entry.
-    #[error("the dot cloud of replica {0} is not compact and strictly increasing")]
+    /// A dot cloud is not strictly increasing above its version-vector entry, or a counter
+    /// exceeds [`CausalContext::MAX_COUNTER`].
+    #[error(
+        "the dot cloud of replica {0} is not compact and strictly increasing, or a counter is out of range"
+    )]
     MalformedCloud(ReplicaId),
     /// A store refers to a replica index beyond the table.
     #[error("a store refers to replica index {index} but the table has {len} replicas")]
@@ -233,6 +246,12 @@ pub enum InvalidContext {
 }
 
 impl CausalContext {
+    /// The largest counter a context accepts from outside (2⁶²): decoding refuses larger ones and
+    /// [`insert`](Self::insert) ignores them. A replica issuing a dot every nanosecond takes 146
+    /// years to get there; the bound keeps every dot a replica issues fresh, since a counter near
+    /// `u64::MAX` would make that replica's next dots look already seen everywhere.
+    pub const MAX_COUNTER: u64 = 1 << 62;
+
     /// Whether the context has seen `dot`.
     #[must_use]
     pub fn contains(&self, dot: Dot) -> bool {
@@ -240,8 +259,12 @@ impl CausalContext {
             .is_some_and(|e| e.contains(dot.counter))
     }
 
-    /// Records `dot` as seen (compacting the cloud).
+    /// Records `dot` as seen (compacting the cloud). Counters above [`MAX_COUNTER`](Self::MAX_COUNTER)
+    /// and the counter 0 are ignored.
     pub fn insert(&mut self, dot: Dot) {
+        if dot.counter > Self::MAX_COUNTER {
+            return;
+        }
         let actor = self.intern(dot.replica);
         self.insert_local(LocalDot::new(actor, dot.counter));
     }

@@ -130,20 +130,34 @@ impl<K: Hash + Eq + Clone + core::fmt::Debug, S: DotStore> DotStore for DotMap<K
 #[cfg(feature = "serde")]
 mod serde_impl {
     use super::{DotMap, DotStore, Hash, HashMap};
-    use crate::causal::store::Seq;
-    use serde::ser::SerializeTuple;
+    use crate::causal::store::{Seq, holds_dots};
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-    /// Wire shape: the keyed mark, then the entries.
+    /// Wire shape: the entries. Hints are not shipped (see "keyed deltas" in the store module):
+    /// a decoded map is never keyed.
     impl<K: Serialize, S: DotStore> Serialize for DotMap<K, S>
     where
         S::Wire: Serialize,
     {
         fn serialize<SER: Serializer>(&self, s: SER) -> Result<SER::Ok, SER::Error> {
-            let mut t = s.serialize_tuple(2)?;
-            t.serialize_element(&self.keyed)?;
-            t.serialize_element(&Seq(|| self.entries.iter().map(|(k, v)| (k, v.wire()))))?;
-            t.end()
+            let keyed = self.keyed;
+            let shipped = |(_, v): &(&K, &S)| !keyed || holds_dots(*v);
+            let entries = || {
+                self.entries
+                    .iter()
+                    .filter(shipped)
+                    .map(|(k, v)| (k, v.wire()))
+            };
+            let len = if keyed {
+                entries().count()
+            } else {
+                self.entries.len()
+            };
+            Seq {
+                len,
+                items: entries,
+            }
+            .serialize(s)
         }
     }
 
@@ -152,14 +166,17 @@ mod serde_impl {
         S::Wire: Deserialize<'de>,
     {
         fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            let (keyed, pairs) = <(bool, Vec<(K, S::Wire)>)>::deserialize(d)?;
+            let pairs = Vec::<(K, S::Wire)>::deserialize(d)?;
             let mut entries = HashMap::default();
             for (k, w) in pairs {
                 if entries.insert(k, S::from_wire(w)).is_some() {
                     return Err(serde::de::Error::custom("a map key appears twice"));
                 }
             }
-            Ok(Self { entries, keyed })
+            Ok(Self {
+                entries,
+                keyed: false,
+            })
         }
     }
 }

@@ -19,6 +19,12 @@
 //! kept while delta-groups are built ([`Lattice::join_delta_group`](crate::Lattice)) and dropped
 //! from every state, so states stay tombstone-free. A value that is not keyed is always safe: it
 //! is joined by the full scan.
+//!
+//! The keyed claim cannot be checked by its receiver (that would take an index from dots to
+//! keys), and a false claim makes replicas that apply it at different times diverge. So hints are
+//! **not serialized**: a decoded value is never keyed and costs the full scan. Values kept in
+//! memory (delta-groups built in-process, deltas handed between replicas in one process) keep the
+//! fast path; whether to trust hints from authenticated peers is the sync layer's decision.
 
 use core::fmt::Debug;
 
@@ -183,14 +189,30 @@ pub(crate) fn validate<T: Causal>(value: &T) -> Result<(), InvalidContext> {
     value.store().validate(value.context())
 }
 
-/// Serializes the sequence an iterator yields, without collecting it first.
+/// Whether a store holds at least one dot (a hint holds none).
+pub(crate) fn holds_dots<S: DotStore>(store: &S) -> bool {
+    let mut any = false;
+    store.for_each_dot(&mut |_| any = true);
+    any
+}
+
+/// Serializes the `len` items an iterator yields, without collecting them first (formats such
+/// as postcard need the length up front, which a filtered iterator does not report).
 #[cfg(feature = "serde")]
-pub(crate) struct Seq<F>(pub(crate) F);
+pub(crate) struct Seq<F> {
+    pub(crate) len: usize,
+    pub(crate) items: F,
+}
 
 #[cfg(feature = "serde")]
 impl<F: Fn() -> I, I: IntoIterator<Item: serde::Serialize>> serde::Serialize for Seq<F> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq((self.0)())
+        use serde::ser::SerializeSeq;
+        let mut seq = s.serialize_seq(Some(self.len))?;
+        for item in (self.items)() {
+            seq.serialize_element(&item)?;
+        }
+        seq.end()
     }
 }
 

@@ -4,7 +4,7 @@ use core::hash::Hash;
 use core::mem;
 
 use crate::causal::dot_map::DotMap;
-use crate::causal::store::{DeltaContext, causal_type};
+use crate::causal::store::{DeltaContext, causal_type, holds_dots};
 use crate::causal::{Causal, DotStore};
 use crate::{CausalContext, Delta, ReplicaId};
 
@@ -165,11 +165,4 @@ impl<K: Hash + Eq, V: DotStore> OrMap<K, V> {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
-}
-
-/// Whether a store holds at least one dot (a hint holds none).
-fn holds_dots<S: DotStore>(store: &S) -> bool {
-    let mut any = false;
-    store.for_each_dot(&mut |_| any = true);
-    any
 }

@@ -392,25 +392,29 @@ mod serde_impl {
     use foldhash::HashMap;
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-    /// Wire shape: single-dot elements first (no per-element length), then the rest (hints as
-    /// elements without dots), then the keyed mark.
+    /// Wire shape: single-dot elements first (no per-element length), then the rest. Hints are
+    /// not shipped (see "keyed deltas" in the store module): a decoded store is never keyed.
     #[derive(Deserialize)]
     struct Shape<E> {
         one: Vec<(E, LocalDot)>,
         many: Vec<(E, Vec<LocalDot>)>,
-        keyed: bool,
     }
 
     impl<E: Serialize> Serialize for Elements<E> {
         fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
             use serde::ser::SerializeStruct;
-            let mut shape = s.serialize_struct("Shape", 3)?;
-            shape.serialize_field(
-                "one",
-                &Seq(|| self.one.iter().map(|(e, p)| (e, p.unpack()))),
-            )?;
-            shape.serialize_field("many", &Seq(|| self.many.iter()))?;
-            shape.serialize_field("keyed", &self.keyed)?;
+            let mut shape = s.serialize_struct("Shape", 2)?;
+            let one = Seq {
+                len: self.one.len(),
+                items: || self.one.iter().map(|(e, p)| (e, p.unpack())),
+            };
+            shape.serialize_field("one", &one)?;
+            let held = |(_, dots): &(&E, &Vec<LocalDot>)| !dots.is_empty();
+            let many = Seq {
+                len: self.many.iter().filter(held).count(),
+                items: || self.many.iter().filter(held),
+            };
+            shape.serialize_field("many", &many)?;
             shape.end()
         }
     }
@@ -436,7 +440,7 @@ mod serde_impl {
             Ok(Self {
                 one,
                 many,
-                keyed: shape.keyed,
+                keyed: false,
             })
         }
     }

@@ -12,7 +12,9 @@ pub enum Scalar {
     Bool(bool),
     /// An integer.
     Int(i64),
-    /// A floating-point number.
+    /// A floating-point number. Binary formats such as postcard carry every value exactly;
+    /// JSON has no spelling for NaN or the infinities (serde_json writes `null`, which does not
+    /// decode back), so keep non-finite floats out of values shipped as JSON.
     Float(f64),
     /// A string.
     Str(String),

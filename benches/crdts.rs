@@ -199,11 +199,22 @@ fn set_apply_remote(c: &mut Criterion) {
         group.join(d.clone());
     }
 
+    // The removes as a receiver decodes them from bytes: hints are not shipped, so each one is
+    // joined by the full scan of the receiving state.
+    let decoded: Vec<Delta<OrSet<u64>>> = removes
+        .iter()
+        .map(|d| {
+            let bytes = postcard::to_stdvec(&**d).unwrap();
+            Delta::new(postcard::from_bytes(&bytes).unwrap())
+        })
+        .collect();
+
     let mut g = c.benchmark_group("set/apply_remote");
     g.throughput(Throughput::Elements(100));
     for (name, deltas) in [
         ("inserts/deltacrdt", &adds),
         ("removes/deltacrdt", &removes),
+        ("removes-decoded/deltacrdt", &decoded),
     ] {
         g.bench_function(name, |bench| {
             bench.iter_batched(

@@ -57,7 +57,8 @@ pub trait Lattice: Clone + Default + PartialEq {
 ///
 /// It is `#[must_use]` because a delta that is dropped is an update that never reaches the other
 /// replicas. Deltas join into *delta-groups* with [`Delta::join`]; a full state is always a legal
-/// delta-group.
+/// delta-group. A delta is a value to ship and join, not a replica: mutating it as the replica
+/// that made it would issue dots that replica issues again (its context lacks the history).
 #[must_use = "a delta that is dropped never reaches the other replicas"]
 #[derive(Clone, Debug, Default, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]

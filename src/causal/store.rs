@@ -5,8 +5,10 @@
 //! seen. Joining keeps a dot if both sides hold it, or if the side lacking it has never seen it:
 //! so a remove is an empty store plus a context naming the removed dots — no tombstones.
 //!
-//! Every function here works on values whose contexts share one replica table (see
-//! [`CausalContext::align`]); [`join`] aligns first.
+//! Each value's context is also its replica table. [`join`] first interns the other side's
+//! replicas in ours (`CausalContext::align`), renames the other store's dots into our indices,
+//! and queries the other context through a back-map ([`Seen`]) — O(size of the other side),
+//! whatever the size of our table.
 //!
 //! # Keyed deltas: applying a remove in O(delta)
 //!
@@ -53,7 +55,7 @@ pub trait DotStore: Sealed + Clone + Default + Debug + PartialEq {
     #[doc(hidden)]
     fn from_wire(wire: Self::Wire) -> Self;
 
-    /// Whether the store holds no dot (it is then dropped from a parent map).
+    /// Whether the store holds nothing, not even a hint (it is then dropped from a parent map).
     #[doc(hidden)]
     fn is_bottom(&self) -> bool;
 
@@ -61,7 +63,7 @@ pub trait DotStore: Sealed + Clone + Default + Debug + PartialEq {
     #[doc(hidden)]
     fn for_each_dot(&self, f: &mut dyn FnMut(LocalDot));
 
-    /// Renames actors after the context was re-laid out in another table.
+    /// Renames actors after the other side's replicas were interned in our table.
     #[doc(hidden)]
     fn remap(&mut self, map: &ActorMap);
 

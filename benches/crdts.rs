@@ -41,7 +41,8 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use crdts::{CmRDT, CvRDT};
-use criterion::{BatchSize, Criterion, Throughput};
+use criterion::measurement::WallTime;
+use criterion::{BatchSize, BenchmarkGroup, Criterion, Throughput};
 use deltacrdt::{Delta, GCounter, Lattice, MvRegister, OrMap, OrSet};
 use uuid::Uuid;
 
@@ -159,6 +160,50 @@ fn map_write_registers(c: &mut Criterion) {
     g.finish();
 }
 
+/// Times `state` (cloned outside the timed section) applying every delta of `deltas` in turn.
+fn bench_deltas<T: Lattice>(
+    g: &mut BenchmarkGroup<'_, WallTime>,
+    name: &str,
+    state: &T,
+    deltas: &[Delta<T>],
+) {
+    g.bench_function(name, |bench| {
+        bench.iter_batched(
+            || (state.clone(), deltas.to_vec()),
+            |(mut state, deltas)| {
+                for d in deltas {
+                    state.apply(d);
+                }
+                state
+            },
+            BatchSize::LargeInput,
+        );
+    });
+}
+
+/// Times `state` (cloned outside the timed section) applying every `crdts` op in turn.
+fn bench_ops<T: CmRDT + Clone>(
+    g: &mut BenchmarkGroup<'_, WallTime>,
+    name: &str,
+    state: &T,
+    ops: &[T::Op],
+) where
+    T::Op: Clone,
+{
+    g.bench_function(name, |bench| {
+        bench.iter_batched(
+            || (state.clone(), ops.to_vec()),
+            |(mut state, ops)| {
+                for op in ops {
+                    state.apply(op);
+                }
+                state
+            },
+            BatchSize::LargeInput,
+        );
+    });
+}
+
 /// Replica B holds A's 100,000-element set; A then inserts 100 new elements and removes 100
 /// present ones, and B applies A's 200 deltas (ours) or ops (`crdts`) one by one — and, ours
 /// only, the same 200 deltas joined into one delta-group.
@@ -211,51 +256,12 @@ fn set_apply_remote(c: &mut Criterion) {
 
     let mut g = c.benchmark_group("set/apply_remote");
     g.throughput(Throughput::Elements(100));
-    for (name, deltas) in [
-        ("inserts/deltacrdt", &adds),
-        ("removes/deltacrdt", &removes),
-        ("removes-decoded/deltacrdt", &decoded),
-    ] {
-        g.bench_function(name, |bench| {
-            bench.iter_batched(
-                || (ours_b.clone(), deltas.clone()),
-                |(mut state, deltas)| {
-                    for d in deltas {
-                        state.apply(d);
-                    }
-                    state
-                },
-                BatchSize::LargeInput,
-            );
-        });
-    }
-    g.bench_function("group/deltacrdt", |bench| {
-        bench.iter_batched(
-            || (ours_b.clone(), group.clone()),
-            |(mut state, group)| {
-                state.apply(group);
-                state
-            },
-            BatchSize::LargeInput,
-        );
-    });
-    for (name, ops) in [
-        ("inserts/crdts", &theirs_adds),
-        ("removes/crdts", &theirs_removes),
-    ] {
-        g.bench_function(name, |bench| {
-            bench.iter_batched(
-                || (theirs_b.clone(), ops.clone()),
-                |(mut state, ops)| {
-                    for op in ops {
-                        state.apply(op);
-                    }
-                    state
-                },
-                BatchSize::LargeInput,
-            );
-        });
-    }
+    bench_deltas(&mut g, "inserts/deltacrdt", &ours_b, &adds);
+    bench_deltas(&mut g, "removes/deltacrdt", &ours_b, &removes);
+    bench_deltas(&mut g, "removes-decoded/deltacrdt", &ours_b, &decoded);
+    bench_deltas(&mut g, "group/deltacrdt", &ours_b, &[group]);
+    bench_ops(&mut g, "inserts/crdts", &theirs_b, &theirs_adds);
+    bench_ops(&mut g, "removes/crdts", &theirs_b, &theirs_removes);
     g.finish();
 }
 
@@ -289,30 +295,8 @@ fn set_apply_many_replicas(c: &mut Criterion) {
 
     let mut g = c.benchmark_group("set/apply_10k_replicas");
     g.throughput(Throughput::Elements(100));
-    g.bench_function("deltacrdt", |bench| {
-        bench.iter_batched(
-            || (ours.clone(), deltas.clone()),
-            |(mut state, deltas)| {
-                for d in deltas {
-                    state.apply(d);
-                }
-                state
-            },
-            BatchSize::LargeInput,
-        );
-    });
-    g.bench_function("crdts", |bench| {
-        bench.iter_batched(
-            || (theirs.clone(), ops.clone()),
-            |(mut state, ops)| {
-                for op in ops {
-                    state.apply(op);
-                }
-                state
-            },
-            BatchSize::LargeInput,
-        );
-    });
+    bench_deltas(&mut g, "deltacrdt", &ours, &deltas);
+    bench_ops(&mut g, "crdts", &theirs, &ops);
     g.finish();
 }
 

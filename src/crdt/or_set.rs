@@ -298,11 +298,12 @@ impl<E: Hash + Eq + Clone + core::fmt::Debug> DotStore for Elements<E> {
             self.normalize();
         }
         if mode.scan && !other.keyed {
-            // Elements only we hold lose the dots `other` has seen (and so removed).
+            // Elements only we hold lose the dots `other` has seen (and so removed). The context
+            // test comes first: it rules out most elements without hashing them.
             self.one.retain(|e, p| {
-                other.one.contains_key(e)
+                !theirs.contains(p.unpack())
+                    || other.one.contains_key(e)
                     || other.many.contains_key(e)
-                    || !theirs.contains(p.unpack())
             });
             // An element of `many` left with fewer than two dots moves to its canonical place.
             let mut shrunk = Vec::new();

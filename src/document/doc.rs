@@ -292,27 +292,29 @@ impl Doc {
     /// # Errors
     /// The first violation found.
     pub fn validate(&self) -> Result<(), InvalidContext> {
-        fn kinds(map: &Map) -> Result<(), InvalidContext> {
-            for (k, f) in map.iter() {
-                if k.kind != f.kind() {
-                    return Err(InvalidContext::NotCanonical(
-                        "a field's kind differs from its key's",
-                    ));
-                }
-                if !f.context().is_empty() {
-                    return Err(InvalidContext::NotCanonical(
-                        "a nested field carries its own context",
-                    ));
-                }
-                if let Field::Map(m) = f {
-                    kinds(m)?;
-                }
-            }
-            Ok(())
-        }
         store::validate(&self.root)?;
-        kinds(&self.root)
+        check_kinds(&self.root)
     }
+}
+
+/// Every field of `map` (recursively) is of the kind its key names and shares the map's context.
+fn check_kinds(map: &Map) -> Result<(), InvalidContext> {
+    for (k, f) in map.iter() {
+        if k.kind != f.kind() {
+            return Err(InvalidContext::NotCanonical(
+                "a field's kind differs from its key's",
+            ));
+        }
+        if !f.context().is_empty() {
+            return Err(InvalidContext::NotCanonical(
+                "a nested field carries its own context",
+            ));
+        }
+        if let Field::Map(m) = f {
+            check_kinds(m)?;
+        }
+    }
+    Ok(())
 }
 
 impl Lattice for Doc {
@@ -338,10 +340,12 @@ mod serde_impl {
 
     impl<'de> Deserialize<'de> for Doc {
         fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            // The root map's own decoding validated its context and stores; only the field
+            // kinds are left to check.
             let doc = Self {
                 root: Map::deserialize(d)?,
             };
-            doc.validate().map_err(serde::de::Error::custom)?;
+            super::check_kinds(&doc.root).map_err(serde::de::Error::custom)?;
             Ok(doc)
         }
     }

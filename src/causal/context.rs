@@ -538,7 +538,7 @@ impl<'de> serde::Deserialize<'de> for CausalContext {
             entries: SmallVec::deserialize(d)?,
             index: None,
         };
-        ctx.validate().map_err(serde::de::Error::custom)?;
+        ctx.validate().map_err(crate::codec::session::invalid)?;
         ctx.reindex();
         Ok(ctx)
     }

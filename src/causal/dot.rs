@@ -48,7 +48,7 @@ impl Actor {
 
 /// A dot whose replica is an index into the owning context's table.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct LocalDot {
     pub(crate) actor: Actor,
     pub(crate) counter: u64,
@@ -77,5 +77,15 @@ impl ActorMap {
     /// validation) stay as they are rather than panic.
     pub(crate) fn get(&self, actor: Actor) -> Actor {
         self.0.get(actor.index()).copied().unwrap_or(actor)
+    }
+}
+
+#[cfg(feature = "serde")]
+impl<'de> serde::Deserialize<'de> for LocalDot {
+    /// Decodes `(actor, counter)`; each dot is one element of a codec frame's budget.
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        crate::codec::session::count_element::<D::Error>()?;
+        let (actor, counter) = <(Actor, u64)>::deserialize(d)?;
+        Ok(Self { actor, counter })
     }
 }

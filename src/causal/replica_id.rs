@@ -18,10 +18,34 @@ use uuid::Uuid;
 /// assert_eq!(ReplicaId::from_bytes(*a.as_bytes()), a);
 /// # Ok::<(), deltacrdt::InvalidReplicaId>(())
 /// ```
+///
+/// With serde, an id is its UUID (a string in human-readable formats, 16 bytes otherwise);
+/// inside a frame of this crate's codec it is an index into the frame's replica table.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(transparent))]
 pub struct ReplicaId(Uuid);
+
+#[cfg(feature = "serde")]
+impl serde::Serialize for ReplicaId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match crate::codec::session::intern(*self) {
+            Some(index) => s.serialize_u32(index),
+            None => self.0.serialize(s),
+        }
+    }
+}
+
+#[cfg(feature = "serde")]
+impl<'de> serde::Deserialize<'de> for ReplicaId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use crate::codec::session;
+        if session::decoding_active() {
+            session::count_element::<D::Error>()?;
+            session::lookup(u64::from(u32::deserialize(d)?))
+        } else {
+            Uuid::deserialize(d).map(Self)
+        }
+    }
+}
 
 /// A string or byte slice that is not a UUID.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -27,12 +27,19 @@ use super::ClockError;
 /// # Ok::<(), deltacrdt::ClockError>(())
 /// ```
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-#[cfg_attr(
-    feature = "serde",
-    derive(serde::Serialize, serde::Deserialize),
-    serde(transparent)
-)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize), serde(transparent))]
 pub struct Timestamp(u64);
+
+#[cfg(feature = "serde")]
+impl<'de> serde::Deserialize<'de> for Timestamp {
+    /// Decodes the packed `u64`; inside a codec frame the greatest timestamp is recorded so the
+    /// sync engine can check it for drift before applying the frame.
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let ts = Self(u64::deserialize(d)?);
+        crate::codec::session::saw_timestamp(ts);
+        Ok(ts)
+    }
+}
 
 impl Timestamp {
     /// The smallest timestamp: millisecond 0 (the Unix epoch), counter 0.

@@ -24,12 +24,13 @@ impl Level {
     /// # Errors
     /// A decode error once [`MAX_NESTING`] levels are open.
     pub(crate) fn enter<E: serde::de::Error>() -> Result<Self, E> {
+        let max = crate::codec::session::max_depth().map_or(MAX_NESTING, |m| m.min(MAX_NESTING));
         DEPTH.with(|depth| {
             let open = depth.get();
-            if open >= MAX_NESTING {
-                return Err(E::custom(format_args!(
-                    "nesting deeper than {MAX_NESTING} levels"
-                )));
+            if open >= max {
+                return Err(crate::codec::session::fail(
+                    crate::codec::session::Fault::TooDeep { max },
+                ));
             }
             depth.set(open + 1);
             Ok(Self(()))

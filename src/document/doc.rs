@@ -345,7 +345,7 @@ mod serde_impl {
             let doc = Self {
                 root: Map::deserialize(d)?,
             };
-            super::check_kinds(&doc.root).map_err(serde::de::Error::custom)?;
+            super::check_kinds(&doc.root).map_err(crate::codec::session::invalid)?;
             Ok(doc)
         }
     }

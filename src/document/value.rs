@@ -131,6 +131,7 @@ mod decode {
     impl<'de> Deserialize<'de> for Value {
         fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
             let _level = crate::document::depth::Level::enter::<D::Error>()?;
+            crate::codec::session::count_element::<D::Error>()?;
             Ok(match Shape::deserialize(d)? {
                 Shape::Null => Self::Null,
                 Shape::Scalar(s) => Self::Scalar(s),

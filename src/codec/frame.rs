@@ -1,0 +1,282 @@
+//! The frame layout: header, varints, replica table, postcard body. See `FORMAT.md`.
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::session;
+pub(crate) use super::session::Outcome;
+use super::{DecodeError, DecodeLimits, EncodeError};
+use crate::ReplicaId;
+
+/// The two bytes every frame starts with.
+pub(crate) const MAGIC: [u8; 2] = *b"DC";
+
+/// The format version this build reads and writes (see `FORMAT.md` for the rules of change).
+pub const FORMAT_VERSION: u8 = 1;
+
+/// Frame kinds. The byte values are part of the format: never reorder or reuse them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum Kind {
+    Hello = 0x01,
+    Delta = 0x02,
+    State = 0x03,
+    Chunk = 0x04,
+    Ack = 0x05,
+    Value = 0x10,
+}
+
+impl Kind {
+    fn from_byte(byte: u8) -> Option<Self> {
+        Some(match byte {
+            0x01 => Self::Hello,
+            0x02 => Self::Delta,
+            0x03 => Self::State,
+            0x04 => Self::Chunk,
+            0x05 => Self::Ack,
+            0x10 => Self::Value,
+            _ => return None,
+        })
+    }
+
+    pub(crate) const fn name(self) -> &'static str {
+        match self {
+            Self::Hello => "hello",
+            Self::Delta => "delta",
+            Self::State => "state",
+            Self::Chunk => "chunk",
+            Self::Ack => "ack",
+            Self::Value => "value",
+        }
+    }
+}
+
+/// Builds one frame.
+#[derive(Debug)]
+pub(crate) struct Writer {
+    bytes: Vec<u8>,
+}
+
+impl Writer {
+    pub(crate) fn new(kind: Kind) -> Self {
+        let mut bytes = Vec::with_capacity(64);
+        bytes.extend_from_slice(&MAGIC);
+        bytes.push(FORMAT_VERSION);
+        bytes.push(kind as u8);
+        Self { bytes }
+    }
+
+    /// A writer for a payload without a frame header (a chunked value).
+    pub(crate) fn bare() -> Self {
+        Self { bytes: Vec::new() }
+    }
+
+    pub(crate) fn varint(&mut self, mut value: u64) -> &mut Self {
+        while value >= 0x80 {
+            // Truncation to the low 7 bits is the encoding.
+            #[allow(clippy::cast_possible_truncation)]
+            self.bytes.push((value as u8) | 0x80);
+            value >>= 7;
+        }
+        #[allow(clippy::cast_possible_truncation)]
+        self.bytes.push(value as u8);
+        self
+    }
+
+    pub(crate) fn raw(&mut self, bytes: &[u8]) -> &mut Self {
+        self.bytes.extend_from_slice(bytes);
+        self
+    }
+
+    /// A length-prefixed byte string.
+    pub(crate) fn bytes(&mut self, bytes: &[u8]) -> &mut Self {
+        self.varint(bytes.len() as u64).raw(bytes)
+    }
+
+    /// A value: its replica table, then its postcard body with replicas as table indices.
+    pub(crate) fn value<T: Serialize + ?Sized>(
+        &mut self,
+        value: &T,
+    ) -> Result<&mut Self, EncodeError> {
+        let (body, table) = session::encoding(|| postcard::to_allocvec(value));
+        let body = body.map_err(EncodeError)?;
+        self.varint(table.len() as u64);
+        for id in &table {
+            self.raw(id.as_bytes());
+        }
+        Ok(self.raw(&body))
+    }
+
+    pub(crate) fn finish(self) -> Vec<u8> {
+        self.bytes
+    }
+}
+
+/// Reads one frame, checking every length against the bytes left.
+#[derive(Debug)]
+pub(crate) struct Reader<'a> {
+    rest: &'a [u8],
+    limits: &'a DecodeLimits,
+}
+
+impl<'a> Reader<'a> {
+    /// Checks size, magic and version; returns the reader positioned after the header.
+    pub(crate) fn open(
+        frame: &'a [u8],
+        limits: &'a DecodeLimits,
+    ) -> Result<(Kind, Self), DecodeError> {
+        if frame.len() > limits.max_frame_bytes {
+            return Err(DecodeError::FrameTooLarge {
+                len: frame.len(),
+                max: limits.max_frame_bytes,
+            });
+        }
+        let Some((header, rest)) = frame.split_first_chunk::<4>() else {
+            return Err(DecodeError::Truncated);
+        };
+        let [m0, m1, version, kind] = *header;
+        if [m0, m1] != MAGIC {
+            return Err(DecodeError::BadMagic { found: [m0, m1] });
+        }
+        if version != FORMAT_VERSION {
+            return Err(DecodeError::UnsupportedVersion {
+                found: version,
+                supported: FORMAT_VERSION,
+            });
+        }
+        let kind = Kind::from_byte(kind).ok_or(DecodeError::UnknownKind(kind))?;
+        Ok((kind, Self { rest, limits }))
+    }
+
+    /// A reader over a payload without a frame header (a reassembled value).
+    pub(crate) fn bare(rest: &'a [u8], limits: &'a DecodeLimits) -> Self {
+        Self { rest, limits }
+    }
+
+    pub(crate) fn varint(&mut self) -> Result<u64, DecodeError> {
+        let mut value = 0u64;
+        for shift in (0..64).step_by(7) {
+            let (&byte, rest) = self.rest.split_first().ok_or(DecodeError::Truncated)?;
+            self.rest = rest;
+            let bits = u64::from(byte & 0x7f);
+            if shift == 63 && bits > 1 {
+                return Err(DecodeError::Malformed(
+                    postcard::Error::DeserializeBadVarint,
+                ));
+            }
+            value |= bits << shift;
+            if byte & 0x80 == 0 {
+                return Ok(value);
+            }
+        }
+        Err(DecodeError::Malformed(
+            postcard::Error::DeserializeBadVarint,
+        ))
+    }
+
+    pub(crate) fn raw(&mut self, len: usize) -> Result<&'a [u8], DecodeError> {
+        if len > self.rest.len() {
+            return Err(DecodeError::Truncated);
+        }
+        let (head, rest) = self.rest.split_at(len);
+        self.rest = rest;
+        Ok(head)
+    }
+
+    /// A length-prefixed byte string.
+    pub(crate) fn bytes(&mut self) -> Result<&'a [u8], DecodeError> {
+        let len = self.varint()?;
+        self.raw(usize::try_from(len).map_err(|_| DecodeError::Truncated)?)
+    }
+
+    /// A value written by [`Writer::value`]; it must end the frame.
+    pub(crate) fn value<T: DeserializeOwned>(mut self) -> Result<(T, Outcome), DecodeError> {
+        let count = self.varint()?;
+        let limits = self.limits;
+        let table_len = usize::try_from(count)
+            .ok()
+            .filter(|&n| n <= limits.max_replicas)
+            .ok_or(DecodeError::TooManyReplicas {
+                count,
+                max: limits.max_replicas,
+            })?;
+        let ids = self.raw(table_len.checked_mul(16).ok_or(DecodeError::Truncated)?)?;
+        let table: Vec<ReplicaId> = ids
+            .chunks_exact(16)
+            .map(|c| ReplicaId::try_from_slice(c).map_err(|_| DecodeError::Truncated))
+            .collect::<Result<_, _>>()?;
+        let mut seen = foldhash::HashSet::default();
+        if !table.iter().all(|id| seen.insert(*id)) {
+            return Err(DecodeError::DuplicateReplica);
+        }
+        let body = self.rest;
+        let (result, outcome) =
+            session::decoding(table, limits.max_elements, limits.max_depth, || {
+                postcard::take_from_bytes::<T>(body)
+            });
+        match result {
+            Ok((value, rest)) if rest.is_empty() => Ok((value, outcome)),
+            Ok((_, rest)) => Err(DecodeError::TrailingBytes(rest.len())),
+            Err(err) => Err(outcome.fault.map_or_else(|| err.into(), DecodeError::from)),
+        }
+    }
+
+    /// Requires the frame to be fully read.
+    pub(crate) fn end(self) -> Result<(), DecodeError> {
+        if self.rest.is_empty() {
+            Ok(())
+        } else {
+            Err(DecodeError::TrailingBytes(self.rest.len()))
+        }
+    }
+}
+
+/// Encodes `value` as a self-contained value frame (kind `0x10`): a snapshot to store or send
+/// outside the sync protocol. Replica ids are written once, in the frame's table.
+///
+/// # Errors
+/// [`EncodeError`] only for user types postcard cannot represent; never for this crate's types.
+///
+/// # Examples
+/// ```
+/// use deltacrdt::{Doc, ReplicaId, decode, encode};
+/// let me = ReplicaId::from_u128(7);
+/// let mut doc = Doc::default();
+/// let _ = doc.increment(me, &["likes"], 3)?;
+/// let bytes = encode(&doc)?;
+/// assert_eq!(&bytes[..4], b"DC\x01\x10"); // magic, format version, kind
+/// assert_eq!(decode::<Doc>(&bytes)?, doc);
+/// assert!(decode::<Doc>(&bytes[..bytes.len() - 1]).is_err()); // truncated: a typed error
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, EncodeError> {
+    let mut w = Writer::new(Kind::Value);
+    w.value(value)?;
+    Ok(w.finish())
+}
+
+/// Decodes a value frame written by [`encode`] under the default [`DecodeLimits`], validating it
+/// (well-formed contexts, every dot covered, canonical stores, document field kinds).
+///
+/// # Errors
+/// A [`DecodeError`] naming the first rule the bytes break.
+pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, DecodeError> {
+    decode_with(bytes, &DecodeLimits::default())
+}
+
+/// [`decode`] under explicit limits.
+///
+/// # Errors
+/// A [`DecodeError`] naming the first rule or limit the bytes break.
+pub fn decode_with<T: DeserializeOwned>(
+    bytes: &[u8],
+    limits: &DecodeLimits,
+) -> Result<T, DecodeError> {
+    let (kind, reader) = Reader::open(bytes, limits)?;
+    if kind != Kind::Value {
+        return Err(DecodeError::UnexpectedKind {
+            expected: Kind::Value.name(),
+            found: kind.name(),
+        });
+    }
+    reader.value().map(|(value, _)| value)
+}

@@ -1,0 +1,113 @@
+//! The delta buffer `D: seq ↦ (delta-group, origin)` of delta-interval anti-entropy.
+
+use std::collections::VecDeque;
+
+use serde::Serialize;
+
+use crate::{Lattice, ReplicaId};
+
+#[derive(Debug)]
+struct Entry<T> {
+    delta: T,
+    /// The peer it came from (`None`: a local mutation).
+    origin: Option<ReplicaId>,
+    bytes: usize,
+}
+
+/// Deltas for sequence numbers `start..start + len`, contiguous: every sequence number the
+/// replica issues is a buffered delta until it is collected or evicted.
+#[derive(Debug)]
+pub(crate) struct DeltaBuffer<T> {
+    start: u64,
+    entries: VecDeque<Entry<T>>,
+    bytes: usize,
+}
+
+/// The encoded size of a value (replica ids counted at 16 bytes: an upper bound).
+fn encoded_len<T: Serialize>(value: &T) -> usize {
+    postcard::serialize_with_flavor(value, postcard::ser_flavors::Size::default()).unwrap_or(0)
+}
+
+impl<T: Lattice + Serialize> DeltaBuffer<T> {
+    /// An empty buffer whose next entry will have sequence number `seq`.
+    pub(crate) fn new(seq: u64) -> Self {
+        Self {
+            start: seq,
+            entries: VecDeque::new(),
+            bytes: 0,
+        }
+    }
+
+    /// The lowest sequence number the buffer still covers.
+    pub(crate) fn start(&self) -> u64 {
+        self.start
+    }
+
+    /// The sequence number the next entry gets.
+    pub(crate) fn end(&self) -> u64 {
+        self.start + self.entries.len() as u64
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub(crate) fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// Appends the delta of sequence number [`end`](Self::end).
+    pub(crate) fn push(&mut self, delta: T, origin: Option<ReplicaId>) {
+        let bytes = encoded_len(&delta);
+        self.bytes += bytes;
+        self.entries.push_back(Entry {
+            delta,
+            origin,
+            bytes,
+        });
+    }
+
+    /// Drops entries below `seq` (acknowledged by every peer).
+    pub(crate) fn collect(&mut self, seq: u64) {
+        while self.start < seq {
+            if !self.pop() {
+                break;
+            }
+        }
+    }
+
+    /// Drops the oldest entries until the buffer fits the caps; returns how many were dropped.
+    pub(crate) fn evict(&mut self, max_bytes: usize, max_entries: usize) -> u64 {
+        let mut dropped = 0;
+        while (self.bytes > max_bytes || self.entries.len() > max_entries) && self.pop() {
+            dropped += 1;
+        }
+        dropped
+    }
+
+    fn pop(&mut self) -> bool {
+        match self.entries.pop_front() {
+            Some(entry) => {
+                self.bytes -= entry.bytes;
+                self.start += 1;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The delta-interval `⊔ D[from..end)`, skipping entries that came from `skip` (no
+    /// back-propagation). `None` if `from` is below [`start`](Self::start) (the buffer no
+    /// longer reaches back) — the caller then sends the full state.
+    pub(crate) fn interval(&self, from: u64, skip: Option<ReplicaId>) -> Option<T> {
+        let offset = usize::try_from(from.checked_sub(self.start)?).ok()?;
+        let mut group = T::default();
+        for entry in self.entries.iter().skip(offset) {
+            if skip.is_some() && entry.origin == skip {
+                continue;
+            }
+            group.join_delta_group(entry.delta.clone());
+        }
+        Some(group)
+    }
+}

@@ -1,0 +1,44 @@
+//! Tuning of the sync engine.
+
+use crate::DecodeLimits;
+
+/// How a [`SyncEngine`](crate::SyncEngine) paces, sizes and bounds its traffic.
+///
+/// The defaults suit a LAN or WAN link; tests and simulations shorten the retransmission
+/// interval. The two optimisations of Enes et al. (ICDE 2019) are on by default and can be
+/// switched off only to measure what they save.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SyncConfig {
+    /// Resend a hello or an unacknowledged message after this many milliseconds of
+    /// [`tick`](crate::SyncEngine::tick) time.
+    pub retransmit_after_ms: u64,
+    /// The largest frame this engine sends; larger payloads are split into chunks. Must not
+    /// exceed the peers' [`DecodeLimits::max_frame_bytes`].
+    pub max_frame_bytes: usize,
+    /// Cap on the delta buffer's encoded size: past it the oldest deltas are evicted and peers
+    /// that still needed them get the full state instead.
+    pub max_buffer_bytes: usize,
+    /// Cap on the number of buffered deltas (same eviction as the byte cap).
+    pub max_buffer_entries: usize,
+    /// Limits applied to every frame received.
+    pub limits: DecodeLimits,
+    /// Never send a delta back to the peer it came from (BP).
+    pub avoid_back_propagation: bool,
+    /// Buffer only the part of a received delta that was new (RR).
+    pub remove_redundant: bool,
+}
+
+impl Default for SyncConfig {
+    fn default() -> Self {
+        Self {
+            retransmit_after_ms: 1_000,
+            max_frame_bytes: 64 << 10,
+            max_buffer_bytes: 16 << 20,
+            max_buffer_entries: 100_000,
+            limits: DecodeLimits::default(),
+            avoid_back_propagation: true,
+            remove_redundant: true,
+        }
+    }
+}

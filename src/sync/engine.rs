@@ -1,0 +1,568 @@
+//! The sans-IO sync engine.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tracing::{debug, trace, warn};
+
+use super::buffer::DeltaBuffer;
+use super::message::{self, Message};
+use super::peer::{InFlight, Peer, Reassembly};
+use super::stats::{Count, PeerStats, SyncStats, Traffic};
+use super::{SyncConfig, SyncError};
+use crate::codec::Kind;
+use crate::{DecodeError, Delta, Hlc, Lattice, ReplicaId, Timestamp};
+
+/// A frame to hand to the transport.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Transmit {
+    /// The peer to deliver it to.
+    pub to: ReplicaId,
+    /// The frame.
+    pub bytes: Vec<u8>,
+}
+
+/// Why a peer gets the full state instead of a delta-interval.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum FullReason {
+    NewPeer,
+    Restart,
+    Evicted,
+}
+
+/// Delta-interval anti-entropy (Almeida, Shoker, Baquero, JPDC 2018, Algorithm 2) with the
+/// back-propagation and redundancy optimisations of Enes et al. (ICDE 2019), sans IO.
+///
+/// The engine owns a replica's state `X`, its sequence number `c`, its delta buffer `D` and
+/// the acknowledgement map `A`, and its [`Hlc`]. It never touches a socket, a thread or a
+/// clock: feed it frames with [`receive`](Self::receive), take frames to send with
+/// [`poll_transmit`](Self::poll_transmit), and give it the time with [`tick`](Self::tick).
+/// See the [module documentation](crate::sync) for the protocol.
+///
+/// # Examples
+/// ```
+/// use deltacrdt::{Doc, Hlc, ReplicaId, SyncEngine};
+/// let clock = || 1_700_000_000_000u64;
+/// let mut a = SyncEngine::<Doc>::new(Hlc::builder(ReplicaId::from_u128(1)).clock(clock).build()?);
+/// let mut b = SyncEngine::<Doc>::new(Hlc::builder(ReplicaId::from_u128(2)).clock(clock).build()?);
+/// a.connect(b.replica());
+/// b.connect(a.replica());
+/// a.update(|doc, hlc| doc.increment(hlc.replica(), &["likes"], 2))?;
+/// b.update(|doc, hlc| doc.insert(hlc.replica(), &["tags"], "urgent".into()))?;
+/// // Carry frames both ways until neither side has anything left to say.
+/// loop {
+///     let mut quiet = true;
+///     while let Some(t) = a.poll_transmit() { b.receive(a.replica(), &t.bytes)?; quiet = false; }
+///     while let Some(t) = b.poll_transmit() { a.receive(b.replica(), &t.bytes)?; quiet = false; }
+///     if quiet { break; }
+/// }
+/// assert_eq!(a.state(), b.state());
+/// assert_eq!(a.state().counter(&["likes"]), 2);
+/// assert_eq!(a.stats().full_states.total(), 0); // deltas only
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct SyncEngine<T> {
+    hlc: Hlc,
+    state: T,
+    seq: u64,
+    buffer: DeltaBuffer<T>,
+    /// Set when built by [`restore`](Self::restore): peers then get a full state first.
+    restored: bool,
+    peers: BTreeMap<ReplicaId, Peer>,
+    config: SyncConfig,
+    now: u64,
+    outbox: VecDeque<Transmit>,
+    stats: SyncStats,
+}
+
+impl<T: Lattice + Serialize + DeserializeOwned> SyncEngine<T> {
+    /// A fresh replica (bottom state, sequence 0) with the default [`SyncConfig`]; its id is
+    /// the clock's.
+    pub fn new(hlc: Hlc) -> Self {
+        Self::with_config(hlc, SyncConfig::default())
+    }
+
+    /// A fresh replica with `config`.
+    pub fn with_config(hlc: Hlc, config: SyncConfig) -> Self {
+        Self {
+            hlc,
+            state: T::default(),
+            seq: 0,
+            buffer: DeltaBuffer::new(0),
+            restored: false,
+            peers: BTreeMap::new(),
+            config,
+            now: 0,
+            outbox: VecDeque::new(),
+            stats: SyncStats::default(),
+        }
+    }
+
+    /// A replica restarted from its durable parts: the state, the sequence number and a clock
+    /// built with [`HlcBuilder::last`](crate::HlcBuilder::last). The delta buffer and the
+    /// acknowledgements were volatile, so every peer first gets the full state.
+    ///
+    /// `seq` must be the one persisted with `state`; it never goes backwards. A replica that
+    /// lost its state must start [`new`](Self::new) under a new id instead.
+    pub fn restore(hlc: Hlc, state: T, seq: u64, config: SyncConfig) -> Self {
+        // A non-bottom state needs a sequence number peers have not acknowledged yet.
+        let seq = if state == T::default() {
+            seq
+        } else {
+            seq.max(1)
+        };
+        Self {
+            state,
+            seq,
+            buffer: DeltaBuffer::new(seq),
+            restored: true,
+            ..Self::with_config(hlc, config)
+        }
+    }
+
+    /// This replica's id.
+    pub fn replica(&self) -> ReplicaId {
+        self.hlc.replica()
+    }
+
+    /// The replicated state.
+    pub fn state(&self) -> &T {
+        &self.state
+    }
+
+    /// The sequence number `c` (durable with the state).
+    pub fn seq(&self) -> u64 {
+        self.seq
+    }
+
+    /// The replica's clock (its [`last`](Hlc::last) timestamp is durable with the state).
+    pub fn hlc(&self) -> &Hlc {
+        &self.hlc
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &SyncConfig {
+        &self.config
+    }
+
+    /// Applies a local mutation: `f` mutates the state (stamping with the clock if it needs
+    /// to) and returns the delta, which is buffered for every peer. A bottom delta changes
+    /// nothing and takes no sequence number.
+    ///
+    /// `f` must leave the state unchanged when it fails (every mutator of this crate does).
+    ///
+    /// # Errors
+    /// Whatever `f` returns.
+    pub fn update<E>(
+        &mut self,
+        f: impl FnOnce(&mut T, &mut Hlc) -> Result<Delta<T>, E>,
+    ) -> Result<(), E> {
+        let delta = f(&mut self.state, &mut self.hlc)?.into_inner();
+        if delta != T::default() {
+            self.buffer_delta(delta, None);
+        }
+        Ok(())
+    }
+
+    fn buffer_delta(&mut self, delta: T, origin: Option<ReplicaId>) {
+        self.buffer.push(delta, origin);
+        self.seq = self.buffer.end();
+        let evicted = self
+            .buffer
+            .evict(self.config.max_buffer_bytes, self.config.max_buffer_entries);
+        if evicted > 0 {
+            self.stats.evictions += evicted;
+            debug!(
+                evicted,
+                start = self.buffer.start(),
+                "delta buffer over its cap"
+            );
+        }
+    }
+
+    /// Starts syncing with `peer`: a hello goes out on the next [`poll_transmit`](Self::poll_transmit).
+    /// Peers that send a valid frame first are registered the same way.
+    pub fn connect(&mut self, peer: ReplicaId) {
+        if peer != self.replica() {
+            self.peers.entry(peer).or_default();
+        }
+    }
+
+    /// Stops syncing with `peer` and forgets its acknowledgements; it no longer holds back the
+    /// collection of the delta buffer.
+    pub fn disconnect(&mut self, peer: ReplicaId) {
+        self.peers.remove(&peer);
+        self.outbox.retain(|t| t.to != peer);
+        self.collect();
+    }
+
+    /// The peers this engine syncs with.
+    pub fn peers(&self) -> impl Iterator<Item = ReplicaId> + '_ {
+        self.peers.keys().copied()
+    }
+
+    /// Advances the engine's time (milliseconds, any epoch, never backwards): messages
+    /// unacknowledged for [`SyncConfig::retransmit_after_ms`] are sent again by the next
+    /// [`poll_transmit`](Self::poll_transmit).
+    pub fn tick(&mut self, now_ms: u64) {
+        self.now = self.now.max(now_ms);
+        let timeout = self.config.retransmit_after_ms;
+        for peer in self.peers.values_mut() {
+            if peer
+                .in_flight
+                .is_some_and(|f| self.now.saturating_sub(f.sent_at) >= timeout)
+            {
+                peer.in_flight = None;
+                self.stats.retransmissions += 1;
+            }
+        }
+    }
+
+    /// Handles one frame from `from`. Returns whether the state changed.
+    ///
+    /// Nothing of a refused frame is applied: decoding, validation and the clock's drift
+    /// check all happen before the join.
+    ///
+    /// # Errors
+    /// A [`SyncError`] saying why the frame was refused.
+    pub fn receive(&mut self, from: ReplicaId, bytes: &[u8]) -> Result<bool, SyncError> {
+        let decoded = Message::<T>::decode(bytes, &self.config.limits);
+        let (kind, msg) = match decoded {
+            Ok(ok) => ok,
+            Err(err) => {
+                self.stats.decode_errors += 1;
+                self.stats.received.invalid.add(bytes.len());
+                warn!(peer = %from, error = %err, "refused frame");
+                return Err(match err {
+                    DecodeError::UnsupportedVersion { found, supported } => {
+                        SyncError::Incompatible {
+                            peer: from,
+                            found,
+                            supported,
+                        }
+                    }
+                    source => SyncError::Decode { peer: from, source },
+                });
+            }
+        };
+        if from == self.replica() {
+            return Err(SyncError::SelfId(from));
+        }
+        count_kind(&mut self.stats.received, kind, bytes.len());
+        trace!(peer = %from, kind = kind.name(), bytes = bytes.len(), "received");
+        let peer = self.peers.entry(from).or_default();
+        peer.received.add(bytes.len());
+        peer.heard = true;
+        match msg {
+            Message::Hello { replica, reply } => {
+                if replica != from {
+                    return Err(SyncError::PeerMismatch {
+                        peer: from,
+                        claimed: replica,
+                    });
+                }
+                peer.reply_due |= !reply;
+                debug!(peer = %from, reply, "hello");
+                Ok(false)
+            }
+            Message::Ack { seq } => self.on_ack(from, seq).map(|()| false),
+            Message::Data {
+                full,
+                seq,
+                ack,
+                value,
+                max_timestamp,
+            } => {
+                if ack > 0 {
+                    self.on_ack(from, ack)?;
+                }
+                self.apply_remote(from, full, seq, value, max_timestamp)
+            }
+            Message::Chunk {
+                full,
+                seq,
+                total,
+                offset,
+                bytes,
+            } => self.on_chunk(from, full, seq, total, offset, bytes),
+        }
+    }
+
+    fn on_ack(&mut self, from: ReplicaId, ack: u64) -> Result<(), SyncError> {
+        if ack > self.seq {
+            return Err(SyncError::AckOutOfRange {
+                peer: from,
+                ack,
+                seq: self.seq,
+            });
+        }
+        if let Some(peer) = self.peers.get_mut(&from) {
+            peer.acked = Some(peer.acked.map_or(ack, |a| a.max(ack)));
+            if peer.in_flight.is_some_and(|f| f.upto <= ack) {
+                peer.in_flight = None;
+            }
+        }
+        self.collect();
+        Ok(())
+    }
+
+    /// Drops buffered deltas every peer acknowledged (a peer with no acknowledgement holds
+    /// back nothing below the buffer's start).
+    fn collect(&mut self) {
+        let start = self.buffer.start();
+        let lowest = self
+            .peers
+            .values()
+            .map(|p| p.acked.unwrap_or(start).max(start))
+            .min()
+            .unwrap_or(self.seq);
+        self.buffer.collect(lowest);
+    }
+
+    fn on_chunk(
+        &mut self,
+        from: ReplicaId,
+        full: bool,
+        seq: u64,
+        total: u64,
+        offset: u64,
+        bytes: Vec<u8>,
+    ) -> Result<bool, SyncError> {
+        let max = self.config.limits.max_state_bytes;
+        let refuse = |stats: &mut SyncStats, source: DecodeError| {
+            stats.decode_errors += 1;
+            SyncError::Decode { peer: from, source }
+        };
+        let Some(peer) = self.peers.get_mut(&from) else {
+            return Ok(false);
+        };
+        if !peer
+            .reassembly
+            .as_ref()
+            .is_some_and(|r| r.matches(full, seq, total))
+        {
+            let fresh =
+                Reassembly::new(full, seq, total, max).map_err(|e| refuse(&mut self.stats, e))?;
+            peer.reassembly = Some(fresh);
+        }
+        let Some(reassembly) = peer.reassembly.as_mut() else {
+            return Ok(false);
+        };
+        reassembly
+            .insert(offset, bytes, max)
+            .map_err(|e| refuse(&mut self.stats, e))?;
+        let Some(payload) = reassembly.complete() else {
+            return Ok(false);
+        };
+        peer.reassembly = None;
+        let (value, outcome) = message::decode_payload::<T>(&payload, &self.config.limits)
+            .map_err(|e| refuse(&mut self.stats, e))?;
+        self.apply_remote(from, full, seq, value, outcome.max_timestamp)
+    }
+
+    /// Joins a received delta-group or state, buffering only its new part, and acknowledges it.
+    fn apply_remote(
+        &mut self,
+        from: ReplicaId,
+        full: bool,
+        seq: u64,
+        value: T,
+        max_timestamp: Option<Timestamp>,
+    ) -> Result<bool, SyncError> {
+        if let Some(ts) = max_timestamp {
+            // Drift is checked before anything changes; accepting merges the clock, so local
+            // stamps issued after this order after every stamp received.
+            self.hlc.update(ts).map_err(|source| {
+                self.stats.drift_rejections += 1;
+                warn!(peer = %from, error = %source, "refused frame: clock");
+                SyncError::Clock { peer: from, source }
+            })?;
+        }
+        let novel = self.state.novelty(&value);
+        let changed = novel.is_some();
+        if let Some(novel) = novel {
+            let buffered = if self.config.remove_redundant {
+                novel.clone()
+            } else {
+                value
+            };
+            self.state.join(novel);
+            self.buffer_delta(buffered, Some(from));
+        }
+        debug!(peer = %from, full, seq, changed, "applied");
+        if let Some(peer) = self.peers.get_mut(&from) {
+            peer.due_ack(seq);
+        }
+        Ok(changed)
+    }
+
+    /// The next frame to send, if any. Call until `None` after every
+    /// [`receive`](Self::receive), [`update`](Self::update) or [`tick`](Self::tick).
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        if self.outbox.is_empty() {
+            self.fill_outbox();
+        }
+        let t = self.outbox.pop_front()?;
+        if let Some(kind) = message::peek_kind(&t.bytes) {
+            count_kind(&mut self.stats.sent, kind, t.bytes.len());
+        }
+        if let Some(peer) = self.peers.get_mut(&t.to) {
+            peer.sent.add(t.bytes.len());
+        }
+        Some(t)
+    }
+
+    fn fill_outbox(&mut self) {
+        let me = self.replica();
+        let ids: Vec<ReplicaId> = self.peers.keys().copied().collect();
+        for id in ids {
+            let Some(peer) = self.peers.get_mut(&id) else {
+                continue;
+            };
+            let timeout = self.config.retransmit_after_ms;
+            let hello_due = !peer.heard
+                && peer
+                    .hello_sent_at
+                    .is_none_or(|at| self.now.saturating_sub(at) >= timeout);
+            if hello_due || peer.reply_due {
+                self.outbox.push_back(Transmit {
+                    to: id,
+                    bytes: message::hello(me, peer.reply_due),
+                });
+                peer.hello_sent_at = Some(self.now);
+                peer.reply_due = false;
+            }
+            if peer.heard && peer.in_flight.is_none() && peer.acked.unwrap_or(0) < self.seq {
+                self.ship(id);
+            }
+            if let Some(peer) = self.peers.get_mut(&id)
+                && let Some(seq) = peer.ack_due.take()
+            {
+                self.outbox.push_back(Transmit {
+                    to: id,
+                    bytes: message::ack(seq),
+                });
+            }
+        }
+    }
+
+    /// Sends `peer` what it lacks: the delta-interval from its acknowledgement, or the full
+    /// state when the buffer no longer reaches back that far.
+    fn ship(&mut self, id: ReplicaId) {
+        let Some(peer) = self.peers.get(&id) else {
+            return;
+        };
+        let from = peer.acked.unwrap_or(0);
+        let skip = self.config.avoid_back_propagation.then_some(id);
+        let interval = if peer.acked.is_none() && self.restored {
+            None
+        } else {
+            self.buffer.interval(from, skip)
+        };
+        let (full, payload) = match interval {
+            Some(group) if group == T::default() => {
+                // Everything missing came from the peer itself.
+                if let Some(peer) = self.peers.get_mut(&id) {
+                    peer.acked = Some(self.seq);
+                }
+                self.collect();
+                return;
+            }
+            Some(group) => (false, message::payload(&group)),
+            None => {
+                let reason = match peer.acked {
+                    None if self.restored => FullReason::Restart,
+                    None => FullReason::NewPeer,
+                    Some(_) => FullReason::Evicted,
+                };
+                self.count_full_state(id, reason);
+                (true, message::payload(&self.state))
+            }
+        };
+        let payload = match payload {
+            Ok(p) => p,
+            Err(err) => {
+                warn!(peer = %id, error = %err, "cannot encode the state");
+                return;
+            }
+        };
+        let seq = self.seq;
+        let Some(peer) = self.peers.get_mut(&id) else {
+            return;
+        };
+        let ack = peer.ack_due.take().unwrap_or(0);
+        let frame = message::data(full, seq, ack, &payload);
+        if frame.len() <= self.config.max_frame_bytes {
+            self.outbox.push_back(Transmit {
+                to: id,
+                bytes: frame,
+            });
+        } else {
+            if let Some(ack) = (ack > 0).then_some(ack) {
+                peer.due_ack(ack);
+            }
+            // Room for the chunk header (kind, flag and four varints) in every frame.
+            let piece = self.config.max_frame_bytes.saturating_sub(48).max(1);
+            for (i, bytes) in payload.chunks(piece).enumerate() {
+                let frame = message::chunk(full, seq, payload.len(), i * piece, bytes);
+                self.outbox.push_back(Transmit {
+                    to: id,
+                    bytes: frame,
+                });
+            }
+        }
+        peer.in_flight = Some(InFlight {
+            upto: seq,
+            sent_at: self.now,
+        });
+        debug!(peer = %id, full, seq, from, "shipped");
+    }
+
+    fn count_full_state(&mut self, id: ReplicaId, reason: FullReason) {
+        let bump = |f: &mut super::stats::FullStates| match reason {
+            FullReason::NewPeer => f.new_peer += 1,
+            FullReason::Restart => f.restart += 1,
+            FullReason::Evicted => f.evicted += 1,
+        };
+        bump(&mut self.stats.full_states);
+        if let Some(peer) = self.peers.get_mut(&id) {
+            bump(&mut peer.full_states);
+        }
+        debug!(peer = %id, ?reason, "sending the full state");
+    }
+
+    /// The engine's counters, with per-peer lag computed now.
+    pub fn stats(&self) -> SyncStats {
+        let mut stats = self.stats.clone();
+        stats.buffered_deltas = self.buffer.len();
+        stats.buffered_bytes = self.buffer.bytes();
+        stats.peers = self
+            .peers
+            .iter()
+            .map(|(&id, p)| PeerStats {
+                peer: id,
+                connected: p.heard,
+                acked: p.acked,
+                lag: self.seq - p.acked.unwrap_or(0).min(self.seq),
+                full_states: p.full_states,
+                sent: p.sent,
+                received: p.received,
+            })
+            .collect();
+        stats
+    }
+}
+
+fn count_kind(traffic: &mut Traffic, kind: Kind, bytes: usize) {
+    let slot: &mut Count = match kind {
+        Kind::Hello => &mut traffic.hello,
+        Kind::Delta => &mut traffic.delta,
+        Kind::State => &mut traffic.state,
+        Kind::Chunk => &mut traffic.chunk,
+        Kind::Ack => &mut traffic.ack,
+        Kind::Value => &mut traffic.invalid,
+    };
+    slot.add(bytes);
+}

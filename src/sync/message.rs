@@ -1,0 +1,145 @@
+//! The sync protocol's messages and their frames (layouts in `src/codec/FORMAT.md`).
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::codec::{DecodeError, DecodeLimits, EncodeError, Kind, Outcome, Reader, Writer};
+use crate::{ReplicaId, Timestamp};
+
+/// One decoded protocol message.
+#[derive(Debug)]
+pub(crate) enum Message<T> {
+    /// "I am `replica`": opens a session; `reply` is set on the answer to a hello.
+    Hello { replica: ReplicaId, reply: bool },
+    /// A delta-interval (or, `full`, the whole state) ending at the sender's sequence `seq`;
+    /// `ack` (0: none) piggybacks an acknowledgement of the receiver's own sequence.
+    Data {
+        full: bool,
+        seq: u64,
+        ack: u64,
+        value: T,
+        max_timestamp: Option<Timestamp>,
+    },
+    /// A piece of a `Data` payload too large for one frame.
+    Chunk {
+        full: bool,
+        seq: u64,
+        total: u64,
+        offset: u64,
+        bytes: Vec<u8>,
+    },
+    /// "I have applied your interval ending at `seq`".
+    Ack { seq: u64 },
+}
+
+pub(crate) fn hello(replica: ReplicaId, reply: bool) -> Vec<u8> {
+    let mut w = Writer::new(Kind::Hello);
+    w.raw(replica.as_bytes()).raw(&[u8::from(reply)]);
+    w.finish()
+}
+
+pub(crate) fn ack(seq: u64) -> Vec<u8> {
+    let mut w = Writer::new(Kind::Ack);
+    w.varint(seq);
+    w.finish()
+}
+
+/// The payload of a data message: the value with its replica table.
+pub(crate) fn payload<T: Serialize>(value: &T) -> Result<Vec<u8>, EncodeError> {
+    let mut w = Writer::bare();
+    w.value(value)?;
+    Ok(w.finish())
+}
+
+pub(crate) fn data(full: bool, seq: u64, ack: u64, payload: &[u8]) -> Vec<u8> {
+    let mut w = Writer::new(if full { Kind::State } else { Kind::Delta });
+    w.varint(seq).varint(ack).raw(payload);
+    w.finish()
+}
+
+pub(crate) fn chunk(full: bool, seq: u64, total: usize, offset: usize, bytes: &[u8]) -> Vec<u8> {
+    let mut w = Writer::new(Kind::Chunk);
+    w.raw(&[u8::from(full)])
+        .varint(seq)
+        .varint(total as u64)
+        .varint(offset as u64)
+        .bytes(bytes);
+    w.finish()
+}
+
+/// The kind of a frame, for statistics, without decoding its body.
+pub(crate) fn peek_kind(frame: &[u8]) -> Option<Kind> {
+    Reader::open(frame, &DecodeLimits::default())
+        .ok()
+        .map(|(kind, _)| kind)
+}
+
+/// Decodes a reassembled payload (see [`payload`]).
+pub(crate) fn decode_payload<T: DeserializeOwned>(
+    bytes: &[u8],
+    limits: &DecodeLimits,
+) -> Result<(T, Outcome), DecodeError> {
+    Reader::bare(bytes, limits).value()
+}
+
+fn flag(byte: &[u8]) -> Result<bool, DecodeError> {
+    match byte {
+        [0] => Ok(false),
+        [1] => Ok(true),
+        _ => Err(DecodeError::Malformed(postcard::Error::DeserializeBadBool)),
+    }
+}
+
+impl<T: DeserializeOwned> Message<T> {
+    pub(crate) fn decode(frame: &[u8], limits: &DecodeLimits) -> Result<(Kind, Self), DecodeError> {
+        let (kind, mut r) = Reader::open(frame, limits)?;
+        let message = match kind {
+            Kind::Hello => {
+                let id = r.raw(16)?;
+                let replica = ReplicaId::try_from_slice(id).map_err(|_| DecodeError::Truncated)?;
+                let reply = flag(r.raw(1)?)?;
+                r.end()?;
+                Self::Hello { replica, reply }
+            }
+            Kind::Ack => {
+                let seq = r.varint()?;
+                r.end()?;
+                Self::Ack { seq }
+            }
+            Kind::Delta | Kind::State => {
+                let seq = r.varint()?;
+                let ack = r.varint()?;
+                let (value, outcome) = r.value()?;
+                Self::Data {
+                    full: kind == Kind::State,
+                    seq,
+                    ack,
+                    value,
+                    max_timestamp: outcome.max_timestamp,
+                }
+            }
+            Kind::Chunk => {
+                let full = flag(r.raw(1)?)?;
+                let seq = r.varint()?;
+                let total = r.varint()?;
+                let offset = r.varint()?;
+                let bytes = r.bytes()?.to_vec();
+                r.end()?;
+                Self::Chunk {
+                    full,
+                    seq,
+                    total,
+                    offset,
+                    bytes,
+                }
+            }
+            Kind::Value => {
+                return Err(DecodeError::UnexpectedKind {
+                    expected: "sync",
+                    found: kind.name(),
+                });
+            }
+        };
+        Ok((kind, message))
+    }
+}

@@ -1,0 +1,114 @@
+//! What the engine tracks per peer: acknowledgements, the message in flight, the hello
+//! handshake, and the reassembly of a chunked payload.
+
+use std::collections::BTreeMap;
+
+use super::stats::{Count, FullStates};
+use crate::DecodeError;
+
+/// A message sent and not yet acknowledged.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct InFlight {
+    /// The sequence number it ends at.
+    pub(crate) upto: u64,
+    /// When it was sent (tick time, ms).
+    pub(crate) sent_at: u64,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Peer {
+    /// `A[j]`: the highest of our sequence numbers the peer acknowledged.
+    pub(crate) acked: Option<u64>,
+    /// A valid frame arrived from the peer: the session is open.
+    pub(crate) heard: bool,
+    /// When our last hello went out.
+    pub(crate) hello_sent_at: Option<u64>,
+    /// The peer greeted us and awaits a reply.
+    pub(crate) reply_due: bool,
+    /// At most one data message is in flight; new deltas accumulate until it is acknowledged
+    /// or times out, then go out together.
+    pub(crate) in_flight: Option<InFlight>,
+    /// The highest of the peer's sequence numbers we applied and have not acknowledged yet.
+    pub(crate) ack_due: Option<u64>,
+    pub(crate) reassembly: Option<Reassembly>,
+    pub(crate) full_states: FullStates,
+    pub(crate) sent: Count,
+    pub(crate) received: Count,
+}
+
+impl Peer {
+    pub(crate) fn due_ack(&mut self, seq: u64) {
+        self.ack_due = Some(self.ack_due.map_or(seq, |due| due.max(seq)));
+    }
+}
+
+/// A chunked payload being put back together. Chunks may arrive in any order and more than
+/// once; a chunk of a newer payload replaces an unfinished older one. Memory grows with the
+/// bytes actually received, never with the total a peer declares.
+#[derive(Debug)]
+pub(crate) struct Reassembly {
+    pub(crate) full: bool,
+    pub(crate) seq: u64,
+    total: usize,
+    /// Received chunks by offset, non-overlapping.
+    chunks: BTreeMap<usize, Vec<u8>>,
+    filled: usize,
+}
+
+impl Reassembly {
+    pub(crate) fn new(full: bool, seq: u64, total: u64, max: usize) -> Result<Self, DecodeError> {
+        let bad = DecodeError::BadChunk { len: total, max };
+        let total = usize::try_from(total)
+            .ok()
+            .filter(|&t| t <= max && t > 0)
+            .ok_or(bad)?;
+        Ok(Self {
+            full,
+            seq,
+            total,
+            chunks: BTreeMap::new(),
+            filled: 0,
+        })
+    }
+
+    pub(crate) fn matches(&self, full: bool, seq: u64, total: u64) -> bool {
+        self.full == full && self.seq == seq && self.total as u64 == total
+    }
+
+    /// Stores one chunk; a duplicate is ignored, an overlapping or out-of-range one refused.
+    pub(crate) fn insert(
+        &mut self,
+        offset: u64,
+        bytes: Vec<u8>,
+        max: usize,
+    ) -> Result<(), DecodeError> {
+        let bad = DecodeError::BadChunk {
+            len: self.total as u64,
+            max,
+        };
+        let start = usize::try_from(offset).map_err(|_| bad.clone())?;
+        let end = start.checked_add(bytes.len()).ok_or(bad.clone())?;
+        if bytes.is_empty() || end > self.total {
+            return Err(bad);
+        }
+        if self
+            .chunks
+            .get(&start)
+            .is_some_and(|c| c.len() == bytes.len())
+        {
+            return Ok(());
+        }
+        let before = self.chunks.range(..end).next_back();
+        if before.is_some_and(|(&s, c)| s + c.len() > start) {
+            return Err(bad);
+        }
+        self.filled += bytes.len();
+        self.chunks.insert(start, bytes);
+        Ok(())
+    }
+
+    /// The whole payload, once every byte arrived.
+    pub(crate) fn complete(&self) -> Option<Vec<u8>> {
+        (self.filled == self.total).then(|| self.chunks.values().flatten().copied().collect())
+    }
+}

@@ -1,0 +1,123 @@
+//! Counters the engine keeps: what a dashboard or a test reads.
+
+use crate::ReplicaId;
+
+/// Messages and bytes of one kind.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Count {
+    /// Frames.
+    pub messages: u64,
+    /// Bytes, frame headers included.
+    pub bytes: u64,
+}
+
+impl Count {
+    pub(crate) fn add(&mut self, bytes: usize) {
+        self.messages += 1;
+        self.bytes += bytes as u64;
+    }
+}
+
+/// Traffic in one direction, by frame kind.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Traffic {
+    /// Session openings.
+    pub hello: Count,
+    /// Delta-intervals.
+    pub delta: Count,
+    /// Full states sent in one frame.
+    pub state: Count,
+    /// Pieces of payloads too large for one frame.
+    pub chunk: Count,
+    /// Acknowledgements.
+    pub ack: Count,
+    /// Frames that did not decode (received side only).
+    pub invalid: Count,
+}
+
+impl Traffic {
+    /// All kinds together.
+    #[must_use]
+    pub fn total(&self) -> Count {
+        let all = [
+            self.hello,
+            self.delta,
+            self.state,
+            self.chunk,
+            self.ack,
+            self.invalid,
+        ];
+        all.iter().fold(Count::default(), |acc, c| Count {
+            messages: acc.messages + c.messages,
+            bytes: acc.bytes + c.bytes,
+        })
+    }
+}
+
+/// Full-state transfers, by the reason the delta buffer could not serve the peer.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct FullStates {
+    /// A peer that never acknowledged anything, after the buffer was collected.
+    pub new_peer: u64,
+    /// A peer that had not acknowledged anything since this replica restarted (its buffer is
+    /// volatile).
+    pub restart: u64,
+    /// A peer that fell behind the capped buffer.
+    pub evicted: u64,
+}
+
+impl FullStates {
+    /// All reasons together.
+    #[must_use]
+    pub fn total(&self) -> u64 {
+        self.new_peer + self.restart + self.evicted
+    }
+}
+
+/// What the engine knows of one peer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PeerStats {
+    /// The peer.
+    pub peer: ReplicaId,
+    /// Whether a valid frame has arrived from it (the session is open).
+    pub connected: bool,
+    /// The highest of our sequence numbers it acknowledged.
+    pub acked: Option<u64>,
+    /// How many of our sequence numbers it has not acknowledged (`c - A[j]`).
+    pub lag: u64,
+    /// Full states sent to it, by reason.
+    pub full_states: FullStates,
+    /// Traffic sent to it.
+    pub sent: Count,
+    /// Traffic received from it.
+    pub received: Count,
+}
+
+/// A snapshot of the engine's counters ([`SyncEngine::stats`](crate::SyncEngine::stats)).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SyncStats {
+    /// Frames sent, by kind.
+    pub sent: Traffic,
+    /// Frames received, by kind.
+    pub received: Traffic,
+    /// Deltas held for peers that have not acknowledged them.
+    pub buffered_deltas: usize,
+    /// Their encoded size.
+    pub buffered_bytes: usize,
+    /// Full-state transfers sent, by reason.
+    pub full_states: FullStates,
+    /// Messages resent because no acknowledgement came in time.
+    pub retransmissions: u64,
+    /// Frames refused because they did not decode or validate.
+    pub decode_errors: u64,
+    /// Frames refused because a timestamp was too far ahead of the local clock.
+    pub drift_rejections: u64,
+    /// Deltas dropped from the buffer by its cap.
+    pub evictions: u64,
+    /// Per peer, in replica-id order.
+    pub peers: Vec<PeerStats>,
+}

@@ -4,7 +4,7 @@
 mod causal;
 mod clock;
 #[cfg(feature = "serde")]
-mod codec;
+pub mod codec;
 mod crdt;
 mod document;
 mod error;

@@ -21,6 +21,9 @@ pub struct SyncConfig {
     pub max_buffer_bytes: usize,
     /// Cap on the number of buffered deltas (same eviction as the byte cap).
     pub max_buffer_entries: usize,
+    /// The most peers tracked at once; frames from further unknown peers are refused
+    /// ([`SyncError::TooManyPeers`](crate::SyncError::TooManyPeers)).
+    pub max_peers: usize,
     /// Limits applied to every frame received.
     pub limits: DecodeLimits,
     /// Never send a delta back to the peer it came from (BP).
@@ -36,6 +39,7 @@ impl Default for SyncConfig {
             max_frame_bytes: 64 << 10,
             max_buffer_bytes: 16 << 20,
             max_buffer_entries: 100_000,
+            max_peers: 1_024,
             limits: DecodeLimits::default(),
             avoid_back_propagation: true,
             remove_redundant: true,

@@ -8,7 +8,7 @@ use tracing::{debug, trace, warn};
 
 use super::buffer::DeltaBuffer;
 use super::message::{self, Message};
-use super::peer::{InFlight, Peer, Reassembly};
+use super::peer::{InFlight, Peer, Pending, Reassembly};
 use super::stats::{Count, PeerStats, SyncStats, Traffic};
 use super::{SyncConfig, SyncError};
 use crate::codec::Kind;
@@ -250,6 +250,12 @@ impl<T: Lattice + Serialize + DeserializeOwned> SyncEngine<T> {
         if from == self.replica() {
             return Err(SyncError::SelfId(from));
         }
+        if !self.peers.contains_key(&from) && self.peers.len() >= self.config.max_peers {
+            return Err(SyncError::TooManyPeers {
+                peer: from,
+                max: self.config.max_peers,
+            });
+        }
         count_kind(&mut self.stats.received, kind, bytes.len());
         trace!(peer = %from, kind = kind.name(), bytes = bytes.len(), "received");
         let peer = self.peers.entry(from).or_default();
@@ -275,10 +281,12 @@ impl<T: Lattice + Serialize + DeserializeOwned> SyncEngine<T> {
                 value,
                 max_timestamp,
             } => {
+                self.check_ack(from, ack)?;
+                self.observe_clock(from, max_timestamp)?;
                 if ack > 0 {
                     self.on_ack(from, ack)?;
                 }
-                self.apply_remote(from, full, seq, value, max_timestamp)
+                Ok(self.apply_remote(from, full, seq, value))
             }
             Message::Chunk {
                 full,
@@ -290,7 +298,7 @@ impl<T: Lattice + Serialize + DeserializeOwned> SyncEngine<T> {
         }
     }
 
-    fn on_ack(&mut self, from: ReplicaId, ack: u64) -> Result<(), SyncError> {
+    fn check_ack(&self, from: ReplicaId, ack: u64) -> Result<(), SyncError> {
         if ack > self.seq {
             return Err(SyncError::AckOutOfRange {
                 peer: from,
@@ -298,10 +306,31 @@ impl<T: Lattice + Serialize + DeserializeOwned> SyncEngine<T> {
                 seq: self.seq,
             });
         }
+        Ok(())
+    }
+
+    /// Checks the greatest timestamp of a frame for drift and merges it into the clock, before
+    /// anything of the frame is applied: local stamps issued afterwards order after it.
+    fn observe_clock(&mut self, from: ReplicaId, ts: Option<Timestamp>) -> Result<(), SyncError> {
+        let Some(ts) = ts else {
+            return Ok(());
+        };
+        self.hlc.update(ts).map_err(|source| {
+            self.stats.drift_rejections += 1;
+            warn!(peer = %from, error = %source, "refused frame: clock");
+            SyncError::Clock { peer: from, source }
+        })
+    }
+
+    fn on_ack(&mut self, from: ReplicaId, ack: u64) -> Result<(), SyncError> {
+        self.check_ack(from, ack)?;
         if let Some(peer) = self.peers.get_mut(&from) {
             peer.acked = Some(peer.acked.map_or(ack, |a| a.max(ack)));
             if peer.in_flight.is_some_and(|f| f.upto <= ack) {
                 peer.in_flight = None;
+            }
+            if peer.pending.as_ref().is_some_and(|p| p.seq <= ack) {
+                peer.pending = None;
             }
         }
         self.collect();
@@ -359,27 +388,13 @@ impl<T: Lattice + Serialize + DeserializeOwned> SyncEngine<T> {
         peer.reassembly = None;
         let (value, outcome) = message::decode_payload::<T>(&payload, &self.config.limits)
             .map_err(|e| refuse(&mut self.stats, e))?;
-        self.apply_remote(from, full, seq, value, outcome.max_timestamp)
+        self.observe_clock(from, outcome.max_timestamp)?;
+        Ok(self.apply_remote(from, full, seq, value))
     }
 
     /// Joins a received delta-group or state, buffering only its new part, and acknowledges it.
-    fn apply_remote(
-        &mut self,
-        from: ReplicaId,
-        full: bool,
-        seq: u64,
-        value: T,
-        max_timestamp: Option<Timestamp>,
-    ) -> Result<bool, SyncError> {
-        if let Some(ts) = max_timestamp {
-            // Drift is checked before anything changes; accepting merges the clock, so local
-            // stamps issued after this order after every stamp received.
-            self.hlc.update(ts).map_err(|source| {
-                self.stats.drift_rejections += 1;
-                warn!(peer = %from, error = %source, "refused frame: clock");
-                SyncError::Clock { peer: from, source }
-            })?;
-        }
+    /// Returns whether the state changed.
+    fn apply_remote(&mut self, from: ReplicaId, full: bool, seq: u64, value: T) -> bool {
         let novel = self.state.novelty(&value);
         let changed = novel.is_some();
         if let Some(novel) = novel {
@@ -395,7 +410,7 @@ impl<T: Lattice + Serialize + DeserializeOwned> SyncEngine<T> {
         if let Some(peer) = self.peers.get_mut(&from) {
             peer.due_ack(seq);
         }
-        Ok(changed)
+        changed
     }
 
     /// The next frame to send, if any. Call until `None` after every
@@ -455,6 +470,15 @@ impl<T: Lattice + Serialize + DeserializeOwned> SyncEngine<T> {
             return;
         };
         let from = peer.acked.unwrap_or(0);
+        if let Some(pending) = peer.pending.as_ref().filter(|p| p.seq > from) {
+            // Resend the same chunks, so the peer's reassembly keeps what already arrived.
+            let seq = pending.seq;
+            let frames = pending.frames.clone();
+            self.outbox
+                .extend(frames.into_iter().map(|bytes| Transmit { to: id, bytes }));
+            self.set_in_flight(id, seq);
+            return;
+        }
         let skip = self.config.avoid_back_propagation.then_some(id);
         let interval = if peer.acked.is_none() && self.restored {
             None
@@ -500,24 +524,33 @@ impl<T: Lattice + Serialize + DeserializeOwned> SyncEngine<T> {
                 bytes: frame,
             });
         } else {
-            if let Some(ack) = (ack > 0).then_some(ack) {
+            if ack > 0 {
                 peer.due_ack(ack);
             }
             // Room for the chunk header (kind, flag and four varints) in every frame.
             let piece = self.config.max_frame_bytes.saturating_sub(48).max(1);
-            for (i, bytes) in payload.chunks(piece).enumerate() {
-                let frame = message::chunk(full, seq, payload.len(), i * piece, bytes);
-                self.outbox.push_back(Transmit {
-                    to: id,
-                    bytes: frame,
-                });
-            }
+            let frames: Vec<Vec<u8>> = payload
+                .chunks(piece)
+                .enumerate()
+                .map(|(i, bytes)| message::chunk(full, seq, payload.len(), i * piece, bytes))
+                .collect();
+            self.outbox.extend(frames.iter().map(|bytes| Transmit {
+                to: id,
+                bytes: bytes.clone(),
+            }));
+            peer.pending = Some(Pending { seq, frames });
         }
-        peer.in_flight = Some(InFlight {
-            upto: seq,
-            sent_at: self.now,
-        });
+        self.set_in_flight(id, seq);
         debug!(peer = %id, full, seq, from, "shipped");
+    }
+
+    fn set_in_flight(&mut self, id: ReplicaId, upto: u64) {
+        if let Some(peer) = self.peers.get_mut(&id) {
+            peer.in_flight = Some(InFlight {
+                upto,
+                sent_at: self.now,
+            });
+        }
     }
 
     fn count_full_state(&mut self, id: ReplicaId, reason: FullReason) {

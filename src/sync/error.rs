@@ -46,6 +46,15 @@ pub enum SyncError {
     /// A peer sent our own replica id: two replicas share an id, which breaks convergence.
     #[error("peer claims this replica's own id {0}")]
     SelfId(ReplicaId),
+    /// A frame from an unknown peer while [`SyncConfig::max_peers`](crate::SyncConfig) are
+    /// tracked already.
+    #[error("refused unknown peer {peer}: {max} peers tracked already")]
+    TooManyPeers {
+        /// The peer.
+        peer: ReplicaId,
+        /// The limit.
+        max: usize,
+    },
     /// A peer acknowledged a sequence number this engine never sent.
     #[error("peer {peer} acknowledged {ack}, beyond this replica's sequence {seq}")]
     AckOutOfRange {

@@ -15,6 +15,13 @@ pub(crate) struct InFlight {
     pub(crate) sent_at: u64,
 }
 
+/// A chunked payload kept until the peer acknowledges it.
+#[derive(Debug)]
+pub(crate) struct Pending {
+    pub(crate) seq: u64,
+    pub(crate) frames: Vec<Vec<u8>>,
+}
+
 #[derive(Debug, Default)]
 pub(crate) struct Peer {
     /// `A[j]`: the highest of our sequence numbers the peer acknowledged.
@@ -31,6 +38,8 @@ pub(crate) struct Peer {
     /// The highest of the peer's sequence numbers we applied and have not acknowledged yet.
     pub(crate) ack_due: Option<u64>,
     pub(crate) reassembly: Option<Reassembly>,
+    /// The chunks of a large payload not yet acknowledged, resent as they are on timeout.
+    pub(crate) pending: Option<Pending>,
     pub(crate) full_states: FullStates,
     pub(crate) sent: Count,
     pub(crate) received: Count,

@@ -1,57 +1,61 @@
-//! Two replicas edit a shared document concurrently — a counter, a set and a nested map — swap
-//! only their deltas, and converge.
+//! Two replicas edit a shared document concurrently — a counter, a set and a nested map — and
+//! sync through the sans-IO engine over an in-memory network, shipping only deltas.
 //!
 //! Run with `cargo run --example quickstart`.
 #![allow(clippy::print_stdout, reason = "an example prints its results")]
 
-use deltacrdt::{Delta, Doc, Hlc, Lattice, ReplicaId};
+use deltacrdt::{Doc, Error, Hlc, MemoryNetwork, ReplicaId, SyncEngine, encode};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (alice, bob) = (ReplicaId::random(), ReplicaId::random());
-    let mut alice_clock = Hlc::builder(alice).build()?;
-    let mut bob_clock = Hlc::builder(bob).build()?;
-    let (mut a, mut b) = (Doc::default(), Doc::default());
+    let net = MemoryNetwork::default();
+    let (mut alice_link, mut bob_link) = (net.endpoint(alice), net.endpoint(bob));
+    let mut a = SyncEngine::<Doc>::new(Hlc::builder(alice).build()?);
+    let mut b = SyncEngine::<Doc>::new(Hlc::builder(bob).build()?);
+    a.connect(bob);
+    b.connect(alice);
 
-    // Alice's edits, each returning a delta; she groups them into one delta-group to ship.
-    let mut from_alice = Delta::new(Doc::default());
-    from_alice.join(a.increment(alice, &["likes"], 3)?);
-    from_alice.join(a.insert(alice, &["tags"], "crdt".into())?);
-    from_alice.join(a.set(
-        alice_clock.now()?,
-        &["task", "title"],
-        "Write the README".into(),
-    )?);
-    from_alice.join(a.set_flag(alice, &["task", "urgent"], true)?);
+    // Concurrent edits: neither has seen the other's. Each mutator returns a delta, which the
+    // engine buffers for its peers.
+    a.update(|doc, _| doc.increment(alice, &["likes"], 3))?;
+    a.update(|doc, _| doc.insert(alice, &["tags"], "crdt".into()))?;
+    a.update(|doc, hlc| -> Result<_, Error> {
+        Ok(doc.set(hlc.now()?, &["task", "title"], "Write the README".into())?)
+    })?;
+    a.update(|doc, _| doc.set_flag(alice, &["task", "urgent"], true))?;
+    b.update(|doc, _| doc.increment(bob, &["likes"], 2))?;
+    b.update(|doc, _| doc.insert(bob, &["tags"], "rust".into()))?;
+    b.update(|doc, hlc| -> Result<_, Error> {
+        Ok(doc.set(hlc.now()?, &["task", "owner"], "bob".into())?)
+    })?;
+    b.update(|doc, _| doc.insert(bob, &["task", "labels"], "docs".into()))?;
 
-    // Bob edits the same fields at the same time, without having seen Alice.
-    let mut from_bob = Delta::new(Doc::default());
-    from_bob.join(b.increment(bob, &["likes"], 2)?);
-    from_bob.join(b.insert(bob, &["tags"], "rust".into())?);
-    from_bob.join(b.set(bob_clock.now()?, &["task", "owner"], "bob".into())?);
-    from_bob.join(b.insert(bob, &["task", "labels"], "docs".into())?);
+    // Drive both engines until neither has anything left to send.
+    for now in 0.. {
+        let pa = a.pump(&mut alice_link, now)?;
+        let pb = b.pump(&mut bob_link, now)?;
+        if pa.sent + pa.received + pb.sent + pb.received == 0 {
+            break;
+        }
+    }
 
-    let sizes = (encoded_len(&from_alice), encoded_len(&from_bob));
-    let full = encoded_len(&a);
-
-    // Exchange the delta-groups (in any order, any number of times: joins are idempotent).
-    a.apply(from_bob.clone());
-    b.apply(from_alice);
-    a.apply(from_bob);
-
-    println!("alice: {}", a.to_json());
-    println!("bob:   {}", b.to_json());
-    println!("converged: {}", a == b);
-    println!(
-        "delta-groups shipped: alice {} B, bob {} B; alice's full state was {} B",
-        sizes.0, sizes.1, full
-    );
-    if a != b {
+    println!("alice: {}", a.state().to_json());
+    println!("bob:   {}", b.state().to_json());
+    println!("converged: {}", a.state() == b.state());
+    for (name, engine) in [("alice", &a), ("bob", &b)] {
+        let stats = engine.stats();
+        let sent = stats.sent.total();
+        println!(
+            "{name} sent {} frames, {} B ({} B of deltas); full states: {}",
+            sent.messages,
+            sent.bytes,
+            stats.sent.delta.bytes,
+            stats.full_states.total()
+        );
+    }
+    println!("the whole document encodes to {} B", encode(a.state())?.len());
+    if a.state() != b.state() {
         return Err("replicas diverged".into());
     }
     Ok(())
-}
-
-/// Serialized size with postcard (the versioned wire format arrives with the sync layer).
-fn encoded_len<T: serde::Serialize>(value: &T) -> usize {
-    postcard::to_allocvec(value).map_or(0, |v| v.len())
 }

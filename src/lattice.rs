@@ -40,6 +40,61 @@ pub trait Lattice: Clone + Default + PartialEq {
         self.join(other);
     }
 
+    /// The part of `incoming` that `self` lacks — Δ(incoming, self) of Enes et al., "Efficient
+    /// Synchronization of State-based CRDTs" (ICDE 2019) — or `None` if joining `incoming` would
+    /// change nothing (`incoming ⊑ self`, i.e. `self ⊔ incoming == self`).
+    ///
+    /// The result `v` satisfies `v ⊑ incoming` (`v ⊔ incoming == incoming`) and
+    /// `self ⊔ v == self ⊔ incoming`. A sync engine that receives a delta-group joins it into its
+    /// state and buffers `v` instead of the group for relaying to its other peers: the part it
+    /// already had reached it by some other path, so relaying it again only costs bandwidth (the
+    /// paper's *remove redundant state*). Because `v ⊑ incoming`, a peer that joins `v` never
+    /// ends up past what joining `incoming` would give it, so `v` is always safe to relay; and
+    /// `None` tells the engine that the group was a duplicate (ack it, buffer nothing).
+    ///
+    /// The provided version is O(size of `self`): it clones `self`, joins `incoming` and compares,
+    /// and returns all of `incoming` if anything changed. Every type in this crate overrides it
+    /// with a cheaper and finer one: counters keep the entries that are ahead, a [`GSet`] the
+    /// elements that are missing, an [`LwwRegister`] a write with a greater stamp. Causal types
+    /// (dot-based sets, registers, flags, counters, maps and [`Doc`]) keep `incoming` restricted
+    /// to the replicas it brings news of — those with events `self` has not seen, or with a
+    /// remove of something `self` still holds. Whole replicas, not single dots: a context that
+    /// covered a dot whose entry was dropped would delete that dot at a third replica. They cost
+    /// O(size of `incoming`), plus one pass over `self`'s dots when `incoming` has seen events it
+    /// no longer holds (removes, overwrites) of replicas it brings no new event of.
+    ///
+    /// [`GSet`]: crate::GSet
+    /// [`LwwRegister`]: crate::LwwRegister
+    /// [`Doc`]: crate::Doc
+    ///
+    /// # Examples
+    /// ```
+    /// use deltacrdt::{Lattice, OrSet, ReplicaId};
+    /// let (a, b) = (ReplicaId::from_u128(1), ReplicaId::from_u128(2));
+    /// let mut x = OrSet::default();
+    /// let mut y = OrSet::default();
+    /// let from_a = x.insert(a, "milk");
+    /// y.apply(from_a.clone());
+    /// // A peer relays a's insert together with b's new one.
+    /// let mut group = from_a;
+    /// group.join(y.insert(b, "eggs"));
+    /// let group = group.into_inner();
+    ///
+    /// let new = x.novelty(&group).expect("b's insert is new to x");
+    /// assert!(new.contains(&"eggs") && !new.contains(&"milk"));
+    /// assert_eq!(x.clone().joined(new.clone()), x.clone().joined(group.clone()));
+    /// assert_eq!(new.clone().joined(group.clone()), group); // new ⊑ group
+    ///
+    /// x.join(group.clone());
+    /// assert_eq!(x.novelty(&group), None); // a duplicate: nothing to relay
+    /// ```
+    #[must_use]
+    fn novelty(&self, incoming: &Self) -> Option<Self> {
+        let mut joined = self.clone();
+        joined.join(incoming.clone());
+        (joined != *self).then(|| incoming.clone())
+    }
+
     /// Joins a delta received from a peer (or produced locally) into `self`.
     fn apply(&mut self, delta: Delta<Self>) {
         self.join(delta.into_inner());

@@ -11,6 +11,11 @@
 //!   context, and the one dot it overwrites), so the lengths may differ by `VARINT_SLACK` bytes.
 //!
 //! Every delta must also fit in `MAX_DELTA` bytes.
+//!
+//! **Relaying** (redundant-state removal, `Lattice::novelty`): a replica that receives a
+//! delta-group relays only the part it lacked. The tests at the end check that this part really
+//! is smaller — it drops the replicas whose events the receiver already had — and that it still
+//! carries a remove of something the receiver holds.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -19,8 +24,8 @@
 )]
 
 use deltacrdt::{
-    CausalCounter, Delta, Doc, GCounter, GSet, LwwRegister, MvRegister, OrMap, OrSet, PnCounter,
-    ReplicaId, RwSet, Stamp, Timestamp,
+    Causal, CausalCounter, Delta, Doc, GCounter, GSet, Lattice, LwwRegister, MvRegister, OrMap,
+    OrSet, PnCounter, ReplicaId, RwSet, Stamp, Timestamp,
 };
 use serde::Serialize;
 
@@ -305,4 +310,119 @@ fn doc_edit_deltas_are_constant_size() {
     check("Doc delete", build, LARGE, false, |d| {
         d.delete(fresh(), &["m", "5"]).unwrap()
     });
+}
+
+// ----- relaying: the novelty of a delta-group -----
+
+fn encoded<T: Serialize>(value: &T) -> Vec<u8> {
+    postcard::to_allocvec(value).unwrap()
+}
+
+/// `x` relays a group of `builder`'s adds it already has plus one new add by `fresh`: the novelty
+/// is exactly `fresh`'s add (and encodes like it), naming no other replica.
+#[test]
+fn novelty_of_a_relayed_group_is_only_the_new_replicas_part() {
+    let mut y = OrSet::default();
+    let mut group = Delta::new(OrSet::default());
+    for e in 0..SMALL {
+        group.join(y.insert(builder(), e));
+    }
+    let mut x = y.clone();
+    let from_fresh = y.insert(fresh(), u64::MAX);
+    group.join(from_fresh.clone());
+    let group = group.into_inner();
+
+    let new = x.novelty(&group).expect("fresh's add is new to x");
+    assert_eq!(new, *from_fresh);
+    assert_eq!(new.iter().collect::<Vec<_>>(), [&u64::MAX]);
+    assert_eq!(
+        new.context().version_vector().collect::<Vec<_>>(),
+        [(fresh(), 1)],
+        "the novelty names a replica x has nothing new from"
+    );
+    assert_eq!(new.clone().joined(group.clone()), group, "novelty ⋢ group");
+    let (new_len, group_len) = (encoded(&new).len(), encoded(&group).len());
+    assert_eq!(new_len, encoded(&*from_fresh).len());
+    assert!(
+        new_len < group_len,
+        "the novelty ({new_len} B) is not smaller than the group ({group_len} B)"
+    );
+    // Decoded (without hints), as a peer receives it: the same novelty.
+    let decoded: OrSet<u64> = postcard::from_bytes(&encoded(&group)).unwrap();
+    assert_eq!(x.novelty(&decoded).as_ref(), Some(&new));
+
+    let expected = x.clone().joined(group.clone());
+    x.join(new);
+    assert_eq!(x, expected);
+    assert_eq!(x.novelty(&group), None, "a duplicate has no novelty");
+}
+
+/// A remove of an element `x` holds, by a replica whose events `x` has all seen, brings `x` no
+/// new event — yet it must be relayed: `x`'s context already covers the removed dot, so only the
+/// store comparison (`x` holds a dot the group covers and lacks) finds it.
+#[test]
+fn novelty_keeps_a_remove_of_what_the_receiver_holds() {
+    let mut y = OrSet::default();
+    let mut group = Delta::new(OrSet::default());
+    for e in 0..SMALL {
+        group.join(y.insert(builder(), e));
+    }
+    let x = y.clone();
+    group.join(y.remove(&3));
+    let group = group.into_inner();
+    assert!(
+        x.context()
+            .version_vector()
+            .eq(group.context().version_vector())
+    );
+
+    for incoming in [
+        group.clone(),
+        postcard::from_bytes(&encoded(&group)).unwrap(),
+    ] {
+        let new = x.novelty(&incoming).expect("the remove is new to x");
+        let relayed = x.clone().joined(new);
+        assert!(!relayed.contains(&3), "the relayed novelty lost the remove");
+        assert_eq!(relayed, x.clone().joined(incoming.clone()));
+        assert_eq!(relayed.novelty(&incoming), None);
+    }
+}
+
+/// The plain lattices keep what is ahead: counter entries above ours, elements we lack, a
+/// register write with a greater stamp.
+#[test]
+fn novelty_of_plain_lattices_keeps_what_is_ahead() {
+    let r = ReplicaId::from_u128;
+    let counter = |entries: &[(u128, u64)]| {
+        let mut c = GCounter::default();
+        for &(n, by) in entries {
+            let _ = c.increment(r(n), by);
+        }
+        c
+    };
+    let x = counter(&[(1, 5), (2, 2)]);
+    let d = counter(&[(1, 3), (2, 4), (3, 1)]);
+    assert_eq!(x.novelty(&d), Some(counter(&[(2, 4), (3, 1)])));
+    assert_eq!(x.novelty(&counter(&[(1, 5)])), None);
+
+    let set = |es: &[u8]| {
+        let mut s = GSet::default();
+        for e in es {
+            let _ = s.insert(*e);
+        }
+        s
+    };
+    assert_eq!(set(&[1, 2]).novelty(&set(&[2, 3, 4])), Some(set(&[3, 4])));
+    assert_eq!(set(&[1, 2]).novelty(&set(&[2])), None);
+
+    let stamp = |ms: u64| Stamp {
+        time: Timestamp::from_u64(ms << 16),
+        replica: r(1),
+    };
+    let mut old = LwwRegister::default();
+    let _ = old.write("old", stamp(1));
+    let mut new = LwwRegister::default();
+    let _ = new.write("new", stamp(2));
+    assert_eq!(old.novelty(&new), Some(new.clone()));
+    assert_eq!(new.novelty(&old), None);
 }

@@ -1,6 +1,9 @@
 //! The lattice laws (DESIGN §2, §9.2) for every replicated type: one generic function per law in
 //! `support`, each called here once per type on values built by replaying random histories on
 //! three replicas (replica states, deltas, delta-groups, shipped states and bottom).
+//! Redundant-state removal (`Lattice::novelty`) is checked against values as they are, decoded
+//! (hints dropped, as a peer receives them), and single-operation deltas new to or already in
+//! the state.
 //!
 //! Every test runs 256 cases; each case replays two histories of up to 40 steps (`HISTORY`).
 #![allow(
@@ -33,6 +36,11 @@ macro_rules! check_laws {
         delta_law(&$x, &$mx, &$delta)?;
         serde_roundtrip(&$a)?;
         serde_roundtrip(&$delta)?;
+        novelty_is_the_new_part(&$a, &$b, &$c)?;
+        novelty_is_the_new_part(&$a, &decoded(&$b)?, &$c)?;
+        novelty_is_the_new_part(&$a, &group(&$c, &$b), &$b)?;
+        novelty_is_the_new_part(&$x, &*$delta, &$mx)?;
+        novelty_is_the_new_part(&$mx, &*$delta, &$x)?;
     };
 }
 
@@ -51,6 +59,13 @@ macro_rules! laws {
             )*
         }
     };
+}
+
+/// The delta-group `a ⊔ b`, with its hints.
+fn group<T: deltacrdt::Lattice>(a: &T, b: &T) -> T {
+    let mut g = a.clone();
+    g.join_delta_group(b.clone());
+    g
 }
 
 fn elements<'a, E: Ord + Copy + 'a>(it: impl Iterator<Item = &'a E>) -> BTreeSet<E> {

@@ -189,6 +189,18 @@ impl Entry {
         }
     }
 
+    /// Whether every counter seen here is seen by `other` too. Relies on `other` being compact
+    /// (as every context is after a join or decoding): then `other` lacks `other.max + 1`.
+    fn is_subset(&self, other: &Entry) -> bool {
+        self.max <= other.max && self.cloud.iter().all(|&n| other.contains(n))
+    }
+
+    /// How many counters are seen (saturating).
+    fn len(&self) -> u64 {
+        self.max
+            .saturating_add(u64::try_from(self.cloud.len()).unwrap_or(u64::MAX))
+    }
+
     /// Whether some counter is seen by both entries.
     fn intersects(&self, other: &Entry) -> bool {
         if self.max.min(other.max) >= 1 {
@@ -214,6 +226,18 @@ impl Entry {
             ok
         })
     }
+}
+
+/// How one replica's events in a context compare with another context's (see
+/// [`CausalContext::coverage`]).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Coverage {
+    /// No event of the replica is seen.
+    Empty,
+    /// Every event seen is seen by the other context too, where the replica has this index.
+    Covered(Actor),
+    /// Some event seen is not seen by the other context.
+    New,
 }
 
 /// A context failed validation after decoding.
@@ -479,6 +503,58 @@ impl CausalContext {
         Some(ActorMap(map))
     }
 
+    /// For each replica of our table (by index), whether `other` has seen every event we have.
+    /// O(replicas of ours), plus our clouds.
+    pub(crate) fn coverage(&self, other: &Self) -> Vec<Coverage> {
+        self.entries
+            .iter()
+            .map(|e| {
+                if e.is_empty() {
+                    return Coverage::Empty;
+                }
+                match other
+                    .position(e.id)
+                    .and_then(|i| Some((i, other.entries.get(i)?)))
+                {
+                    Some((i, theirs)) if e.is_subset(theirs) => {
+                        Coverage::Covered(Actor(u32::try_from(i).unwrap_or(u32::MAX)))
+                    }
+                    _ => Coverage::New,
+                }
+            })
+            .collect()
+    }
+
+    /// How many events of the replica at `actor` are seen (saturating; 0 outside the table).
+    pub(crate) fn events_of(&self, actor: Actor) -> u64 {
+        self.entries.get(actor.index()).map_or(0, Entry::len)
+    }
+
+    /// Number of replicas in the table (including some whose entry may be empty).
+    pub(crate) fn table_len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// The context restricted to the replicas whose index `keep` accepts, in a compacted table;
+    /// and how to rename a store's dots of kept replicas into it (dots of dropped replicas must
+    /// be removed from the store first: their new index is meaningless).
+    pub(crate) fn project(&self, keep: impl Fn(Actor) -> bool) -> (Self, ActorMap) {
+        let mut entries = SmallVec::new();
+        let mut map = Vec::with_capacity(self.entries.len());
+        for (e, i) in self.entries.iter().zip(0u32..) {
+            map.push(Actor(u32::try_from(entries.len()).unwrap_or(u32::MAX)));
+            if keep(Actor(i)) {
+                entries.push(e.clone());
+            }
+        }
+        let mut ctx = Self {
+            entries,
+            index: None,
+        };
+        ctx.reindex();
+        (ctx, ActorMap(map))
+    }
+
     /// Checks the table and clouds are well formed.
     pub(crate) fn validate(&self) -> Result<(), InvalidContext> {
         let mut seen = foldhash::HashSet::default();
@@ -625,6 +701,47 @@ mod tests {
         assert_eq!(a.max(r(1)), 1);
         assert_eq!(a.max(r(2)), 1);
         assert!(a.contains(Dot::new(r(1), 4)));
+    }
+
+    #[test]
+    fn coverage_compares_each_replica() {
+        let mut mine = CausalContext::default();
+        for (n, c) in [(1, 1), (1, 2), (2, 1), (2, 3), (3, 5)] {
+            mine.insert(Dot::new(r(n), c));
+        }
+        mine.intern(r(4)); // in the table, nothing seen
+        let mut theirs = CausalContext::default();
+        for (n, c) in [(3, 5), (2, 1), (2, 2), (2, 3), (1, 1)] {
+            theirs.insert(Dot::new(r(n), c));
+        }
+        assert_eq!(
+            mine.coverage(&theirs),
+            [
+                Coverage::New,
+                Coverage::Covered(Actor(1)),
+                Coverage::Covered(Actor(0)),
+                Coverage::Empty
+            ]
+        );
+        assert_eq!(mine.events_of(Actor(1)), 2);
+        assert_eq!(theirs.events_of(Actor(1)), 3);
+    }
+
+    #[test]
+    fn projection_compacts_the_table() {
+        let mut c = CausalContext::default();
+        for n in 1..=20 {
+            c.insert(Dot::new(r(n), 1));
+        }
+        c.insert(Dot::new(r(20), 3));
+        let (mut kept, map) = c.project(|a| a.0 % 2 == 1);
+        assert!(kept.validate().is_ok());
+        assert_eq!(kept.entries().len(), 10);
+        assert_eq!(map.get(Actor(19)), Actor(9));
+        assert_eq!(kept.replica(Actor(9)), r(20));
+        assert!(kept.contains(Dot::new(r(20), 3)));
+        assert!(!kept.contains(Dot::new(r(1), 1)));
+        assert_eq!(kept.intern(r(2)), Actor(0));
     }
 
     #[test]

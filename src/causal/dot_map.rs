@@ -68,6 +68,14 @@ impl<K: Hash + Eq + Clone + core::fmt::Debug, S: DotStore> DotStore for DotMap<K
         self.entries.values_mut().for_each(|s| s.remap(map));
     }
 
+    fn retain_dots(&mut self, keep: &mut dyn FnMut(LocalDot) -> bool) {
+        self.entries.retain(|_, s| {
+            s.retain_dots(keep);
+            !s.is_bottom()
+        });
+        self.keyed = false;
+    }
+
     fn join_store(&mut self, ours: &Seen<'_>, mut other: Self, theirs: &Seen<'_>, mode: JoinMode) {
         let keyed = mode.hints && self.keyed && other.keyed;
         if !keyed && self.keyed {

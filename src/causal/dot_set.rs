@@ -128,6 +128,10 @@ impl<V: Clone + PartialEq + core::fmt::Debug> DotStore for DotFun<V> {
         self.entries.sort_by_key(|(d, _)| *d);
     }
 
+    fn retain_dots(&mut self, keep: &mut dyn FnMut(LocalDot) -> bool) {
+        self.entries.retain(|(d, _)| keep(*d));
+    }
+
     fn join_store(&mut self, ours: &Seen<'_>, other: Self, theirs: &Seen<'_>, _: JoinMode) {
         let mine = core::mem::take(&mut self.entries);
         self.entries = join_dots(mine, ours, other.entries, theirs);

@@ -30,8 +30,10 @@
 
 use core::fmt::Debug;
 
-use super::context::Seen;
-use super::dot::{ActorMap, LocalDot};
+use foldhash::HashSet;
+
+use super::context::{Coverage, Seen};
+use super::dot::{Actor, ActorMap, LocalDot};
 use super::{CausalContext, InvalidContext};
 
 /// Implemented only inside this crate: the invariants of stores and contexts are the crate's.
@@ -66,6 +68,11 @@ pub trait DotStore: Sealed + Clone + Default + Debug + PartialEq {
     /// Renames actors after the other side's replicas were interned in our table.
     #[doc(hidden)]
     fn remap(&mut self, map: &ActorMap);
+
+    /// Keeps only the dots `keep` accepts. Entries left without a dot are dropped and hints
+    /// with them: the result is normalized (unkeyed).
+    #[doc(hidden)]
+    fn retain_dots(&mut self, keep: &mut dyn FnMut(LocalDot) -> bool);
 
     /// Joins `other` (with context `theirs`) into `self` (with context `ours`); both are laid out
     /// in one table. See [`JoinMode`] for when parts of `self` missing from `other` are visited
@@ -166,6 +173,101 @@ pub(crate) fn join<T: Causal>(a: &mut T, b: T, hints: bool) {
     );
     *a.store_mut() = mine;
     a.context_mut().join_aligned(&ctx, alignment.as_ref());
+}
+
+/// The part of `d` that `x` lacks ([`Lattice::novelty`](crate::Lattice::novelty)): `d` projected
+/// onto the replicas it brings news of, or `None` if `x ⊔ d == x`.
+///
+/// # Why whole replicas
+/// Filtering `d`'s store dot by dot (keep the dots `x` has not seen) is not enough: the result
+/// must stay below `d`, yet its context would cover dots whose store entry was dropped, and so
+/// delete them at a third replica that holds them. Instead a replica `r` of `d`'s table is kept,
+/// with all of its dots in `d`'s store and its whole entry in `d`'s context, iff
+/// - (a) `d` has seen an event of `r` that `x` has not, or
+/// - (b) `d` removes something `x` holds: a dot of `r` in `x`'s store that `d`'s context covers
+///   and `d`'s store lacks.
+///
+/// For a dropped replica every dot of it in `d`'s store is in `x`'s context (`x` holds it, kept
+/// either way, or removed it, dropped either way) and `d` removes nothing of it from `x`, so
+/// `x ⊔ v == x ⊔ d`. And `v ⊑ d`: a dot of a kept replica that `d` holds is held by `v` too, and
+/// `v`'s context does not mention dropped replicas, so it deletes nothing `d` keeps.
+///
+/// # Cost
+/// O(|d|) plus, only for replicas whose events in `d`'s context are not all held by `d`'s store
+/// (`d` removed or overwrote something of theirs) and not already kept by (a), one pass over
+/// `x`'s dots. Deltas and groups that only add new entries never take that pass.
+pub(crate) fn novelty<T: Causal>(x: &T, d: &T) -> Option<T> {
+    let coverage = d.context().coverage(x.context());
+    // (a)
+    let mut keep: Vec<bool> = coverage.iter().map(|c| *c == Coverage::New).collect();
+    // (b), for the replicas (our index, `x`'s index) whose events `x` has all seen.
+    let known: Vec<(Actor, Actor)> = coverage
+        .iter()
+        .zip(0u32..)
+        .filter_map(|(c, i)| match c {
+            Coverage::Covered(theirs) => Some((Actor(i), *theirs)),
+            _ => None,
+        })
+        .collect();
+    if !known.is_empty() {
+        keep_removers(x, d, known, &mut keep);
+    }
+    if !keep.contains(&true) {
+        return None;
+    }
+    if coverage
+        .iter()
+        .zip(&keep)
+        .all(|(c, k)| *k || *c == Coverage::Empty)
+    {
+        // Every replica is kept: all of `d` is new (hints included, they are still valid).
+        return Some(d.clone());
+    }
+    let kept = |actor: Actor| keep.get(actor.index()).copied().unwrap_or(false);
+    let mut store = d.store().clone();
+    store.retain_dots(&mut |dot| kept(dot.actor));
+    let (ctx, map) = d.context().project(kept);
+    store.remap(&map);
+    Some(T::from_parts(store, ctx))
+}
+
+/// Condition (b) of [`novelty`]: marks in `keep` each replica of `known` (`d`'s index, `x`'s
+/// index) of which `x` holds a dot that `d`'s context covers and `d`'s store lacks.
+fn keep_removers<T: Causal>(x: &T, d: &T, mut known: Vec<(Actor, Actor)>, keep: &mut [bool]) {
+    let cd = d.context();
+    let mut held = HashSet::default();
+    let mut counts = vec![0u64; cd.table_len()];
+    d.store().for_each_dot(&mut |dot| {
+        if held.insert(dot)
+            && let Some(n) = counts.get_mut(dot.actor.index())
+        {
+            *n += 1;
+        }
+    });
+    // A replica whose events in `d`'s context are all dots `d` holds removes nothing: skip it
+    // (a delta or group that only adds new entries then costs no pass over `x`).
+    known.retain(|(ours, _)| counts.get(ours.index()).copied().unwrap_or(0) < cd.events_of(*ours));
+    if known.is_empty() {
+        return;
+    }
+    // `x`'s index → ours.
+    let mut to_ours = vec![None; x.context().table_len()];
+    for (ours, theirs) in known {
+        if let Some(slot) = to_ours.get_mut(theirs.index()) {
+            *slot = Some(ours);
+        }
+    }
+    x.store().for_each_dot(&mut |dot| {
+        if let Some(Some(ours)) = to_ours.get(dot.actor.index()).copied() {
+            let dot = LocalDot::new(ours, dot.counter);
+            if cd.contains_local(dot)
+                && !held.contains(&dot)
+                && let Some(k) = keep.get_mut(ours.index())
+            {
+                *k = true;
+            }
+        }
+    });
 }
 
 /// Semantic equality: same events seen and same store, whatever the replica tables' order and
@@ -306,6 +408,12 @@ macro_rules! causal_type {
             fn remap(&mut self, map: &$crate::causal::dot::ActorMap) {
                 self.store.remap(map);
             }
+            fn retain_dots(
+                &mut self,
+                keep: &mut dyn FnMut($crate::causal::dot::LocalDot) -> bool,
+            ) {
+                self.store.retain_dots(keep);
+            }
             fn join_store(
                 &mut self,
                 ours: &$crate::causal::context::Seen<'_>,
@@ -332,6 +440,9 @@ macro_rules! causal_type {
             }
             fn join_delta_group(&mut self, other: Self) {
                 $crate::causal::store::join(self, other, true);
+            }
+            fn novelty(&self, incoming: &Self) -> Option<Self> {
+                $crate::causal::store::novelty(self, incoming)
             }
         }
 

@@ -182,6 +182,17 @@ impl Lattice for GCounter {
         }
         self.counts = merged;
     }
+
+    /// The entries of `incoming` whose count exceeds ours.
+    fn novelty(&self, incoming: &Self) -> Option<Self> {
+        let counts: SmallVec<_> = incoming
+            .counts
+            .iter()
+            .filter(|(r, c)| *c > self.count_of(*r))
+            .copied()
+            .collect();
+        (!counts.is_empty()).then_some(Self { counts })
+    }
 }
 
 #[cfg(feature = "serde")]

@@ -95,6 +95,17 @@ impl<E: Ord + Clone> Lattice for GSet<E> {
         }
         self.elements.extend(other.elements);
     }
+
+    /// The elements of `incoming` we lack.
+    fn novelty(&self, incoming: &Self) -> Option<Self> {
+        let elements: BTreeSet<E> = incoming
+            .elements
+            .iter()
+            .filter(|e| !self.elements.contains(e))
+            .cloned()
+            .collect();
+        (!elements.is_empty()).then_some(Self { elements })
+    }
 }
 
 #[cfg(test)]

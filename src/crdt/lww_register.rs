@@ -91,6 +91,15 @@ impl<V: Clone + PartialEq> Lattice for LwwRegister<V> {
             self.entry = Some((theirs, value));
         }
     }
+
+    /// `incoming` if its stamp is greater than ours (it then replaces our value), else `None`.
+    fn novelty(&self, incoming: &Self) -> Option<Self> {
+        let (theirs, _) = incoming.entry.as_ref()?;
+        self.entry
+            .as_ref()
+            .is_none_or(|(mine, _)| theirs > mine)
+            .then(|| incoming.clone())
+    }
 }
 
 #[cfg(test)]

@@ -240,6 +240,14 @@ impl<E: Hash + Eq> Elements<E> {
         }
     }
 
+    /// Moves `elements` of `many` that were left with fewer than two dots to their canonical place.
+    fn settle(&mut self, elements: Vec<E>) {
+        for e in elements {
+            let dots = self.remove(&e).map(Dots::into_vec).unwrap_or_default();
+            self.set(e, dots);
+        }
+    }
+
     /// Stores `dots` (sorted) for `element` in canonical form; if empty, a hint when keyed.
     fn set(&mut self, element: E, dots: Vec<(LocalDot, ())>) {
         match dots.as_slice() {
@@ -292,6 +300,20 @@ impl<E: Hash + Eq + Clone + core::fmt::Debug> DotStore for Elements<E> {
         }
     }
 
+    fn retain_dots(&mut self, keep: &mut dyn FnMut(LocalDot) -> bool) {
+        self.normalize();
+        self.one.retain(|_, p| keep(p.unpack()));
+        // An element of `many` left with fewer than two dots moves to its canonical place.
+        let mut shrunk = Vec::new();
+        for (e, dots) in &mut self.many {
+            dots.retain(|d| keep(*d));
+            if dots.len() < 2 {
+                shrunk.push(e.clone());
+            }
+        }
+        self.settle(shrunk);
+    }
+
     fn join_store(&mut self, ours: &Seen<'_>, other: Self, theirs: &Seen<'_>, mode: JoinMode) {
         if !(mode.hints && self.keyed && other.keyed) {
             // The result is not keyed: it carries no hints (`set` then drops empty elements).
@@ -315,10 +337,7 @@ impl<E: Hash + Eq + Clone + core::fmt::Debug> DotStore for Elements<E> {
                     }
                 }
             }
-            for e in shrunk {
-                let dots = self.remove(&e).map(Dots::into_vec).unwrap_or_default();
-                self.set(e, dots);
-            }
+            self.settle(shrunk);
         }
         for (e, p) in other.one {
             let d = p.unpack();

@@ -74,6 +74,17 @@ impl Lattice for PnCounter {
         self.p.join(other.p);
         self.n.join(other.n);
     }
+
+    /// The novelty of each half (an empty half where it has none).
+    fn novelty(&self, incoming: &Self) -> Option<Self> {
+        match (self.p.novelty(&incoming.p), self.n.novelty(&incoming.n)) {
+            (None, None) => None,
+            (p, n) => Some(Self {
+                p: p.unwrap_or_default(),
+                n: n.unwrap_or_default(),
+            }),
+        }
+    }
 }
 
 #[cfg(test)]

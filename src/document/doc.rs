@@ -325,6 +325,10 @@ impl Lattice for Doc {
     fn join_delta_group(&mut self, other: Self) {
         self.root.join_delta_group(other.root);
     }
+
+    fn novelty(&self, incoming: &Self) -> Option<Self> {
+        self.root.novelty(&incoming.root).map(|root| Self { root })
+    }
 }
 
 #[cfg(feature = "serde")]

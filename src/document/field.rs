@@ -194,6 +194,10 @@ impl DotStore for Field {
         each!(self, v => v.remap(map));
     }
 
+    fn retain_dots(&mut self, keep: &mut dyn FnMut(LocalDot) -> bool) {
+        each!(self, v => v.retain_dots(keep));
+    }
+
     fn join_store(&mut self, ours: &Seen<'_>, other: Self, theirs: &Seen<'_>, mode: JoinMode) {
         match (self, other) {
             (Self::Counter(a), Self::Counter(b)) => a.join_store(ours, b, theirs, mode),

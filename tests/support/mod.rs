@@ -134,6 +134,60 @@ pub fn inflation<T: Lattice + Debug>(x: &T, d: &T) -> Result<(), TestCaseError> 
     Ok(())
 }
 
+/// Redundant-state removal: `x.novelty(d)` is `None` iff `x ⊔ d == x`; otherwise it is a valid
+/// value `v ⊑ d` with `x ⊔ v == x ⊔ d`, so relaying `v` in place of `d` gives any third replica
+/// `z` no more than `d` would (`z ⊔ v ⊑ z ⊔ d`) and never costs more bytes than `d`.
+pub fn novelty_is_the_new_part<T>(x: &T, d: &T, z: &T) -> Result<(), TestCaseError>
+where
+    T: Lattice + Debug + Serialize + DeserializeOwned,
+{
+    let xd = x.clone().joined(d.clone());
+    let Some(v) = x.novelty(d) else {
+        prop_assert_eq!(&xd, x, "novelty is None but d is not below x");
+        return Ok(());
+    };
+    prop_assert_ne!(&xd, x, "novelty is Some({:?}) but d is below x", v);
+    prop_assert_eq!(
+        &v.clone().joined(d.clone()),
+        d,
+        "the novelty is not below d"
+    );
+    prop_assert_eq!(
+        x.clone().joined(v.clone()),
+        xd,
+        "x ⊔ novelty != x ⊔ d (novelty {:?})",
+        v
+    );
+    let zd = z.clone().joined(d.clone());
+    let zv = z.clone().joined(v.clone());
+    prop_assert_eq!(
+        zv.joined(zd.clone()),
+        zd,
+        "z ⊔ novelty is not below z ⊔ d (novelty {:?})",
+        v
+    );
+    serde_roundtrip(&v)?;
+    let (v_len, d_len) = (encoded(&v)?.len(), encoded(d)?.len());
+    prop_assert!(
+        v_len <= d_len,
+        "the novelty encodes in {} bytes, d in {}",
+        v_len,
+        d_len
+    );
+    Ok(())
+}
+
+/// `x` encoded with postcard (the wire codec).
+pub fn encoded<T: Serialize>(x: &T) -> Result<Vec<u8>, TestCaseError> {
+    postcard::to_allocvec(x).map_err(|e| TestCaseError::fail(format!("postcard encode: {e}")))
+}
+
+/// `x` as a peer receives it: encoded and decoded with postcard (which drops hints).
+pub fn decoded<T: Serialize + DeserializeOwned>(x: &T) -> Result<T, TestCaseError> {
+    postcard::from_bytes(&encoded(x)?)
+        .map_err(|e| TestCaseError::fail(format!("postcard decode: {e}")))
+}
+
 /// Inflation of an observed-remove value, element by element: the causal context only grows, and
 /// an element (`read`) of `x` missing from `x ⊔ d` was removed by `d`, so `d`'s context must have
 /// seen some event `x` has seen (a join with a value that shares no event with `x` cannot remove

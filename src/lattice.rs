@@ -100,16 +100,6 @@ pub trait Lattice: Clone + Default + PartialEq {
         self.join(delta.into_inner());
     }
 
-    /// The part of `incoming` that `self` lacks — Δ(incoming, self) of Enes et al., ICDE 2019 —
-    /// or `None` if joining `incoming` would change nothing (`incoming ⊑ self`).
-    ///
-    /// The result `v` satisfies `v ⊑ incoming` and `self ⊔ v == self ⊔ incoming`. This default
-    /// clones and joins (O(state)); types override it.
-    fn novelty(&self, incoming: &Self) -> Option<Self> {
-        let joined = self.clone().joined(incoming.clone());
-        (joined != *self).then(|| incoming.clone())
-    }
-
     /// `self ⊔ other`, by value.
     #[must_use]
     fn joined(mut self, other: Self) -> Self {

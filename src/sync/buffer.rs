@@ -111,3 +111,48 @@ impl<T: Lattice + Serialize> DeltaBuffer<T> {
         Some(group)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::DeltaBuffer;
+    use crate::{GCounter, ReplicaId};
+
+    fn delta(replica: u128, by: u64) -> GCounter {
+        GCounter::default()
+            .increment(ReplicaId::from_u128(replica), by)
+            .into_inner()
+    }
+
+    #[test]
+    fn intervals_skip_the_peer_they_came_from() {
+        let (me, peer) = (ReplicaId::from_u128(1), ReplicaId::from_u128(2));
+        let mut buffer = DeltaBuffer::new(0);
+        buffer.push(delta(1, 1), None);
+        buffer.push(delta(2, 5), Some(peer));
+        buffer.push(delta(3, 7), Some(me));
+        assert_eq!(buffer.end(), 3);
+        assert_eq!(buffer.interval(0, None).map(|g| g.value()), Some(13));
+        assert_eq!(buffer.interval(0, Some(peer)).map(|g| g.value()), Some(8));
+        assert_eq!(buffer.interval(2, Some(peer)).map(|g| g.value()), Some(7));
+        assert_eq!(buffer.interval(3, None), Some(GCounter::default()));
+    }
+
+    #[test]
+    fn collection_and_eviction_move_the_start() {
+        let mut buffer = DeltaBuffer::new(10);
+        for i in 0..5 {
+            buffer.push(delta(1, i + 1), None);
+        }
+        assert_eq!((buffer.start(), buffer.end(), buffer.len()), (10, 15, 5));
+        buffer.collect(12);
+        assert_eq!((buffer.start(), buffer.len()), (12, 3));
+        assert_eq!(buffer.interval(11, None), None); // no longer reaches back
+        assert!(buffer.bytes() > 0);
+        assert_eq!(buffer.evict(usize::MAX, 1), 2);
+        assert_eq!((buffer.start(), buffer.len()), (14, 1));
+        assert_eq!(buffer.evict(0, usize::MAX), 1);
+        assert_eq!((buffer.start(), buffer.end(), buffer.bytes()), (15, 15, 0));
+        buffer.collect(100); // past the end: stops at the end
+        assert_eq!(buffer.start(), 15);
+    }
+}

@@ -121,3 +121,41 @@ impl Reassembly {
         (self.filled == self.total).then(|| self.chunks.values().flatten().copied().collect())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Reassembly;
+    use crate::DecodeError;
+
+    #[test]
+    fn chunks_reassemble_in_any_order_with_duplicates() {
+        let mut r = Reassembly::new(true, 7, 10, 100).unwrap();
+        r.insert(6, b"ghij".to_vec(), 100).unwrap();
+        assert!(r.complete().is_none());
+        r.insert(0, b"abc".to_vec(), 100).unwrap();
+        r.insert(0, b"abc".to_vec(), 100).unwrap(); // duplicate: ignored
+        r.insert(3, b"def".to_vec(), 100).unwrap();
+        assert_eq!(r.complete().as_deref(), Some(&b"abcdefghij"[..]));
+        assert!(r.matches(true, 7, 10));
+        assert!(!r.matches(false, 7, 10));
+    }
+
+    #[test]
+    fn hostile_chunks_are_refused() {
+        let bad = |len| DecodeError::BadChunk { len, max: 100 };
+        assert_eq!(Reassembly::new(true, 1, 101, 100).unwrap_err(), bad(101));
+        assert_eq!(Reassembly::new(true, 1, 0, 100).unwrap_err(), bad(0));
+        assert_eq!(
+            Reassembly::new(true, 1, u64::MAX, 100).unwrap_err(),
+            bad(u64::MAX)
+        );
+        let mut r = Reassembly::new(true, 1, 10, 100).unwrap();
+        r.insert(2, b"cdef".to_vec(), 100).unwrap();
+        assert_eq!(r.insert(4, b"xy".to_vec(), 100), Err(bad(10))); // overlaps
+        assert_eq!(r.insert(0, b"abc".to_vec(), 100), Err(bad(10))); // overlaps the start
+        assert_eq!(r.insert(8, b"xyz".to_vec(), 100), Err(bad(10))); // past the end
+        assert_eq!(r.insert(u64::MAX, b"x".to_vec(), 100), Err(bad(10)));
+        assert_eq!(r.insert(0, Vec::new(), 100), Err(bad(10))); // empty
+        assert!(r.complete().is_none());
+    }
+}

@@ -1,10 +1,13 @@
 //! Golden byte vectors: the wire format of `src/codec/FORMAT.md`, pinned.
 //!
 //! If one of these fails, the bytes on the wire changed: that breaks every deployed peer and
-//! every stored value. Change them only with a new format version and a CHANGELOG line.
+//! every stored value. Change them only with a new format version and a line in the history of
+//! `src/codec/FORMAT.md`.
 #![allow(clippy::unwrap_used, reason = "tests")]
 
-use deltacrdt::{Doc, GCounter, Hlc, LwwRegister, OrSet, ReplicaId, SyncEngine, decode, encode};
+use deltacrdt::{
+    Doc, GCounter, Hlc, LwwRegister, OrSet, ReplicaId, SyncConfig, SyncEngine, decode, encode,
+};
 
 const T0: u64 = 1_700_000_000_000;
 
@@ -62,6 +65,33 @@ fn session_frames() {
     assert_eq!(b.state().value(), 300);
 }
 
+/// A payload larger than the frame cap travels as chunks, each naming the payload's CRC-32.
+#[test]
+fn chunk_frames() {
+    let config = SyncConfig {
+        max_frame_bytes: 80,
+        ..SyncConfig::default()
+    };
+    let mut a: SyncEngine<GCounter> =
+        SyncEngine::with_config(Hlc::builder(r(1)).clock(|| T0).build().unwrap(), config);
+    let mut b = engine::<GCounter>(2);
+    a.connect(r(2));
+    b.receive(r(1), &a.poll_transmit().unwrap().bytes).unwrap();
+    a.receive(r(2), &b.poll_transmit().unwrap().bytes).unwrap();
+    for n in 3..8 {
+        a.update(|c, _| Ok::<_, deltacrdt::Error>(c.increment(r(n), 1)))
+            .unwrap();
+    }
+    let frames: Vec<Vec<u8>> = std::iter::from_fn(|| a.poll_transmit().map(|t| t.bytes)).collect();
+    assert_eq!(frames.len(), 4);
+    assert!(frames.iter().all(|f| f.len() <= 80));
+    pinned("first chunk", &frames[0], CHUNK);
+    for f in &frames {
+        b.receive(r(1), f).unwrap();
+    }
+    assert_eq!(b.state().value(), 5);
+}
+
 #[test]
 fn value_frames() {
     let mut set = OrSet::default();
@@ -81,10 +111,11 @@ fn value_frames() {
     assert_eq!(decode::<Doc>(&unhex(DOC)).unwrap(), doc);
 }
 
-const HELLO: &str = "444301010000000000000000000000000000000100";
-const HELLO_REPLY: &str = "444301010000000000000000000000000000000201";
-const DELTA: &str = "44430102010001000000000000000000000000000000010100ac02";
-const ACK: &str = "4443010501";
-const OR_SET: &str = "44430110010000000000000000000000000000000101000100012a000100";
-const LWW: &str = "44430110010000000000000000000000000000000101808080c0d6fcf3c50100026869";
-const DOC: &str = "4443011001000000000000000000000000000000010100010001056c696b6573000001000106";
+const HELLO: &str = "444301010000000000000000000000000000000100e566e61c";
+const HELLO_REPLY: &str = "444301010000000000000000000000000000000201b005cc40";
+const DELTA: &str = "44430102010001000000000000000000000000000000010100ac026ff16cfe";
+const CHUNK: &str = "4443010400055f5f34c95c00180500000000000000000000000000000003000000000000008a212c39";
+const ACK: &str = "4443010501a35042e9";
+const OR_SET: &str = "44430110010000000000000000000000000000000101000100012a000100dac21937";
+const LWW: &str = "44430110010000000000000000000000000000000101808080c0d6fcf3c50100026869ca882b2c";
+const DOC: &str = "4443011001000000000000000000000000000000010100010001056c696b6573000001000106298087bf";

@@ -36,6 +36,15 @@ pub enum DecodeError {
         /// The version this build reads and writes.
         supported: u8,
     },
+    /// The frame's closing CRC-32 (or a chunked payload's digest) does not match its bytes:
+    /// corrupted in transit or in storage.
+    #[error("checksum mismatch: the bytes say {found:#010x}, their content gives {computed:#010x}")]
+    Checksum {
+        /// The checksum carried by the bytes.
+        found: u32,
+        /// The checksum of what arrived.
+        computed: u32,
+    },
     /// The frame kind byte names no known kind.
     #[error("unknown frame kind {0:#04x}")]
     UnknownKind(u8),

@@ -50,10 +50,16 @@ impl Kind {
     }
 }
 
-/// Builds one frame.
+/// The CRC-32 of `bytes`: closes every frame, and identifies a chunked payload.
+pub(crate) fn checksum(bytes: &[u8]) -> u32 {
+    crc32fast::hash(bytes)
+}
+
+/// Builds one frame (or, [`bare`](Self::bare), a payload without header and checksum).
 #[derive(Debug)]
 pub(crate) struct Writer {
     bytes: Vec<u8>,
+    framed: bool,
 }
 
 impl Writer {
@@ -62,12 +68,18 @@ impl Writer {
         bytes.extend_from_slice(&MAGIC);
         bytes.push(FORMAT_VERSION);
         bytes.push(kind as u8);
-        Self { bytes }
+        Self {
+            bytes,
+            framed: true,
+        }
     }
 
     /// A writer for a payload without a frame header (a chunked value).
     pub(crate) fn bare() -> Self {
-        Self { bytes: Vec::new() }
+        Self {
+            bytes: Vec::new(),
+            framed: false,
+        }
     }
 
     pub(crate) fn varint(&mut self, mut value: u64) -> &mut Self {
@@ -106,7 +118,12 @@ impl Writer {
         Ok(self.raw(&body))
     }
 
-    pub(crate) fn finish(self) -> Vec<u8> {
+    /// The frame, closed by the CRC-32 of everything before it (little-endian).
+    pub(crate) fn finish(mut self) -> Vec<u8> {
+        if self.framed {
+            let crc = checksum(&self.bytes);
+            self.bytes.extend_from_slice(&crc.to_le_bytes());
+        }
         self.bytes
     }
 }
@@ -130,7 +147,10 @@ impl<'a> Reader<'a> {
                 max: limits.max_frame_bytes,
             });
         }
-        let Some((header, rest)) = frame.split_first_chunk::<4>() else {
+        let (Some((header, _)), Some((covered, crc))) = (
+            frame.split_first_chunk::<4>(),
+            frame.split_last_chunk::<4>(),
+        ) else {
             return Err(DecodeError::Truncated);
         };
         let [m0, m1, version, kind] = *header;
@@ -142,6 +162,11 @@ impl<'a> Reader<'a> {
                 found: version,
                 supported: FORMAT_VERSION,
             });
+        }
+        let rest = covered.get(4..).ok_or(DecodeError::Truncated)?;
+        let (found, computed) = (u32::from_le_bytes(*crc), checksum(covered));
+        if found != computed {
+            return Err(DecodeError::Checksum { found, computed });
         }
         let kind = Kind::from_byte(kind).ok_or(DecodeError::UnknownKind(kind))?;
         Ok((kind, Self { rest, limits }))
@@ -182,6 +207,16 @@ impl<'a> Reader<'a> {
         Ok(head)
     }
 
+    /// `N` bytes.
+    pub(crate) fn fixed<const N: usize>(&mut self) -> Result<[u8; N], DecodeError> {
+        let (head, rest) = self
+            .rest
+            .split_first_chunk::<N>()
+            .ok_or(DecodeError::Truncated)?;
+        self.rest = rest;
+        Ok(*head)
+    }
+
     /// A length-prefixed byte string.
     pub(crate) fn bytes(&mut self) -> Result<&'a [u8], DecodeError> {
         let len = self.varint()?;
@@ -214,7 +249,7 @@ impl<'a> Reader<'a> {
                 postcard::take_from_bytes::<T>(body)
             });
         match result {
-            Ok((value, rest)) if rest.is_empty() => Ok((value, outcome)),
+            Ok((value, [])) => Ok((value, outcome)),
             Ok((_, rest)) => Err(DecodeError::TrailingBytes(rest.len())),
             Err(err) => Err(outcome.fault.map_or_else(|| err.into(), DecodeError::from)),
         }
@@ -243,7 +278,7 @@ impl<'a> Reader<'a> {
 /// let mut doc = Doc::default();
 /// let _ = doc.increment(me, &["likes"], 3)?;
 /// let bytes = encode(&doc)?;
-/// assert_eq!(&bytes[..4], b"DC\x01\x10"); // magic, format version, kind
+/// assert_eq!(&bytes[..4], b"DC\x01\x10"); // magic, format version, kind; a CRC-32 closes it
 /// assert_eq!(decode::<Doc>(&bytes)?, doc);
 /// assert!(decode::<Doc>(&bytes[..bytes.len() - 1]).is_err()); // truncated: a typed error
 /// # Ok::<(), Box<dyn std::error::Error>>(())

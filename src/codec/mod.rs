@@ -17,5 +17,5 @@ pub(crate) mod session;
 
 pub use error::{DecodeError, EncodeError};
 pub use frame::{FORMAT_VERSION, decode, decode_with, encode};
-pub(crate) use frame::{Kind, Outcome, Reader, Writer};
+pub(crate) use frame::{Kind, Outcome, Reader, Writer, checksum};
 pub use limits::DecodeLimits;

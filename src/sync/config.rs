@@ -7,8 +7,14 @@ use crate::DecodeLimits;
 /// The defaults suit a LAN or WAN link; tests and simulations shorten the retransmission
 /// interval. The two optimisations of Enes et al. (ICDE 2019) are on by default and can be
 /// switched off only to measure what they save.
+///
+/// # Examples
+/// ```
+/// use deltacrdt::SyncConfig;
+/// let config = SyncConfig { max_frame_bytes: 16 << 10, ..SyncConfig::default() };
+/// assert!(config.avoid_back_propagation && config.remove_redundant);
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
 pub struct SyncConfig {
     /// Resend a hello or an unacknowledged message after this many milliseconds of
     /// [`tick`](crate::SyncEngine::tick) time.

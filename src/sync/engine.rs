@@ -7,7 +7,7 @@ use serde::de::DeserializeOwned;
 use tracing::{debug, trace, warn};
 
 use super::buffer::DeltaBuffer;
-use super::message::{self, Message};
+use super::message::{self, ChunkId, Message};
 use super::peer::{InFlight, Peer, Pending, Reassembly};
 use super::stats::{Count, PeerStats, SyncStats, Traffic};
 use super::{SyncConfig, SyncError};
@@ -68,8 +68,9 @@ pub struct SyncEngine<T> {
     state: T,
     seq: u64,
     buffer: DeltaBuffer<T>,
-    /// Set when built by [`restore`](Self::restore): peers then get a full state first.
-    restored: bool,
+    /// The sequence number [`restore`](Self::restore) resumed at: a peer that acknowledged
+    /// less gets a full state, counted as caused by the restart.
+    restored_at: Option<u64>,
     peers: BTreeMap<ReplicaId, Peer>,
     config: SyncConfig,
     now: u64,
@@ -91,7 +92,7 @@ impl<T: Lattice + Serialize + DeserializeOwned> SyncEngine<T> {
             state: T::default(),
             seq: 0,
             buffer: DeltaBuffer::new(0),
-            restored: false,
+            restored_at: None,
             peers: BTreeMap::new(),
             config,
             now: 0,
@@ -117,7 +118,7 @@ impl<T: Lattice + Serialize + DeserializeOwned> SyncEngine<T> {
             state,
             seq,
             buffer: DeltaBuffer::new(seq),
-            restored: true,
+            restored_at: Some(seq),
             ..Self::with_config(hlc, config)
         }
     }
@@ -186,7 +187,8 @@ impl<T: Lattice + Serialize + DeserializeOwned> SyncEngine<T> {
     /// Peers that send a valid frame first are registered the same way.
     pub fn connect(&mut self, peer: ReplicaId) {
         if peer != self.replica() {
-            self.peers.entry(peer).or_default();
+            let since = self.buffer.start();
+            self.peers.entry(peer).or_insert_with(|| Peer::new(since));
         }
     }
 
@@ -258,7 +260,8 @@ impl<T: Lattice + Serialize + DeserializeOwned> SyncEngine<T> {
         }
         count_kind(&mut self.stats.received, kind, bytes.len());
         trace!(peer = %from, kind = kind.name(), bytes = bytes.len(), "received");
-        let peer = self.peers.entry(from).or_default();
+        let since = self.buffer.start();
+        let peer = self.peers.entry(from).or_insert_with(|| Peer::new(since));
         peer.received.add(bytes.len());
         peer.heard = true;
         match msg {
@@ -288,13 +291,7 @@ impl<T: Lattice + Serialize + DeserializeOwned> SyncEngine<T> {
                 }
                 Ok(self.apply_remote(from, full, seq, value))
             }
-            Message::Chunk {
-                full,
-                seq,
-                total,
-                offset,
-                bytes,
-            } => self.on_chunk(from, full, seq, total, offset, bytes),
+            Message::Chunk { id, offset, bytes } => self.on_chunk(from, id, offset, bytes),
         }
     }
 
@@ -353,9 +350,7 @@ impl<T: Lattice + Serialize + DeserializeOwned> SyncEngine<T> {
     fn on_chunk(
         &mut self,
         from: ReplicaId,
-        full: bool,
-        seq: u64,
-        total: u64,
+        id: ChunkId,
         offset: u64,
         bytes: Vec<u8>,
     ) -> Result<bool, SyncError> {
@@ -367,17 +362,9 @@ impl<T: Lattice + Serialize + DeserializeOwned> SyncEngine<T> {
         let Some(peer) = self.peers.get_mut(&from) else {
             return Ok(false);
         };
-        if !peer
-            .reassembly
-            .as_ref()
-            .is_some_and(|r| r.matches(full, seq, total))
-        {
-            let fresh =
-                Reassembly::new(full, seq, total, max).map_err(|e| refuse(&mut self.stats, e))?;
-            peer.reassembly = Some(fresh);
-        }
-        let Some(reassembly) = peer.reassembly.as_mut() else {
-            return Ok(false);
+        let reassembly = match &mut peer.reassembly {
+            Some(r) if r.id == id => r,
+            slot => slot.insert(Reassembly::new(id, max).map_err(|e| refuse(&mut self.stats, e))?),
         };
         reassembly
             .insert(offset, bytes, max)
@@ -386,10 +373,11 @@ impl<T: Lattice + Serialize + DeserializeOwned> SyncEngine<T> {
             return Ok(false);
         };
         peer.reassembly = None;
-        let (value, outcome) = message::decode_payload::<T>(&payload, &self.config.limits)
+        let (value, outcome) = payload
+            .and_then(|p| message::decode_payload::<T>(&p, &self.config.limits))
             .map_err(|e| refuse(&mut self.stats, e))?;
         self.observe_clock(from, outcome.max_timestamp)?;
-        Ok(self.apply_remote(from, full, seq, value))
+        Ok(self.apply_remote(from, id.full, id.seq, value))
     }
 
     /// Joins a received delta-group or state, buffering only its new part, and acknowledges it.
@@ -480,12 +468,7 @@ impl<T: Lattice + Serialize + DeserializeOwned> SyncEngine<T> {
             return;
         }
         let skip = self.config.avoid_back_propagation.then_some(id);
-        let interval = if peer.acked.is_none() && self.restored {
-            None
-        } else {
-            self.buffer.interval(from, skip)
-        };
-        let (full, payload) = match interval {
+        let (full, payload) = match self.buffer.interval(from, skip) {
             Some(group) if group == T::default() => {
                 // Everything missing came from the peer itself.
                 if let Some(peer) = self.peers.get_mut(&id) {
@@ -496,10 +479,14 @@ impl<T: Lattice + Serialize + DeserializeOwned> SyncEngine<T> {
             }
             Some(group) => (false, message::payload(&group)),
             None => {
-                let reason = match peer.acked {
-                    None if self.restored => FullReason::Restart,
-                    None => FullReason::NewPeer,
-                    Some(_) => FullReason::Evicted,
+                // The buffer starts past what the peer acknowledged: find out why.
+                let reason = if self.restored_at.is_some_and(|r| from < r) {
+                    FullReason::Restart
+                } else if peer.acked.is_some() || self.buffer.start() > peer.since {
+                    // Only the cap moves the buffer past a registered peer's acknowledgement.
+                    FullReason::Evicted
+                } else {
+                    FullReason::NewPeer
                 };
                 self.count_full_state(id, reason);
                 (true, message::payload(&self.state))
@@ -527,13 +514,9 @@ impl<T: Lattice + Serialize + DeserializeOwned> SyncEngine<T> {
             if ack > 0 {
                 peer.due_ack(ack);
             }
-            // Room for the chunk header (kind, flag and four varints) in every frame.
-            let piece = self.config.max_frame_bytes.saturating_sub(48).max(1);
-            let frames: Vec<Vec<u8>> = payload
-                .chunks(piece)
-                .enumerate()
-                .map(|(i, bytes)| message::chunk(full, seq, payload.len(), i * piece, bytes))
-                .collect();
+            // Room for the chunk header (kind, flag, digest, four varints) and the checksum.
+            let piece = self.config.max_frame_bytes.saturating_sub(56);
+            let frames = message::chunks(full, seq, &payload, piece);
             self.outbox.extend(frames.iter().map(|bytes| Transmit {
                 to: id,
                 bytes: bytes.clone(),

@@ -3,8 +3,24 @@
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::codec::{DecodeError, DecodeLimits, EncodeError, Kind, Outcome, Reader, Writer};
+use crate::codec::{
+    DecodeError, DecodeLimits, EncodeError, Kind, Outcome, Reader, Writer, checksum,
+};
 use crate::{ReplicaId, Timestamp};
+
+/// Which payload a chunk belongs to: chunks reassemble only with chunks of the same id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct ChunkId {
+    /// A full state (else a delta-interval).
+    pub(crate) full: bool,
+    /// The sender's sequence number the payload ends at.
+    pub(crate) seq: u64,
+    /// The CRC-32 of the whole payload: two encodings of one state (hash maps iterate in a
+    /// per-process order) never mix, and the reassembled bytes are checked against it.
+    pub(crate) digest: u32,
+    /// The payload's length.
+    pub(crate) total: u64,
+}
 
 /// One decoded protocol message.
 #[derive(Debug)]
@@ -22,9 +38,7 @@ pub(crate) enum Message<T> {
     },
     /// A piece of a `Data` payload too large for one frame.
     Chunk {
-        full: bool,
-        seq: u64,
-        total: u64,
+        id: ChunkId,
         offset: u64,
         bytes: Vec<u8>,
     },
@@ -57,14 +71,24 @@ pub(crate) fn data(full: bool, seq: u64, ack: u64, payload: &[u8]) -> Vec<u8> {
     w.finish()
 }
 
-pub(crate) fn chunk(full: bool, seq: u64, total: usize, offset: usize, bytes: &[u8]) -> Vec<u8> {
-    let mut w = Writer::new(Kind::Chunk);
-    w.raw(&[u8::from(full)])
-        .varint(seq)
-        .varint(total as u64)
-        .varint(offset as u64)
-        .bytes(bytes);
-    w.finish()
+/// The chunks of `payload`, each carrying at most `piece` of its bytes.
+pub(crate) fn chunks(full: bool, seq: u64, payload: &[u8], piece: usize) -> Vec<Vec<u8>> {
+    let digest = checksum(payload);
+    let mut offset = 0u64;
+    payload
+        .chunks(piece.max(1))
+        .map(|bytes| {
+            let mut w = Writer::new(Kind::Chunk);
+            w.raw(&[u8::from(full)])
+                .varint(seq)
+                .raw(&digest.to_le_bytes())
+                .varint(payload.len() as u64)
+                .varint(offset)
+                .bytes(bytes);
+            offset += bytes.len() as u64;
+            w.finish()
+        })
+        .collect()
 }
 
 /// The kind of a frame, for statistics, without decoding its body.
@@ -95,8 +119,7 @@ impl<T: DeserializeOwned> Message<T> {
         let (kind, mut r) = Reader::open(frame, limits)?;
         let message = match kind {
             Kind::Hello => {
-                let id = r.raw(16)?;
-                let replica = ReplicaId::try_from_slice(id).map_err(|_| DecodeError::Truncated)?;
+                let replica = ReplicaId::from_bytes(r.fixed()?);
                 let reply = flag(r.raw(1)?)?;
                 r.end()?;
                 Self::Hello { replica, reply }
@@ -121,14 +144,18 @@ impl<T: DeserializeOwned> Message<T> {
             Kind::Chunk => {
                 let full = flag(r.raw(1)?)?;
                 let seq = r.varint()?;
+                let digest = u32::from_le_bytes(r.fixed()?);
                 let total = r.varint()?;
                 let offset = r.varint()?;
                 let bytes = r.bytes()?.to_vec();
                 r.end()?;
                 Self::Chunk {
-                    full,
-                    seq,
-                    total,
+                    id: ChunkId {
+                        full,
+                        seq,
+                        digest,
+                        total,
+                    },
                     offset,
                     bytes,
                 }

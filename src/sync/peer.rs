@@ -3,8 +3,10 @@
 
 use std::collections::BTreeMap;
 
+use super::message::ChunkId;
 use super::stats::{Count, FullStates};
 use crate::DecodeError;
+use crate::codec::checksum;
 
 /// A message sent and not yet acknowledged.
 #[derive(Debug, Clone, Copy)]
@@ -22,8 +24,10 @@ pub(crate) struct Pending {
     pub(crate) frames: Vec<Vec<u8>>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Peer {
+    /// Where the delta buffer started when the peer was registered.
+    pub(crate) since: u64,
     /// `A[j]`: the highest of our sequence numbers the peer acknowledged.
     pub(crate) acked: Option<u64>,
     /// A valid frame arrived from the peer: the session is open.
@@ -46,18 +50,34 @@ pub(crate) struct Peer {
 }
 
 impl Peer {
+    pub(crate) fn new(since: u64) -> Self {
+        Self {
+            since,
+            acked: None,
+            heard: false,
+            hello_sent_at: None,
+            reply_due: false,
+            in_flight: None,
+            ack_due: None,
+            reassembly: None,
+            pending: None,
+            full_states: FullStates::default(),
+            sent: Count::default(),
+            received: Count::default(),
+        }
+    }
+
     pub(crate) fn due_ack(&mut self, seq: u64) {
         self.ack_due = Some(self.ack_due.map_or(seq, |due| due.max(seq)));
     }
 }
 
 /// A chunked payload being put back together. Chunks may arrive in any order and more than
-/// once; a chunk of a newer payload replaces an unfinished older one. Memory grows with the
-/// bytes actually received, never with the total a peer declares.
+/// once; a chunk of another payload replaces an unfinished one. Memory grows with the bytes
+/// actually received, never with the total a peer declares.
 #[derive(Debug)]
 pub(crate) struct Reassembly {
-    pub(crate) full: bool,
-    pub(crate) seq: u64,
+    pub(crate) id: ChunkId,
     total: usize,
     /// Received chunks by offset, non-overlapping.
     chunks: BTreeMap<usize, Vec<u8>>,
@@ -65,23 +85,18 @@ pub(crate) struct Reassembly {
 }
 
 impl Reassembly {
-    pub(crate) fn new(full: bool, seq: u64, total: u64, max: usize) -> Result<Self, DecodeError> {
-        let bad = DecodeError::BadChunk { len: total, max };
-        let total = usize::try_from(total)
+    pub(crate) fn new(id: ChunkId, max: usize) -> Result<Self, DecodeError> {
+        let bad = DecodeError::BadChunk { len: id.total, max };
+        let total = usize::try_from(id.total)
             .ok()
             .filter(|&t| t <= max && t > 0)
             .ok_or(bad)?;
         Ok(Self {
-            full,
-            seq,
+            id,
             total,
             chunks: BTreeMap::new(),
             filled: 0,
         })
-    }
-
-    pub(crate) fn matches(&self, full: bool, seq: u64, total: u64) -> bool {
-        self.full == full && self.seq == seq && self.total as u64 == total
     }
 
     /// Stores one chunk; a duplicate is ignored, an overlapping or out-of-range one refused.
@@ -92,7 +107,7 @@ impl Reassembly {
         max: usize,
     ) -> Result<(), DecodeError> {
         let bad = DecodeError::BadChunk {
-            len: self.total as u64,
+            len: self.id.total,
             max,
         };
         let start = usize::try_from(offset).map_err(|_| bad.clone())?;
@@ -100,11 +115,7 @@ impl Reassembly {
         if bytes.is_empty() || end > self.total {
             return Err(bad);
         }
-        if self
-            .chunks
-            .get(&start)
-            .is_some_and(|c| c.len() == bytes.len())
-        {
+        if self.chunks.get(&start).is_some_and(|c| *c == bytes) {
             return Ok(());
         }
         let before = self.chunks.range(..end).next_back();
@@ -116,41 +127,72 @@ impl Reassembly {
         Ok(())
     }
 
-    /// The whole payload, once every byte arrived.
-    pub(crate) fn complete(&self) -> Option<Vec<u8>> {
-        (self.filled == self.total).then(|| self.chunks.values().flatten().copied().collect())
+    /// The whole payload once every byte arrived, checked against the digest.
+    pub(crate) fn complete(&self) -> Option<Result<Vec<u8>, DecodeError>> {
+        if self.filled != self.total {
+            return None;
+        }
+        let payload: Vec<u8> = self.chunks.values().flatten().copied().collect();
+        let computed = checksum(&payload);
+        Some(if computed == self.id.digest {
+            Ok(payload)
+        } else {
+            Err(DecodeError::Checksum {
+                found: self.id.digest,
+                computed,
+            })
+        })
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::Reassembly;
+    use super::{ChunkId, Reassembly};
     use crate::DecodeError;
+    use crate::codec::checksum;
+
+    fn id(total: u64, payload: &[u8]) -> ChunkId {
+        ChunkId {
+            full: true,
+            seq: 7,
+            digest: checksum(payload),
+            total,
+        }
+    }
 
     #[test]
     fn chunks_reassemble_in_any_order_with_duplicates() {
-        let mut r = Reassembly::new(true, 7, 10, 100).unwrap();
+        let mut r = Reassembly::new(id(10, b"abcdefghij"), 100).unwrap();
         r.insert(6, b"ghij".to_vec(), 100).unwrap();
         assert!(r.complete().is_none());
         r.insert(0, b"abc".to_vec(), 100).unwrap();
         r.insert(0, b"abc".to_vec(), 100).unwrap(); // duplicate: ignored
         r.insert(3, b"def".to_vec(), 100).unwrap();
-        assert_eq!(r.complete().as_deref(), Some(&b"abcdefghij"[..]));
-        assert!(r.matches(true, 7, 10));
-        assert!(!r.matches(false, 7, 10));
+        assert_eq!(r.complete(), Some(Ok(b"abcdefghij".to_vec())));
+    }
+
+    #[test]
+    fn a_payload_that_does_not_match_its_digest_is_refused() {
+        let mut r = Reassembly::new(id(3, b"abc"), 100).unwrap();
+        r.insert(0, b"abd".to_vec(), 100).unwrap();
+        assert!(matches!(
+            r.complete(),
+            Some(Err(DecodeError::Checksum { .. }))
+        ));
     }
 
     #[test]
     fn hostile_chunks_are_refused() {
         let bad = |len| DecodeError::BadChunk { len, max: 100 };
-        assert_eq!(Reassembly::new(true, 1, 101, 100).unwrap_err(), bad(101));
-        assert_eq!(Reassembly::new(true, 1, 0, 100).unwrap_err(), bad(0));
-        assert_eq!(
-            Reassembly::new(true, 1, u64::MAX, 100).unwrap_err(),
-            bad(u64::MAX)
-        );
-        let mut r = Reassembly::new(true, 1, 10, 100).unwrap();
+        for total in [101, 0, u64::MAX] {
+            assert_eq!(
+                Reassembly::new(id(total, b""), 100).unwrap_err(),
+                bad(total)
+            );
+        }
+        let mut r = Reassembly::new(id(10, b""), 100).unwrap();
         r.insert(2, b"cdef".to_vec(), 100).unwrap();
+        assert_eq!(r.insert(2, b"cdeX".to_vec(), 100), Err(bad(10))); // same place, other bytes
         assert_eq!(r.insert(4, b"xy".to_vec(), 100), Err(bad(10))); // overlaps
         assert_eq!(r.insert(0, b"abc".to_vec(), 100), Err(bad(10))); // overlaps the start
         assert_eq!(r.insert(8, b"xyz".to_vec(), 100), Err(bad(10))); // past the end

@@ -53,7 +53,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             stats.full_states.total()
         );
     }
-    println!("the whole document encodes to {} B", encode(a.state())?.len());
+    println!(
+        "the whole document encodes to {} B",
+        encode(a.state())?.len()
+    );
     if a.state() != b.state() {
         return Err("replicas diverged".into());
     }

@@ -41,9 +41,10 @@ fn env_u64(name: &str) -> Option<u64> {
 
 /// A config for simulations: retransmission paced to the simulated latencies.
 fn sim_config() -> SyncConfig {
-    let mut config = SyncConfig::default();
-    config.retransmit_after_ms = 150;
-    config
+    SyncConfig {
+        retransmit_after_ms: 150,
+        ..SyncConfig::default()
+    }
 }
 
 // ----- random document operations -----

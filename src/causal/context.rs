@@ -95,6 +95,7 @@ pub(crate) struct Entry {
     /// Every counter in `1..=max` has been seen.
     pub(crate) max: u64,
     /// Counters seen beyond `max + 1`, strictly increasing.
+    #[cfg_attr(feature = "serde", serde(deserialize_with = "crate::codec::small_vec"))]
     pub(crate) cloud: SmallVec<[u64; 1]>,
 }
 
@@ -611,7 +612,7 @@ impl<'de> serde::Deserialize<'de> for CausalContext {
     /// Decodes and validates: no duplicate replica, compact strictly increasing clouds.
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let mut ctx = Self {
-            entries: SmallVec::deserialize(d)?,
+            entries: crate::codec::small_vec(d)?,
             index: None,
         };
         ctx.validate().map_err(crate::codec::session::invalid)?;

@@ -84,8 +84,15 @@ impl ActorMap {
 impl<'de> serde::Deserialize<'de> for LocalDot {
     /// Decodes `(actor, counter)`; each dot is one element of a codec frame's budget.
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        /// The derived shape, so every format reads what `Serialize` wrote.
+        #[derive(serde::Deserialize)]
+        #[serde(rename = "LocalDot")]
+        struct Shape {
+            actor: Actor,
+            counter: u64,
+        }
         crate::codec::session::count_element::<D::Error>()?;
-        let (actor, counter) = <(Actor, u64)>::deserialize(d)?;
+        let Shape { actor, counter } = Shape::deserialize(d)?;
         Ok(Self { actor, counter })
     }
 }

@@ -174,7 +174,7 @@ mod serde_impl {
         S::Wire: Deserialize<'de>,
     {
         fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            let pairs = Vec::<(K, S::Wire)>::deserialize(d)?;
+            let pairs: Vec<(K, S::Wire)> = crate::codec::vec(d)?;
             let mut entries = HashMap::default();
             for (k, w) in pairs {
                 if entries.insert(k, S::from_wire(w)).is_some() {

@@ -48,8 +48,12 @@ pub(crate) fn join_dots<V>(
 /// Values of one dot never differ (a dot is written once), so a join keeps either.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(transparent))]
+#[cfg_attr(
+    feature = "serde",
+    serde(transparent, bound(deserialize = "V: serde::Deserialize<'de>"))
+)]
 pub struct DotFun<V> {
+    #[cfg_attr(feature = "serde", serde(deserialize_with = "crate::codec::vec"))]
     pub(crate) entries: Vec<(LocalDot, V)>,
 }
 

@@ -415,10 +415,18 @@ mod serde_impl {
     /// Wire shape: single-dot elements first (no per-element length), then the rest. Hints are
     /// not shipped (see "keyed deltas" in the store module): a decoded store is never keyed.
     #[derive(Deserialize)]
+    #[serde(bound(deserialize = "E: Deserialize<'de>"))]
     struct Shape<E> {
+        #[serde(deserialize_with = "crate::codec::vec")]
         one: Vec<(E, LocalDot)>,
-        many: Vec<(E, Vec<LocalDot>)>,
+        #[serde(deserialize_with = "crate::codec::vec")]
+        many: Vec<(E, Dots)>,
     }
+
+    /// One element's dots.
+    #[derive(Deserialize)]
+    #[serde(transparent)]
+    struct Dots(#[serde(deserialize_with = "crate::codec::vec")] Vec<LocalDot>);
 
     impl<E: Serialize> Serialize for Elements<E> {
         fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -453,7 +461,7 @@ mod serde_impl {
             }
             let mut many = HashMap::default();
             for (e, dots) in shape.many {
-                if many.insert(e, dots).is_some() {
+                if many.insert(e, dots.0).is_some() {
                     return Err(serde::de::Error::custom("an element is stored twice"));
                 }
             }

@@ -124,7 +124,7 @@ mod decode {
     enum Shape {
         Null,
         Scalar(Scalar),
-        List(Vec<Value>),
+        List(#[serde(deserialize_with = "crate::codec::vec")] Vec<Value>),
         Object(BTreeMap<String, Value>),
     }
 

@@ -1,0 +1,52 @@
+//! Sequence decoding that never reserves memory on a peer's word.
+//!
+//! serde's `Vec` visitor reserves the length a format declares (capped at 1 MiB per sequence),
+//! and postcard declares any length the remaining bytes could hold. Nested sequences — lists in
+//! register values, maps in maps — each reserve their own megabyte: a 200 KB frame of nested
+//! lists reserved 16 MiB. These visitors reserve at most [`PREALLOC_BYTES`] and grow with the
+//! elements that actually decode, so memory follows the bytes received.
+
+use core::fmt;
+use core::marker::PhantomData;
+
+use serde::de::{Deserialize, Deserializer, SeqAccess, Visitor};
+use smallvec::{Array, SmallVec};
+
+/// The most a sequence reserves before its elements arrive.
+const PREALLOC_BYTES: usize = 4096;
+
+struct VecVisitor<T>(PhantomData<T>);
+
+impl<'de, T: Deserialize<'de>> Visitor<'de> for VecVisitor<T> {
+    type Value = Vec<T>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a sequence")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<T>, A::Error> {
+        let cap = PREALLOC_BYTES / core::mem::size_of::<T>().max(1);
+        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(cap));
+        while let Some(item) = seq.next_element()? {
+            out.push(item);
+        }
+        Ok(out)
+    }
+}
+
+/// A `Vec` of decoded elements (for `#[serde(deserialize_with = …)]` and hand-written impls).
+pub(crate) fn vec<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Vec<T>, D::Error> {
+    d.deserialize_seq(VecVisitor(PhantomData))
+}
+
+/// A `SmallVec` of decoded elements.
+pub(crate) fn small_vec<'de, D, A>(d: D) -> Result<SmallVec<A>, D::Error>
+where
+    D: Deserializer<'de>,
+    A: Array,
+    A::Item: Deserialize<'de>,
+{
+    vec(d).map(SmallVec::from_vec)
+}

@@ -74,7 +74,8 @@ pub struct SyncEngine<T> {
     peers: BTreeMap<ReplicaId, Peer>,
     config: SyncConfig,
     now: u64,
-    outbox: VecDeque<Transmit>,
+    /// Frames ready to go, with their kind (for the statistics).
+    outbox: VecDeque<(Kind, Transmit)>,
     stats: SyncStats,
 }
 
@@ -196,7 +197,7 @@ impl<T: Lattice + Serialize + DeserializeOwned> SyncEngine<T> {
     /// collection of the delta buffer.
     pub fn disconnect(&mut self, peer: ReplicaId) {
         self.peers.remove(&peer);
-        self.outbox.retain(|t| t.to != peer);
+        self.outbox.retain(|(_, t)| t.to != peer);
         self.collect();
     }
 
@@ -386,12 +387,13 @@ impl<T: Lattice + Serialize + DeserializeOwned> SyncEngine<T> {
         let novel = self.state.novelty(&value);
         let changed = novel.is_some();
         if let Some(novel) = novel {
-            let buffered = if self.config.remove_redundant {
-                novel.clone()
+            // Either joins to the same state; buffer the new part (RR) or all of it.
+            let (joined, buffered) = if self.config.remove_redundant {
+                (value, novel)
             } else {
-                value
+                (novel, value)
             };
-            self.state.join(novel);
+            self.state.join(joined);
             self.buffer_delta(buffered, Some(from));
         }
         debug!(peer = %from, full, seq, changed, "applied");
@@ -407,10 +409,8 @@ impl<T: Lattice + Serialize + DeserializeOwned> SyncEngine<T> {
         if self.outbox.is_empty() {
             self.fill_outbox();
         }
-        let t = self.outbox.pop_front()?;
-        if let Some(kind) = message::peek_kind(&t.bytes) {
-            count_kind(&mut self.stats.sent, kind, t.bytes.len());
-        }
+        let (kind, t) = self.outbox.pop_front()?;
+        count_kind(&mut self.stats.sent, kind, t.bytes.len());
         if let Some(peer) = self.peers.get_mut(&t.to) {
             peer.sent.add(t.bytes.len());
         }
@@ -430,10 +430,14 @@ impl<T: Lattice + Serialize + DeserializeOwned> SyncEngine<T> {
                     .hello_sent_at
                     .is_none_or(|at| self.now.saturating_sub(at) >= timeout);
             if hello_due || peer.reply_due {
-                self.outbox.push_back(Transmit {
-                    to: id,
-                    bytes: message::hello(me, peer.reply_due),
-                });
+                let hello = message::hello(me, peer.reply_due);
+                self.outbox.push_back((
+                    Kind::Hello,
+                    Transmit {
+                        to: id,
+                        bytes: hello,
+                    },
+                ));
                 peer.hello_sent_at = Some(self.now);
                 peer.reply_due = false;
             }
@@ -443,10 +447,9 @@ impl<T: Lattice + Serialize + DeserializeOwned> SyncEngine<T> {
             if let Some(peer) = self.peers.get_mut(&id)
                 && let Some(seq) = peer.ack_due.take()
             {
-                self.outbox.push_back(Transmit {
-                    to: id,
-                    bytes: message::ack(seq),
-                });
+                let ack = message::ack(seq);
+                self.outbox
+                    .push_back((Kind::Ack, Transmit { to: id, bytes: ack }));
             }
         }
     }
@@ -462,8 +465,11 @@ impl<T: Lattice + Serialize + DeserializeOwned> SyncEngine<T> {
             // Resend the same chunks, so the peer's reassembly keeps what already arrived.
             let seq = pending.seq;
             let frames = pending.frames.clone();
-            self.outbox
-                .extend(frames.into_iter().map(|bytes| Transmit { to: id, bytes }));
+            self.outbox.extend(
+                frames
+                    .into_iter()
+                    .map(|bytes| (Kind::Chunk, Transmit { to: id, bytes })),
+            );
             self.set_in_flight(id, seq);
             return;
         }
@@ -506,10 +512,14 @@ impl<T: Lattice + Serialize + DeserializeOwned> SyncEngine<T> {
         let ack = peer.ack_due.take().unwrap_or(0);
         let frame = message::data(full, seq, ack, &payload);
         if frame.len() <= self.config.max_frame_bytes {
-            self.outbox.push_back(Transmit {
-                to: id,
-                bytes: frame,
-            });
+            let kind = if full { Kind::State } else { Kind::Delta };
+            self.outbox.push_back((
+                kind,
+                Transmit {
+                    to: id,
+                    bytes: frame,
+                },
+            ));
         } else {
             if ack > 0 {
                 peer.due_ack(ack);
@@ -517,9 +527,9 @@ impl<T: Lattice + Serialize + DeserializeOwned> SyncEngine<T> {
             // Room for the chunk header (kind, flag, digest, four varints) and the checksum.
             let piece = self.config.max_frame_bytes.saturating_sub(56);
             let frames = message::chunks(full, seq, &payload, piece);
-            self.outbox.extend(frames.iter().map(|bytes| Transmit {
-                to: id,
-                bytes: bytes.clone(),
+            self.outbox.extend(frames.iter().map(|bytes| {
+                let bytes = bytes.clone();
+                (Kind::Chunk, Transmit { to: id, bytes })
             }));
             peer.pending = Some(Pending { seq, frames });
         }

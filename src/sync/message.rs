@@ -91,13 +91,6 @@ pub(crate) fn chunks(full: bool, seq: u64, payload: &[u8], piece: usize) -> Vec<
         .collect()
 }
 
-/// The kind of a frame, for statistics, without decoding its body.
-pub(crate) fn peek_kind(frame: &[u8]) -> Option<Kind> {
-    Reader::open(frame, &DecodeLimits::default())
-        .ok()
-        .map(|(kind, _)| kind)
-}
-
 /// Decodes a reassembled payload (see [`payload`]).
 pub(crate) fn decode_payload<T: DeserializeOwned>(
     bytes: &[u8],

@@ -266,7 +266,11 @@ impl<T: Lattice + Serialize + DeserializeOwned> SyncEngine<T> {
         peer.received.add(bytes.len());
         peer.heard = true;
         match msg {
-            Message::Hello { replica, reply } => {
+            Message::Hello {
+                replica,
+                reply,
+                minor,
+            } => {
                 if replica != from {
                     return Err(SyncError::PeerMismatch {
                         peer: from,
@@ -274,7 +278,7 @@ impl<T: Lattice + Serialize + DeserializeOwned> SyncEngine<T> {
                     });
                 }
                 peer.reply_due |= !reply;
-                debug!(peer = %from, reply, "hello");
+                debug!(peer = %from, reply, minor, "hello");
                 Ok(false)
             }
             Message::Ack { seq } => self.on_ack(from, seq).map(|()| false),

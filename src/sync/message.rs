@@ -25,8 +25,13 @@ pub(crate) struct ChunkId {
 /// One decoded protocol message.
 #[derive(Debug)]
 pub(crate) enum Message<T> {
-    /// "I am `replica`": opens a session; `reply` is set on the answer to a hello.
-    Hello { replica: ReplicaId, reply: bool },
+    /// "I am `replica`, speaking minor version `minor` of this format": opens a session;
+    /// `reply` is set on the answer to a hello.
+    Hello {
+        replica: ReplicaId,
+        reply: bool,
+        minor: u64,
+    },
     /// A delta-interval (or, `full`, the whole state) ending at the sender's sequence `seq`;
     /// `ack` (0: none) piggybacks an acknowledgement of the receiver's own sequence.
     Data {
@@ -46,9 +51,15 @@ pub(crate) enum Message<T> {
     Ack { seq: u64 },
 }
 
+/// The minor version this build speaks: additions within the format version that older
+/// peers may ignore (none yet).
+pub(crate) const MINOR_VERSION: u64 = 0;
+
 pub(crate) fn hello(replica: ReplicaId, reply: bool) -> Vec<u8> {
     let mut w = Writer::new(Kind::Hello);
-    w.raw(replica.as_bytes()).raw(&[u8::from(reply)]);
+    w.raw(replica.as_bytes())
+        .raw(&[u8::from(reply)])
+        .varint(MINOR_VERSION);
     w.finish()
 }
 
@@ -114,8 +125,14 @@ impl<T: DeserializeOwned> Message<T> {
             Kind::Hello => {
                 let replica = ReplicaId::from_bytes(r.fixed()?);
                 let reply = flag(r.raw(1)?)?;
-                r.end()?;
-                Self::Hello { replica, reply }
+                let minor = r.varint()?;
+                // Fields a later minor version appends are ignored: the hello is where peers
+                // of one format version but different minors meet.
+                Self::Hello {
+                    replica,
+                    reply,
+                    minor,
+                }
             }
             Kind::Ack => {
                 let seq = r.varint()?;

@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, VecDeque};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use tracing::{debug, trace, warn};
+use tracing::{debug, debug_span, trace, warn};
 
 use super::buffer::DeltaBuffer;
 use super::message::{self, ChunkId, Message};
@@ -231,6 +231,7 @@ impl<T: Lattice + Serialize + DeserializeOwned> SyncEngine<T> {
     /// # Errors
     /// A [`SyncError`] saying why the frame was refused.
     pub fn receive(&mut self, from: ReplicaId, bytes: &[u8]) -> Result<bool, SyncError> {
+        let _span = debug_span!("receive", replica = %self.replica(), peer = %from).entered();
         let decoded = Message::<T>::decode(bytes, &self.config.limits);
         let (kind, msg) = match decoded {
             Ok(ok) => ok,
@@ -423,6 +424,7 @@ impl<T: Lattice + Serialize + DeserializeOwned> SyncEngine<T> {
 
     fn fill_outbox(&mut self) {
         let me = self.replica();
+        let _span = debug_span!("poll", replica = %me).entered();
         let ids: Vec<ReplicaId> = self.peers.keys().copied().collect();
         for id in ids {
             let Some(peer) = self.peers.get_mut(&id) else {

@@ -37,13 +37,14 @@
     reason = "benchmark harness"
 )]
 
+use std::convert::Infallible;
 use std::hint::black_box;
 use std::time::Duration;
 
 use crdts::{CmRDT, CvRDT};
 use criterion::measurement::WallTime;
 use criterion::{BatchSize, BenchmarkGroup, Criterion, Throughput};
-use deltacrdt::{Delta, GCounter, Lattice, MvRegister, OrMap, OrSet};
+use deltacrdt::{Delta, GCounter, Hlc, Lattice, MvRegister, OrMap, OrSet, SyncConfig, SyncEngine};
 use uuid::Uuid;
 
 mod support;
@@ -300,6 +301,108 @@ fn set_apply_many_replicas(c: &mut Criterion) {
     g.finish();
 }
 
+/// The same workload as `set/apply_remote`, received as frames through a sync engine: 100
+/// one-insert frames, 100 one-remove frames, and all 200 ops in one frame. Each frame costs
+/// the checksum, the bounded decode, validation, the drift check, `novelty`, the join and the
+/// buffering of the new part — compare with the in-memory `apply` of the same deltas.
+fn sync_receive(c: &mut Criterion) {
+    let (ia, ib) = (replica(1), replica(2));
+    let mut rng = SplitMix(0x5EED_0005);
+    let base = rng.distinct(100_000);
+    let fresh = rng.distinct(100);
+    let gone = support::pick(&mut rng, &base, 100);
+    let mut set = OrSet::default();
+    for &e in &base {
+        let _ = set.insert(ia, e);
+    }
+    let engine = |id| {
+        let hlc = Hlc::builder(id)
+            .clock(|| 1_700_000_000_000u64)
+            .build()
+            .unwrap();
+        SyncEngine::restore(hlc, set.clone(), 1, SyncConfig::default())
+    };
+    let (mut a, mut b) = (engine(ia), engine(ib));
+    a.connect(ib);
+    settle(&mut a, &mut b);
+    // One frame per op: B acknowledges each before A makes the next.
+    let mut one_each = |ops: Vec<(bool, u64)>| {
+        let mut frames = Vec::new();
+        for (insert, e) in ops {
+            a.update(|s, _| {
+                Ok::<_, Infallible>(if insert {
+                    s.insert(ia, e)
+                } else {
+                    s.remove(&e)
+                })
+            })
+            .unwrap();
+            let frame = a.poll_transmit().unwrap().bytes;
+            b.receive(ia, &frame).unwrap();
+            settle(&mut a, &mut b);
+            frames.push(frame);
+        }
+        frames
+    };
+    let inserts = one_each(fresh.iter().map(|&e| (true, e)).collect());
+    let removes = one_each(gone.iter().map(|&e| (false, e)).collect());
+    // All 200 ops in one frame: a fresh sender makes them before polling.
+    let (mut a, mut b) = (engine(ia), engine(ib));
+    a.connect(ib);
+    settle(&mut a, &mut b);
+    for (&add, &gone) in fresh.iter().zip(&gone) {
+        a.update(|s, _| Ok::<_, Infallible>(s.insert(ia, add)))
+            .unwrap();
+        a.update(|s, _| Ok::<_, Infallible>(s.remove(&gone)))
+            .unwrap();
+    }
+    let group = vec![a.poll_transmit().unwrap().bytes];
+
+    let mut g = c.benchmark_group("sync/receive");
+    g.throughput(Throughput::Elements(100));
+    for (name, frames) in [
+        ("inserts", &inserts),
+        ("removes", &removes),
+        ("group-of-200", &group),
+    ] {
+        g.bench_function(name, |bench| {
+            bench.iter_batched(
+                || engine(ib),
+                |mut b| {
+                    for f in frames {
+                        b.receive(ia, f).unwrap();
+                    }
+                    b
+                },
+                BatchSize::LargeInput,
+            );
+        });
+    }
+    g.finish();
+}
+
+/// Carries frames between two engines until neither has anything to send.
+fn settle<T>(a: &mut SyncEngine<T>, b: &mut SyncEngine<T>)
+where
+    T: Lattice + serde::Serialize + serde::de::DeserializeOwned,
+{
+    let (ia, ib) = (a.replica(), b.replica());
+    loop {
+        let mut quiet = true;
+        while let Some(t) = a.poll_transmit() {
+            b.receive(ia, &t.bytes).unwrap();
+            quiet = false;
+        }
+        while let Some(t) = b.poll_transmit() {
+            a.receive(ib, &t.bytes).unwrap();
+            quiet = false;
+        }
+        if quiet {
+            return;
+        }
+    }
+}
+
 fn main() {
     let mut c = Criterion::default()
         .sample_size(20)
@@ -312,5 +415,6 @@ fn main() {
     set_apply_remote(&mut c);
     set_apply_many_replicas(&mut c);
     map_write_registers(&mut c);
+    sync_receive(&mut c);
     c.final_summary();
 }

@@ -1,6 +1,7 @@
 //! `DotMap`: key ↦ nested dot store, the store of maps and remove-wins sets.
 
 use core::hash::Hash;
+use core::ops::ControlFlow;
 use foldhash::HashMap;
 
 use super::context::Seen;
@@ -60,8 +61,10 @@ impl<K: Hash + Eq + Clone + core::fmt::Debug, S: DotStore> DotStore for DotMap<K
         self.entries.is_empty()
     }
 
-    fn for_each_dot(&self, f: &mut dyn FnMut(LocalDot)) {
-        self.entries.values().for_each(|s| s.for_each_dot(f));
+    fn try_for_each_dot(&self, f: &mut dyn FnMut(LocalDot) -> ControlFlow<()>) -> ControlFlow<()> {
+        self.entries
+            .values()
+            .try_for_each(|s| s.try_for_each_dot(f))
     }
 
     fn remap(&mut self, map: &ActorMap) {

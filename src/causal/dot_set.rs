@@ -4,6 +4,7 @@ use super::CausalContext;
 use super::context::Seen;
 use super::dot::{ActorMap, LocalDot};
 use super::store::{DeltaContext, DotStore, JoinMode};
+use core::ops::ControlFlow;
 
 /// The causal join of two dot sets: a dot survives if both hold it, or if the side lacking it
 /// has never seen it (`(s ∩ s') ∪ (s \ c') ∪ (s' \ c)`). Inputs and output are sorted by dot.
@@ -121,8 +122,8 @@ impl<V: Clone + PartialEq + core::fmt::Debug> DotStore for DotFun<V> {
         self.entries.is_empty()
     }
 
-    fn for_each_dot(&self, f: &mut dyn FnMut(LocalDot)) {
-        self.entries.iter().for_each(|(d, _)| f(*d));
+    fn try_for_each_dot(&self, f: &mut dyn FnMut(LocalDot) -> ControlFlow<()>) -> ControlFlow<()> {
+        self.entries.iter().try_for_each(|(d, _)| f(*d))
     }
 
     fn remap(&mut self, map: &ActorMap) {

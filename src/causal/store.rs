@@ -29,6 +29,7 @@
 //! fast path; whether to trust hints from authenticated peers is the sync layer's decision.
 
 use core::fmt::Debug;
+use core::ops::ControlFlow;
 
 use foldhash::HashSet;
 
@@ -63,7 +64,16 @@ pub trait DotStore: Sealed + Clone + Default + Debug + PartialEq {
 
     /// Calls `f` with every dot in the store.
     #[doc(hidden)]
-    fn for_each_dot(&self, f: &mut dyn FnMut(LocalDot));
+    fn for_each_dot(&self, f: &mut dyn FnMut(LocalDot)) {
+        let _ = self.try_for_each_dot(&mut |d| {
+            f(d);
+            ControlFlow::Continue(())
+        });
+    }
+
+    /// Calls `f` with the dots in the store until it breaks; returns whether it did.
+    #[doc(hidden)]
+    fn try_for_each_dot(&self, f: &mut dyn FnMut(LocalDot) -> ControlFlow<()>) -> ControlFlow<()>;
 
     /// Renames actors after the other side's replicas were interned in our table.
     #[doc(hidden)]
@@ -257,16 +267,24 @@ fn keep_removers<T: Causal>(x: &T, d: &T, mut known: Vec<(Actor, Actor)>, keep: 
             *slot = Some(ours);
         }
     }
-    x.store().for_each_dot(&mut |dot| {
+    // Stops as soon as every candidate is marked: a one-remove delta usually stops halfway.
+    let mut unmarked = to_ours.iter().flatten().count();
+    let _ = x.store().try_for_each_dot(&mut |dot| {
         if let Some(Some(ours)) = to_ours.get(dot.actor.index()).copied() {
             let dot = LocalDot::new(ours, dot.counter);
             if cd.contains_local(dot)
                 && !held.contains(&dot)
                 && let Some(k) = keep.get_mut(ours.index())
+                && !*k
             {
                 *k = true;
+                unmarked = unmarked.saturating_sub(1);
+                if unmarked == 0 {
+                    return ControlFlow::Break(());
+                }
             }
         }
+        ControlFlow::Continue(())
     });
 }
 
@@ -402,8 +420,11 @@ macro_rules! causal_type {
             fn is_bottom(&self) -> bool {
                 $crate::causal::DotStore::is_bottom(&self.store)
             }
-            fn for_each_dot(&self, f: &mut dyn FnMut($crate::causal::dot::LocalDot)) {
-                self.store.for_each_dot(f);
+            fn try_for_each_dot(
+                &self,
+                f: &mut dyn FnMut($crate::causal::dot::LocalDot) -> core::ops::ControlFlow<()>,
+            ) -> core::ops::ControlFlow<()> {
+                self.store.try_for_each_dot(f)
             }
             fn remap(&mut self, map: &$crate::causal::dot::ActorMap) {
                 self.store.remap(map);

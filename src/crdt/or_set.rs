@@ -1,6 +1,7 @@
 //! `OrSet`: the add-wins observed-remove set.
 
 use core::hash::Hash;
+use core::ops::ControlFlow;
 use foldhash::HashMap;
 
 use crate::causal::context::Seen;
@@ -273,9 +274,9 @@ impl<E: Hash + Eq + Clone + core::fmt::Debug> DotStore for Elements<E> {
         self.one.is_empty() && self.many.is_empty()
     }
 
-    fn for_each_dot(&self, f: &mut dyn FnMut(LocalDot)) {
-        self.one.values().for_each(|p| f(p.unpack()));
-        self.many.values().flatten().for_each(|d| f(*d));
+    fn try_for_each_dot(&self, f: &mut dyn FnMut(LocalDot) -> ControlFlow<()>) -> ControlFlow<()> {
+        self.one.values().try_for_each(|p| f(p.unpack()))?;
+        self.many.values().flatten().try_for_each(|d| f(*d))
     }
 
     fn remap(&mut self, map: &ActorMap) {

@@ -1,6 +1,7 @@
 //! A document field: one dynamically typed causal value, keyed by (name, kind).
 
 use core::mem;
+use core::ops::ControlFlow;
 
 use crate::causal::context::Seen;
 use crate::causal::dot::{ActorMap, LocalDot};
@@ -186,8 +187,8 @@ impl DotStore for Field {
         each!(self, v => DotStore::is_bottom(v))
     }
 
-    fn for_each_dot(&self, f: &mut dyn FnMut(LocalDot)) {
-        each!(self, v => v.for_each_dot(f));
+    fn try_for_each_dot(&self, f: &mut dyn FnMut(LocalDot) -> ControlFlow<()>) -> ControlFlow<()> {
+        each!(self, v => v.try_for_each_dot(f))
     }
 
     fn remap(&mut self, map: &ActorMap) {

@@ -19,6 +19,7 @@ use std::path::{Path, PathBuf};
     unreachable_pub,
     missing_docs,
     dead_code,
+    unused_imports,
     reason = "shared with the fuzz crate, which uses all of it"
 )]
 #[path = "../fuzz/src/lib.rs"]

@@ -34,6 +34,7 @@ use serde::de::DeserializeOwned;
     unreachable_pub,
     missing_docs,
     dead_code,
+    unused_imports,
     reason = "shared with the fuzz crate, which uses all of it"
 )]
 #[path = "../fuzz/src/lib.rs"]
@@ -384,9 +385,9 @@ fn random_corruptions_are_refused_or_harmless() {
         for _ in 0..=rng.below(6) {
             let at = rng.below(bytes.len() as u64) as usize;
             match rng.below(4) {
-                0 => bytes[at] = rng.next() as u8,
+                0 => bytes[at] = rng.next_u64() as u8,
                 1 => bytes[at] = [0x00, 0x7f, 0x80, 0xff][rng.below(4) as usize],
-                2 => bytes.insert(at, rng.next() as u8),
+                2 => bytes.insert(at, rng.next_u64() as u8),
                 _ => {
                     let _ = bytes.remove(at.max(4).min(bytes.len() - 1));
                 }
@@ -414,7 +415,7 @@ fn random_bytes_are_refused() {
     let mut tally = Tally::default();
     for i in 0..3_000 {
         let len = rng.below(600) as usize;
-        let mut bytes: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
+        let mut bytes: Vec<u8> = (0..len).map(|_| rng.next_u64() as u8).collect();
         // Most inputs get a valid header, and half of them a valid checksum too, so they reach
         // the body decoders.
         if i % 4 != 0 && bytes.len() >= 8 {

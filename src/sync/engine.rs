@@ -254,6 +254,15 @@ impl<T: Lattice + Serialize + DeserializeOwned> SyncEngine<T> {
         if from == self.replica() {
             return Err(SyncError::SelfId(from));
         }
+        if let Message::Hello { replica, .. } = msg
+            && replica != from
+        {
+            // Refused before the peer is registered: nothing is sent to a mislabelled channel.
+            return Err(SyncError::PeerMismatch {
+                peer: from,
+                claimed: replica,
+            });
+        }
         if !self.peers.contains_key(&from) && self.peers.len() >= self.config.max_peers {
             return Err(SyncError::TooManyPeers {
                 peer: from,
@@ -267,17 +276,7 @@ impl<T: Lattice + Serialize + DeserializeOwned> SyncEngine<T> {
         peer.received.add(bytes.len());
         peer.heard = true;
         match msg {
-            Message::Hello {
-                replica,
-                reply,
-                minor,
-            } => {
-                if replica != from {
-                    return Err(SyncError::PeerMismatch {
-                        peer: from,
-                        claimed: replica,
-                    });
-                }
+            Message::Hello { reply, minor, .. } => {
                 peer.reply_due |= !reply;
                 debug!(peer = %from, reply, minor, "hello");
                 Ok(false)
@@ -597,4 +596,70 @@ fn count_kind(traffic: &mut Traffic, kind: Kind, bytes: usize) {
         Kind::Value => &mut traffic.invalid,
     };
     slot.add(bytes);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{SyncEngine, SyncError, message};
+    use crate::{GCounter, Hlc, ReplicaId, SyncConfig};
+
+    fn r(n: u128) -> ReplicaId {
+        ReplicaId::from_u128(n)
+    }
+
+    fn engine(config: SyncConfig) -> SyncEngine<GCounter> {
+        let hlc = Hlc::builder(r(1))
+            .clock(|| 1_700_000_000_000u64)
+            .build()
+            .unwrap();
+        SyncEngine::with_config(hlc, config)
+    }
+
+    #[test]
+    fn a_mislabelled_hello_registers_no_peer() {
+        let mut e = engine(SyncConfig::default());
+        let err = e.receive(r(2), &message::hello(r(3), false)).unwrap_err();
+        assert_eq!(
+            err,
+            SyncError::PeerMismatch {
+                peer: r(2),
+                claimed: r(3)
+            }
+        );
+        assert_eq!(e.peers().count(), 0);
+        assert!(e.poll_transmit().is_none());
+        assert_eq!(
+            e.receive(r(1), &message::hello(r(1), false)),
+            Err(SyncError::SelfId(r(1)))
+        );
+    }
+
+    #[test]
+    fn unknown_peers_beyond_the_cap_are_refused() {
+        let mut e = engine(SyncConfig {
+            max_peers: 2,
+            ..SyncConfig::default()
+        });
+        for n in [2, 3] {
+            assert_eq!(e.receive(r(n), &message::hello(r(n), false)), Ok(false));
+        }
+        assert_eq!(
+            e.receive(r(4), &message::hello(r(4), false)),
+            Err(SyncError::TooManyPeers { peer: r(4), max: 2 })
+        );
+        assert_eq!(e.receive(r(2), &message::ack(0)), Ok(false)); // known peers still served
+    }
+
+    #[test]
+    fn an_ack_beyond_our_sequence_is_refused() {
+        let mut e = engine(SyncConfig::default());
+        assert_eq!(
+            e.receive(r(2), &message::ack(1)),
+            Err(SyncError::AckOutOfRange {
+                peer: r(2),
+                ack: 1,
+                seq: 0
+            })
+        );
+    }
 }

@@ -1,5 +1,6 @@
 //! The causal context: which events a replica has seen.
 
+use core::cell::Cell;
 use core::fmt;
 
 use foldhash::HashMap;
@@ -54,16 +55,26 @@ pub(crate) struct Alignment {
 
 /// A context queried with dots indexed in the table of the value being joined into: the other
 /// side of a join keeps its own table, and `back` translates our indices to its own.
+///
+/// On the other side of a join it can also record, per replica of ours, whether the join
+/// dropped a dot of ours because the other side had seen it and no longer holds it
+/// ([`Seen::removes`]): how `Lattice::join_novelty` learns what a delta removed without a pass
+/// of its own.
 #[derive(Clone, Copy, Debug)]
 pub struct Seen<'a> {
     ctx: &'a CausalContext,
     back: Option<&'a [(u32, u32)]>,
+    removed: Option<&'a [Cell<bool>]>,
 }
 
 impl<'a> Seen<'a> {
     /// A context queried in its own table.
     pub(crate) fn direct(ctx: &'a CausalContext) -> Self {
-        Self { ctx, back: None }
+        Self {
+            ctx,
+            back: None,
+            removed: None,
+        }
     }
 
     /// `other` queried in the table it was aligned to.
@@ -71,6 +82,32 @@ impl<'a> Seen<'a> {
         Self {
             ctx,
             back: alignment.map(|a| a.back.as_slice()),
+            removed: None,
+        }
+    }
+
+    /// The same view, recording in `removed` (indexed by our replicas) what it removes.
+    pub(crate) fn recording(self, removed: &'a [Cell<bool>]) -> Self {
+        Self {
+            removed: Some(removed),
+            ..self
+        }
+    }
+
+    /// Whether a dot of ours that the other side's store lacks is removed by the join: the
+    /// other side has seen it. Call it only where the join drops the dot when it answers yes.
+    pub(crate) fn removes(&self, dot: LocalDot) -> bool {
+        let seen = self.contains(dot);
+        if seen {
+            self.note_removed(dot);
+        }
+        seen
+    }
+
+    /// Records that the join dropped `dot` of ours.
+    pub(crate) fn note_removed(&self, dot: LocalDot) {
+        if let Some(flag) = self.removed.and_then(|r| r.get(dot.actor.index())) {
+            flag.set(true);
         }
     }
 

@@ -29,7 +29,7 @@ pub(crate) fn join_dots<V>(
                 }
             }
             (Some(_), _) => {
-                if let Some((d, v)) = a.next().filter(|(d, _)| !theirs.contains(*d)) {
+                if let Some((d, v)) = a.next().filter(|(d, _)| !theirs.removes(*d)) {
                     out.push((d, v));
                 }
             }

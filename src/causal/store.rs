@@ -28,6 +28,7 @@
 //! memory (delta-groups built in-process, deltas handed between replicas in one process) keep the
 //! fast path; whether to trust hints from authenticated peers is the sync layer's decision.
 
+use core::cell::Cell;
 use core::fmt::Debug;
 use core::ops::ControlFlow;
 
@@ -158,6 +159,11 @@ pub trait Causal: Sealed + Clone + Default + Debug {
 /// With `hints`, keyed hints survive where both sides are keyed (a delta-group is being built);
 /// without, the result is normalized (a state).
 pub(crate) fn join<T: Causal>(a: &mut T, b: T, hints: bool) {
+    join_recording(a, b, hints, None);
+}
+
+/// [`join`], recording in `removed` (indexed by `a`'s replicas) which replicas lost a dot.
+fn join_recording<T: Causal>(a: &mut T, b: T, hints: bool, removed: Option<&[Cell<bool>]>) {
     if a.context().is_empty() && a.store().is_bottom() {
         *a = b;
         if !hints {
@@ -174,13 +180,13 @@ pub(crate) fn join<T: Causal>(a: &mut T, b: T, hints: bool) {
         scan: a.context().intersects_aligned(&ctx, alignment.as_ref()),
         hints,
     };
+    let theirs = Seen::aligned(&ctx, alignment.as_ref());
+    let theirs = match removed {
+        Some(flags) => theirs.recording(flags),
+        None => theirs,
+    };
     let mut mine = core::mem::take(a.store_mut());
-    mine.join_store(
-        &Seen::direct(a.context()),
-        store,
-        &Seen::aligned(&ctx, alignment.as_ref()),
-        mode,
-    );
+    mine.join_store(&Seen::direct(a.context()), store, &theirs, mode);
     *a.store_mut() = mine;
     a.context_mut().join_aligned(&ctx, alignment.as_ref());
 }
@@ -207,27 +213,110 @@ pub(crate) fn join<T: Causal>(a: &mut T, b: T, hints: bool) {
 /// (`d` removed or overwrote something of theirs) and not already kept by (a), one pass over
 /// `x`'s dots. Deltas and groups that only add new entries never take that pass.
 pub(crate) fn novelty<T: Causal>(x: &T, d: &T) -> Option<T> {
+    let Classified {
+        coverage,
+        mut keep,
+        candidates,
+        held,
+    } = classify(x, d);
+    if !candidates.is_empty() {
+        keep_removers(x, d, &candidates, &held, &mut keep);
+    }
+    project(d, &coverage, &keep)
+}
+
+/// `x ⊔= d`, returning [`novelty`]`(x, d)` as it was before: the join itself records which
+/// replicas lost a dot, so condition (b) costs no pass of its own over `x`.
+pub(crate) fn join_novel<T: Causal>(x: &mut T, d: T) -> Option<T> {
+    let Classified {
+        coverage,
+        mut keep,
+        candidates,
+        ..
+    } = classify(x, &d);
+    if candidates.is_empty() {
+        let novel = project(&d, &coverage, &keep);
+        join(x, d, false);
+        return novel;
+    }
+    let original = d.clone();
+    // Indexed by `x`'s replicas; candidates are replicas `x` already knows, so their indices
+    // survive the alignment inside the join.
+    let removed = vec![Cell::new(false); x.context().table_len()];
+    join_recording(x, d, false, Some(&removed));
+    for (ours, theirs) in candidates {
+        if removed.get(theirs.index()).is_some_and(Cell::get)
+            && let Some(k) = keep.get_mut(ours.index())
+        {
+            *k = true;
+        }
+    }
+    project(&original, &coverage, &keep)
+}
+
+/// What [`novelty`] decides before looking at `x`'s store.
+struct Classified {
+    /// How each of `d`'s replicas compares with `x`'s.
+    coverage: Vec<Coverage>,
+    /// The replicas condition (a) keeps, by `d`'s index.
+    keep: Vec<bool>,
+    /// Candidates for condition (b), as (`d`'s index, `x`'s index): replicas whose events `x`
+    /// has all seen but of which `d` has seen dots it does not hold (so it may remove
+    /// something `x` holds).
+    candidates: Vec<(Actor, Actor)>,
+    /// The dots `d` holds.
+    held: HashSet<LocalDot>,
+}
+
+fn classify<T: Causal>(x: &T, d: &T) -> Classified {
     let coverage = d.context().coverage(x.context());
-    // (a)
-    let mut keep: Vec<bool> = coverage.iter().map(|c| *c == Coverage::New).collect();
-    // (b), for the replicas (our index, `x`'s index) whose events `x` has all seen.
-    let known: Vec<(Actor, Actor)> = coverage
+    let keep: Vec<bool> = coverage.iter().map(|c| *c == Coverage::New).collect();
+    let mut held = HashSet::default();
+    if !coverage.iter().any(|c| matches!(c, Coverage::Covered(_))) {
+        // Every replica is new to `x` or absent from `d`: condition (b) has no candidate.
+        return Classified {
+            coverage,
+            keep,
+            candidates: Vec::new(),
+            held,
+        };
+    }
+    let cd = d.context();
+    let mut counts = vec![0u64; cd.table_len()];
+    d.store().for_each_dot(&mut |dot| {
+        if held.insert(dot)
+            && let Some(n) = counts.get_mut(dot.actor.index())
+        {
+            *n += 1;
+        }
+    });
+    // A replica whose events in `d`'s context are all dots `d` holds removes nothing (a delta
+    // or group that only adds new entries then costs no pass over `x`).
+    let candidates = coverage
         .iter()
         .zip(0u32..)
         .filter_map(|(c, i)| match c {
             Coverage::Covered(theirs) => Some((Actor(i), *theirs)),
             _ => None,
         })
+        .filter(|(ours, _)| counts.get(ours.index()).copied().unwrap_or(0) < cd.events_of(*ours))
         .collect();
-    if !known.is_empty() {
-        keep_removers(x, d, known, &mut keep);
+    Classified {
+        coverage,
+        keep,
+        candidates,
+        held,
     }
+}
+
+/// `d` projected onto the replicas `keep` marks, or `None` if it marks none.
+fn project<T: Causal>(d: &T, coverage: &[Coverage], keep: &[bool]) -> Option<T> {
     if !keep.contains(&true) {
         return None;
     }
     if coverage
         .iter()
-        .zip(&keep)
+        .zip(keep)
         .all(|(c, k)| *k || *c == Coverage::Empty)
     {
         // Every replica is kept: all of `d` is new (hints included, they are still valid).
@@ -241,34 +330,25 @@ pub(crate) fn novelty<T: Causal>(x: &T, d: &T) -> Option<T> {
     Some(T::from_parts(store, ctx))
 }
 
-/// Condition (b) of [`novelty`]: marks in `keep` each replica of `known` (`d`'s index, `x`'s
-/// index) of which `x` holds a dot that `d`'s context covers and `d`'s store lacks.
-fn keep_removers<T: Causal>(x: &T, d: &T, mut known: Vec<(Actor, Actor)>, keep: &mut [bool]) {
+/// Condition (b) of [`novelty`]: marks in `keep` each candidate (`d`'s index, `x`'s index) of
+/// which `x` holds a dot that `d`'s context covers and `d`'s store lacks.
+fn keep_removers<T: Causal>(
+    x: &T,
+    d: &T,
+    candidates: &[(Actor, Actor)],
+    held: &HashSet<LocalDot>,
+    keep: &mut [bool],
+) {
     let cd = d.context();
-    let mut held = HashSet::default();
-    let mut counts = vec![0u64; cd.table_len()];
-    d.store().for_each_dot(&mut |dot| {
-        if held.insert(dot)
-            && let Some(n) = counts.get_mut(dot.actor.index())
-        {
-            *n += 1;
-        }
-    });
-    // A replica whose events in `d`'s context are all dots `d` holds removes nothing: skip it
-    // (a delta or group that only adds new entries then costs no pass over `x`).
-    known.retain(|(ours, _)| counts.get(ours.index()).copied().unwrap_or(0) < cd.events_of(*ours));
-    if known.is_empty() {
-        return;
-    }
     // `x`'s index → ours.
     let mut to_ours = vec![None; x.context().table_len()];
-    for (ours, theirs) in known {
+    for &(ours, theirs) in candidates {
         if let Some(slot) = to_ours.get_mut(theirs.index()) {
             *slot = Some(ours);
         }
     }
     // Stops as soon as every candidate is marked: a one-remove delta usually stops halfway.
-    let mut unmarked = to_ours.iter().flatten().count();
+    let mut unmarked = candidates.len();
     let _ = x.store().try_for_each_dot(&mut |dot| {
         if let Some(Some(ours)) = to_ours.get(dot.actor.index()).copied() {
             let dot = LocalDot::new(ours, dot.counter);
@@ -461,6 +541,9 @@ macro_rules! causal_type {
             }
             fn join_delta_group(&mut self, other: Self) {
                 $crate::causal::store::join(self, other, true);
+            }
+            fn join_novelty(&mut self, incoming: Self) -> Option<Self> {
+                $crate::causal::store::join_novel(self, incoming)
             }
             fn novelty(&self, incoming: &Self) -> Option<Self> {
                 $crate::causal::store::novelty(self, incoming)

@@ -324,15 +324,19 @@ impl<E: Hash + Eq + Clone + core::fmt::Debug> DotStore for Elements<E> {
             // Elements only we hold lose the dots `other` has seen (and so removed). The context
             // test comes first: it rules out most elements without hashing them.
             self.one.retain(|e, p| {
-                !theirs.contains(p.unpack())
+                let kept = !theirs.contains(p.unpack())
                     || other.one.contains_key(e)
-                    || other.many.contains_key(e)
+                    || other.many.contains_key(e);
+                if !kept {
+                    theirs.note_removed(p.unpack());
+                }
+                kept
             });
             // An element of `many` left with fewer than two dots moves to its canonical place.
             let mut shrunk = Vec::new();
             for (e, dots) in &mut self.many {
                 if !other.one.contains_key(e) && !other.many.contains_key(e) {
-                    dots.retain(|d| !theirs.contains(*d));
+                    dots.retain(|d| !theirs.removes(*d));
                     if dots.len() < 2 {
                         shrunk.push(e.clone());
                     }

@@ -326,6 +326,12 @@ impl Lattice for Doc {
         self.root.join_delta_group(other.root);
     }
 
+    fn join_novelty(&mut self, incoming: Self) -> Option<Self> {
+        self.root
+            .join_novelty(incoming.root)
+            .map(|root| Self { root })
+    }
+
     fn novelty(&self, incoming: &Self) -> Option<Self> {
         self.root.novelty(&incoming.root).map(|root| Self { root })
     }

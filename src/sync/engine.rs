@@ -388,17 +388,12 @@ impl<T: Lattice + Serialize + DeserializeOwned> SyncEngine<T> {
     /// Joins a received delta-group or state, buffering only its new part, and acknowledges it.
     /// Returns whether the state changed.
     fn apply_remote(&mut self, from: ReplicaId, full: bool, seq: u64, value: T) -> bool {
-        let novel = self.state.novelty(&value);
+        // Without RR the whole value is buffered (kept only to measure what RR saves).
+        let whole = (!self.config.remove_redundant).then(|| value.clone());
+        let novel = self.state.join_novelty(value);
         let changed = novel.is_some();
         if let Some(novel) = novel {
-            // Either joins to the same state; buffer the new part (RR) or all of it.
-            let (joined, buffered) = if self.config.remove_redundant {
-                (value, novel)
-            } else {
-                (novel, value)
-            };
-            self.state.join(joined);
-            self.buffer_delta(buffered, Some(from));
+            self.buffer_delta(whole.unwrap_or(novel), Some(from));
         }
         debug!(peer = %from, full, seq, changed, "applied");
         if let Some(peer) = self.peers.get_mut(&from) {

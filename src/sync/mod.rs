@@ -13,8 +13,9 @@
 //!    [`SyncStats::full_states`] with its reason. Large payloads travel as chunks.
 //! 3. **Receive** — the frame is decoded under [`DecodeLimits`](crate::DecodeLimits) and
 //!    validated; its greatest timestamp is checked for drift and merged into the [`Hlc`](crate::Hlc);
-//!    only then is it joined. If it inflated `X`, **only the new part**
-//!    ([`Lattice::novelty`](crate::Lattice::novelty)) is buffered, tagged with its origin, `c += 1`.
+//!    only then is it joined. If it inflated `X`, **only the new part** is buffered, tagged with
+//!    its origin, `c += 1` ([`Lattice::join_novelty`](crate::Lattice::join_novelty) joins and
+//!    returns [`Lattice::novelty`](crate::Lattice::novelty) in one pass).
 //!    It is acknowledged either way, duplicates included.
 //! 4. **Ack** — `A[j] = max(A[j], n)`; deltas every peer acknowledged are collected.
 //!

@@ -142,6 +142,11 @@ where
     T: Lattice + Debug + Serialize + DeserializeOwned,
 {
     let xd = x.clone().joined(d.clone());
+    // The receive path learns the new part from the join itself: same state, same answer.
+    let mut received = x.clone();
+    let fused = received.join_novelty(d.clone());
+    prop_assert_eq!(&received, &xd, "join_novelty joined to another state");
+    prop_assert_eq!(&fused, &x.novelty(d), "join_novelty and novelty disagree");
     let Some(v) = x.novelty(d) else {
         prop_assert_eq!(&xd, x, "novelty is None but d is not below x");
         return Ok(());

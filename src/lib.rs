@@ -1,6 +1,8 @@
 #![doc = include_str!("../README.md")]
 #![doc(test(attr(deny(warnings))))]
 
+#[cfg(feature = "auth")]
+pub mod auth;
 mod causal;
 mod clock;
 #[cfg(feature = "serde")]
@@ -12,6 +14,11 @@ mod lattice;
 #[cfg(feature = "serde")]
 pub mod sync;
 
+#[cfg(feature = "auth")]
+pub use auth::{
+    AUTH_VERSION, AuthError, AuthKey, AwaitingProof, HELLO_LEN, Handshake, NONCE_LEN, Opener,
+    PROOF_LEN, Role, Sealer, Session, TAG_LEN,
+};
 pub use causal::{
     Causal, CausalContext, Dot, DotStore, InvalidContext, InvalidReplicaId, ReplicaId,
 };

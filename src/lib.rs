@@ -11,6 +11,8 @@ mod crdt;
 mod document;
 mod error;
 mod lattice;
+#[cfg(feature = "tokio")]
+pub mod net;
 #[cfg(feature = "serde")]
 pub mod sync;
 
@@ -38,6 +40,8 @@ pub use document::MAX_NESTING;
 pub use document::{Doc, Field, FieldKey, Kind, PathError, Register, Scalar, Value};
 pub use error::Error;
 pub use lattice::{Delta, Lattice};
+#[cfg(feature = "tokio")]
+pub use net::{Backoff, NetConfig, NetError, NetStats, Network, Refusals, SyncNode};
 #[cfg(feature = "serde")]
 pub use sync::{
     Count, FullStates, MemoryNetwork, MemoryTransport, PeerStats, Pumped, SyncConfig, SyncEngine,

@@ -1,0 +1,113 @@
+//! One connection's life: the auth handshake, then sealed frames both ways until either side
+//! closes, an error, a block or shutdown.
+
+use std::sync::Arc;
+
+use futures_util::{SinkExt, StreamExt};
+use tokio::time::timeout;
+use tracing::{debug, info};
+
+use super::NetError;
+use super::link::{FrameSink, FrameStream};
+use super::network::Shared;
+use crate::{Handshake, NONCE_LEN, Role, Session};
+
+/// Runs a connection to its end. Returns whether the handshake succeeded (a dialer then
+/// resets its backoff). Errors are logged and counted here.
+pub(super) async fn run(
+    shared: Arc<Shared>,
+    mut sink: FrameSink,
+    mut stream: FrameStream,
+    role: Role,
+    remote: String,
+) -> bool {
+    let limit = shared.config.handshake_timeout;
+    let handshake = tokio::select! {
+        r = timeout(limit, handshake(&shared, role, &mut sink, &mut stream)) => {
+            r.unwrap_or(Err(NetError::HandshakeTimeout(limit)))
+        }
+        () = shared.cancel.cancelled() => return false,
+    };
+    let session = match handshake {
+        Ok(session) => session,
+        Err(err) => {
+            shared.refuse(&err, &remote);
+            let _ = timeout(limit, sink.close()).await;
+            return false;
+        }
+    };
+    if let Err(err) = serve(&shared, session, &mut sink, &mut stream, &remote).await {
+        shared.refuse(&err, &remote);
+    }
+    let _ = timeout(limit, sink.close()).await;
+    true
+}
+
+async fn handshake(
+    shared: &Shared,
+    role: Role,
+    sink: &mut FrameSink,
+    stream: &mut FrameStream,
+) -> Result<Session, NetError> {
+    let mut nonce = [0; NONCE_LEN];
+    getrandom::fill(&mut nonce).map_err(NetError::Random)?;
+    let hs = Handshake::new(&shared.config.key, role, shared.me, nonce);
+    sink.send(hs.hello().to_vec()).await?;
+    let hello = stream.next().await.ok_or(NetError::ClosedInHandshake)??;
+    let (proof, hs) = hs.read_hello(&hello)?;
+    sink.send(proof.to_vec()).await?;
+    let proof = stream.next().await.ok_or(NetError::ClosedInHandshake)??;
+    Ok(hs.read_proof(&proof)?)
+}
+
+async fn serve(
+    shared: &Shared,
+    session: Session,
+    sink: &mut FrameSink,
+    stream: &mut FrameStream,
+    remote: &str,
+) -> Result<(), NetError> {
+    let peer = session.peer();
+    let (mut sealer, mut opener) = (session.sealer, session.opener);
+    let (conn, mut queue, cancel) = shared.register(peer)?;
+    info!(%peer, remote, "session open");
+    let result = loop {
+        tokio::select! {
+            () = cancel.cancelled() => break Ok(()),
+            frame = queue.recv() => {
+                let Some(frame) = frame else { break Ok(()) };
+                let sealed = sealer.seal(&frame);
+                tokio::select! {
+                    r = sink.send(sealed) => if let Err(e) = r { break Err(e) },
+                    () = cancel.cancelled() => break Ok(()),
+                }
+                shared.with(|s| {
+                    s.stats.frames_out += 1;
+                    s.stats.bytes_out += frame.len() as u64;
+                });
+            }
+            item = stream.next() => {
+                let sealed = match item {
+                    None => break Ok(()),
+                    Some(Err(e)) => break Err(e),
+                    Some(Ok(sealed)) => sealed,
+                };
+                let frame = match opener.open(&sealed) {
+                    Ok(frame) => frame.to_vec(),
+                    Err(e) => break Err(e.into()),
+                };
+                shared.with(|s| {
+                    s.stats.frames_in += 1;
+                    s.stats.bytes_in += frame.len() as u64;
+                });
+                tokio::select! {
+                    r = shared.inbound.send((peer, frame)) => if r.is_err() { break Ok(()) },
+                    () = cancel.cancelled() => break Ok(()),
+                }
+            }
+        }
+    };
+    shared.deregister(peer, conn);
+    debug!(%peer, remote, "session closed");
+    result
+}

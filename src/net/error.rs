@@ -1,0 +1,55 @@
+//! Why a connection failed or was refused.
+
+use crate::{AuthError, ReplicaId};
+
+/// A connection refused or closed by the network layer. Only that connection is affected.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum NetError {
+    /// A socket operation failed.
+    #[error("i/o: {0}")]
+    Io(#[from] std::io::Error),
+    /// The WebSocket layer failed (bad upgrade, protocol violation).
+    #[error("websocket: {0}")]
+    WebSocket(Box<tokio_tungstenite::tungstenite::Error>),
+    /// The peer sent a frame larger than [`NetConfig::max_frame_bytes`](crate::NetConfig).
+    #[error("frame larger than the maximum of {max} bytes")]
+    FrameTooLarge {
+        /// The maximum, auth tag included.
+        max: usize,
+    },
+    /// A WebSocket peer sent a text message (frames are binary).
+    #[error("websocket text message where a binary frame was expected")]
+    TextMessage,
+    /// The handshake failed: bad magic, another version, wrong key, bad tag…
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    /// The peer did not complete the handshake in time.
+    #[error("handshake not completed within {0:?}")]
+    HandshakeTimeout(std::time::Duration),
+    /// The connection closed before the handshake completed.
+    #[error("connection closed during the handshake")]
+    ClosedInHandshake,
+    /// The peer is on the deny-list ([`Network::block`](crate::Network::block)).
+    #[error("peer {0} is blocked")]
+    Blocked(ReplicaId),
+    /// Too many connections are open.
+    #[error("connection refused: {max} connections open already")]
+    TooManyConnections {
+        /// [`NetConfig::max_connections`](crate::NetConfig).
+        max: usize,
+    },
+    /// The OS random generator failed (handshake nonces).
+    #[error("no randomness for the handshake nonce: {0}")]
+    Random(getrandom::Error),
+}
+
+impl From<tokio_tungstenite::tungstenite::Error> for NetError {
+    fn from(err: tokio_tungstenite::tungstenite::Error) -> Self {
+        use tokio_tungstenite::tungstenite::Error as Ws;
+        match err {
+            Ws::Io(io) => Self::Io(io),
+            other => Self::WebSocket(Box::new(other)),
+        }
+    }
+}

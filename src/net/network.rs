@@ -1,0 +1,453 @@
+//! One replica's end of the network: listeners, dialers, sessions, queues.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use tokio::net::{TcpListener, TcpStream, ToSocketAddrs};
+use tokio::sync::mpsc;
+use tokio::time::{sleep, timeout};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::{debug, warn};
+
+use super::link::{self, FrameSink, FrameStream};
+use super::{Backoff, NetConfig, NetError, NetStats, connection};
+use crate::{ReplicaId, Role, TAG_LEN, Transport};
+
+/// An open session's handle: its outbound queue and its off switch.
+#[derive(Debug)]
+struct SessionHandle {
+    id: u64,
+    queue: mpsc::Sender<Vec<u8>>,
+    cancel: CancellationToken,
+}
+
+#[derive(Debug, Default)]
+pub(super) struct State {
+    /// Open sessions per peer, oldest first; frames go out on the newest.
+    sessions: HashMap<ReplicaId, Vec<SessionHandle>>,
+    blocked: HashSet<ReplicaId>,
+    new_peers: Vec<ReplicaId>,
+    pub(super) stats: NetStats,
+    /// Connections open, handshaking ones included.
+    open: usize,
+    next_id: u64,
+}
+
+/// What the network's tasks share.
+#[derive(Debug)]
+pub(super) struct Shared {
+    pub(super) me: ReplicaId,
+    pub(super) config: NetConfig,
+    pub(super) inbound: mpsc::Sender<(ReplicaId, Vec<u8>)>,
+    pub(super) cancel: CancellationToken,
+    tasks: TaskTracker,
+    state: Mutex<State>,
+}
+
+impl Shared {
+    pub(super) fn with<R>(&self, f: impl FnOnce(&mut State) -> R) -> R {
+        f(&mut self.state.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Logs and counts a refused or failed connection.
+    pub(super) fn refuse(&self, err: &NetError, remote: &str) {
+        warn!(remote, error = %err, "connection refused or closed on error");
+        self.with(|s| s.stats.refused.count(err));
+    }
+
+    /// Registers an authenticated session, unless its peer is blocked.
+    pub(super) fn register(
+        &self,
+        peer: ReplicaId,
+    ) -> Result<(u64, mpsc::Receiver<Vec<u8>>, CancellationToken), NetError> {
+        self.with(|s| {
+            if s.blocked.contains(&peer) {
+                return Err(NetError::Blocked(peer));
+            }
+            let (tx, rx) = mpsc::channel(self.config.queue_frames.max(1));
+            let cancel = self.cancel.child_token();
+            s.next_id += 1;
+            let id = s.next_id;
+            s.sessions.entry(peer).or_default().push(SessionHandle {
+                id,
+                queue: tx,
+                cancel: cancel.clone(),
+            });
+            s.new_peers.push(peer);
+            s.stats.sessions += 1;
+            s.stats.open_sessions += 1;
+            Ok((id, rx, cancel))
+        })
+    }
+
+    pub(super) fn deregister(&self, peer: ReplicaId, id: u64) {
+        self.with(|s| {
+            if let Some(list) = s.sessions.get_mut(&peer) {
+                list.retain(|h| h.id != id);
+                if list.is_empty() {
+                    s.sessions.remove(&peer);
+                }
+            }
+            s.stats.open_sessions = s.stats.open_sessions.saturating_sub(1);
+        });
+    }
+
+    /// Takes a connection slot, or refuses over the cap.
+    fn slot(self: &Arc<Self>) -> Result<Slot, NetError> {
+        let max = self.config.max_connections;
+        self.with(|s| {
+            if s.open >= max {
+                return Err(NetError::TooManyConnections { max });
+            }
+            s.open += 1;
+            Ok(())
+        })?;
+        Ok(Slot(Arc::clone(self)))
+    }
+
+    /// The codec limit: a frame plus its auth tag.
+    fn max_wire_frame(&self) -> usize {
+        self.config.max_frame_bytes + TAG_LEN
+    }
+}
+
+/// A connection slot, given back when dropped.
+struct Slot(Arc<Shared>);
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0.with(|s| s.open = s.open.saturating_sub(1));
+    }
+}
+
+/// Where a dialer connects.
+#[derive(Clone, Debug)]
+enum Target {
+    Tcp(String),
+    Ws(String),
+}
+
+impl std::fmt::Display for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Tcp(addr) => write!(f, "tcp://{addr}"),
+            Self::Ws(url) => f.write_str(url),
+        }
+    }
+}
+
+/// One replica's end of an authenticated network of peers (see the [module
+/// documentation](crate::net)). Implements [`Transport`]: sending never blocks and never
+/// fails (a frame for a peer without a session, or with a full queue, is dropped and counted);
+/// receiving takes frames that passed authentication.
+///
+/// Must be created inside a tokio runtime. Dropping it stops its tasks;
+/// [`shutdown`](Self::shutdown) also waits for them.
+///
+/// # Examples
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use deltacrdt::{AuthKey, NetConfig, Network, ReplicaId, Transport};
+/// let config = NetConfig::new(AuthKey::from_passphrase("team board"));
+/// let (a, b) = (ReplicaId::from_u128(1), ReplicaId::from_u128(2));
+/// let mut alice = Network::new(a, config.clone());
+/// let mut bob = Network::new(b, config);
+/// let addr = alice.listen_tcp("127.0.0.1:0").await?;
+/// bob.dial_tcp(addr.to_string());
+/// while !bob.peers().contains(&a) { tokio::task::yield_now().await; }
+/// bob.send(a, b"hello".to_vec())?;
+/// alice.readable().await;
+/// assert_eq!(alice.recv()?, Some((b, b"hello".to_vec())));
+/// bob.shutdown().await;
+/// alice.shutdown().await;
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct Network {
+    shared: Arc<Shared>,
+    inbound: mpsc::Receiver<(ReplicaId, Vec<u8>)>,
+    /// A frame taken by [`readable`](Self::readable), not yet by [`recv`](Transport::recv).
+    pending: VecDeque<(ReplicaId, Vec<u8>)>,
+}
+
+impl Network {
+    /// A network end for replica `me`; nothing listens or dials until told to.
+    #[must_use]
+    pub fn new(me: ReplicaId, config: NetConfig) -> Self {
+        let (tx, rx) = mpsc::channel(config.inbound_frames.max(1));
+        Self {
+            shared: Arc::new(Shared {
+                me,
+                config,
+                inbound: tx,
+                cancel: CancellationToken::new(),
+                tasks: TaskTracker::new(),
+                state: Mutex::new(State::default()),
+            }),
+            inbound: rx,
+            pending: VecDeque::new(),
+        }
+    }
+
+    /// The replica this end authenticates as.
+    #[must_use]
+    pub fn replica(&self) -> ReplicaId {
+        self.shared.me
+    }
+
+    /// Accepts TCP peers on `addr` (port 0 picks a free port); returns the bound address.
+    ///
+    /// # Errors
+    /// [`NetError::Io`] when the address cannot be bound.
+    pub async fn listen_tcp(&self, addr: impl ToSocketAddrs) -> Result<SocketAddr, NetError> {
+        self.listen(addr, false).await
+    }
+
+    /// Accepts WebSocket peers on `addr` (any path; one binary message per frame); returns the
+    /// bound address.
+    ///
+    /// # Errors
+    /// [`NetError::Io`] when the address cannot be bound.
+    pub async fn listen_ws(&self, addr: impl ToSocketAddrs) -> Result<SocketAddr, NetError> {
+        self.listen(addr, true).await
+    }
+
+    async fn listen(&self, addr: impl ToSocketAddrs, ws: bool) -> Result<SocketAddr, NetError> {
+        let listener = TcpListener::bind(addr).await?;
+        let local = listener.local_addr()?;
+        let shared = Arc::clone(&self.shared);
+        self.shared.tasks.spawn(accept_loop(shared, listener, ws));
+        debug!(%local, ws, "listening");
+        Ok(local)
+    }
+
+    /// Keeps a TCP connection to `addr` (`host:port`) open: dials now, and again with backoff
+    /// whenever the connection fails or closes, until [`shutdown`](Self::shutdown).
+    pub fn dial_tcp(&self, addr: impl Into<String>) {
+        self.dial(Target::Tcp(addr.into()));
+    }
+
+    /// Keeps a WebSocket connection to `url` (`ws://host:port/path`) open, like
+    /// [`dial_tcp`](Self::dial_tcp).
+    pub fn dial_ws(&self, url: impl Into<String>) {
+        self.dial(Target::Ws(url.into()));
+    }
+
+    fn dial(&self, target: Target) {
+        let shared = Arc::clone(&self.shared);
+        self.shared.tasks.spawn(dial_loop(shared, target));
+    }
+
+    /// Closes every session with `peer` and refuses it until [`unblock`](Self::unblock)ed.
+    pub fn block(&self, peer: ReplicaId) {
+        self.shared.with(|s| {
+            s.blocked.insert(peer);
+            for h in s.sessions.get(&peer).into_iter().flatten() {
+                h.cancel.cancel();
+            }
+        });
+    }
+
+    /// Accepts `peer` again (dialers reconnect at their next attempt).
+    pub fn unblock(&self, peer: ReplicaId) {
+        self.shared.with(|s| s.blocked.remove(&peer));
+    }
+
+    /// Accepts every peer again.
+    pub fn unblock_all(&self) {
+        self.shared.with(|s| s.blocked.clear());
+    }
+
+    /// Peers with an open session.
+    #[must_use]
+    pub fn peers(&self) -> Vec<ReplicaId> {
+        let mut peers: Vec<_> = self.shared.with(|s| s.sessions.keys().copied().collect());
+        peers.sort();
+        peers
+    }
+
+    /// Peers whose session opened since the last call (a driver calls
+    /// [`SyncEngine::connect`](crate::SyncEngine::connect) for them).
+    pub fn take_new_peers(&mut self) -> Vec<ReplicaId> {
+        self.shared.with(|s| std::mem::take(&mut s.new_peers))
+    }
+
+    /// The counters.
+    #[must_use]
+    pub fn stats(&self) -> NetStats {
+        self.shared.with(|s| s.stats.clone())
+    }
+
+    /// Waits until a frame is ready for [`recv`](Transport::recv). Cancel-safe (use it in
+    /// `tokio::select!`); never returns if the network is shut down and nothing is pending.
+    pub async fn readable(&mut self) {
+        if self.pending.is_empty() {
+            match self.inbound.recv().await {
+                Some(item) => self.pending.push_back(item),
+                None => std::future::pending().await,
+            }
+        }
+    }
+
+    /// Stops listeners and dialers, closes every session and waits for all tasks to finish.
+    pub async fn shutdown(&self) {
+        self.shared.cancel.cancel();
+        self.shared.tasks.close();
+        self.shared.tasks.wait().await;
+    }
+}
+
+impl Drop for Network {
+    fn drop(&mut self) {
+        self.shared.cancel.cancel();
+    }
+}
+
+impl Transport for Network {
+    type Error = Infallible;
+
+    fn send(&mut self, to: ReplicaId, frame: Vec<u8>) -> Result<(), Infallible> {
+        let max = self.shared.config.max_frame_bytes;
+        self.shared.with(|s| {
+            if frame.len() > max {
+                s.stats.dropped_oversized += 1;
+                warn!(peer = %to, len = frame.len(), max, "frame above the maximum size not sent");
+                return;
+            }
+            let Some(handle) = s.sessions.get(&to).and_then(|list| list.last()) else {
+                s.stats.dropped_unconnected += 1;
+                return;
+            };
+            match handle.queue.try_send(frame) {
+                Ok(()) => {}
+                Err(mpsc::error::TrySendError::Full(_)) => s.stats.dropped_full += 1,
+                Err(mpsc::error::TrySendError::Closed(_)) => s.stats.dropped_unconnected += 1,
+            }
+        });
+        Ok(())
+    }
+
+    fn recv(&mut self) -> Result<Option<(ReplicaId, Vec<u8>)>, Infallible> {
+        if let Some(item) = self.pending.pop_front() {
+            return Ok(Some(item));
+        }
+        Ok(self.inbound.try_recv().ok())
+    }
+}
+
+async fn accept_loop(shared: Arc<Shared>, listener: TcpListener, ws: bool) {
+    loop {
+        let accepted = tokio::select! {
+            () = shared.cancel.cancelled() => break,
+            r = listener.accept() => r,
+        };
+        let (stream, remote) = match accepted {
+            Ok(ok) => ok,
+            Err(e) => {
+                // E.g. out of file descriptors: wait a little rather than spin.
+                warn!(error = %e, "accept failed");
+                sleep(std::time::Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let slot = match shared.slot() {
+            Ok(slot) => slot,
+            Err(e) => {
+                shared.refuse(&e, &remote.to_string());
+                continue;
+            }
+        };
+        let task_shared = Arc::clone(&shared);
+        shared.tasks.spawn(async move {
+            let _slot = slot;
+            let remote = remote.to_string();
+            let link = if ws {
+                accept_ws(&task_shared, stream).await
+            } else {
+                Ok(link::tcp(stream, task_shared.max_wire_frame()))
+            };
+            match link {
+                Ok((sink, frames)) => {
+                    connection::run(task_shared, sink, frames, Role::Responder, remote).await;
+                }
+                Err(e) => task_shared.refuse(&e, &remote),
+            }
+        });
+    }
+}
+
+async fn accept_ws(
+    shared: &Shared,
+    stream: TcpStream,
+) -> Result<(FrameSink, FrameStream), NetError> {
+    let max = shared.max_wire_frame();
+    let limit = shared.config.handshake_timeout;
+    let upgrade = tokio_tungstenite::accept_async_with_config(stream, Some(link::ws_config(max)));
+    let socket = timeout(limit, upgrade)
+        .await
+        .map_err(|_| NetError::HandshakeTimeout(limit))??;
+    Ok(link::ws(socket, max))
+}
+
+async fn connect(shared: &Shared, target: &Target) -> Result<(FrameSink, FrameStream), NetError> {
+    let max = shared.max_wire_frame();
+    let limit = shared.config.handshake_timeout;
+    let connecting = async {
+        match target {
+            Target::Tcp(addr) => Ok(link::tcp(TcpStream::connect(addr.as_str()).await?, max)),
+            Target::Ws(url) => link::dial_ws(url, max).await,
+        }
+    };
+    timeout(limit, connecting)
+        .await
+        .map_err(|_| NetError::HandshakeTimeout(limit))?
+}
+
+async fn dial_loop(shared: Arc<Shared>, target: Target) {
+    let mut seed = [0; 8];
+    // Jitter only: a failed OS generator leaves a fixed seed, which is still a valid backoff.
+    let _ = getrandom::fill(&mut seed);
+    let config = &shared.config;
+    let mut backoff = Backoff::new(
+        config.min_backoff,
+        config.max_backoff,
+        u64::from_le_bytes(seed),
+    );
+    while !shared.cancel.is_cancelled() {
+        shared.with(|s| s.stats.dials += 1);
+        let established = match shared.slot() {
+            Err(e) => {
+                shared.refuse(&e, &target.to_string());
+                false
+            }
+            Ok(_slot) => {
+                let link = tokio::select! {
+                    () = shared.cancel.cancelled() => break,
+                    r = connect(&shared, &target) => r,
+                };
+                match link {
+                    Ok((sink, frames)) => {
+                        let remote = target.to_string();
+                        connection::run(Arc::clone(&shared), sink, frames, Role::Initiator, remote)
+                            .await
+                    }
+                    Err(e) => {
+                        debug!(%target, error = %e, "dial failed");
+                        false
+                    }
+                }
+            }
+        };
+        if established {
+            backoff.reset();
+        }
+        tokio::select! {
+            () = shared.cancel.cancelled() => break,
+            () = sleep(backoff.next_delay()) => {}
+        }
+    }
+}

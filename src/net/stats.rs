@@ -1,0 +1,92 @@
+//! Counters a [`Network`](crate::Network) keeps.
+
+use crate::{AuthError, NetError};
+
+/// Connections refused or closed, by reason.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Refusals {
+    /// Not a hello: garbage or another protocol.
+    pub bad_magic: u64,
+    /// Another auth protocol version.
+    pub incompatible: u64,
+    /// A peer without the key.
+    pub bad_proof: u64,
+    /// Malformed handshake messages, self-connections, reflections.
+    pub bad_handshake: u64,
+    /// Frames whose tag did not verify after the handshake.
+    pub bad_tag: u64,
+    /// Frames above the maximum size.
+    pub oversized: u64,
+    /// Handshakes that timed out or were cut short.
+    pub timeout: u64,
+    /// Blocked peers.
+    pub blocked: u64,
+    /// Over the connection cap.
+    pub too_many: u64,
+    /// Anything else (socket errors, WebSocket protocol errors, text messages).
+    pub other: u64,
+}
+
+impl Refusals {
+    /// All reasons together.
+    #[must_use]
+    pub fn total(&self) -> u64 {
+        self.bad_magic
+            + self.incompatible
+            + self.bad_proof
+            + self.bad_handshake
+            + self.bad_tag
+            + self.oversized
+            + self.timeout
+            + self.blocked
+            + self.too_many
+            + self.other
+    }
+
+    pub(super) fn count(&mut self, err: &NetError) {
+        let slot = match err {
+            NetError::Auth(AuthError::BadMagic) => &mut self.bad_magic,
+            NetError::Auth(AuthError::Incompatible { .. }) => &mut self.incompatible,
+            NetError::Auth(AuthError::BadProof(_)) => &mut self.bad_proof,
+            NetError::Auth(AuthError::BadTag { .. } | AuthError::ShortFrame { .. }) => {
+                &mut self.bad_tag
+            }
+            NetError::Auth(_) => &mut self.bad_handshake,
+            NetError::FrameTooLarge { .. } => &mut self.oversized,
+            NetError::HandshakeTimeout(_) | NetError::ClosedInHandshake => &mut self.timeout,
+            NetError::Blocked(_) => &mut self.blocked,
+            NetError::TooManyConnections { .. } => &mut self.too_many,
+            _ => &mut self.other,
+        };
+        *slot += 1;
+    }
+}
+
+/// A snapshot of a [`Network`](crate::Network)'s counters.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct NetStats {
+    /// Connections that completed the handshake (both directions).
+    pub sessions: u64,
+    /// Sessions open now.
+    pub open_sessions: usize,
+    /// Dial attempts (successful or not).
+    pub dials: u64,
+    /// Connections refused or closed on error, by reason.
+    pub refused: Refusals,
+    /// Frames dropped because the peer's outbound queue was full.
+    pub dropped_full: u64,
+    /// Frames dropped because no session to the peer was open.
+    pub dropped_unconnected: u64,
+    /// Frames dropped because they exceeded the maximum frame size.
+    pub dropped_oversized: u64,
+    /// Frames sent on the wire, and their bytes (auth tags and length prefixes excluded).
+    pub frames_out: u64,
+    /// Bytes of frames sent.
+    pub bytes_out: u64,
+    /// Frames received and authenticated.
+    pub frames_in: u64,
+    /// Bytes of frames received.
+    pub bytes_in: u64,
+}

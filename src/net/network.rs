@@ -54,7 +54,12 @@ impl Shared {
 
     /// Logs and counts a refused or failed connection.
     pub(super) fn refuse(&self, err: &NetError, remote: &str) {
-        warn!(remote, error = %err, "connection refused or closed on error");
+        if matches!(err, NetError::Blocked(_)) {
+            // Asked for: not worth a warning.
+            debug!(remote, error = %err, "connection refused");
+        } else {
+            warn!(remote, error = %err, "connection refused or closed on error");
+        }
         self.with(|s| s.stats.refused.count(err));
     }
 

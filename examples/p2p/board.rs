@@ -1,0 +1,114 @@
+//! The shared document: a team's task board, and the edits made to it.
+//!
+//! ```text
+//! title        register   the board's name
+//! likes        counter
+//! tags         set        board-wide tags
+//! cards/NAME/  map        votes (counter), labels (set), owner (register)
+//! log          set        one unique tag per edit: how the scenario checks no edit was lost
+//! ```
+
+use std::hash::{DefaultHasher, Hash, Hasher};
+
+use deltacrdt::{Delta, Doc, Error, Hlc, SyncEngine, encode};
+
+const CARDS: [&str; 4] = ["ship-it", "fix-login", "write-docs", "plan-q3"];
+const LABELS: [&str; 5] = ["urgent", "bug", "ux", "backend", "later"];
+const PEOPLE: [&str; 4] = ["ana", "bo", "chen", "dee"];
+
+/// A small seeded generator (SplitMix64) for the random edits.
+#[derive(Debug)]
+pub(crate) struct Rng(u64);
+
+impl Rng {
+    pub(crate) fn new(seed: u64) -> Self {
+        Self(seed)
+    }
+
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn pick<'a>(&mut self, from: &[&'a str]) -> &'a str {
+        let i = usize::try_from(self.next() % from.len() as u64).unwrap_or(0);
+        from.get(i).copied().unwrap_or("")
+    }
+}
+
+/// One random edit of the board, plus its unique `tag` in the log, as one delta-group.
+/// Returns the encoded size of that delta (what the bandwidth reference counts).
+///
+/// # Errors
+/// The clock's, if it cannot issue a timestamp.
+pub(crate) fn random_edit(
+    engine: &mut SyncEngine<Doc>,
+    rng: &mut Rng,
+    tag: &str,
+) -> Result<usize, Error> {
+    let mut size = 0;
+    let roll = rng.next() % 6;
+    let card = rng.pick(&CARDS);
+    let (label, person) = (rng.pick(&LABELS), rng.pick(&PEOPLE));
+    engine.update(|doc, hlc| -> Result<Delta<Doc>, Error> {
+        let me = hlc.replica();
+        let mut d = match roll {
+            0 => doc.increment(me, &["likes"], 1)?,
+            1 => doc.increment(me, &["cards", card, "votes"], 1)?,
+            2 => doc.insert(me, &["cards", card, "labels"], label.into())?,
+            3 => doc.set(hlc.now()?, &["cards", card, "owner"], person.into())?,
+            4 => doc.insert(me, &["tags"], label.into())?,
+            _ => doc.set(hlc.now()?, &["title"], format!("Board by {person}").into())?,
+        };
+        d.join(doc.insert(me, &["log"], tag.into())?);
+        size = encode(&*d).map_or(0, |bytes| bytes.len());
+        Ok(d)
+    })?;
+    Ok(size)
+}
+
+/// Whether the local edit that brought the sequence number to `seq` is *committed*:
+/// acknowledged by at least one other peer, so it survives this process dying.
+///
+/// This is the one place that defines it. With a durable store (issue #6) it becomes "written
+/// to disk", and a restarted peer comes back with its data.
+pub(crate) fn is_committed(engine: &SyncEngine<Doc>, seq: u64) -> bool {
+    engine
+        .stats()
+        .peers
+        .iter()
+        .any(|p| p.acked.is_some_and(|a| a >= seq))
+}
+
+/// A digest of the document (of its JSON rendering, which sorts sets and keys).
+pub(crate) fn digest(doc: &Doc) -> u64 {
+    let mut h = DefaultHasher::new();
+    doc.to_json().to_string().hash(&mut h);
+    h.finish()
+}
+
+/// Edits typed at the prompt: `inc PATH [N]`, `add PATH VALUE`, `set PATH TEXT`.
+///
+/// # Errors
+/// An empty path or the clock's refusal.
+pub(crate) fn apply_command(
+    engine: &mut SyncEngine<Doc>,
+    verb: &str,
+    path: &str,
+    arg: &str,
+) -> Result<(), Error> {
+    let parts: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    engine.update(
+        |doc: &mut Doc, hlc: &mut Hlc| -> Result<Delta<Doc>, Error> {
+            let me = hlc.replica();
+            Ok(match verb {
+                "inc" => doc.increment(me, &parts, arg.parse().unwrap_or(1))?,
+                "add" => doc.insert(me, &parts, arg.into())?,
+                _ => doc.set(hlc.now()?, &parts, arg.into())?,
+            })
+        },
+    )
+}

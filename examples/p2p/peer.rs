@@ -1,0 +1,317 @@
+//! `p2p peer`: one replica of the board, on the network, driven by a prompt (or, with
+//! `--control`, by the scenario over stdin/stdout).
+
+use std::collections::VecDeque;
+use std::io::Write;
+use std::time::Duration;
+
+use deltacrdt::{
+    AuthKey, Doc, Hlc, NetConfig, Network, ReplicaId, SyncConfig, SyncEngine, SyncNode,
+};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::time::{Instant, interval, sleep_until};
+
+use crate::Error;
+use crate::args::PeerArgs;
+use crate::board::{self, Rng};
+use crate::commands::{self, Command};
+use crate::protocol::{Line, Report, Status};
+
+/// A running peer.
+struct Peer {
+    node: SyncNode<Doc>,
+    control: bool,
+    name: String,
+    rng: Rng,
+    /// Random edits made, and still to make.
+    edits: u64,
+    edits_left: u64,
+    interval: Duration,
+    next_edit: Instant,
+    /// Σ encoded delta sizes of the edits made.
+    delta_bytes: u64,
+    /// Random edits not yet committed: (sequence number after the edit, tag).
+    uncommitted: VecDeque<(u64, String)>,
+    committed: u64,
+}
+
+/// Runs a peer until `quit` or the end of its input.
+pub(crate) async fn run(args: PeerArgs) -> Result<(), Error> {
+    let id = match &args.id {
+        Some(id) => id.parse::<ReplicaId>()?,
+        None => ReplicaId::random(),
+    };
+    let net_config = NetConfig {
+        min_backoff: Duration::from_millis(50),
+        max_backoff: args.max_backoff,
+        ..NetConfig::new(AuthKey::from_passphrase(&args.key))
+    };
+    let network = Network::new(id, net_config);
+    let addr = network.listen_tcp(args.listen.as_str()).await?;
+    let ws = match &args.ws {
+        Some(ws) => Some(network.listen_ws(ws.as_str()).await?),
+        None => None,
+    };
+    let sync_config = SyncConfig {
+        retransmit_after_ms: 300,
+        ..SyncConfig::default()
+    };
+    let engine = SyncEngine::with_config(Hlc::builder(id).build()?, sync_config);
+    let node = SyncNode::new(engine, network, Duration::from_millis(50));
+    for target in &args.connect {
+        connect(node.network(), target);
+    }
+    let seed = args.seed.unwrap_or_else(|| {
+        let mut b = [0; 8];
+        let _ = getrandom::fill(&mut b);
+        u64::from_le_bytes(b)
+    });
+    let name = if args.name.is_empty() {
+        id.to_string().chars().take(8).collect()
+    } else {
+        args.name.clone()
+    };
+    let mut peer = Peer {
+        node,
+        control: args.control,
+        name,
+        rng: Rng::new(seed),
+        edits: 0,
+        edits_left: 0,
+        interval: Duration::ZERO,
+        next_edit: Instant::now(),
+        delta_bytes: 0,
+        uncommitted: VecDeque::new(),
+        committed: 0,
+    };
+    if peer.control {
+        emit(&Line::Ready {
+            id: id.to_string(),
+            addr: addr.to_string(),
+            ws: ws.map(|w| w.to_string()),
+        });
+    } else {
+        println!("peer {id} listening on {addr} (tcp)");
+        if let Some(ws) = ws {
+            println!("  and on ws://{ws} (websocket)");
+        }
+        println!("type help for the commands");
+        prompt();
+    }
+    let mut stdin = BufReader::new(tokio::io::stdin()).lines();
+    let mut status = interval(Duration::from_millis(100));
+    loop {
+        tokio::select! {
+            _ = peer.node.turn() => {}
+            line = stdin.next_line() => match line {
+                Ok(Some(line)) => {
+                    if !peer.command(&line) {
+                        break;
+                    }
+                }
+                // The parent went away or the user closed the input.
+                Ok(None) | Err(_) => break,
+            },
+            () = sleep_until(peer.next_edit), if peer.edits_left > 0 => peer.random_edit()?,
+            _ = status.tick(), if peer.control => peer.status(),
+        }
+    }
+    peer.node.shutdown().await;
+    Ok(())
+}
+
+fn connect(network: &Network, target: &str) {
+    if target.starts_with("ws://") {
+        network.dial_ws(target);
+    } else {
+        network.dial_tcp(target);
+    }
+}
+
+fn emit(line: &Line) {
+    if let Ok(json) = serde_json::to_string(line) {
+        println!("{json}");
+    }
+}
+
+fn prompt() {
+    print!("> ");
+    let _ = std::io::stdout().flush();
+}
+
+impl Peer {
+    /// Handles one input line; false to stop.
+    fn command(&mut self, line: &str) -> bool {
+        let reply = match commands::parse(line) {
+            Err(e) => e,
+            Ok(Command::Quit) => return false,
+            Ok(cmd) => self.run_command(cmd),
+        };
+        if self.control {
+            if !reply.is_empty() {
+                emit(&Line::Reply { text: reply });
+            }
+        } else {
+            if !reply.is_empty() {
+                println!("{reply}");
+            }
+            prompt();
+        }
+        true
+    }
+
+    fn run_command(&mut self, cmd: Command) -> String {
+        let engine = self.node.engine_mut();
+        match cmd {
+            Command::Edit { verb, path, arg } => {
+                match board::apply_command(engine, verb, &path, &arg) {
+                    Ok(()) => {
+                        self.node.pump();
+                        String::new()
+                    }
+                    Err(e) => format!("error: {e}"),
+                }
+            }
+            Command::Show => {
+                serde_json::to_string_pretty(&engine.state().to_json()).unwrap_or_default()
+            }
+            Command::Stats => self.stats_text(),
+            Command::Peers => {
+                let peers = self.node.network().peers();
+                let mut out = format!("{} peer(s) connected", peers.len());
+                for p in peers {
+                    out.push_str(&format!("\n  {p}"));
+                }
+                out
+            }
+            Command::Connect(target) => {
+                connect(self.node.network(), &target);
+                String::new()
+            }
+            Command::Block(ids) => {
+                for id in ids {
+                    match id.parse::<ReplicaId>() {
+                        Ok(id) => self.node.network().block(id),
+                        Err(e) => return format!("error: {e}"),
+                    }
+                }
+                String::new()
+            }
+            Command::UnblockAll => {
+                self.node.network().unblock_all();
+                String::new()
+            }
+            Command::RandomEdits { count, interval_ms } => {
+                self.edits_left += count;
+                self.interval = Duration::from_millis(interval_ms);
+                String::new()
+            }
+            Command::Report => {
+                emit(&Line::Report(Box::new(self.report())));
+                String::new()
+            }
+            Command::Help => crate::args::PeerArgs::parse(&["--help".to_string()])
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default(),
+            Command::Nothing | Command::Quit => String::new(),
+        }
+    }
+
+    fn random_edit(&mut self) -> Result<(), Error> {
+        let tag = format!("{}-{}", self.name, self.edits);
+        let size = board::random_edit(self.node.engine_mut(), &mut self.rng, &tag)?;
+        self.edits += 1;
+        self.edits_left -= 1;
+        self.delta_bytes += size as u64;
+        self.uncommitted.push_back((self.node.engine().seq(), tag));
+        self.next_edit = Instant::now() + self.interval;
+        self.node.pump();
+        Ok(())
+    }
+
+    /// Reports newly committed edits and the progress line.
+    fn status(&mut self) {
+        let mut tags = Vec::new();
+        while let Some((seq, _)) = self.uncommitted.front() {
+            if !board::is_committed(self.node.engine(), *seq) {
+                break;
+            }
+            if let Some((_, tag)) = self.uncommitted.pop_front() {
+                tags.push(tag);
+            }
+        }
+        self.committed += tags.len() as u64;
+        if !tags.is_empty() {
+            emit(&Line::Committed { tags });
+        }
+        let engine = self.node.engine();
+        let sent = engine.stats().sent.total();
+        emit(&Line::Status(Status {
+            digest: board::digest(engine.state()),
+            links: self.node.network().peers().len(),
+            edits: self.edits,
+            edits_left: self.edits_left,
+            frames_out: sent.messages,
+            bytes_out: sent.bytes,
+        }));
+    }
+
+    fn report(&self) -> Report {
+        let engine = self.node.engine();
+        let stats = engine.stats();
+        let net = self.node.network().stats();
+        let (sent, received) = (stats.sent.total(), stats.received.total());
+        Report {
+            id: engine.replica().to_string(),
+            edits: self.edits,
+            delta_bytes: self.delta_bytes,
+            msgs_out: sent.messages,
+            bytes_out: sent.bytes,
+            msgs_in: received.messages,
+            bytes_in: received.bytes,
+            full_new_peer: stats.full_states.new_peer,
+            full_restart: stats.full_states.restart,
+            full_evicted: stats.full_states.evicted,
+            retransmissions: stats.retransmissions,
+            refused: net.refused.total(),
+            refused_bad_key: net.refused.bad_proof,
+            dropped_full: net.dropped_full,
+            sessions: net.sessions,
+            doc: engine.state().to_json().to_string(),
+            digest: board::digest(engine.state()),
+        }
+    }
+
+    fn stats_text(&self) -> String {
+        let r = self.report();
+        let net = self.node.network().stats();
+        format!(
+            "replica {}\n\
+             edits {} ({} random, {} committed, {} awaiting an ack)\n\
+             engine: sent {} frames / {} B, received {} frames / {} B, retransmissions {}\n\
+             full states sent: {} new peer, {} restart, {} evicted\n\
+             network: {} sessions ({} open), refused {} (wrong key {}), dropped {} (queue full) \
+             + {} (no session)",
+            r.id,
+            self.node.engine().seq(),
+            self.edits,
+            self.committed,
+            self.uncommitted.len(),
+            r.msgs_out,
+            r.bytes_out,
+            r.msgs_in,
+            r.bytes_in,
+            r.retransmissions,
+            r.full_new_peer,
+            r.full_restart,
+            r.full_evicted,
+            net.sessions,
+            net.open_sessions,
+            net.refused.total(),
+            net.refused.bad_proof,
+            net.dropped_full,
+            net.dropped_unconnected,
+        )
+    }
+}

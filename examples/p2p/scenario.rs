@@ -1,0 +1,644 @@
+//! The scenario the demo runs with no arguments: peers as child processes on 127.0.0.1,
+//! concurrent edits, a partition, a SIGKILL and a restart, the heal, convergence, a
+//! throughput run, and the checks.
+
+use std::collections::{BTreeSet, HashMap};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use deltacrdt::ReplicaId;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::process::{Child, ChildStdin, Command};
+use tokio::time::{Instant, sleep};
+
+use crate::Error;
+use crate::args::{DEFAULT_KEY, ScenarioArgs};
+use crate::protocol::{Line, Report, Status};
+use crate::report::{self, Row, Throughput};
+
+/// What the scenario has heard from one peer.
+#[derive(Debug, Default)]
+struct View {
+    ready: Option<(String, String, Option<String>)>,
+    status: Option<(Instant, Status)>,
+    /// (when, digest) of every status since the heal.
+    history: Vec<(Instant, u64)>,
+    committed: Vec<String>,
+    report: Option<(Instant, Report)>,
+    replies: Vec<String>,
+}
+
+/// A peer process.
+struct Peer {
+    name: String,
+    listen: String,
+    process: Child,
+    stdin: ChildStdin,
+    view: Arc<Mutex<View>>,
+    alive: bool,
+}
+
+impl Peer {
+    fn view<R>(&self, f: impl FnOnce(&mut View) -> R) -> R {
+        f(&mut self.view.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    async fn send(&mut self, line: &str) -> Result<(), Error> {
+        self.stdin.write_all(format!("{line}\n").as_bytes()).await?;
+        self.stdin.flush().await?;
+        Ok(())
+    }
+
+    fn id(&self) -> String {
+        self.view(|v| v.ready.as_ref().map(|r| r.0.clone()).unwrap_or_default())
+    }
+
+    fn status(&self) -> Option<Status> {
+        self.view(|v| v.status.as_ref().map(|s| s.1.clone()))
+    }
+}
+
+/// The scenario's run: its peers, its clock, its log directory, the status line.
+struct Run {
+    args: ScenarioArgs,
+    exe: PathBuf,
+    logs: PathBuf,
+    seed: u64,
+    peers: Vec<Peer>,
+    start: Instant,
+    phase: &'static str,
+    tty: bool,
+    last_line: Instant,
+}
+
+pub(crate) async fn run(args: ScenarioArgs) -> Result<(), Error> {
+    let seed = args.seed.unwrap_or_else(|| {
+        let mut b = [0; 8];
+        let _ = getrandom::fill(&mut b);
+        u64::from_le_bytes(b) >> 16
+    });
+    let logs = std::env::temp_dir().join(format!("deltacrdt-p2p-{}", std::process::id()));
+    std::fs::create_dir_all(&logs)?;
+    let mut run = Run {
+        exe: std::env::current_exe()?,
+        logs,
+        seed,
+        peers: Vec::new(),
+        start: Instant::now(),
+        phase: "start",
+        tty: std::io::stderr().is_terminal(),
+        last_line: Instant::now(),
+        args,
+    };
+    let result = run.scenario().await;
+    run.finish_line();
+    for peer in &mut run.peers {
+        let _ = peer.send("quit").await;
+    }
+    for peer in &mut run.peers {
+        if tokio::time::timeout(Duration::from_secs(5), peer.process.wait())
+            .await
+            .is_err()
+        {
+            let _ = peer.process.start_kill();
+        }
+    }
+    eprintln!("peer logs (tracing warnings): {}", run.logs.display());
+    result
+}
+
+impl Run {
+    async fn scenario(&mut self) -> Result<(), Error> {
+        let n = self.args.peers;
+        eprintln!(
+            "p2p: {n} peers as processes on 127.0.0.1, seed {} (--seed to replay)",
+            self.seed
+        );
+        for i in 0..n {
+            let ws = i == 0;
+            self.spawn(format!("p{i}"), "127.0.0.1:0".into(), None, DEFAULT_KEY, ws)
+                .await?;
+        }
+        // Full mesh: each peer dials the ones before it; the last joins peer 0 by WebSocket.
+        for i in 1..n {
+            for j in 0..i {
+                let target = match (i == n - 1 && j == 0, self.ws_addr(0)) {
+                    (true, Some(ws)) => format!("ws://{ws}"),
+                    _ => self.addr(j),
+                };
+                self.peers_mut(i)?
+                    .send(&format!("connect {target}"))
+                    .await?;
+            }
+        }
+        self.phase = "connecting";
+        self.wait("full mesh", Duration::from_secs(15), |r| {
+            r.alive()
+                .all(|p| p.status().is_some_and(|s| s.links + 1 >= n))
+        })
+        .await?;
+
+        let mut intruder = None;
+        if self.args.intruder {
+            let target = format!("connect {}", self.addr(0));
+            let i = self
+                .spawn(
+                    "intruder".into(),
+                    "127.0.0.1:0".into(),
+                    None,
+                    "not the key",
+                    false,
+                )
+                .await?;
+            self.peers_mut(i)?.send(&target).await?;
+            self.peers_mut(i)?.send("edit 3 0").await?;
+            intruder = Some(i);
+        }
+
+        // 1. Everyone edits, connected.
+        self.phase = "editing";
+        let (ops, every) = (self.args.ops, self.args.interval_ms);
+        self.broadcast(&format!("edit {ops} {every}")).await?;
+        self.wait("edits", Duration::from_secs(60), Run::edits_done)
+            .await?;
+
+        // 2. Partition into two groups; both keep editing.
+        self.phase = "partitioned";
+        let split = n / 2;
+        let (left, right): (Vec<usize>, Vec<usize>) = (0..n).partition(|&i| i < split);
+        self.block(&left, &right).await?;
+        let per = self.args.partition.as_millis() as u64 / (2 * ops.max(1) as u64);
+        self.broadcast(&format!("edit {ops} {per}")).await?;
+        let partition_end = Instant::now() + self.args.partition;
+        self.idle_until(Instant::now() + self.args.partition / 2)
+            .await;
+
+        // 3. Kill one peer of the right group with SIGKILL, restart it on its address as a
+        //    new replica (no store yet: it lost its state).
+        let victim = right.last().copied().unwrap_or(n - 1);
+        self.phase = "killed";
+        let old = self.peer(victim)?;
+        let (listen, name) = (old.listen.clone(), format!("{}'", old.name));
+        let victim_peer = self.peers_mut(victim)?;
+        victim_peer.process.start_kill()?;
+        let _ = victim_peer.process.wait().await;
+        victim_peer.alive = false;
+        let fresh = ReplicaId::random().to_string();
+        for &i in &left {
+            self.peers_mut(i)?.send(&format!("block {fresh}")).await?;
+        }
+        self.phase = "restarting";
+        let back = self
+            .spawn(name, listen, Some(fresh), DEFAULT_KEY, false)
+            .await?;
+        let left_ids: Vec<String> = left
+            .iter()
+            .filter_map(|&i| self.peer(i).ok())
+            .map(Peer::id)
+            .collect();
+        self.peers_mut(back)?
+            .send(&format!("block {}", left_ids.join(" ")))
+            .await?;
+        for j in 0..victim {
+            let target = self.addr(j);
+            self.peers_mut(back)?
+                .send(&format!("connect {target}"))
+                .await?;
+        }
+        self.peers_mut(back)?
+            .send(&format!("edit {} {per}", ops / 2))
+            .await?;
+        self.phase = "partitioned";
+        self.idle_until(partition_end).await;
+
+        // 4. Heal, and wait for every peer to hold the same document.
+        self.phase = "healed";
+        let healed = Instant::now();
+        for p in &mut self.peers {
+            p.view(|v| v.history.clear());
+        }
+        self.broadcast("unblock-all").await?;
+        let within = self.args.converge_within;
+        self.wait("convergence after the heal", within, Run::converged)
+            .await?;
+        let converged_at = Instant::now();
+        let final_digest = self.common_digest().unwrap_or(0);
+        let conv_times: Vec<Option<Duration>> = self
+            .peers
+            .iter()
+            .map(|p| p.view(|v| converge_time(&v.history, healed, final_digest)))
+            .collect();
+
+        // 5. Throughput: every peer edits as fast as it can; time until all hold everything.
+        let mut throughput = None;
+        if self.args.bench_ops > 0 {
+            self.phase = "throughput";
+            let before = self.reports().await?;
+            let t0 = Instant::now();
+            self.broadcast(&format!("edit {} 0", self.args.bench_ops))
+                .await?;
+            self.wait("throughput run", Duration::from_secs(120), Run::converged)
+                .await?;
+            let elapsed = t0.elapsed();
+            let after = self.reports().await?;
+            throughput = Some(Throughput::measure(
+                &before,
+                &after,
+                elapsed,
+                self.members().count(),
+            ));
+        }
+
+        // 6. Checks and the report.
+        self.phase = "report";
+        let reports = self.reports().await?;
+        self.finish_line();
+        let mut rows = Vec::new();
+        for (i, p) in self.peers.iter().enumerate() {
+            let conv = conv_times.get(i).copied().flatten();
+            rows.push(Row {
+                name: p.name.clone(),
+                alive: p.alive,
+                report: reports.get(&i).cloned(),
+                converged_after_heal: if p.alive && Some(i) != intruder {
+                    conv
+                } else {
+                    None
+                },
+            });
+        }
+        report::table(&rows);
+        if let Some(t) = &throughput {
+            report::throughput(t, self.members().count());
+        }
+        let members: Vec<usize> = self.members().map(|(i, _)| i).collect();
+        let docs: BTreeSet<&str> = members
+            .iter()
+            .filter_map(|i| reports.get(i))
+            .map(|r| r.doc.as_str())
+            .collect();
+        let committed: Vec<String> = self
+            .peers
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| Some(*i) != intruder)
+            .flat_map(|(_, p)| p.view(|v| v.committed.clone()))
+            .collect();
+        let doc = docs.iter().next().copied().unwrap_or("{}");
+        let log: BTreeSet<String> = serde_json::from_str::<serde_json::Value>(doc)?
+            .get("log")
+            .and_then(|l| l.as_array().cloned())
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect();
+        let lost: Vec<&String> = committed.iter().filter(|t| !log.contains(*t)).collect();
+        if self.args.show_doc {
+            let pretty = serde_json::from_str::<serde_json::Value>(doc)
+                .and_then(|v| serde_json::to_string_pretty(&board_view(v)))
+                .unwrap_or_default();
+            println!(
+                "final document (the `log` set of {} edit tags elided):\n{pretty}",
+                log.len()
+            );
+        }
+        println!(
+            "converged: {} peers hold the same document ({} B of JSON), {:.2} s after the heal",
+            members.len(),
+            doc.len(),
+            converged_at.duration_since(healed).as_secs_f64()
+        );
+        println!(
+            "committed edits: {} reported, {} lost; edits in the document: {}",
+            committed.len(),
+            lost.len(),
+            log.len()
+        );
+        if docs.len() != 1 {
+            return Err(format!("peers ended with {} different documents", docs.len()).into());
+        }
+        if !lost.is_empty() {
+            return Err(format!("committed edits missing: {lost:?}").into());
+        }
+        if let Some(i) = intruder {
+            let refused: u64 = members
+                .iter()
+                .filter_map(|m| reports.get(m))
+                .map(|r| r.refused_bad_key)
+                .sum();
+            let own = reports.get(&i).map_or(0, |r| r.refused_bad_key);
+            let leaked = log.iter().any(|t| t.starts_with("intruder-"));
+            println!(
+                "intruder with a wrong key: refused {refused} time(s) by the peers, refused them \
+                 {own} time(s); its edits reached the others: {leaked}"
+            );
+            if refused == 0 || leaked {
+                return Err("the peer without the key was not refused".into());
+            }
+        }
+        println!("OK");
+        Ok(())
+    }
+
+    /// Starts a peer process and waits for its `ready` line; returns its index.
+    async fn spawn(
+        &mut self,
+        name: String,
+        listen: String,
+        id: Option<String>,
+        key: &str,
+        ws: bool,
+    ) -> Result<usize, Error> {
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            let log = std::fs::File::create(self.logs.join(format!("{name}.log")))?;
+            let mut cmd = Command::new(&self.exe);
+            cmd.arg("peer")
+                .arg("--control")
+                .args(["--listen", &listen, "--name", &name, "--key", key])
+                .args(["--seed", &(self.seed + self.peers.len() as u64).to_string()])
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::from(log))
+                .kill_on_drop(true);
+            if let Some(id) = &id {
+                cmd.args(["--id", id]);
+            }
+            if ws {
+                cmd.args(["--ws", "127.0.0.1:0"]);
+            }
+            let mut process = cmd.spawn()?;
+            let (Some(stdin), Some(stdout)) = (process.stdin.take(), process.stdout.take()) else {
+                return Err("child without pipes".into());
+            };
+            let view = Arc::new(Mutex::new(View::default()));
+            tokio::spawn(read_lines(stdout, Arc::clone(&view)));
+            let peer = Peer {
+                name: name.clone(),
+                listen: listen.clone(),
+                process,
+                stdin,
+                view,
+                alive: true,
+            };
+            let deadline = Instant::now() + Duration::from_secs(10);
+            let mut peer = peer;
+            loop {
+                if let Some((_, addr, _)) = peer.view(|v| v.ready.clone()) {
+                    peer.listen = addr;
+                    self.peers.push(peer);
+                    return Ok(self.peers.len() - 1);
+                }
+                if Instant::now() > deadline || matches!(peer.process.try_wait(), Ok(Some(_))) {
+                    break;
+                }
+                sleep(Duration::from_millis(20)).await;
+            }
+            let _ = peer.process.start_kill();
+            if tries >= 10 {
+                return Err(format!("peer {name} did not start (see its log)").into());
+            }
+            // The address may still be held by the killed process for a moment.
+            sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    fn peer(&self, i: usize) -> Result<&Peer, Error> {
+        self.peers.get(i).ok_or_else(|| "no such peer".into())
+    }
+
+    fn peers_mut(&mut self, i: usize) -> Result<&mut Peer, Error> {
+        self.peers.get_mut(i).ok_or_else(|| "no such peer".into())
+    }
+
+    fn addr(&self, i: usize) -> String {
+        self.peers
+            .get(i)
+            .map(|p| p.listen.clone())
+            .unwrap_or_default()
+    }
+
+    fn ws_addr(&self, i: usize) -> Option<String> {
+        self.peers
+            .get(i)
+            .and_then(|p| p.view(|v| v.ready.as_ref().and_then(|r| r.2.clone())))
+    }
+
+    /// The live peers of the board (not the intruder).
+    fn members(&self) -> impl Iterator<Item = (usize, &Peer)> {
+        self.peers
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.alive && p.name != "intruder")
+    }
+
+    fn alive(&self) -> impl Iterator<Item = &Peer> {
+        self.members().map(|(_, p)| p)
+    }
+
+    async fn broadcast(&mut self, line: &str) -> Result<(), Error> {
+        for p in self
+            .peers
+            .iter_mut()
+            .filter(|p| p.alive && p.name != "intruder")
+        {
+            p.send(line).await?;
+        }
+        Ok(())
+    }
+
+    /// Each side refuses the other.
+    async fn block(&mut self, left: &[usize], right: &[usize]) -> Result<(), Error> {
+        let ids = |r: &Run, side: &[usize]| -> Vec<String> {
+            side.iter()
+                .filter_map(|&i| r.peer(i).ok())
+                .map(Peer::id)
+                .collect()
+        };
+        let (l, rt) = (ids(self, left), ids(self, right));
+        for &i in left {
+            self.peers_mut(i)?
+                .send(&format!("block {}", rt.join(" ")))
+                .await?;
+        }
+        for &i in right {
+            self.peers_mut(i)?
+                .send(&format!("block {}", l.join(" ")))
+                .await?;
+        }
+        Ok(())
+    }
+
+    fn edits_done(&self) -> bool {
+        self.alive()
+            .all(|p| p.status().is_some_and(|s| s.edits_left == 0))
+    }
+
+    fn common_digest(&self) -> Option<u64> {
+        let digests: BTreeSet<u64> = self
+            .alive()
+            .filter_map(|p| p.status().map(|s| s.digest))
+            .collect();
+        (digests.len() == 1)
+            .then(|| digests.into_iter().next())
+            .flatten()
+    }
+
+    fn converged(&self) -> bool {
+        self.edits_done() && self.common_digest().is_some()
+    }
+
+    /// Waits for `done`, updating the status line; an error after `within`.
+    async fn wait(
+        &mut self,
+        what: &str,
+        within: Duration,
+        done: impl Fn(&Run) -> bool,
+    ) -> Result<(), Error> {
+        let deadline = Instant::now() + within;
+        // Statuses older than now may predate the command that started this phase.
+        let from = Instant::now();
+        loop {
+            let fresh = self
+                .alive()
+                .all(|p| p.view(|v| v.status.as_ref().is_some_and(|s| s.0 > from)));
+            if fresh && done(self) {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                self.finish_line();
+                return Err(format!("{what}: not reached within {within:?}").into());
+            }
+            self.status_line();
+            sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    async fn idle_until(&mut self, until: Instant) {
+        while Instant::now() < until {
+            self.status_line();
+            sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Asks every live peer for its report.
+    async fn reports(&mut self) -> Result<HashMap<usize, Report>, Error> {
+        let asked = Instant::now();
+        for p in self.peers.iter_mut().filter(|p| p.alive) {
+            p.send("report").await?;
+        }
+        let deadline = asked + Duration::from_secs(10);
+        loop {
+            let got: HashMap<usize, Report> = self
+                .peers
+                .iter()
+                .enumerate()
+                .filter(|(_, p)| p.alive)
+                .filter_map(|(i, p)| {
+                    p.view(|v| {
+                        v.report
+                            .as_ref()
+                            .filter(|r| r.0 >= asked)
+                            .map(|r| r.1.clone())
+                    })
+                    .map(|r| (i, r))
+                })
+                .collect();
+            if got.len() == self.peers.iter().filter(|p| p.alive).count() {
+                return Ok(got);
+            }
+            if Instant::now() > deadline {
+                return Err("peers did not report".into());
+            }
+            sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// The live status line: `\r`-updated on a terminal, a line every 2 s otherwise.
+    fn status_line(&mut self) {
+        let every = if self.tty {
+            Duration::from_millis(200)
+        } else {
+            Duration::from_secs(2)
+        };
+        if self.last_line.elapsed() < every {
+            return;
+        }
+        self.last_line = Instant::now();
+        let statuses: Vec<Status> = self.alive().filter_map(Peer::status).collect();
+        let n = self.args.peers;
+        let mut counts: HashMap<u64, usize> = HashMap::new();
+        for s in &statuses {
+            *counts.entry(s.digest).or_default() += 1;
+        }
+        let agree = counts.values().max().copied().unwrap_or(0);
+        let links: usize = statuses.iter().map(|s| s.links).sum();
+        let edits: u64 = statuses.iter().map(|s| s.edits).sum();
+        let bytes: u64 = statuses.iter().map(|s| s.bytes_out).sum();
+        let frames: u64 = statuses.iter().map(|s| s.frames_out).sum();
+        let line = format!(
+            "[{:5.1}s] {:<11} peers up {}/{n} | links {links} | same doc {agree}/{} | edits {edits} | sent {} msgs, {}",
+            self.start.elapsed().as_secs_f64(),
+            self.phase,
+            statuses.len(),
+            statuses.len(),
+            frames,
+            report::bytes(bytes),
+        );
+        if self.tty {
+            eprint!("\r{line}\x1b[K");
+        } else {
+            eprintln!("{line}");
+        }
+    }
+
+    fn finish_line(&mut self) {
+        if self.tty {
+            eprintln!();
+        }
+    }
+}
+
+/// Time from the heal until the peer's digest reached the final one for good.
+fn converge_time(history: &[(Instant, u64)], healed: Instant, last: u64) -> Option<Duration> {
+    let pos = history.iter().rposition(|(_, d)| *d != last);
+    let at = match pos {
+        None => history.first(),
+        Some(p) => history.get(p + 1),
+    }?;
+    Some(at.0.saturating_duration_since(healed))
+}
+
+/// The document without its (long) edit log.
+fn board_view(mut v: serde_json::Value) -> serde_json::Value {
+    if let Some(map) = v.as_object_mut() {
+        map.remove("log");
+    }
+    v
+}
+
+/// Reads a peer's stdout lines into its view.
+async fn read_lines(stdout: tokio::process::ChildStdout, view: Arc<Mutex<View>>) {
+    let mut lines = BufReader::new(stdout).lines();
+    while let Ok(Some(line)) = lines.next_line().await {
+        let Ok(parsed) = serde_json::from_str::<Line>(&line) else {
+            continue;
+        };
+        let now = Instant::now();
+        let mut v = view.lock().unwrap_or_else(PoisonError::into_inner);
+        match parsed {
+            Line::Ready { id, addr, ws } => v.ready = Some((id, addr, ws)),
+            Line::Status(s) => {
+                v.history.push((now, s.digest));
+                v.status = Some((now, s));
+            }
+            Line::Committed { tags } => v.committed.extend(tags),
+            Line::Report(r) => v.report = Some((now, *r)),
+            Line::Reply { text } => v.replies.push(text),
+        }
+    }
+}

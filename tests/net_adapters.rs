@@ -1,0 +1,321 @@
+//! The network adapters over real loopback sockets: framing of partial reads, oversized
+//! frames, garbage, wrong keys, other versions, reconnection after a restart, bounded queues,
+//! WebSocket peers, shutdown.
+#![allow(clippy::unwrap_used, clippy::indexing_slicing, reason = "tests")]
+
+use std::time::Duration;
+
+use deltacrdt::{
+    AuthKey, GCounter, HELLO_LEN, Handshake, Hlc, NetConfig, Network, ReplicaId, Role, Session,
+    SyncEngine, SyncNode, Transport,
+};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::time::{Instant, sleep, timeout};
+
+type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+fn id(n: u128) -> ReplicaId {
+    ReplicaId::from_u128(n)
+}
+
+fn config(pass: &str) -> NetConfig {
+    NetConfig {
+        max_frame_bytes: 1024,
+        min_backoff: Duration::from_millis(20),
+        max_backoff: Duration::from_millis(200),
+        handshake_timeout: Duration::from_secs(2),
+        ..NetConfig::new(AuthKey::from_passphrase(pass))
+    }
+}
+
+/// Polls `f` until it holds, for at most 10 s.
+async fn until(what: &str, mut f: impl FnMut() -> bool) -> TestResult {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !f() {
+        if Instant::now() > deadline {
+            return Err(format!("timed out waiting for {what}").into());
+        }
+        sleep(Duration::from_millis(10)).await;
+    }
+    Ok(())
+}
+
+async fn write_frame(s: &mut TcpStream, bytes: &[u8]) -> std::io::Result<()> {
+    s.write_all(&(bytes.len() as u32).to_be_bytes()).await?;
+    s.write_all(bytes).await
+}
+
+async fn read_frame(s: &mut TcpStream) -> std::io::Result<Vec<u8>> {
+    let mut len = [0; 4];
+    s.read_exact(&mut len).await?;
+    let mut buf = vec![0; u32::from_be_bytes(len) as usize];
+    s.read_exact(&mut buf).await?;
+    Ok(buf)
+}
+
+/// A hand-made client: the handshake over a raw socket, one byte per write.
+async fn raw_session(
+    addr: &str,
+    key: &str,
+    me: ReplicaId,
+) -> Result<(TcpStream, Session), Box<dyn std::error::Error>> {
+    let mut s = TcpStream::connect(addr).await?;
+    s.set_nodelay(true)?;
+    let hs = Handshake::new(&AuthKey::from_passphrase(key), Role::Initiator, me, [7; 32]);
+    let mut hello = (HELLO_LEN as u32).to_be_bytes().to_vec();
+    hello.extend_from_slice(hs.hello());
+    for b in hello {
+        s.write_all(&[b]).await?; // partial writes: the codec must reassemble
+        s.flush().await?;
+    }
+    let theirs = read_frame(&mut s).await?;
+    let (proof, hs) = hs.read_hello(&theirs)?;
+    write_frame(&mut s, &proof).await?;
+    let their_proof = read_frame(&mut s).await?;
+    Ok((s, hs.read_proof(&their_proof)?))
+}
+
+/// Reads until the server closes the socket (EOF or reset) or 5 s pass.
+async fn closed_by_server(s: &mut TcpStream) -> bool {
+    let mut buf = [0; 256];
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline {
+        if let Ok(Ok(0) | Err(_)) = timeout(Duration::from_millis(100), s.read(&mut buf)).await {
+            return true;
+        }
+    }
+    false
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn partial_reads_are_reassembled_into_frames() -> TestResult {
+    let mut a = Network::new(id(1), config("k"));
+    let addr = a.listen_tcp("127.0.0.1:0").await?.to_string();
+    let (mut s, mut session) = raw_session(&addr, "k", id(2)).await?;
+    let sealed = session.sealer.seal(b"a frame split across many writes");
+    let mut wire = (sealed.len() as u32).to_be_bytes().to_vec();
+    wire.extend_from_slice(&sealed);
+    for chunk in wire.chunks(3) {
+        s.write_all(chunk).await?;
+        s.flush().await?;
+        sleep(Duration::from_millis(1)).await;
+    }
+    timeout(Duration::from_secs(5), a.readable()).await?;
+    assert_eq!(
+        a.recv()?,
+        Some((id(2), b"a frame split across many writes".to_vec()))
+    );
+    // And the other way: the network seals what it sends.
+    until("session registered", || a.peers() == vec![id(2)]).await?;
+    a.send(id(2), b"reply".to_vec())?;
+    let got = read_frame(&mut s).await?;
+    assert_eq!(session.opener.open(&got)?, b"reply");
+    a.shutdown().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_frame_is_a_typed_error_that_closes_only_its_connection() -> TestResult {
+    let a_id = id(1);
+    let engine = SyncEngine::<GCounter>::new(Hlc::builder(a_id).build()?);
+    let mut a = SyncNode::new(
+        engine,
+        Network::new(a_id, config("k")),
+        Duration::from_millis(20),
+    );
+    let addr = a.network().listen_tcp("127.0.0.1:0").await?.to_string();
+    // A good peer, connected throughout.
+    let b_id = id(3);
+    let mut b = SyncNode::new(
+        SyncEngine::<GCounter>::new(Hlc::builder(b_id).build()?),
+        Network::new(b_id, config("k")),
+        Duration::from_millis(20),
+    );
+    b.network().dial_tcp(addr.clone());
+    until("b connected", || b.network().peers() == vec![a_id]).await?;
+
+    // Before the handshake: a length prefix far above the maximum.
+    let mut s = TcpStream::connect(&addr).await?;
+    s.write_all(&100_000_000u32.to_be_bytes()).await?;
+    assert!(closed_by_server(&mut s).await);
+    // After the handshake: a sealed frame above the maximum.
+    let (mut s, mut session) = raw_session(&addr, "k", id(2)).await?;
+    let sealed = session.sealer.seal(&vec![0; 4096]);
+    write_frame(&mut s, &sealed).await?;
+    assert!(closed_by_server(&mut s).await);
+    until("both refusals counted", || {
+        a.network().stats().refused.oversized == 2
+    })
+    .await?;
+    // The engine never saw a byte of them; the good peer still syncs.
+    assert_eq!(a.engine().stats().received.total().messages, 0);
+    b.engine_mut()
+        .update(|c, hlc| Ok::<_, deltacrdt::Error>(c.increment(hlc.replica(), 4)))?;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while a.engine().state().value() != 4 {
+        assert!(
+            Instant::now() < deadline,
+            "the good peer's update did not arrive"
+        );
+        tokio::select! { _ = a.turn() => {}, _ = b.turn() => {} }
+    }
+    assert_eq!(a.engine().stats().decode_errors, 0);
+    a.shutdown().await;
+    b.shutdown().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn garbage_wrong_keys_and_other_versions_are_refused() -> TestResult {
+    let a = Network::new(id(1), config("right"));
+    let addr = a.listen_tcp("127.0.0.1:0").await?.to_string();
+
+    // Garbage in a well-formed frame: not a hello.
+    let mut s = TcpStream::connect(&addr).await?;
+    write_frame(&mut s, b"GET / HTTP/1.1\r\n\r\n").await?;
+    assert!(closed_by_server(&mut s).await);
+    until("bad magic", || a.stats().refused.bad_magic == 1).await?;
+
+    // Another auth version.
+    let mut s = TcpStream::connect(&addr).await?;
+    let mut hello = Handshake::new(
+        &AuthKey::from_passphrase("right"),
+        Role::Initiator,
+        id(2),
+        [1; 32],
+    )
+    .hello()
+    .to_vec();
+    hello[4] = 9;
+    write_frame(&mut s, &hello).await?;
+    assert!(closed_by_server(&mut s).await);
+    until("incompatible", || a.stats().refused.incompatible == 1).await?;
+
+    // A peer with the wrong key: refused on both sides, no session anywhere.
+    let intruder = Network::new(id(4), config("wrong"));
+    intruder.dial_tcp(addr.clone());
+    until("wrong key refused", || a.stats().refused.bad_proof >= 1).await?;
+    until("intruder refuses too", || {
+        intruder.stats().refused.bad_proof >= 1
+    })
+    .await?;
+    assert!(a.peers().is_empty() && intruder.peers().is_empty());
+
+    // A tampered frame after a good handshake.
+    let (mut s, mut session) = raw_session(&addr, "right", id(5)).await?;
+    let mut sealed = session.sealer.seal(b"frame");
+    sealed[0] ^= 0xFF;
+    write_frame(&mut s, &sealed).await?;
+    assert!(closed_by_server(&mut s).await);
+    until("bad tag", || a.stats().refused.bad_tag == 1).await?;
+
+    // Through all that, a good peer connects and is served.
+    let good = Network::new(id(6), config("right"));
+    good.dial_tcp(addr);
+    until("good peer served", || a.peers() == vec![id(6)]).await?;
+    intruder.shutdown().await;
+    good.shutdown().await;
+    a.shutdown().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dialer_reconnects_after_the_remote_restarts() -> TestResult {
+    let a = Network::new(id(1), config("k"));
+    let addr = a.listen_tcp("127.0.0.1:0").await?;
+    let mut b = Network::new(id(2), config("k"));
+    b.dial_tcp(addr.to_string());
+    until("first session", || b.peers() == vec![id(1)]).await?;
+    a.shutdown().await;
+    drop(a);
+    until("session gone", || b.peers().is_empty()).await?;
+    // The remote comes back on the same address (here as a new replica).
+    let mut a2 = Network::new(id(11), config("k"));
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        match a2.listen_tcp(addr).await {
+            Ok(_) => break,
+            Err(e) if Instant::now() < deadline => {
+                let _ = e;
+                sleep(Duration::from_millis(50)).await;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    until("reconnected", || b.peers() == vec![id(11)]).await?;
+    assert!(b.stats().sessions >= 2 && b.stats().dials >= 2);
+    b.send(id(11), b"after the restart".to_vec())?;
+    timeout(Duration::from_secs(5), a2.readable()).await?;
+    assert_eq!(a2.recv()?, Some((id(2), b"after the restart".to_vec())));
+    assert!(b.take_new_peers().contains(&id(11)));
+    b.shutdown().await;
+    a2.shutdown().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queue_stays_bounded_when_a_peer_stops_reading() -> TestResult {
+    let mut a = Network::new(
+        id(1),
+        NetConfig {
+            queue_frames: 8,
+            ..config("k")
+        },
+    );
+    let addr = a.listen_tcp("127.0.0.1:0").await?.to_string();
+    // Authenticates, then never reads again.
+    let (_stalled, _session) = raw_session(&addr, "k", id(2)).await?;
+    until("session", || a.peers() == vec![id(2)]).await?;
+    let frame = vec![0xAB; 1000];
+    let sends: u64 = 20_000;
+    let started = Instant::now();
+    for _ in 0..sends {
+        a.send(id(2), frame.clone())?; // never blocks, never fails
+        tokio::task::yield_now().await;
+    }
+    assert!(started.elapsed() < Duration::from_secs(30));
+    let stats = a.stats();
+    // What went out is bounded by the socket buffers; the rest was dropped and counted.
+    assert!(stats.dropped_full > 0, "{stats:?}");
+    // Every frame was either written, dropped, or is among the 8 (+1 being written) queued.
+    let accounted = stats.frames_out + stats.dropped_full;
+    assert!(accounted <= sends && accounted + 9 >= sends, "{stats:?}");
+    // Shutdown does not hang on the stalled peer.
+    timeout(Duration::from_secs(5), a.shutdown()).await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn websocket_peers_sync_and_blocking_partitions() -> TestResult {
+    let key = config("k");
+    let node = |n: u128| -> Result<SyncNode<GCounter>, deltacrdt::Error> {
+        let engine = SyncEngine::new(Hlc::builder(id(n)).build()?);
+        Ok(SyncNode::new(
+            engine,
+            Network::new(id(n), key.clone()),
+            Duration::from_millis(20),
+        ))
+    };
+    let (mut a, mut b) = (node(1)?, node(2)?);
+    let ws = a.network().listen_ws("127.0.0.1:0").await?;
+    b.network().dial_ws(format!("ws://{ws}/board"));
+    b.engine_mut()
+        .update(|c, hlc| Ok::<_, deltacrdt::Error>(c.increment(hlc.replica(), 2)))?;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while a.engine().state().value() != 2 {
+        assert!(Instant::now() < deadline, "no sync over websocket");
+        tokio::select! { _ = a.turn() => {}, _ = b.turn() => {} }
+    }
+    // Block: the session closes and stays closed; unblock: it comes back.
+    a.network().block(id(2));
+    until("blocked", || a.network().peers().is_empty()).await?;
+    sleep(Duration::from_millis(300)).await;
+    assert!(a.network().peers().is_empty());
+    assert!(a.network().stats().refused.blocked >= 1);
+    a.network().unblock(id(2));
+    until("unblocked", || a.network().peers() == vec![id(2)]).await?;
+    a.shutdown().await;
+    b.shutdown().await;
+    Ok(())
+}

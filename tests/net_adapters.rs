@@ -319,3 +319,30 @@ async fn websocket_peers_sync_and_blocking_partitions() -> TestResult {
     b.shutdown().await;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn peers_dialing_each_other_both_get_through() -> TestResult {
+    let mut a = Network::new(id(1), config("k"));
+    let mut b = Network::new(id(2), config("k"));
+    let (addr_a, addr_b) = (
+        a.listen_tcp("127.0.0.1:0").await?,
+        b.listen_tcp("127.0.0.1:0").await?,
+    );
+    a.dial_tcp(addr_b.to_string());
+    b.dial_tcp(addr_a.to_string());
+    until("both sessions", || {
+        a.stats().open_sessions == 2 && b.stats().open_sessions == 2
+    })
+    .await?;
+    // Two connections, one peer each; frames flow both ways on the newest.
+    assert_eq!((a.peers(), b.peers()), (vec![id(2)], vec![id(1)]));
+    a.send(id(2), b"to b".to_vec())?;
+    b.send(id(1), b"to a".to_vec())?;
+    timeout(Duration::from_secs(5), b.readable()).await?;
+    timeout(Duration::from_secs(5), a.readable()).await?;
+    assert_eq!(b.recv()?, Some((id(1), b"to b".to_vec())));
+    assert_eq!(a.recv()?, Some((id(2), b"to a".to_vec())));
+    a.shutdown().await;
+    b.shutdown().await;
+    Ok(())
+}

@@ -49,6 +49,10 @@ async fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.to_string().starts_with("usage:") => {
+            println!("{e}");
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             eprintln!("p2p: {e}");
             ExitCode::FAILURE

@@ -288,7 +288,7 @@ impl Peer {
         let net = self.node.network().stats();
         format!(
             "replica {}\n\
-             edits {} ({} random, {} committed, {} awaiting an ack)\n\
+             sequence {}; random edits {} ({} committed, {} awaiting an ack)\n\
              engine: sent {} frames / {} B, received {} frames / {} B, retransmissions {}\n\
              full states sent: {} new peer, {} restart, {} evicted\n\
              network: {} sessions ({} open), refused {} (wrong key {}), dropped {} (queue full) \

@@ -297,13 +297,12 @@ impl Run {
             .collect();
         let lost: Vec<&String> = committed.iter().filter(|t| !log.contains(*t)).collect();
         if self.args.show_doc {
-            let pretty = serde_json::from_str::<serde_json::Value>(doc)
-                .and_then(|v| serde_json::to_string_pretty(&board_view(v)))
-                .unwrap_or_default();
+            let board = serde_json::from_str::<serde_json::Value>(doc)?;
             println!(
-                "final document (the `log` set of {} edit tags elided):\n{pretty}",
+                "final document (the `log` set of {} edit tags elided):",
                 log.len()
             );
+            print_board(&board);
         }
         println!(
             "converged: {} peers hold the same document ({} B of JSON), {:.2} s after the heal",
@@ -613,12 +612,22 @@ fn converge_time(history: &[(Instant, u64)], healed: Instant, last: u64) -> Opti
     Some(at.0.saturating_duration_since(healed))
 }
 
-/// The document without its (long) edit log.
-fn board_view(mut v: serde_json::Value) -> serde_json::Value {
-    if let Some(map) = v.as_object_mut() {
-        map.remove("log");
+/// The document, one line per field and per card, without its (long) edit log.
+fn print_board(board: &serde_json::Value) {
+    let Some(fields) = board.as_object() else {
+        return;
+    };
+    for (name, value) in fields {
+        match (name.as_str(), value.as_object()) {
+            ("log", _) => {}
+            ("cards", Some(cards)) => {
+                for (card, fields) in cards {
+                    println!("  cards/{card}: {fields}");
+                }
+            }
+            _ => println!("  {name}: {value}"),
+        }
     }
-    v
 }
 
 /// Reads a peer's stdout lines into its view.

@@ -107,7 +107,8 @@ usage: p2p peer [--listen ADDR] [--connect ADDR|ws://ADDR]... [--ws ADDR] [--key
                 [--name NAME] [--id UUID] [--seed N] [--control]
 defaults: --listen 127.0.0.1:7400, the demo key, no --connect.
 prompt commands: inc PATH [N] | add PATH VALUE | set PATH \"TEXT\" | show | stats | peers |
-                 connect ADDR | block ID | unblock-all | edit COUNT [INTERVAL_MS] | quit
+                 connect ADDR | block ID.. | unblock-all | forget ID.. | edit COUNT [INTERVAL_MS] |
+                 quit
 PATH is slash-separated, e.g. cards/ship/votes";
 
 impl PeerArgs {

@@ -22,6 +22,8 @@ pub(crate) enum Command {
     Connect(String),
     /// Refuse these replica ids (partition).
     Block(Vec<String>),
+    /// Stop syncing with these replica ids (a peer that died for good).
+    Forget(Vec<String>),
     /// Accept every peer again (heal).
     UnblockAll,
     /// Make `count` random board edits, one every `interval_ms`.
@@ -82,6 +84,9 @@ pub(crate) fn parse(line: &str) -> Result<Command, String> {
         "connect" if !first.is_empty() => Command::Connect(first.to_string()),
         "block" if !first.is_empty() => {
             Command::Block(rest.split_whitespace().map(str::to_string).collect())
+        }
+        "forget" if !first.is_empty() => {
+            Command::Forget(rest.split_whitespace().map(str::to_string).collect())
         }
         "unblock-all" => Command::UnblockAll,
         "edit" => Command::RandomEdits {

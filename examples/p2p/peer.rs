@@ -53,7 +53,7 @@ pub(crate) async fn run(args: PeerArgs) -> Result<(), Error> {
         None => None,
     };
     let sync_config = SyncConfig {
-        retransmit_after_ms: 300,
+        retransmit_after_ms: 1_000,
         ..SyncConfig::default()
     };
     let engine = SyncEngine::with_config(Hlc::builder(id).build()?, sync_config);
@@ -197,6 +197,15 @@ impl Peer {
                 }
                 String::new()
             }
+            Command::Forget(ids) => {
+                for id in ids {
+                    match id.parse::<ReplicaId>() {
+                        Ok(id) => self.node.engine_mut().disconnect(id),
+                        Err(e) => return format!("error: {e}"),
+                    }
+                }
+                String::new()
+            }
             Command::UnblockAll => {
                 self.node.network().unblock_all();
                 String::new()
@@ -270,6 +279,8 @@ impl Peer {
             bytes_out: sent.bytes,
             msgs_in: received.messages,
             bytes_in: received.bytes,
+            wire_frames: net.frames_out,
+            wire_bytes: net.bytes_out,
             full_new_peer: stats.full_states.new_peer,
             full_restart: stats.full_states.restart,
             full_evicted: stats.full_states.evicted,

@@ -66,6 +66,10 @@ pub(crate) struct Report {
     pub(crate) msgs_in: u64,
     /// Bytes received.
     pub(crate) bytes_in: u64,
+    /// Frames the network wrote to sockets (frames for peers without a session are not).
+    pub(crate) wire_frames: u64,
+    /// Their bytes (sync frames only: auth tags and length prefixes excluded).
+    pub(crate) wire_bytes: u64,
     /// Full states sent to a new peer.
     pub(crate) full_new_peer: u64,
     /// Full states sent after a restart.

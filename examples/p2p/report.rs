@@ -118,8 +118,8 @@ impl Throughput {
                 continue;
             }
             t.updates += a.edits.saturating_sub(b.edits);
-            t.frames += a.msgs_out.saturating_sub(b.msgs_out);
-            t.frame_bytes += a.bytes_out.saturating_sub(b.bytes_out);
+            t.frames += a.wire_frames.saturating_sub(b.wire_frames);
+            t.frame_bytes += a.wire_bytes.saturating_sub(b.wire_bytes);
             t.delta_bytes += a.delta_bytes.saturating_sub(b.delta_bytes);
         }
         t
@@ -141,6 +141,10 @@ pub(crate) fn throughput(t: &Throughput, peers: usize) {
          {:.2} s = {per_sec:.0} updates/s",
         t.updates,
         t.elapsed.as_secs_f64(),
+    );
+    println!(
+        "frames per update: {:.2} written to sockets (deltas, acks, retransmissions, relays)",
+        t.frames as f64 / updates
     );
     println!(
         "bytes per update: {engine:.1} B of sync frames ({wire:.1} B on the wire with the 16 B auth \

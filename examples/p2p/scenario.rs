@@ -181,11 +181,14 @@ impl Run {
         let victim = right.last().copied().unwrap_or(n - 1);
         self.phase = "killed";
         let old = self.peer(victim)?;
-        let (listen, name) = (old.listen.clone(), format!("{}'", old.name));
+        let (listen, name, old_id) = (old.listen.clone(), format!("{}'", old.name), old.id());
         let victim_peer = self.peers_mut(victim)?;
         victim_peer.process.start_kill()?;
         let _ = victim_peer.process.wait().await;
         victim_peer.alive = false;
+        // Without a store it comes back as a new replica: the old one is gone for good, so the
+        // others stop holding deltas and retransmitting for it.
+        self.broadcast(&format!("forget {old_id}")).await?;
         let fresh = ReplicaId::random().to_string();
         for &i in &left {
             self.peers_mut(i)?.send(&format!("block {fresh}")).await?;

@@ -346,3 +346,44 @@ async fn peers_dialing_each_other_both_get_through() -> TestResult {
     b.shutdown().await;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn websocket_text_oversized_and_non_websocket_clients_are_refused() -> TestResult {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+
+    let a = Network::new(id(1), config("k"));
+    let ws = a.listen_ws("127.0.0.1:0").await?;
+    let url = format!("ws://{ws}/");
+
+    // A text message where the hello should be.
+    let (mut c, _) = tokio_tungstenite::connect_async(url.as_str()).await?;
+    c.send(Message::text("hello?")).await?;
+    until("text refused", || a.stats().refused.other >= 1).await?;
+    assert!(
+        timeout(Duration::from_secs(5), async {
+            while let Some(Ok(_)) = c.next().await {}
+        })
+        .await
+        .is_ok()
+    );
+
+    // A binary message above the maximum.
+    let (mut c, _) = tokio_tungstenite::connect_async(url.as_str()).await?;
+    c.send(Message::binary(vec![0; 10_000])).await?;
+    until("oversized refused", || a.stats().refused.oversized >= 1).await?;
+
+    // Not a WebSocket at all.
+    let mut s = TcpStream::connect(ws).await?;
+    s.write_all(b"\x00\x00\x00\x05hello").await?;
+    assert!(closed_by_server(&mut s).await);
+    until("bad upgrade refused", || a.stats().refused.other >= 2).await?;
+
+    // A good WebSocket peer is still served.
+    let b = Network::new(id(2), config("k"));
+    b.dial_ws(url);
+    until("good peer", || a.peers() == vec![id(2)]).await?;
+    b.shutdown().await;
+    a.shutdown().await;
+    Ok(())
+}

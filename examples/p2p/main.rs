@@ -22,6 +22,7 @@ mod args;
 mod board;
 mod commands;
 mod peer;
+mod process;
 mod protocol;
 mod report;
 mod scenario;

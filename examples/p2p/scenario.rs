@@ -5,61 +5,16 @@
 use std::collections::{BTreeSet, HashMap};
 use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::process::Stdio;
-use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use deltacrdt::ReplicaId;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::process::{Child, ChildStdin, Command};
 use tokio::time::{Instant, sleep};
 
 use crate::Error;
 use crate::args::{DEFAULT_KEY, ScenarioArgs};
-use crate::protocol::{Line, Report, Status};
+use crate::process::{self, Peer, Spawn};
+use crate::protocol::{Report, Status};
 use crate::report::{self, Row, Throughput};
-
-/// What the scenario has heard from one peer.
-#[derive(Debug, Default)]
-struct View {
-    ready: Option<(String, String, Option<String>)>,
-    status: Option<(Instant, Status)>,
-    /// (when, digest) of every status since the heal.
-    history: Vec<(Instant, u64)>,
-    committed: Vec<String>,
-    report: Option<(Instant, Report)>,
-    replies: Vec<String>,
-}
-
-/// A peer process.
-struct Peer {
-    name: String,
-    listen: String,
-    process: Child,
-    stdin: ChildStdin,
-    view: Arc<Mutex<View>>,
-    alive: bool,
-}
-
-impl Peer {
-    fn view<R>(&self, f: impl FnOnce(&mut View) -> R) -> R {
-        f(&mut self.view.lock().unwrap_or_else(PoisonError::into_inner))
-    }
-
-    async fn send(&mut self, line: &str) -> Result<(), Error> {
-        self.stdin.write_all(format!("{line}\n").as_bytes()).await?;
-        self.stdin.flush().await?;
-        Ok(())
-    }
-
-    fn id(&self) -> String {
-        self.view(|v| v.ready.as_ref().map(|r| r.0.clone()).unwrap_or_default())
-    }
-
-    fn status(&self) -> Option<Status> {
-        self.view(|v| v.status.as_ref().map(|s| s.1.clone()))
-    }
-}
 
 /// The scenario's run: its peers, its clock, its log directory, the status line.
 struct Run {
@@ -106,7 +61,12 @@ pub(crate) async fn run(args: ScenarioArgs) -> Result<(), Error> {
             let _ = peer.process.start_kill();
         }
     }
-    eprintln!("peer logs (tracing warnings): {}", run.logs.display());
+    if result.is_ok() {
+        // Nothing to investigate: leave no files behind.
+        let _ = std::fs::remove_dir_all(&run.logs);
+    } else {
+        eprintln!("peer logs (tracing warnings): {}", run.logs.display());
+    }
     result
 }
 
@@ -354,59 +314,17 @@ impl Run {
         key: &str,
         ws: bool,
     ) -> Result<usize, Error> {
-        let mut tries = 0;
-        loop {
-            tries += 1;
-            let log = std::fs::File::create(self.logs.join(format!("{name}.log")))?;
-            let mut cmd = Command::new(&self.exe);
-            cmd.arg("peer")
-                .arg("--control")
-                .args(["--listen", &listen, "--name", &name, "--key", key])
-                .args(["--seed", &(self.seed + self.peers.len() as u64).to_string()])
-                .stdin(Stdio::piped())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::from(log))
-                .kill_on_drop(true);
-            if let Some(id) = &id {
-                cmd.args(["--id", id]);
-            }
-            if ws {
-                cmd.args(["--ws", "127.0.0.1:0"]);
-            }
-            let mut process = cmd.spawn()?;
-            let (Some(stdin), Some(stdout)) = (process.stdin.take(), process.stdout.take()) else {
-                return Err("child without pipes".into());
-            };
-            let view = Arc::new(Mutex::new(View::default()));
-            tokio::spawn(read_lines(stdout, Arc::clone(&view)));
-            let peer = Peer {
-                name: name.clone(),
-                listen: listen.clone(),
-                process,
-                stdin,
-                view,
-                alive: true,
-            };
-            let deadline = Instant::now() + Duration::from_secs(10);
-            let mut peer = peer;
-            loop {
-                if let Some((_, addr, _)) = peer.view(|v| v.ready.clone()) {
-                    peer.listen = addr;
-                    self.peers.push(peer);
-                    return Ok(self.peers.len() - 1);
-                }
-                if Instant::now() > deadline || matches!(peer.process.try_wait(), Ok(Some(_))) {
-                    break;
-                }
-                sleep(Duration::from_millis(20)).await;
-            }
-            let _ = peer.process.start_kill();
-            if tries >= 10 {
-                return Err(format!("peer {name} did not start (see its log)").into());
-            }
-            // The address may still be held by the killed process for a moment.
-            sleep(Duration::from_millis(200)).await;
-        }
+        let seed = self.seed + self.peers.len() as u64;
+        let options = Spawn {
+            exe: &self.exe,
+            logs: &self.logs,
+            seed,
+            key,
+            ws,
+        };
+        let peer = process::spawn(&options, name, listen, id).await?;
+        self.peers.push(peer);
+        Ok(self.peers.len() - 1)
     }
 
     fn peer(&self, i: usize) -> Result<&Peer, Error> {
@@ -629,28 +547,6 @@ fn print_board(board: &serde_json::Value) {
                 }
             }
             _ => println!("  {name}: {value}"),
-        }
-    }
-}
-
-/// Reads a peer's stdout lines into its view.
-async fn read_lines(stdout: tokio::process::ChildStdout, view: Arc<Mutex<View>>) {
-    let mut lines = BufReader::new(stdout).lines();
-    while let Ok(Some(line)) = lines.next_line().await {
-        let Ok(parsed) = serde_json::from_str::<Line>(&line) else {
-            continue;
-        };
-        let now = Instant::now();
-        let mut v = view.lock().unwrap_or_else(PoisonError::into_inner);
-        match parsed {
-            Line::Ready { id, addr, ws } => v.ready = Some((id, addr, ws)),
-            Line::Status(s) => {
-                v.history.push((now, s.digest));
-                v.status = Some((now, s));
-            }
-            Line::Committed { tags } => v.committed.extend(tags),
-            Line::Report(r) => v.report = Some((now, *r)),
-            Line::Reply { text } => v.replies.push(text),
         }
     }
 }

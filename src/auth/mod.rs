@@ -1,7 +1,7 @@
 //! Peer authentication, sans IO: who may join, and that nobody tampers with their frames.
 //!
 //! The sync engine trusts the transport to say which peer a frame came from
-//! ([`Transport`](crate::Transport)); over a network that is only true on an authenticated
+//! (`Transport`); over a network that is only true on an authenticated
 //! channel. This module builds one from a **pre-shared key** ([`AuthKey`]) with an
 //! HMAC-SHA256 challenge–response ([`Handshake`]):
 //!

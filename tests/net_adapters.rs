@@ -387,3 +387,50 @@ async fn websocket_text_oversized_and_non_websocket_clients_are_refused() -> Tes
     a.shutdown().await;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_sync_format_version_is_refused_by_the_engine_and_the_link_serves_on() -> TestResult
+{
+    let a_id = id(1);
+    let engine = SyncEngine::<GCounter>::new(Hlc::builder(a_id).build()?);
+    let mut a = SyncNode::new(
+        engine,
+        Network::new(a_id, config("k")),
+        Duration::from_millis(20),
+    );
+    let addr = a.network().listen_tcp("127.0.0.1:0").await?.to_string();
+    let (mut s, mut session) = raw_session(&addr, "k", id(2)).await?;
+    // An authenticated peer from the future: "DC", format version 99, a kind, a body, a CRC.
+    write_frame(
+        &mut s,
+        &session.sealer.seal(b"DC\x63\x01\x00\x00\x00\x00\x00"),
+    )
+    .await?;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let refused = loop {
+        let pumped = timeout(Duration::from_secs(1), a.turn())
+            .await
+            .unwrap_or_default();
+        if let Some(err) = pumped.refused.into_iter().next() {
+            break err;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the frame never reached the engine"
+        );
+    };
+    assert!(
+        matches!(
+            refused,
+            deltacrdt::SyncError::Incompatible { found: 99, .. }
+        ),
+        "{refused:?}"
+    );
+    assert_eq!(a.engine().state().value(), 0);
+    // The session is still up: the engine's hello to the new peer reaches it.
+    assert_eq!(a.network().peers(), vec![id(2)]);
+    let hello = read_frame(&mut s).await?;
+    assert!(session.opener.open(&hello)?.starts_with(b"DC"));
+    a.shutdown().await;
+    Ok(())
+}

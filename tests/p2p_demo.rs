@@ -56,6 +56,9 @@ fn five_processes_converge_lose_no_committed_edit_and_refuse_the_intruder() {
     );
     assert!(stdout.contains("killed with SIGKILL"), "{stdout}");
     assert!(stdout.trim_end().ends_with("OK"), "{stdout}");
+    // The restarted peer is a new replica: the others caught it up with a full state.
+    assert!(stdout.contains("new peer"), "{stdout}");
+    assert!(stdout.contains("throughput: "), "{stdout}");
     // At least one edit per peer was committed, so the lost-edits check had something to check.
     let reported: usize = stdout
         .lines()

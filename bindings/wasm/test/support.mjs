@@ -30,7 +30,7 @@ export function prng(seed) {
 /** The seed from DELTACRDT_SEED, or a fresh one; always printed so a failure can be replayed. */
 export function seed(name) {
   const s = process.env.DELTACRDT_SEED ? Number(process.env.DELTACRDT_SEED) : (Date.now() ^ (Math.random() * 2 ** 31)) >>> 0;
-  console.log(`# ${name}: seed ${s} (replay with DELTACRDT_SEED=${s})`);
+  console.log(`${name}: seed ${s} (replay with DELTACRDT_SEED=${s})`);
   return s;
 }
 

@@ -56,7 +56,7 @@ pub(crate) fn integer(n: f64, what: &str) -> Result<i64> {
     } else {
         Err(Failure::new(
             Code::BadValue,
-            format!("{what} must be a safe integer, got {n}"),
+            format!("{what} must be a safe integer"),
         ))
     }
 }

@@ -133,6 +133,10 @@ impl WasmDoc {
 }
 
 #[wasm_bindgen(js_class = Doc)]
+#[allow(
+    non_snake_case,
+    reason = "parameter names show in the .d.ts, where JS spells them in camelCase"
+)]
 impl WasmDoc {
     /// A new, empty replica.
     ///
@@ -230,8 +234,8 @@ impl WasmDoc {
     /// # Errors
     /// `BAD_PEER_ID` for a string that is not a UUID, `TOO_MANY_PEERS` past the engine's limit.
     #[wasm_bindgen(js_name = connect)]
-    pub fn connect(&self, peer_id: &str) -> core::result::Result<(), JsError> {
-        let peer = replica_id(peer_id)?;
+    pub fn connect(&self, peerId: &str) -> core::result::Result<(), JsError> {
+        let peer = replica_id(peerId)?;
         Ok(self.shared.write(|e| {
             let known = e.peers().any(|p| p == peer);
             if !known && e.peers().count() >= e.config().max_peers {
@@ -249,8 +253,8 @@ impl WasmDoc {
     ///
     /// # Errors
     /// `BAD_PEER_ID` for a string that is not a UUID.
-    pub fn disconnect(&self, peer_id: &str) -> core::result::Result<(), JsError> {
-        let peer = replica_id(peer_id)?;
+    pub fn disconnect(&self, peerId: &str) -> core::result::Result<(), JsError> {
+        let peer = replica_id(peerId)?;
         Ok(self.shared.write(|e| {
             e.disconnect(peer);
             Ok(())
@@ -262,8 +266,8 @@ impl WasmDoc {
     /// # Errors
     /// An `Error` with a `code` (`DECODE`, `INCOMPATIBLE`, `CLOCK_DRIFT`, `BAD_PEER_ID`,
     /// `PEER_MISMATCH`, `SELF_ID`, `TOO_MANY_PEERS`, `PROTOCOL`); the document is unchanged.
-    pub fn receive(&self, peer_id: &str, bytes: &[u8]) -> core::result::Result<(), JsError> {
-        let peer = replica_id(peer_id)?;
+    pub fn receive(&self, peerId: &str, bytes: &[u8]) -> core::result::Result<(), JsError> {
+        let peer = replica_id(peerId)?;
         let changed = self
             .shared
             .write(|e| e.receive(peer, bytes).map_err(Failure::from))?;
@@ -300,8 +304,8 @@ impl WasmDoc {
     ///
     /// # Errors
     /// `BUSY` on a conflicting re-entrant call.
-    pub fn tick(&self, now_ms: Option<f64>) -> core::result::Result<(), JsError> {
-        let now = now_ms.map_or_else(host_now, millis);
+    pub fn tick(&self, nowMs: Option<f64>) -> core::result::Result<(), JsError> {
+        let now = nowMs.map_or_else(host_now, millis);
         Ok(self.shared.write(|e| {
             e.tick(now);
             Ok(())

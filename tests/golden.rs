@@ -16,9 +16,12 @@ const T0: u64 = 1_700_000_000_000;
 
 /// The golden vector `name` (hex) from `tests/golden/vectors.json`.
 fn vector(name: &str) -> String {
-    let all: serde_json::Value =
-        serde_json::from_str(include_str!("golden/vectors.json")).unwrap();
-    assert_eq!(all["t0_ms"].as_u64(), Some(T0), "vectors.json is for another clock");
+    let all: serde_json::Value = serde_json::from_str(include_str!("golden/vectors.json")).unwrap();
+    assert_eq!(
+        all["t0_ms"].as_u64(),
+        Some(T0),
+        "vectors.json is for another clock"
+    );
     all[name]
         .as_str()
         .unwrap_or_else(|| panic!("no vector {name}"))
@@ -111,13 +114,19 @@ fn value_frames() {
     let mut set = OrSet::default();
     let _ = set.insert(r(1), 42u64);
     pinned("or-set value", &encode(&set).unwrap(), &vector("or_set"));
-    assert_eq!(decode::<OrSet<u64>>(&unhex(&vector("or_set"))).unwrap(), set);
+    assert_eq!(
+        decode::<OrSet<u64>>(&unhex(&vector("or_set"))).unwrap(),
+        set
+    );
 
     let mut clock = Hlc::builder(r(1)).clock(|| T0).build().unwrap();
     let mut reg = LwwRegister::default();
     let _ = reg.write("hi".to_string(), clock.now().unwrap());
     pinned("lww value", &encode(&reg).unwrap(), &vector("lww"));
-    assert_eq!(decode::<LwwRegister<String>>(&unhex(&vector("lww"))).unwrap(), reg);
+    assert_eq!(
+        decode::<LwwRegister<String>>(&unhex(&vector("lww"))).unwrap(),
+        reg
+    );
 
     let mut doc = Doc::default();
     let _ = doc.increment(r(1), &["likes"], 3).unwrap();

@@ -93,66 +93,111 @@ pub(crate) fn number_scalar(n: f64) -> Result<Scalar> {
     }
 }
 
-/// A register value: anything `JSON.stringify` accepts, with its rules (functions and
-/// `undefined` inside objects are dropped, non-finite numbers become `null`), nested at most
-/// [`MAX_VALUE_DEPTH`] levels.
+/// A register value: what `JSON.stringify` would write, read straight from the JS value (an
+/// object's `toJSON` is honoured; `undefined`, functions and symbols are dropped from objects
+/// and become `null` in arrays), nested at most [`MAX_VALUE_DEPTH`] levels (which also stops
+/// cycles).
+///
+/// Walking the value here rather than parsing `JSON.stringify`'s text keeps a JSON parser out
+/// of the module.
 pub(crate) fn value(v: &JsValue) -> Result<Value> {
+    match value_at(v, 0)? {
+        Some(value) => Ok(value),
+        None => Err(Failure::new(
+            Code::BadValue,
+            "not a JSON value: undefined, a function or a symbol",
+        )),
+    }
+}
+
+/// The value of `v` at nesting `depth`, or `None` for what JSON skips.
+fn value_at(v: &JsValue, depth: usize) -> Result<Option<Value>> {
     let bad = |why: &str| Failure::new(Code::BadValue, format!("not a JSON value: {why}"));
+    if v.is_null() {
+        return Ok(Some(Value::Null));
+    }
+    if v.is_undefined() || v.is_function() || v.is_symbol() {
+        return Ok(None);
+    }
+    if let Some(b) = v.as_bool() {
+        return Ok(Some(Value::Scalar(Scalar::Bool(b))));
+    }
     if let Some(n) = v.as_f64() {
-        // A bare number keeps its exact kind (JSON text would lose nothing, but skip the trip).
         return if n.is_finite() {
-            Ok(Value::Scalar(number_scalar(n)?))
+            Ok(Some(Value::Scalar(number_scalar(n)?)))
         } else {
             Err(bad("not a finite number"))
         };
     }
-    let text = js_sys::JSON::stringify(v)
-        .map_err(|_| bad("JSON.stringify threw (a cycle or a BigInt)"))?
-        .as_string()
-        .ok_or_else(|| bad("undefined, a function or a symbol"))?;
-    json_value(&text)
-}
-
-/// Parses JSON text into a register value, refusing nesting deeper than [`MAX_VALUE_DEPTH`].
-pub(crate) fn json_value(text: &str) -> Result<Value> {
-    let json: Json = serde_json::from_str(text)
-        .map_err(|e| Failure::new(Code::BadValue, format!("not a JSON value: {e}")))?;
-    if depth(&json) > MAX_VALUE_DEPTH {
+    if let Some(s) = v.as_string() {
+        return Ok(Some(Value::Scalar(Scalar::Str(s))));
+    }
+    if v.is_bigint() {
+        return Err(bad("a BigInt"));
+    }
+    if !v.is_object() {
+        return Err(bad("an unsupported type"));
+    }
+    if depth >= MAX_VALUE_DEPTH {
         return Err(Failure::new(
             Code::BadValue,
-            format!("value nests deeper than {MAX_VALUE_DEPTH} levels"),
+            format!("value nests deeper than {MAX_VALUE_DEPTH} levels (or is cyclic)"),
         ));
     }
-    Ok(Value::from_json(&json))
-}
-
-/// Nesting depth of a JSON value: the most lists and objects open on one route (a scalar is
-/// 0, `[]` is 1), computed without recursion.
-fn depth(json: &Json) -> usize {
-    let mut deepest = 0;
-    let mut stack = vec![(json, 0usize)];
-    while let Some((v, d)) = stack.pop() {
-        match v {
-            Json::Array(items) => {
-                deepest = deepest.max(d + 1);
-                stack.extend(items.iter().map(|i| (i, d + 1)));
-            }
-            Json::Object(map) => {
-                deepest = deepest.max(d + 1);
-                stack.extend(map.values().map(|i| (i, d + 1)));
-            }
-            _ => {}
+    let to_json =
+        js_sys::Reflect::get(v, &JsValue::from_str("toJSON")).unwrap_or(JsValue::UNDEFINED);
+    if let Some(f) = to_json.dyn_ref::<js_sys::Function>() {
+        let replaced = f
+            .call1(v, &JsValue::from_str(""))
+            .map_err(|_| bad("its toJSON() threw"))?;
+        return value_at(&replaced, depth + 1);
+    }
+    if js_sys::Array::is_array(v) {
+        let array: &js_sys::Array = v.unchecked_ref();
+        let mut items = Vec::with_capacity(array.length() as usize);
+        for item in array.iter() {
+            items.push(value_at(&item, depth + 1)?.unwrap_or(Value::Null));
+        }
+        return Ok(Some(Value::List(items)));
+    }
+    let mut map = std::collections::BTreeMap::new();
+    let object: &js_sys::Object = v.unchecked_ref();
+    for key in js_sys::Object::keys(object).iter() {
+        let Some(name) = key.as_string() else {
+            continue;
+        };
+        let item = js_sys::Reflect::get(v, &key).map_err(|_| bad("a getter threw"))?;
+        if let Some(x) = value_at(&item, depth + 1)? {
+            map.insert(name, x);
         }
     }
-    deepest
+    Ok(Some(Value::Object(map)))
 }
 
-/// A JSON value as a plain JS value.
+/// A JSON value as a plain JS value (built directly, without JSON text).
 pub(crate) fn to_js(json: &Json) -> Result<JsValue> {
-    let text = serde_json::to_string(json)
-        .map_err(|e| Failure::new(Code::BadValue, format!("cannot render as JSON: {e}")))?;
-    js_sys::JSON::parse(&text)
-        .map_err(|_| Failure::new(Code::BadValue, "the host refused the JSON rendering"))
+    Ok(match json {
+        Json::Null => JsValue::NULL,
+        Json::Bool(b) => JsValue::from_bool(*b),
+        // Integers beyond 2^53 round, as they would through JSON.parse.
+        Json::Number(n) => JsValue::from_f64(n.as_f64().unwrap_or(f64::NAN)),
+        Json::String(s) => JsValue::from_str(s),
+        Json::Array(items) => {
+            let out = js_sys::Array::new_with_length(0);
+            for item in items {
+                out.push(&to_js(item)?);
+            }
+            out.into()
+        }
+        Json::Object(map) => {
+            let out = js_sys::Object::new();
+            for (k, v) in map {
+                js_sys::Reflect::set(&out, &JsValue::from_str(k), &to_js(v)?)
+                    .map_err(|_| Failure::new(Code::BadValue, "could not build the object"))?;
+            }
+            out.into()
+        }
+    })
 }
 
 #[cfg(test)]
@@ -170,14 +215,6 @@ mod tests {
         assert_eq!(integer(2.0, "n"), Ok(2));
         assert!(integer(0.5, "n").is_err());
         assert!(integer(1e300, "n").is_err());
-    }
-
-    #[test]
-    fn deep_values_are_refused() {
-        let deep = "[".repeat(MAX_VALUE_DEPTH + 1) + &"]".repeat(MAX_VALUE_DEPTH + 1);
-        assert_eq!(json_value(&deep).map_err(|e| e.code), Err(Code::BadValue));
-        let ok = "[".repeat(MAX_VALUE_DEPTH) + &"]".repeat(MAX_VALUE_DEPTH);
-        assert!(json_value(&ok).is_ok());
     }
 
     #[test]

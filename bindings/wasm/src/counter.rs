@@ -3,7 +3,7 @@
 use wasm_bindgen::prelude::*;
 
 use crate::convert::integer;
-use crate::shared::Place;
+use crate::shared::{Op, Place};
 
 /// A counter at a path of a `Doc`: concurrent increments and decrements all count.
 #[wasm_bindgen]
@@ -18,11 +18,7 @@ impl CounterRef {
     }
 
     fn add(&self, by: i64) -> Result<(), JsError> {
-        let path = self.place.names();
-        Ok(self.place.shared.edit(|doc, hlc| {
-            doc.increment(hlc.replica(), &path, by)
-                .map_err(deltacrdt::Error::from)
-        })?)
+        Ok(self.place.edit(Op::Add(by))?)
     }
 }
 

@@ -2,7 +2,7 @@
 
 use wasm_bindgen::prelude::*;
 
-use crate::shared::Place;
+use crate::shared::{Op, Place};
 
 /// A flag at a path of a `Doc`: enable wins over a concurrent disable.
 #[wasm_bindgen]
@@ -17,11 +17,7 @@ impl FlagRef {
     }
 
     fn set(&self, on: bool) -> Result<(), JsError> {
-        let path = self.place.names();
-        Ok(self.place.shared.edit(|doc, hlc| {
-            doc.set_flag(hlc.replica(), &path, on)
-                .map_err(deltacrdt::Error::from)
-        })?)
+        Ok(self.place.edit(Op::Flag(on))?)
     }
 }
 

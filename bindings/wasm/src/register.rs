@@ -3,7 +3,7 @@
 use wasm_bindgen::prelude::*;
 
 use crate::convert::{to_js, value};
-use crate::shared::Place;
+use crate::shared::{Op, Place};
 
 /// A register at a path of a `Doc`: the write with the greatest hybrid-logical-clock stamp
 /// wins (ties broken by replica id).
@@ -32,12 +32,7 @@ impl RegisterRef {
         &self,
         #[wasm_bindgen(unchecked_param_type = "JsonValue")] v: JsValue,
     ) -> Result<(), JsError> {
-        let v = value(&v)?;
-        let path = self.place.names();
-        Ok(self.place.shared.edit(|doc, hlc| {
-            let stamp = hlc.now()?;
-            doc.set(stamp, &path, v).map_err(deltacrdt::Error::from)
-        })?)
+        Ok(self.place.edit(Op::Write(value(&v)?))?)
     }
 
     /// The winning value (`undefined` if never written).

@@ -3,7 +3,7 @@
 use wasm_bindgen::prelude::*;
 
 use crate::convert::{scalar, to_js};
-use crate::shared::Place;
+use crate::shared::{Op, Place};
 
 /// A set at a path of a `Doc`, of strings, numbers and booleans: an add wins over a
 /// concurrent delete of the same element.
@@ -29,12 +29,7 @@ impl SetRef {
         &self,
         #[wasm_bindgen(unchecked_param_type = "string | number | boolean")] v: JsValue,
     ) -> Result<(), JsError> {
-        let element = scalar(&v)?;
-        let path = self.place.names();
-        Ok(self.place.shared.edit(|doc, hlc| {
-            doc.insert(hlc.replica(), &path, element)
-                .map_err(deltacrdt::Error::from)
-        })?)
+        Ok(self.place.edit(Op::Insert(scalar(&v)?))?)
     }
 
     /// Removes `v` as far as this replica has seen it.
@@ -45,12 +40,7 @@ impl SetRef {
         &self,
         #[wasm_bindgen(unchecked_param_type = "string | number | boolean")] v: JsValue,
     ) -> Result<(), JsError> {
-        let element = scalar(&v)?;
-        let path = self.place.names();
-        Ok(self.place.shared.edit(|doc, hlc| {
-            doc.remove_element(hlc.replica(), &path, &element)
-                .map_err(deltacrdt::Error::from)
-        })?)
+        Ok(self.place.edit(Op::Remove(scalar(&v)?))?)
     }
 
     /// Whether `v` is in the set.

@@ -2,7 +2,7 @@
 
 use core::cell::RefCell;
 
-use deltacrdt::{Delta, Doc, Hlc, SyncEngine};
+use deltacrdt::{Delta, Doc, Hlc, Scalar, SyncEngine, Value};
 use js_sys::Function;
 use wasm_bindgen::JsValue;
 
@@ -12,6 +12,44 @@ use crate::error::{Failure, Result};
 /// decoder's nesting bound ([`deltacrdt::MAX_NESTING`]); 32 map levels leave room for register
 /// values nested [`crate::convert::MAX_VALUE_DEPTH`] deep.
 pub(crate) const MAX_PATH: usize = 32;
+
+/// A local edit of the field at a path.
+#[derive(Debug)]
+pub(crate) enum Op {
+    /// Add to a counter.
+    Add(i64),
+    /// Write a register.
+    Write(Value),
+    /// Add a set element.
+    Insert(Scalar),
+    /// Remove a set element.
+    Remove(Scalar),
+    /// Turn a flag on or off.
+    Flag(bool),
+    /// Delete every field named by the path's last name.
+    Delete,
+}
+
+fn apply(
+    doc: &mut Doc,
+    hlc: &mut Hlc,
+    path: &[String],
+    op: Op,
+) -> core::result::Result<Delta<Doc>, deltacrdt::Error> {
+    let path: Vec<&str> = path.iter().map(String::as_str).collect();
+    let me = hlc.replica();
+    Ok(match op {
+        Op::Add(by) => doc.increment(me, &path, by)?,
+        Op::Write(value) => {
+            let stamp = hlc.now()?;
+            doc.set(stamp, &path, value)?
+        }
+        Op::Insert(element) => doc.insert(me, &path, element)?,
+        Op::Remove(element) => doc.remove_element(me, &path, &element)?,
+        Op::Flag(on) => doc.set_flag(me, &path, on)?,
+        Op::Delete => doc.delete(me, &path)?,
+    })
+}
 
 /// One replica: its engine and its subscribers, each in its own cell so a subscriber can read
 /// or edit the document while being told of a change.
@@ -47,12 +85,15 @@ impl Shared {
         f(&mut engine)
     }
 
-    /// Applies a local edit, then tells the subscribers (after the borrow is released).
-    pub(crate) fn edit(
-        &self,
-        f: impl FnOnce(&mut Doc, &mut Hlc) -> core::result::Result<Delta<Doc>, deltacrdt::Error>,
-    ) -> Result<()> {
-        self.write(|engine| engine.update(f).map_err(Failure::from))?;
+    /// Applies a local edit at `path`, then tells the subscribers (after the borrow is
+    /// released). Every edit goes through this one function, so the engine's generic `update`
+    /// is instantiated once (each closure type would add a copy to the module).
+    pub(crate) fn edit(&self, path: &[String], op: Op) -> Result<()> {
+        self.write(|engine| {
+            engine
+                .update(|doc, hlc| apply(doc, hlc, path, op))
+                .map_err(Failure::from)
+        })?;
         self.notify();
         Ok(())
     }
@@ -118,6 +159,11 @@ impl Place {
         })
     }
 
+    /// Applies `op` to the field at this place.
+    pub(crate) fn edit(&self, op: Op) -> Result<()> {
+        self.shared.edit(&self.path, op)
+    }
+
     /// The path as the core's `&[&str]`.
     pub(crate) fn names(&self) -> Vec<&str> {
         self.path.iter().map(String::as_str).collect()
@@ -126,10 +172,7 @@ impl Place {
     /// Deletes the field `name` (of every kind) below this place.
     pub(crate) fn delete(&self, name: &str) -> Result<()> {
         let target = self.child(name)?;
-        self.shared.edit(|doc, hlc| {
-            doc.delete(hlc.replica(), &target.names())
-                .map_err(deltacrdt::Error::from)
-        })
+        self.shared.edit(&target.path, Op::Delete)
     }
 
     /// The JSON rendering of the map at this place (`{}` if absent).

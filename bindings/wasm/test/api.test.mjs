@@ -72,6 +72,8 @@ test('register: any JSON value, last writer wins, bad values refused', () => {
     throwsCode(assert, () => r.set(bad), 'BAD_VALUE');
   }
   assert.deepEqual(r.value, { nested: { deep: [null] } });
+  r.set({ a: undefined, b: [undefined, () => 1], d: new Date(0), n: -0, big: 2 ** 60 });
+  assert.deepEqual(r.value, JSON.parse(JSON.stringify({ a: undefined, b: [undefined, () => 1], d: new Date(0), n: -0, big: 2 ** 60 })));
   let ok = 1;
   for (let i = 0; i < 64; i++) ok = [ok];
   r.set(ok);

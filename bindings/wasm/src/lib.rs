@@ -1,8 +1,9 @@
 //! WebAssembly bindings for [`deltacrdt`]: the npm package `deltacrdt-wasm`.
 //!
 //! A thin layer over the crate's **public** API. Each exported JavaScript class lives in its
-//! own file: [`doc`] holds `Doc` (a [`deltacrdt::SyncEngine`] of a [`deltacrdt::Doc`]), and
-//! `CounterRef`, `SetRef`, `RegisterRef`, `FlagRef` and `MapRef` address a path inside it.
+//! own file: [`WasmDoc`] (JS `Doc`, in `doc.rs`) holds a [`deltacrdt::SyncEngine`] of a
+//! [`deltacrdt::Doc`], and [`CounterRef`], [`SetRef`], [`RegisterRef`], [`FlagRef`] and
+//! [`MapRef`] address a path inside it.
 //!
 //! Rules the bindings keep:
 //! - **No panic reaches JavaScript.** Every entry point returns `Result<_, JsError>`; a panic

@@ -96,6 +96,19 @@ try {
     console.log(`screenshot: ${shot}`);
   });
 
+  await check('a single replica page instantiates alone (timing reported)', async () => {
+    const solo = await context.newPage();
+    solo.on('pageerror', (e) => errors.push(e));
+    const times = [];
+    for (let i = 0; i < 3; i++) {
+      await solo.goto(`${srv.url}replica.html?name=Solo`);
+      await solo.waitForFunction(() => window.demoReady === true, null, { timeout: 10000 });
+      times.push(await solo.evaluate(() => window.instantiateMs));
+    }
+    console.log(`chromium instantiate, one page alone (fetch + compile + instantiate), 3 loads: ${times.map((m) => m.toFixed(1)).join(', ')} ms`);
+    await solo.close();
+  });
+
   await check('no page errors', async () => assert.deepEqual(errors.map(String), []));
 } finally {
   await context.close();

@@ -3,6 +3,9 @@
 //! If one of these fails, the bytes on the wire changed: that breaks every deployed peer and
 //! every stored value. Change them only with a new format version and a line in the history of
 //! `src/codec/FORMAT.md`.
+//!
+//! The vectors live in `tests/golden/vectors.json`, the single source that the wasm build's
+//! Node test (`bindings/wasm/test/golden.test.mjs`) checks too.
 #![allow(clippy::unwrap_used, reason = "tests")]
 
 use deltacrdt::{
@@ -10,6 +13,20 @@ use deltacrdt::{
 };
 
 const T0: u64 = 1_700_000_000_000;
+
+/// The golden vector `name` (hex) from `tests/golden/vectors.json`.
+fn vector(name: &str) -> String {
+    let all: serde_json::Value = serde_json::from_str(include_str!("golden/vectors.json")).unwrap();
+    assert_eq!(
+        all.get("t0_ms").and_then(serde_json::Value::as_u64),
+        Some(T0),
+        "vectors.json is for another clock"
+    );
+    all.get(name)
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or_else(|| panic!("no vector {name}"))
+        .to_owned()
+}
 
 fn r(n: u128) -> ReplicaId {
     ReplicaId::from_u128(n)
@@ -50,18 +67,18 @@ fn session_frames() {
     let mut b = engine::<GCounter>(2);
     a.connect(r(2));
     let hello = a.poll_transmit().unwrap().bytes;
-    pinned("hello", &hello, HELLO);
+    pinned("hello", &hello, &vector("hello"));
     b.receive(r(1), &hello).unwrap();
     let reply = b.poll_transmit().unwrap().bytes;
-    pinned("hello reply", &reply, HELLO_REPLY);
+    pinned("hello reply", &reply, &vector("hello_reply"));
     a.receive(r(2), &reply).unwrap();
     a.update(|c, hlc| Ok::<_, deltacrdt::Error>(c.increment(hlc.replica(), 300)))
         .unwrap();
     let delta = a.poll_transmit().unwrap().bytes;
-    pinned("delta", &delta, DELTA);
+    pinned("delta", &delta, &vector("delta"));
     assert!(b.receive(r(1), &delta).unwrap());
     let ack = b.poll_transmit().unwrap().bytes;
-    pinned("ack", &ack, ACK);
+    pinned("ack", &ack, &vector("ack"));
     assert_eq!(b.state().value(), 300);
 }
 
@@ -85,7 +102,7 @@ fn chunk_frames() {
     let frames: Vec<Vec<u8>> = std::iter::from_fn(|| a.poll_transmit().map(|t| t.bytes)).collect();
     assert_eq!(frames.len(), 4);
     assert!(frames.iter().all(|f| f.len() <= 80));
-    pinned("first chunk", &frames[0], CHUNK);
+    pinned("first chunk", &frames[0], &vector("chunk"));
     for f in &frames {
         b.receive(r(1), f).unwrap();
     }
@@ -96,28 +113,45 @@ fn chunk_frames() {
 fn value_frames() {
     let mut set = OrSet::default();
     let _ = set.insert(r(1), 42u64);
-    pinned("or-set value", &encode(&set).unwrap(), OR_SET);
-    assert_eq!(decode::<OrSet<u64>>(&unhex(OR_SET)).unwrap(), set);
+    pinned("or-set value", &encode(&set).unwrap(), &vector("or_set"));
+    assert_eq!(
+        decode::<OrSet<u64>>(&unhex(&vector("or_set"))).unwrap(),
+        set
+    );
 
     let mut clock = Hlc::builder(r(1)).clock(|| T0).build().unwrap();
     let mut reg = LwwRegister::default();
     let _ = reg.write("hi".to_string(), clock.now().unwrap());
-    pinned("lww value", &encode(&reg).unwrap(), LWW);
-    assert_eq!(decode::<LwwRegister<String>>(&unhex(LWW)).unwrap(), reg);
+    pinned("lww value", &encode(&reg).unwrap(), &vector("lww"));
+    assert_eq!(
+        decode::<LwwRegister<String>>(&unhex(&vector("lww"))).unwrap(),
+        reg
+    );
 
     let mut doc = Doc::default();
     let _ = doc.increment(r(1), &["likes"], 3).unwrap();
-    pinned("doc value", &encode(&doc).unwrap(), DOC);
-    assert_eq!(decode::<Doc>(&unhex(DOC)).unwrap(), doc);
+    pinned("doc value", &encode(&doc).unwrap(), &vector("doc"));
+    assert_eq!(decode::<Doc>(&unhex(&vector("doc"))).unwrap(), doc);
 }
 
-const HELLO: &str = "444301010000000000000000000000000000000100001c1f7e02";
-const HELLO_REPLY: &str = "4443010100000000000000000000000000000002010004902319";
-const DELTA: &str = "44430102010001000000000000000000000000000000010100ac026ff16cfe";
-const CHUNK: &str =
-    "4443010400055f5f34c95c00180500000000000000000000000000000003000000000000008a212c39";
-const ACK: &str = "4443010501a35042e9";
-const OR_SET: &str = "44430110010000000000000000000000000000000101000100012a000100dac21937";
-const LWW: &str = "44430110010000000000000000000000000000000101808080c0d6fcf3c50100026869ca882b2c";
-const DOC: &str =
-    "4443011001000000000000000000000000000000010100010001056c696b6573000001000106298087bf";
+/// The same session over a `Doc` (what the wasm build runs): the hello, reply and ack do not
+/// depend on the replicated type; the delta carries the document's increment.
+#[test]
+fn doc_session_frames() {
+    let mut a = engine::<Doc>(1);
+    let mut b = engine::<Doc>(2);
+    a.connect(r(2));
+    let hello = a.poll_transmit().unwrap().bytes;
+    pinned("doc hello", &hello, &vector("hello"));
+    b.receive(r(1), &hello).unwrap();
+    let reply = b.poll_transmit().unwrap().bytes;
+    pinned("doc hello reply", &reply, &vector("hello_reply"));
+    a.receive(r(2), &reply).unwrap();
+    a.update(|d, hlc| d.increment(hlc.replica(), &["likes"], 3))
+        .unwrap();
+    let delta = a.poll_transmit().unwrap().bytes;
+    pinned("doc delta", &delta, &vector("doc_delta"));
+    assert!(b.receive(r(1), &delta).unwrap());
+    pinned("doc ack", &b.poll_transmit().unwrap().bytes, &vector("ack"));
+    pinned("doc value", &encode(b.state()).unwrap(), &vector("doc"));
+}

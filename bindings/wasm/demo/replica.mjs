@@ -1,0 +1,94 @@
+// One replica of the task board: a wasm Doc, a transport, and a render loop.
+import init, { Doc } from './pkg/deltacrdt_wasm.js';
+import { RelayTransport } from './transport.mjs';
+
+const $ = (id) => document.getElementById(id);
+const name = new URLSearchParams(location.search).get('name') || 'Replica';
+$('name').textContent = name;
+
+const t0 = performance.now();
+await init();
+window.instantiateMs = performance.now() - t0;
+
+const doc = new Doc();
+$('replica').textContent = doc.replicaId;
+let offline = false;
+
+const transport = new RelayTransport(`ws://${location.host}/relay`, doc.replicaId);
+transport.onPeer = (peer) => { doc.connect(peer); flush(); };
+transport.onLeft = (peer) => doc.disconnect(peer);
+transport.onFrame = (from, bytes) => {
+  if (offline) return; // a partitioned replica hears nothing
+  try {
+    doc.receive(from, bytes);
+  } catch (e) {
+    console.warn(`refused a frame from ${from}: ${e.code}`); // e.g. DECODE, CLOCK_DRIFT
+  }
+  flush();
+};
+
+/** Sends everything the engine has to say (dropped while offline: the engine retransmits). */
+function flush() {
+  for (let t = doc.poll(); t; t = doc.poll()) if (!offline) transport.send(t.to, t.bytes);
+}
+
+let scheduled = false;
+function render() {
+  if (scheduled) return;
+  scheduled = true;
+  queueMicrotask(() => {
+    scheduled = false;
+    const state = doc.toJSON();
+    $('board-title').textContent = state.title ?? '(untitled board)';
+    $('likes').textContent = String(state.likes ?? 0);
+    const done = state.done ?? {};
+    const list = $('tasks');
+    list.replaceChildren(...(state.tasks ?? []).map((task) => {
+      const li = document.createElement('li');
+      li.className = done[task] ? 'done' : '';
+      const box = document.createElement('input');
+      box.type = 'checkbox';
+      box.checked = !!done[task];
+      box.onchange = () => { const f = doc.map('done').flag(task); box.checked ? f.enable() : f.disable(); };
+      const label = document.createElement('span');
+      label.textContent = ` ${task} `;
+      const del = document.createElement('button');
+      del.textContent = '✕';
+      del.onclick = () => { doc.set('tasks').delete(task); doc.map('done').delete(task); };
+      li.append(box, label, del);
+      return li;
+    }));
+    $('json').textContent = JSON.stringify(state);
+    const s = doc.stats();
+    $('stats').textContent = [
+      `sent ${s.sent.total.messages} frames / ${s.sent.total.bytes} B (deltas ${s.sent.delta.bytes} B)`,
+      `received ${s.received.total.messages} frames / ${s.received.total.bytes} B`,
+      `full states ${s.fullStates.total}, retransmissions ${s.retransmissions}, decode errors ${s.decodeErrors}`,
+      `buffered ${s.bufferedDeltas} deltas / ${s.bufferedBytes} B`,
+      ...s.peers.map((p) => `peer ${p.peer.slice(0, 8)}… ${p.connected ? 'open' : 'hello sent'}, acked ${p.acked ?? '-'}, lag ${p.lag}`),
+      `wasm instantiated in ${window.instantiateMs.toFixed(1)} ms`,
+    ].join('\n');
+  });
+}
+
+doc.subscribe(() => { render(); flush(); });
+
+$('set-title').onclick = () => { doc.register('title').set($('title-input').value); $('title-input').value = ''; };
+$('add-task').onclick = () => {
+  const text = $('task-input').value.trim();
+  if (text) doc.set('tasks').add(text);
+  $('task-input').value = '';
+};
+$('like').onclick = () => doc.counter('likes').increment();
+$('offline').onchange = () => {
+  offline = $('offline').checked;
+  $('offline-label').classList.toggle('on', offline);
+  render();
+};
+
+// Drive retransmission: anything unacknowledged for 1 s is sent again.
+setInterval(() => { doc.tick(); flush(); render(); }, 250);
+
+await transport.ready;
+render();
+window.demoReady = true;

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Builds the npm package into bindings/wasm/pkg/{web,node}: cargo (profile wasm-release) →
+# wasm-bindgen (--target web and --target nodejs) → wasm-opt from npm's binaryen.
+# Needs: the wasm32-unknown-unknown target, wasm-bindgen-cli at the version in Cargo.lock,
+# and `npm ci` run in bindings/wasm (scripts/ci.sh installs all three).
+set -euo pipefail
+here="$(cd "$(dirname "$0")/.." && pwd)"
+root="$(cd "$here/../.." && pwd)"
+export PATH="$here/node_modules/.bin:$PATH"
+
+# Debian's binaryen (wasm-opt 108) writes modules that fail at load; only npm's is trusted.
+wasm_opt="$here/node_modules/.bin/wasm-opt"
+[ -x "$wasm_opt" ] || { echo "build.sh: run npm ci in $here first (needs npm's binaryen)" >&2; exit 1; }
+
+cd "$root"
+cargo build -p deltacrdt-wasm --lib --target wasm32-unknown-unknown --profile wasm-release
+wasm="$root/target/wasm32-unknown-unknown/wasm-release/deltacrdt_wasm.wasm"
+
+rm -rf "$here/pkg"
+wasm-bindgen --target web --out-dir "$here/pkg/web" "$wasm"
+wasm-bindgen --target nodejs --out-dir "$here/pkg/node" "$wasm"
+for dir in web node; do
+  f="$here/pkg/$dir/deltacrdt_wasm_bg.wasm"
+  "$wasm_opt" -Oz --strip-debug --strip-producers "$f" -o "$f.opt"
+  mv "$f.opt" "$f"
+done
+# The nodejs output is CommonJS; tell Node so even inside an ESM package tree.
+echo '{"type":"commonjs"}' > "$here/pkg/node/package.json"
+
+f="$here/pkg/web/deltacrdt_wasm_bg.wasm"
+echo "wasm size: raw $(stat -c %s "$wasm") B from cargo, $(stat -c %s "$f") B optimised, $(gzip -9c "$f" | wc -c) B gzipped"

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# CI for the npm package (called by .ci/run): installs what it needs on a fresh Debian 12 machine
+# as root (Chromium + ChromeDriver, the wasm32 target, wasm-bindgen-cli at the version in
+# Cargo.lock, the npm devDependencies), builds the package, runs the Node tests, the type
+# check and the headless-Chromium demo test, and prints sizes and instantiate times.
+set -euo pipefail
+here="$(cd "$(dirname "$0")/.." && pwd)"
+root="$(cd "$here/../.." && pwd)"
+cd "$root"
+t() { local s=$SECONDS rc=0; "$@" || rc=$?; echo "::step $((SECONDS - s))s rc=$rc: $*" >&2; return $rc; }
+start=$SECONDS
+
+# 1. Debian's Chromium for the browser test (Playwright's own browser downloads are not used).
+if ! [ -x /usr/bin/chromium ]; then
+  t apt-get update -qq
+  t env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium chromium-driver
+fi
+
+# 2. Rust target and the wasm-bindgen CLI at exactly the version Cargo.lock pins.
+rustup target list --installed | grep -qx wasm32-unknown-unknown || t rustup target add wasm32-unknown-unknown
+wb_version=$(awk '/^name = "wasm-bindgen"$/ {getline; gsub(/version = |"/, ""); print; exit}' Cargo.lock)
+if [ "$(wasm-bindgen --version 2>/dev/null | cut -d' ' -f2)" != "$wb_version" ]; then
+  # Not --locked: its published lockfile pins a crate version the registry no longer serves.
+  t cargo install wasm-bindgen-cli --version "$wb_version"
+fi
+
+# 3. npm devDependencies from the committed lockfile: binaryen (wasm-opt), playwright-core, ws, typescript.
+t npm ci --prefix "$here" --no-audit --no-fund
+
+# 4. Lints for the wasm target, then build (cargo → wasm-bindgen → wasm-opt).
+t cargo clippy -p deltacrdt-wasm --lib --target wasm32-unknown-unknown -- -D warnings
+t "$here/scripts/build.sh"
+
+# 5. Tests: Node (every API method, hostile input, convergence, golden interop), types, browser.
+(cd "$here" && t node --test test/*.test.mjs)
+(cd "$here" && t node_modules/.bin/tsc --noEmit -p types)
+(cd "$here" && SHOT="$root/target/wasm-demo-screenshot.png" t node demo/e2e.mjs)
+
+# 6. Report: sizes and instantiate time in Node (the e2e printed Chromium's).
+node "$here/scripts/measure.mjs"
+echo "wasm package CI step: $((SECONDS - start)) s"

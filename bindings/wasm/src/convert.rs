@@ -1,0 +1,227 @@
+//! Conversions between JavaScript values and the core's types, and the host's clock and RNG.
+
+use deltacrdt::{ReplicaId, Scalar, Value};
+use serde_json::Value as Json;
+use wasm_bindgen::{JsCast, JsValue};
+
+use crate::error::{Code, Failure, Result};
+
+/// The deepest list/object nesting a register value may have (see [`crate::shared::MAX_PATH`]).
+pub(crate) const MAX_VALUE_DEPTH: usize = 64;
+
+/// The largest integer a JS number holds exactly (`Number.MAX_SAFE_INTEGER`).
+const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
+
+/// Milliseconds since the Unix epoch from the host's `Date.now()`.
+pub(crate) fn host_now() -> u64 {
+    millis(js_sys::Date::now())
+}
+
+/// A JS millisecond reading as `u64` (negative and NaN readings give 0).
+pub(crate) fn millis(ms: f64) -> u64 {
+    if ms.is_finite() && ms > 0.0 {
+        // Saturating float-to-int conversion: never panics.
+        ms as u64
+    } else {
+        0
+    }
+}
+
+/// A fresh replica id from `crypto.getRandomValues`.
+pub(crate) fn random_replica() -> Result<ReplicaId> {
+    let missing = || Failure::new(Code::NoRandom, "crypto.getRandomValues is not available");
+    let crypto = js_sys::Reflect::get(&js_sys::global(), &JsValue::from_str("crypto"))
+        .map_err(|_| missing())?;
+    let get = js_sys::Reflect::get(&crypto, &JsValue::from_str("getRandomValues"))
+        .map_err(|_| missing())?
+        .dyn_into::<js_sys::Function>()
+        .map_err(|_| missing())?;
+    let buf = js_sys::Uint8Array::new_with_length(16);
+    get.call1(&crypto, &buf).map_err(|_| missing())?;
+    let mut bytes = [0u8; 16];
+    buf.copy_to(&mut bytes);
+    Ok(ReplicaId::from_random_bytes(bytes))
+}
+
+/// Parses a peer or replica id (a UUID string).
+pub(crate) fn replica_id(s: &str) -> Result<ReplicaId> {
+    s.parse()
+        .map_err(|e: deltacrdt::InvalidReplicaId| Failure::new(Code::BadPeerId, e.to_string()))
+}
+
+/// A JS number as an exact integer, or a `BAD_VALUE` failure.
+pub(crate) fn integer(n: f64, what: &str) -> Result<i64> {
+    if n.is_finite() && n.fract() == 0.0 && n.abs() <= MAX_SAFE_INTEGER {
+        Ok(n as i64)
+    } else {
+        Err(Failure::new(
+            Code::BadValue,
+            format!("{what} must be a safe integer"),
+        ))
+    }
+}
+
+/// A set element: a string, a boolean or a finite number (integers stay integers).
+pub(crate) fn scalar(v: &JsValue) -> Result<Scalar> {
+    if let Some(s) = v.as_string() {
+        return Ok(Scalar::Str(s));
+    }
+    if let Some(b) = v.as_bool() {
+        return Ok(Scalar::Bool(b));
+    }
+    if let Some(n) = v.as_f64() {
+        return number_scalar(n);
+    }
+    Err(Failure::new(
+        Code::BadValue,
+        "a set element must be a string, a number or a boolean",
+    ))
+}
+
+/// A finite number as a scalar: an integer when it is one exactly, else a float.
+pub(crate) fn number_scalar(n: f64) -> Result<Scalar> {
+    if !n.is_finite() {
+        return Err(Failure::new(
+            Code::BadValue,
+            format!("{n} is not a finite number"),
+        ));
+    }
+    if n.fract() == 0.0 && n.abs() <= MAX_SAFE_INTEGER {
+        Ok(Scalar::Int(n as i64))
+    } else {
+        Ok(Scalar::Float(n))
+    }
+}
+
+/// A register value: what `JSON.stringify` would write, read straight from the JS value (an
+/// object's `toJSON` is honoured; `undefined`, functions and symbols are dropped from objects
+/// and become `null` in arrays), nested at most [`MAX_VALUE_DEPTH`] levels (which also stops
+/// cycles).
+///
+/// Walking the value here rather than parsing `JSON.stringify`'s text keeps a JSON parser out
+/// of the module.
+pub(crate) fn value(v: &JsValue) -> Result<Value> {
+    match value_at(v, 0)? {
+        Some(value) => Ok(value),
+        None => Err(Failure::new(
+            Code::BadValue,
+            "not a JSON value: undefined, a function or a symbol",
+        )),
+    }
+}
+
+/// The value of `v` at nesting `depth`, or `None` for what JSON skips.
+fn value_at(v: &JsValue, depth: usize) -> Result<Option<Value>> {
+    let bad = |why: &str| Failure::new(Code::BadValue, format!("not a JSON value: {why}"));
+    if v.is_null() {
+        return Ok(Some(Value::Null));
+    }
+    if v.is_undefined() || v.is_function() || v.is_symbol() {
+        return Ok(None);
+    }
+    if let Some(b) = v.as_bool() {
+        return Ok(Some(Value::Scalar(Scalar::Bool(b))));
+    }
+    if let Some(n) = v.as_f64() {
+        return if n.is_finite() {
+            Ok(Some(Value::Scalar(number_scalar(n)?)))
+        } else {
+            Err(bad("not a finite number"))
+        };
+    }
+    if let Some(s) = v.as_string() {
+        return Ok(Some(Value::Scalar(Scalar::Str(s))));
+    }
+    if v.is_bigint() {
+        return Err(bad("a BigInt"));
+    }
+    if !v.is_object() {
+        return Err(bad("an unsupported type"));
+    }
+    if depth >= MAX_VALUE_DEPTH {
+        return Err(Failure::new(
+            Code::BadValue,
+            format!("value nests deeper than {MAX_VALUE_DEPTH} levels (or is cyclic)"),
+        ));
+    }
+    let to_json =
+        js_sys::Reflect::get(v, &JsValue::from_str("toJSON")).unwrap_or(JsValue::UNDEFINED);
+    if let Some(f) = to_json.dyn_ref::<js_sys::Function>() {
+        let replaced = f
+            .call1(v, &JsValue::from_str(""))
+            .map_err(|_| bad("its toJSON() threw"))?;
+        return value_at(&replaced, depth + 1);
+    }
+    if js_sys::Array::is_array(v) {
+        let array: &js_sys::Array = v.unchecked_ref();
+        let mut items = Vec::with_capacity(array.length() as usize);
+        for item in array.iter() {
+            items.push(value_at(&item, depth + 1)?.unwrap_or(Value::Null));
+        }
+        return Ok(Some(Value::List(items)));
+    }
+    let mut map = std::collections::BTreeMap::new();
+    let object: &js_sys::Object = v.unchecked_ref();
+    for key in js_sys::Object::keys(object).iter() {
+        let Some(name) = key.as_string() else {
+            continue;
+        };
+        let item = js_sys::Reflect::get(v, &key).map_err(|_| bad("a getter threw"))?;
+        if let Some(x) = value_at(&item, depth + 1)? {
+            map.insert(name, x);
+        }
+    }
+    Ok(Some(Value::Object(map)))
+}
+
+/// A JSON value as a plain JS value (built directly, without JSON text).
+pub(crate) fn to_js(json: &Json) -> Result<JsValue> {
+    Ok(match json {
+        Json::Null => JsValue::NULL,
+        Json::Bool(b) => JsValue::from_bool(*b),
+        // Integers beyond 2^53 round, as they would through JSON.parse.
+        Json::Number(n) => JsValue::from_f64(n.as_f64().unwrap_or(f64::NAN)),
+        Json::String(s) => JsValue::from_str(s),
+        Json::Array(items) => {
+            let out = js_sys::Array::new_with_length(0);
+            for item in items {
+                out.push(&to_js(item)?);
+            }
+            out.into()
+        }
+        Json::Object(map) => {
+            let out = js_sys::Object::new();
+            for (k, v) in map {
+                js_sys::Reflect::set(&out, &JsValue::from_str(k), &to_js(v)?)
+                    .map_err(|_| Failure::new(Code::BadValue, "could not build the object"))?;
+            }
+            out.into()
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integers_and_floats() {
+        assert_eq!(number_scalar(3.0), Ok(Scalar::Int(3)));
+        assert_eq!(number_scalar(0.5), Ok(Scalar::Float(0.5)));
+        assert_eq!(
+            number_scalar(f64::NAN).map_err(|e| e.code),
+            Err(Code::BadValue)
+        );
+        assert_eq!(integer(2.0, "n"), Ok(2));
+        assert!(integer(0.5, "n").is_err());
+        assert!(integer(1e300, "n").is_err());
+    }
+
+    #[test]
+    fn millis_never_panics() {
+        assert_eq!(millis(f64::NAN), 0);
+        assert_eq!(millis(-5.0), 0);
+        assert_eq!(millis(1e300), u64::MAX);
+        assert_eq!(millis(12.7), 12);
+    }
+}

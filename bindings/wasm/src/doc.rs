@@ -1,0 +1,396 @@
+//! `Doc`: one replica of a document, with its sync engine.
+
+use std::rc::Rc;
+use std::time::Duration;
+
+use deltacrdt::{Doc, Hlc, ReplicaId, SyncConfig, SyncEngine, decode, encode};
+use wasm_bindgen::prelude::*;
+
+use crate::convert::{host_now, millis, random_replica, replica_id, to_js};
+use crate::error::{Code, Failure, Result};
+use crate::save::Saved;
+use crate::shared::{Place, Shared};
+use crate::{CounterRef, FlagRef, MapRef, RegisterRef, SetRef};
+
+#[wasm_bindgen(typescript_custom_section)]
+const TYPES: &'static str = r#"
+/** Any JSON value: what a register holds. */
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+
+/** Options of `new Doc(options)` and `Doc.load(bytes, options)`. */
+export interface DocOptions {
+  /** This replica's id, a UUID string (default: random, from `crypto.getRandomValues`). Ignored by `load`. */
+  replicaId?: string;
+  /** How far (ms) a remote timestamp may be ahead of the local clock before its frame is refused with `CLOCK_DRIFT` (default 60000). */
+  maxDriftMs?: number;
+  /** Testing: a frozen physical clock (Unix ms) instead of `Date.now()`, for deterministic bytes. */
+  nowMs?: number;
+}
+
+/** A frame to carry to a peer. */
+export interface Transmit { to: string; bytes: Uint8Array }
+
+/** Messages and bytes. */
+export interface Count { messages: number; bytes: number }
+/** Traffic in one direction, by frame kind. */
+export interface Traffic { hello: Count; delta: Count; state: Count; chunk: Count; ack: Count; invalid: Count; total: Count }
+/** Full-state transfers by reason. */
+export interface FullStates { newPeer: number; restart: number; evicted: number; total: number }
+/** What the engine knows of one peer. */
+export interface PeerStats { peer: string; connected: boolean; acked: number | null; lag: number; fullStates: FullStates; sent: Count; received: Count }
+/** The sync engine's counters. */
+export interface SyncStats {
+  sent: Traffic; received: Traffic; bufferedDeltas: number; bufferedBytes: number;
+  fullStates: FullStates; retransmissions: number; decodeErrors: number; driftRejections: number;
+  evictions: number; peers: PeerStats[];
+}
+"#;
+
+/// One replica of a replicated JSON-like document, with its sans-IO sync engine: the caller
+/// carries the bytes of [`poll`](Self::poll) to peers and hands theirs to
+/// [`receive`](Self::receive).
+#[wasm_bindgen(js_name = Doc)]
+#[derive(Debug)]
+pub struct WasmDoc {
+    shared: Rc<Shared>,
+}
+
+/// Options read from a JS options object.
+#[derive(Debug, Default)]
+struct Options {
+    replica: Option<ReplicaId>,
+    max_drift_ms: Option<u64>,
+    now_ms: Option<u64>,
+}
+
+fn options(v: &JsValue) -> Result<Options> {
+    if v.is_undefined() || v.is_null() {
+        return Ok(Options::default());
+    }
+    if !v.is_object() {
+        return Err(Failure::new(Code::BadOption, "options must be an object"));
+    }
+    let get = |name: &str| {
+        js_sys::Reflect::get(v, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED)
+    };
+    let number = |name: &str| -> Result<Option<u64>> {
+        let x = get(name);
+        if x.is_undefined() {
+            return Ok(None);
+        }
+        match x.as_f64() {
+            Some(n) if n.is_finite() && n >= 0.0 && n.fract() == 0.0 && n <= 2f64.powi(47) => {
+                Ok(Some(n as u64))
+            }
+            _ => Err(Failure::new(
+                Code::BadOption,
+                format!("option {name} must be a non-negative integer number of milliseconds"),
+            )),
+        }
+    };
+    let id = get("replicaId");
+    let replica = if id.is_undefined() {
+        None
+    } else {
+        let s = id
+            .as_string()
+            .ok_or_else(|| Failure::new(Code::BadOption, "option replicaId must be a string"))?;
+        Some(replica_id(&s)?)
+    };
+    Ok(Options {
+        replica,
+        max_drift_ms: number("maxDriftMs")?,
+        now_ms: number("nowMs")?,
+    })
+}
+
+fn clock(replica: ReplicaId, o: &Options) -> Result<deltacrdt::HlcBuilder> {
+    let builder = Hlc::builder(replica);
+    let builder = match o.now_ms {
+        Some(now) => builder.clock(move || now),
+        None => builder.clock(host_now),
+    };
+    Ok(match o.max_drift_ms {
+        Some(ms) => builder.max_drift(Duration::from_millis(ms)),
+        None => builder,
+    })
+}
+
+impl WasmDoc {
+    fn from_engine(engine: SyncEngine<Doc>) -> Self {
+        Self {
+            shared: Rc::new(Shared::new(engine)),
+        }
+    }
+
+    fn root(&self, name: &str) -> Result<Place> {
+        Place {
+            shared: self.shared.clone(),
+            path: Vec::new(),
+        }
+        .child(name)
+    }
+}
+
+#[wasm_bindgen(js_class = Doc)]
+#[allow(
+    non_snake_case,
+    reason = "parameter names show in the .d.ts, where JS spells them in camelCase"
+)]
+impl WasmDoc {
+    /// A new, empty replica.
+    ///
+    /// # Errors
+    /// `BAD_OPTION` / `BAD_PEER_ID` for bad options, `NO_RANDOM` if no id is given and the host
+    /// has no `crypto.getRandomValues`, `CLOCK` for a max drift beyond the clock's range.
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        #[wasm_bindgen(unchecked_optional_param_type = "DocOptions")] options: JsValue,
+    ) -> core::result::Result<WasmDoc, JsError> {
+        let o = self::options(&options)?;
+        let replica = match o.replica {
+            Some(r) => r,
+            None => random_replica()?,
+        };
+        let hlc = clock(replica, &o)?.build().map_err(Failure::from)?;
+        Ok(Self::from_engine(SyncEngine::new(hlc)))
+    }
+
+    /// This replica's id, a UUID string.
+    ///
+    /// # Errors
+    /// `BUSY` on a conflicting re-entrant call.
+    #[wasm_bindgen(getter, js_name = replicaId)]
+    pub fn replica_id(&self) -> core::result::Result<String, JsError> {
+        Ok(self.shared.read(|e| e.replica().to_string())?)
+    }
+
+    /// The counter `name`.
+    ///
+    /// # Errors
+    /// Never in practice (kept fallible like every entry point).
+    pub fn counter(&self, name: &str) -> core::result::Result<CounterRef, JsError> {
+        Ok(CounterRef::new(self.root(name)?))
+    }
+
+    /// The set `name`.
+    ///
+    /// # Errors
+    /// Never in practice.
+    pub fn set(&self, name: &str) -> core::result::Result<SetRef, JsError> {
+        Ok(SetRef::new(self.root(name)?))
+    }
+
+    /// The register `name`.
+    ///
+    /// # Errors
+    /// Never in practice.
+    pub fn register(&self, name: &str) -> core::result::Result<RegisterRef, JsError> {
+        Ok(RegisterRef::new(self.root(name)?))
+    }
+
+    /// The flag `name`.
+    ///
+    /// # Errors
+    /// Never in practice.
+    pub fn flag(&self, name: &str) -> core::result::Result<FlagRef, JsError> {
+        Ok(FlagRef::new(self.root(name)?))
+    }
+
+    /// The nested map `name`.
+    ///
+    /// # Errors
+    /// Never in practice.
+    pub fn map(&self, name: &str) -> core::result::Result<MapRef, JsError> {
+        Ok(MapRef::new(self.root(name)?))
+    }
+
+    /// Removes the top-level field `name` (every kind of field under that name).
+    ///
+    /// # Errors
+    /// `BUSY` on a conflicting re-entrant call.
+    pub fn delete(&self, name: &str) -> core::result::Result<(), JsError> {
+        let root = Place {
+            shared: self.shared.clone(),
+            path: Vec::new(),
+        };
+        Ok(root.delete(name)?)
+    }
+
+    /// A plain snapshot: counters as numbers, registers as their winning value, sets as sorted
+    /// arrays, flags as booleans, maps as objects. A name used with two kinds renders as
+    /// `name#kind` for each.
+    ///
+    /// # Errors
+    /// `BUSY` on a conflicting re-entrant call.
+    #[wasm_bindgen(js_name = toJSON, unchecked_return_type = "Record<string, JsonValue>")]
+    pub fn to_json(&self) -> core::result::Result<JsValue, JsError> {
+        let json = self.shared.read(|e| e.state().to_json())?;
+        Ok(to_js(&json)?)
+    }
+
+    /// Starts syncing with `peerId` (its `replicaId`): a hello goes out on the next `poll()`.
+    ///
+    /// # Errors
+    /// `BAD_PEER_ID` for a string that is not a UUID, `TOO_MANY_PEERS` past the engine's limit.
+    #[wasm_bindgen(js_name = connect)]
+    pub fn connect(&self, peerId: &str) -> core::result::Result<(), JsError> {
+        let peer = replica_id(peerId)?;
+        Ok(self.shared.write(|e| {
+            let known = e.peers().any(|p| p == peer);
+            if !known && e.peers().count() >= e.config().max_peers {
+                return Err(Failure::new(
+                    Code::TooManyPeers,
+                    format!("{} peers tracked already", e.config().max_peers),
+                ));
+            }
+            e.connect(peer);
+            Ok(())
+        })?)
+    }
+
+    /// Stops syncing with `peerId` and forgets its session.
+    ///
+    /// # Errors
+    /// `BAD_PEER_ID` for a string that is not a UUID.
+    pub fn disconnect(&self, peerId: &str) -> core::result::Result<(), JsError> {
+        let peer = replica_id(peerId)?;
+        Ok(self.shared.write(|e| {
+            e.disconnect(peer);
+            Ok(())
+        })?)
+    }
+
+    /// Handles one frame from `peerId`; subscribers are told if the document changed.
+    ///
+    /// # Errors
+    /// An `Error` with a `code` (`DECODE`, `INCOMPATIBLE`, `CLOCK_DRIFT`, `BAD_PEER_ID`,
+    /// `PEER_MISMATCH`, `SELF_ID`, `TOO_MANY_PEERS`, `PROTOCOL`); the document is unchanged.
+    pub fn receive(&self, peerId: &str, bytes: &[u8]) -> core::result::Result<(), JsError> {
+        let peer = replica_id(peerId)?;
+        let changed = self
+            .shared
+            .write(|e| e.receive(peer, bytes).map_err(Failure::from))?;
+        if changed {
+            self.shared.notify();
+        }
+        Ok(())
+    }
+
+    /// The next frame to send, if any: `{ to, bytes }`.
+    ///
+    /// # Errors
+    /// `BUSY` on a conflicting re-entrant call.
+    #[wasm_bindgen(unchecked_return_type = "Transmit | undefined")]
+    pub fn poll(&self) -> core::result::Result<JsValue, JsError> {
+        let Some(t) = self.shared.write(|e| Ok(e.poll_transmit()))? else {
+            return Ok(JsValue::UNDEFINED);
+        };
+        let out = js_sys::Object::new();
+        let set = |k: &str, v: &JsValue| js_sys::Reflect::set(&out, &JsValue::from_str(k), v);
+        set("to", &JsValue::from_str(&t.to.to_string()))
+            .and_then(|_| {
+                set(
+                    "bytes",
+                    &js_sys::Uint8Array::from(t.bytes.as_slice()).into(),
+                )
+            })
+            .map_err(|_| Failure::new(Code::BadValue, "could not build the frame object"))?;
+        Ok(out.into())
+    }
+
+    /// Gives the engine the time (default `Date.now()`): unacknowledged messages older than
+    /// the retransmission interval (1 s) are sent again by the next `poll()`.
+    ///
+    /// # Errors
+    /// `BUSY` on a conflicting re-entrant call.
+    pub fn tick(&self, nowMs: Option<f64>) -> core::result::Result<(), JsError> {
+        let now = nowMs.map_or_else(host_now, millis);
+        Ok(self.shared.write(|e| {
+            e.tick(now);
+            Ok(())
+        })?)
+    }
+
+    /// The sync engine's counters as a plain object (numbers; peer ids as strings).
+    ///
+    /// # Errors
+    /// `BUSY` on a conflicting re-entrant call.
+    #[wasm_bindgen(unchecked_return_type = "SyncStats")]
+    pub fn stats(&self) -> core::result::Result<JsValue, JsError> {
+        let json = self.shared.read(|e| crate::stats::to_json(&e.stats()))?;
+        Ok(to_js(&json)?)
+    }
+
+    /// The replica's durable parts (id, sequence number, last timestamp, document) as a
+    /// versioned, checksummed byte string for [`load`](Self::load).
+    ///
+    /// # Errors
+    /// `BUSY` on a conflicting re-entrant call.
+    pub fn save(&self) -> core::result::Result<Vec<u8>, JsError> {
+        let saved = self.shared.read(Saved::of)?;
+        Ok(saved.to_bytes()?)
+    }
+
+    /// Restores a replica from [`save`](Self::save) bytes: same id, same sequence number, a
+    /// clock that resumes after its last timestamp. Peers get the full state first.
+    ///
+    /// # Errors
+    /// `BAD_SAVE` for bytes that are not a valid save; `BAD_OPTION` for bad options.
+    pub fn load(
+        bytes: &[u8],
+        #[wasm_bindgen(unchecked_optional_param_type = "DocOptions")] options: JsValue,
+    ) -> core::result::Result<WasmDoc, JsError> {
+        let o = self::options(&options)?;
+        let saved = Saved::from_bytes(bytes)?;
+        let hlc = clock(saved.replica, &o)?
+            .last(saved.last)
+            .build()
+            .map_err(Failure::from)?;
+        let engine = SyncEngine::restore(hlc, saved.state, saved.seq, SyncConfig::default());
+        Ok(Self::from_engine(engine))
+    }
+
+    /// Calls `callback` after every local change and every remote change applied by
+    /// `receive`. Returns a function that unsubscribes. The callback may read and edit the
+    /// document; an exception it throws is dropped.
+    ///
+    /// # Errors
+    /// `BUSY` if called from inside a callback while the list is being copied (not expected).
+    #[wasm_bindgen(unchecked_return_type = "() => void")]
+    pub fn subscribe(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "() => void")] callback: js_sys::Function,
+    ) -> core::result::Result<js_sys::Function, JsError> {
+        let id = self.shared.subscribe(callback)?;
+        let weak = Rc::downgrade(&self.shared);
+        let unsubscribe = Closure::<dyn FnMut()>::new(move || {
+            if let Some(shared) = weak.upgrade() {
+                shared.unsubscribe(id);
+            }
+        });
+        Ok(unsubscribe.into_js_value().unchecked_into())
+    }
+
+    /// The document state alone as a value frame of the wire format (`src/codec/FORMAT.md`):
+    /// the bytes the native `deltacrdt::encode(&doc)` gives. For interop checks.
+    ///
+    /// # Errors
+    /// `BUSY` on a conflicting re-entrant call.
+    #[wasm_bindgen(js_name = stateBytes)]
+    pub fn state_bytes(&self) -> core::result::Result<Vec<u8>, JsError> {
+        let bytes = self.shared.read(|e| encode(e.state()))?;
+        Ok(bytes.map_err(|e| Failure::new(Code::BadValue, e.to_string()))?)
+    }
+
+    /// Decodes a document value frame (as [`stateBytes`](Self::state_bytes) or the native
+    /// `deltacrdt::encode(&doc)` write it) into its plain snapshot. For interop checks.
+    ///
+    /// # Errors
+    /// `DECODE` / `INCOMPATIBLE` for bytes that are not a valid document frame.
+    #[wasm_bindgen(js_name = decodeState, unchecked_return_type = "Record<string, JsonValue>")]
+    pub fn decode_state(bytes: &[u8]) -> core::result::Result<JsValue, JsError> {
+        let doc: Doc = decode(bytes).map_err(Failure::from)?;
+        Ok(to_js(&doc.to_json())?)
+    }
+}

@@ -1,0 +1,194 @@
+//! The engine a `Doc` and its refs share, and the subscribers told of changes.
+
+use core::cell::RefCell;
+
+use deltacrdt::{Delta, Doc, Hlc, Scalar, SyncEngine, Value};
+use js_sys::Function;
+use wasm_bindgen::JsValue;
+
+use crate::error::{Failure, Result};
+
+/// The deepest path a ref may address. Map levels and register-value levels share the
+/// decoder's nesting bound ([`deltacrdt::MAX_NESTING`]); 32 map levels leave room for register
+/// values nested [`crate::convert::MAX_VALUE_DEPTH`] deep.
+pub(crate) const MAX_PATH: usize = 32;
+
+/// A local edit of the field at a path.
+#[derive(Debug)]
+pub(crate) enum Op {
+    /// Add to a counter.
+    Add(i64),
+    /// Write a register.
+    Write(Value),
+    /// Add a set element.
+    Insert(Scalar),
+    /// Remove a set element.
+    Remove(Scalar),
+    /// Turn a flag on or off.
+    Flag(bool),
+    /// Delete every field named by the path's last name.
+    Delete,
+}
+
+fn apply(
+    doc: &mut Doc,
+    hlc: &mut Hlc,
+    path: &[String],
+    op: Op,
+) -> core::result::Result<Delta<Doc>, deltacrdt::Error> {
+    let path: Vec<&str> = path.iter().map(String::as_str).collect();
+    let me = hlc.replica();
+    Ok(match op {
+        Op::Add(by) => doc.increment(me, &path, by)?,
+        Op::Write(value) => {
+            let stamp = hlc.now()?;
+            doc.set(stamp, &path, value)?
+        }
+        Op::Insert(element) => doc.insert(me, &path, element)?,
+        Op::Remove(element) => doc.remove_element(me, &path, &element)?,
+        Op::Flag(on) => doc.set_flag(me, &path, on)?,
+        Op::Delete => doc.delete(me, &path)?,
+    })
+}
+
+/// One replica: its engine and its subscribers, each in its own cell so a subscriber can read
+/// or edit the document while being told of a change.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    engine: RefCell<SyncEngine<Doc>>,
+    subscribers: RefCell<Subscribers>,
+}
+
+#[derive(Debug, Default)]
+struct Subscribers {
+    next: u32,
+    list: Vec<(u32, Function)>,
+}
+
+impl Shared {
+    pub(crate) fn new(engine: SyncEngine<Doc>) -> Self {
+        Self {
+            engine: RefCell::new(engine),
+            subscribers: RefCell::new(Subscribers::default()),
+        }
+    }
+
+    /// Reads the engine.
+    pub(crate) fn read<R>(&self, f: impl FnOnce(&SyncEngine<Doc>) -> R) -> Result<R> {
+        let engine = self.engine.try_borrow().map_err(|_| Failure::busy())?;
+        Ok(f(&engine))
+    }
+
+    /// Changes the engine; `f` must leave it unchanged when it fails.
+    pub(crate) fn write<R>(&self, f: impl FnOnce(&mut SyncEngine<Doc>) -> Result<R>) -> Result<R> {
+        let mut engine = self.engine.try_borrow_mut().map_err(|_| Failure::busy())?;
+        f(&mut engine)
+    }
+
+    /// Applies a local edit at `path`, then tells the subscribers (after the borrow is
+    /// released). Every edit goes through this one function, so the engine's generic `update`
+    /// is instantiated once (each closure type would add a copy to the module).
+    pub(crate) fn edit(&self, path: &[String], op: Op) -> Result<()> {
+        self.write(|engine| {
+            engine
+                .update(|doc, hlc| apply(doc, hlc, path, op))
+                .map_err(Failure::from)
+        })?;
+        self.notify();
+        Ok(())
+    }
+
+    /// Adds a subscriber; returns its id.
+    pub(crate) fn subscribe(&self, callback: Function) -> Result<u32> {
+        let mut subs = self
+            .subscribers
+            .try_borrow_mut()
+            .map_err(|_| Failure::busy())?;
+        let id = subs.next;
+        subs.next = subs.next.wrapping_add(1);
+        subs.list.push((id, callback));
+        Ok(id)
+    }
+
+    /// Removes a subscriber (no-op if already gone or if the list is busy being copied).
+    pub(crate) fn unsubscribe(&self, id: u32) {
+        if let Ok(mut subs) = self.subscribers.try_borrow_mut() {
+            subs.list.retain(|(i, _)| *i != id);
+        }
+    }
+
+    /// Calls every subscriber. The list is copied first and no borrow is held during the
+    /// calls, so a subscriber may edit the document, subscribe or unsubscribe. A subscriber
+    /// that throws does not stop the others; its exception is dropped.
+    pub(crate) fn notify(&self) {
+        let callbacks: Vec<Function> = match self.subscribers.try_borrow() {
+            Ok(subs) => subs.list.iter().map(|(_, f)| f.clone()).collect(),
+            Err(_) => return,
+        };
+        for callback in callbacks {
+            let _ = callback.call0(&JsValue::UNDEFINED);
+        }
+    }
+}
+
+/// A place in a document: the shared replica and the path of map names leading to it (empty
+/// for the document's root). `Doc` and `MapRef` hand out refs below their place.
+#[derive(Clone, Debug)]
+pub(crate) struct Place {
+    pub(crate) shared: std::rc::Rc<Shared>,
+    pub(crate) path: Vec<String>,
+}
+
+impl Place {
+    /// The place of `name` below this one.
+    ///
+    /// # Errors
+    /// `PATH` past [`MAX_PATH`] names.
+    pub(crate) fn child(&self, name: &str) -> Result<Self> {
+        if self.path.len() >= MAX_PATH {
+            return Err(Failure::new(
+                crate::error::Code::Path,
+                format!("paths are limited to {MAX_PATH} names"),
+            ));
+        }
+        let mut path = self.path.clone();
+        path.push(name.to_owned());
+        Ok(Self {
+            shared: self.shared.clone(),
+            path,
+        })
+    }
+
+    /// Applies `op` to the field at this place.
+    pub(crate) fn edit(&self, op: Op) -> Result<()> {
+        self.shared.edit(&self.path, op)
+    }
+
+    /// The path as the core's `&[&str]`.
+    pub(crate) fn names(&self) -> Vec<&str> {
+        self.path.iter().map(String::as_str).collect()
+    }
+
+    /// Deletes the field `name` (of every kind) below this place.
+    pub(crate) fn delete(&self, name: &str) -> Result<()> {
+        let target = self.child(name)?;
+        self.shared.edit(&target.path, Op::Delete)
+    }
+
+    /// The JSON rendering of the map at this place (`{}` if absent).
+    pub(crate) fn to_json(&self) -> Result<serde_json::Value> {
+        let whole = self.shared.read(|engine| engine.state().to_json())?;
+        let mut at = &whole;
+        for name in &self.path {
+            let next = at
+                .get(name.as_str())
+                .filter(|v| v.is_object())
+                .or_else(|| at.get(format!("{name}#map").as_str()));
+            match next {
+                Some(v) => at = v,
+                None => return Ok(serde_json::Value::Object(serde_json::Map::new())),
+            }
+        }
+        Ok(at.clone())
+    }
+}

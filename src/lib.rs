@@ -33,6 +33,6 @@ pub use error::Error;
 pub use lattice::{Delta, Lattice};
 #[cfg(feature = "serde")]
 pub use sync::{
-    Count, FullStates, MemoryNetwork, MemoryTransport, PeerStats, Pumped, SyncConfig, SyncEngine,
-    SyncError, SyncStats, Traffic, Transmit, Transport, UnknownEndpoint,
+    Count, FullStates, MemoryNetwork, MemoryTransport, PeerStats, Pumped, Resume, SyncConfig,
+    SyncEngine, SyncError, SyncStats, Traffic, Transmit, Transport, UnknownEndpoint,
 };

@@ -7,6 +7,8 @@ mod clock;
 pub mod codec;
 mod crdt;
 mod document;
+#[cfg(feature = "serde")]
+pub mod durable;
 mod error;
 mod lattice;
 #[cfg(feature = "serde")]

@@ -1,0 +1,180 @@
+//! `RedbStore`: the records in one file of the redb embedded database.
+
+use std::path::{Path, PathBuf};
+
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+
+use super::{Batch, Records, Store, StoreError};
+
+/// The singleton records by name (`meta`, `head`, `snapshot`).
+const RECORDS: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("deltacrdt_records");
+/// The log records by sequence number.
+const LOG: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("deltacrdt_log");
+
+/// The redb file format version redb 4 writes (its header's version byte).
+const REDB_FILE_FORMAT: u8 = 3;
+
+/// The file [`RedbStore::open_dir`] keeps in its directory.
+const FILE_NAME: &str = "replica.redb";
+
+/// A [`Store`] in a single redb file: every [`commit`](Store::commit) is one ACID write
+/// transaction synced to disk ([`redb::Durability::Immediate`]) before it returns. redb's own
+/// errors map to typed [`StoreError`]s (permission, full disk, corruption, newer file format,
+/// file locked by another process).
+///
+/// # Examples
+/// ```
+/// use deltacrdt::durable::{DurableConfig, DurableReplica, RedbStore};
+/// use deltacrdt::{Doc, Error};
+/// let dir = std::env::temp_dir().join(format!("deltacrdt-doc-{}", std::process::id()));
+/// # let _ = std::fs::remove_dir_all(&dir);
+/// let mut replica = DurableReplica::<Doc, _>::open(RedbStore::open_dir(&dir)?, DurableConfig::default())?;
+/// let me = replica.replica();
+/// let _ = replica.update(|doc, hlc| doc.increment(hlc.replica(), &["likes"], 1))?;
+/// drop(replica);
+/// let replica = DurableReplica::<Doc, _>::open(RedbStore::open_dir(&dir)?, DurableConfig::default())?;
+/// assert_eq!((replica.replica(), replica.state().counter(&["likes"])), (me, 1));
+/// # drop(replica);
+/// # std::fs::remove_dir_all(&dir).ok();
+/// # Ok::<(), Error>(())
+/// ```
+#[derive(Debug)]
+pub struct RedbStore {
+    db: Database,
+    path: PathBuf,
+    /// A commit failed: redb may refuse further writes until the file is reopened.
+    failed: bool,
+}
+
+impl RedbStore {
+    /// Opens the database file at `path`, creating it if it does not exist. A file left by a
+    /// crash is repaired by redb (its last committed transaction survives).
+    ///
+    /// # Errors
+    /// A [`StoreError`]: permission, I/O, a file redb finds corrupt
+    /// ([`StoreError::Corrupt`]) or of a newer format ([`StoreError::UnsupportedVersion`]),
+    /// or a file open elsewhere ([`StoreError::Locked`]).
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        let path = path.as_ref().to_path_buf();
+        let db = Database::create(&path).map_err(map)?;
+        Ok(Self {
+            db,
+            path,
+            failed: false,
+        })
+    }
+
+    /// Opens (or creates) the store kept in directory `dir` (created if missing): the one call
+    /// a program with a `--data-dir` needs.
+    ///
+    /// # Errors
+    /// As [`open`](Self::open), and the directory's creation.
+    pub fn open_dir(dir: impl AsRef<Path>) -> Result<Self, StoreError> {
+        let dir = dir.as_ref();
+        std::fs::create_dir_all(dir).map_err(|e| StoreError::from_io(&e))?;
+        Self::open(dir.join(FILE_NAME))
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The size of the database file in bytes.
+    ///
+    /// # Errors
+    /// The file's metadata could not be read.
+    pub fn file_len(&self) -> Result<u64, StoreError> {
+        std::fs::metadata(&self.path)
+            .map(|m| m.len())
+            .map_err(|e| StoreError::from_io(&e))
+    }
+
+    fn write(&mut self, batch: Batch) -> Result<(), redb::Error> {
+        let tx = self.db.begin_write()?;
+        {
+            let mut records = tx.open_table(RECORDS)?;
+            if let Some(meta) = &batch.meta {
+                records.insert("meta", meta.as_slice())?;
+            }
+            records.insert("head", batch.head.as_slice())?;
+            if let Some(snapshot) = &batch.snapshot {
+                records.insert("snapshot", snapshot.as_slice())?;
+            }
+            let mut log = tx.open_table(LOG)?;
+            if batch.drop_below > 0 {
+                log.retain_in(..batch.drop_below, |_, _| false)?;
+            }
+            for (seq, bytes) in &batch.append {
+                log.insert(*seq, bytes.as_slice())?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn read(&self) -> Result<Option<Records>, redb::Error> {
+        let tx = self.db.begin_read()?;
+        let records = match tx.open_table(RECORDS) {
+            Ok(table) => table,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
+            Err(err) => return Err(err.into()),
+        };
+        let get = |name: &str| -> Result<Option<Vec<u8>>, redb::Error> {
+            Ok(records.get(name)?.map(|v| v.value().to_vec()))
+        };
+        let mut out = Records {
+            meta: get("meta")?,
+            head: get("head")?,
+            snapshot: get("snapshot")?,
+            log: Vec::new(),
+        };
+        match tx.open_table(LOG) {
+            Ok(log) => {
+                for entry in log.iter()? {
+                    let (seq, bytes) = entry?;
+                    out.log.push((seq.value(), bytes.value().to_vec()));
+                }
+            }
+            Err(redb::TableError::TableDoesNotExist(_)) => {}
+            Err(err) => return Err(err.into()),
+        }
+        Ok(Some(out))
+    }
+}
+
+impl Store for RedbStore {
+    fn load(&mut self) -> Result<Option<Records>, StoreError> {
+        self.read().map_err(map)
+    }
+
+    fn commit(&mut self, batch: Batch) -> Result<(), StoreError> {
+        if self.failed {
+            return Err(StoreError::Poisoned);
+        }
+        self.write(batch).map_err(|e| {
+            self.failed = true;
+            map(e)
+        })
+    }
+}
+
+/// Maps redb's errors to typed store errors.
+fn map(err: impl Into<redb::Error>) -> StoreError {
+    match err.into() {
+        redb::Error::Io(io) => StoreError::from_io(&io),
+        redb::Error::Corrupted(what) => StoreError::Corrupt {
+            what: format!("database file: {what}"),
+        },
+        // A file of an older redb format (a newer one is reported as corrupted by redb).
+        redb::Error::UpgradeRequired(found) => StoreError::UnsupportedVersion {
+            found,
+            supported: REDB_FILE_FORMAT,
+        },
+        redb::Error::DatabaseAlreadyOpen => StoreError::Locked,
+        redb::Error::PreviousIo => StoreError::Poisoned,
+        other => StoreError::Corrupt {
+            what: format!("database: {other}"),
+        },
+    }
+}

@@ -25,7 +25,9 @@ const LOG1: &str = "4443011001040100010102030405060708090a0b0c0d0e0f10010007373b
 
 fn config() -> DurableConfig {
     DurableConfig {
-        replica: Some(ReplicaId::from_u128(0x0102_0304_0506_0708_090a_0b0c_0d0e_0f10)),
+        replica: Some(ReplicaId::from_u128(
+            0x0102_0304_0506_0708_090a_0b0c_0d0e_0f10,
+        )),
         ..DurableConfig::default()
     }
 }
@@ -34,8 +36,9 @@ fn config() -> DurableConfig {
 /// `NOW` ms (so the last timestamp is `NOW` ms, logical 1).
 fn golden_store() -> MemoryStore {
     let store = MemoryStore::new();
-    let mut r = DurableReplica::<GCounter, _>::open_with(store.clone(), config(), |b| b.clock(|| NOW))
-        .expect("open");
+    let mut r =
+        DurableReplica::<GCounter, _>::open_with(store.clone(), config(), |b| b.clock(|| NOW))
+            .expect("open");
     for by in [3, 4] {
         let c = r
             .update(|c, hlc| {

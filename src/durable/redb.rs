@@ -40,7 +40,8 @@ const FILE_NAME: &str = "replica.redb";
 /// ```
 #[derive(Debug)]
 pub struct RedbStore {
-    db: Database,
+    /// Always `Some` until dropped (see the `Drop` impl).
+    db: Option<Database>,
     path: PathBuf,
     /// A commit failed: redb may refuse further writes until the file is reopened.
     failed: bool,
@@ -56,9 +57,32 @@ impl RedbStore {
     /// or a file open elsewhere ([`StoreError::Locked`]).
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
         let path = path.as_ref().to_path_buf();
-        let db = Database::create(&path).map_err(map)?;
+        let io = |e: std::io::Error| StoreError::from_io(&e);
+        let exists = path.try_exists().map_err(io)?;
+        if !exists {
+            // Created under a temporary name and renamed into place once redb has written a
+            // valid empty database: a file at `path` is never a half-created one, so an
+            // existing file that redb cannot open (truncated to nothing, say) is an error,
+            // never silently replaced by an empty store.
+            let mut tmp = path.clone().into_os_string();
+            tmp.push(".creating");
+            let tmp = PathBuf::from(tmp);
+            let _ = std::fs::remove_file(&tmp);
+            drop(guard(|| Database::create(&tmp))?);
+            std::fs::rename(&tmp, &path).map_err(io)?;
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                // Make the rename durable (directories can be opened and synced on Unix).
+                #[cfg(unix)]
+                std::fs::File::open(dir)
+                    .and_then(|d| d.sync_all())
+                    .map_err(io)?;
+                #[cfg(not(unix))]
+                let _ = dir;
+            }
+        }
+        let db = guard(|| Database::open(&path))?;
         Ok(Self {
-            db,
+            db: Some(db),
             path,
             failed: false,
         })
@@ -91,7 +115,10 @@ impl RedbStore {
     }
 
     fn write(&mut self, batch: Batch) -> Result<(), redb::Error> {
-        let tx = self.db.begin_write()?;
+        let Some(db) = &self.db else {
+            return Err(redb::Error::DatabaseClosed);
+        };
+        let tx = db.begin_write()?;
         {
             let mut records = tx.open_table(RECORDS)?;
             if let Some(meta) = &batch.meta {
@@ -114,7 +141,10 @@ impl RedbStore {
     }
 
     fn read(&self) -> Result<Option<Records>, redb::Error> {
-        let tx = self.db.begin_read()?;
+        let Some(db) = &self.db else {
+            return Err(redb::Error::DatabaseClosed);
+        };
+        let tx = db.begin_read()?;
         let records = match tx.open_table(RECORDS) {
             Ok(table) => table,
             Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
@@ -143,19 +173,48 @@ impl RedbStore {
     }
 }
 
+impl Drop for RedbStore {
+    /// redb writes its allocator state when the database is dropped and asserts on some
+    /// damaged files there: contain that panic (nothing of ours is written by it).
+    fn drop(&mut self) {
+        if let Some(db) = self.db.take() {
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(db)));
+        }
+    }
+}
+
 impl Store for RedbStore {
     fn load(&mut self) -> Result<Option<Records>, StoreError> {
-        self.read().map_err(map)
+        guard(|| self.read())
     }
 
     fn commit(&mut self, batch: Batch) -> Result<(), StoreError> {
         if self.failed {
             return Err(StoreError::Poisoned);
         }
-        self.write(batch).map_err(|e| {
-            self.failed = true;
-            map(e)
-        })
+        let result = guard(|| self.write(batch));
+        self.failed = result.is_err();
+        result
+    }
+}
+
+/// Runs a redb call, mapping its error, and a panic too: redb 4.1 asserts on some damaged
+/// files (e.g. a header whose layout claims more than the file holds) instead of returning
+/// `Corrupted`. A damaged file must be a typed error, so such a panic becomes
+/// [`StoreError::Corrupt`]. (The panic hook still reports it on stderr.)
+fn guard<R, E: Into<redb::Error>>(f: impl FnOnce() -> Result<R, E>) -> Result<R, StoreError> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(result) => result.map_err(map),
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            Err(StoreError::Corrupt {
+                what: format!("database file (redb panicked: {what})"),
+            })
+        }
     }
 }
 

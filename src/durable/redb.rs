@@ -114,6 +114,38 @@ impl RedbStore {
             .map_err(|e| StoreError::from_io(&e))
     }
 
+    /// The bytes of records and database metadata actually in use (the file is larger: redb
+    /// grows it in regions and keeps freed pages for reuse; see [`compact_file`](Self::compact_file)).
+    ///
+    /// # Errors
+    /// A [`StoreError`] from the database.
+    pub fn live_bytes(&self) -> Result<u64, StoreError> {
+        let Some(db) = &self.db else {
+            return Err(StoreError::Poisoned);
+        };
+        guard(|| -> Result<u64, redb::Error> {
+            let tx = db.begin_write()?;
+            let stats = tx.stats()?;
+            tx.abort()?;
+            Ok(stats.stored_bytes() + stats.metadata_bytes())
+        })
+    }
+
+    /// Rewrites the file without its free space (redb's `compact`) and returns its new size.
+    /// The log compaction of [`DurableReplica`](super::DurableReplica) frees old snapshots and
+    /// log records inside the file; this gives the space back to the file system. It takes
+    /// time in proportion to the data: call it at startup or in a quiet moment.
+    ///
+    /// # Errors
+    /// A [`StoreError`] from the database; the file is unchanged then.
+    pub fn compact_file(&mut self) -> Result<u64, StoreError> {
+        let Some(db) = &mut self.db else {
+            return Err(StoreError::Poisoned);
+        };
+        guard(|| db.compact())?;
+        self.file_len()
+    }
+
     fn write(&mut self, batch: Batch) -> Result<(), redb::Error> {
         let Some(db) = &self.db else {
             return Err(redb::Error::DatabaseClosed);

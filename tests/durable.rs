@@ -1,6 +1,14 @@
 //! Durable replicas: recovery, durability modes, resumption of delta sync, compaction, and
 //! typed errors for damaged, foreign and failing stores (memory store; the redb file is
 //! covered in `tests/store_corruption.rs` and `tests/crash.rs`).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::print_stdout,
+    clippy::panic,
+    reason = "tests"
+)]
 
 use deltacrdt::durable::{
     Durability, DurableConfig, DurableReplica, MemoryStore, Records, STORE_FORMAT_VERSION,

@@ -1,6 +1,14 @@
 //! Damaged redb store files: every truncation and every single-bit flip, at many offsets of a
 //! real file, either opens into exactly the committed replica or is refused with a typed
 //! error; never a different or partial replica, never a panic.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::print_stdout,
+    clippy::panic,
+    reason = "tests"
+)]
 
 use std::path::PathBuf;
 

@@ -1,5 +1,13 @@
 //! Golden byte vectors of the store format (`src/durable/FORMAT.md`): a change to any of these
 //! bytes is a new store format version.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::print_stdout,
+    clippy::panic,
+    reason = "tests"
+)]
 
 use deltacrdt::durable::{DurableConfig, DurableReplica, MemoryStore, Records};
 use deltacrdt::{Error, GCounter, ReplicaId};

@@ -143,7 +143,7 @@ fn child() -> ! {
                 }
                 // An explicit flush now and then persists the latest acknowledgements.
                 turns += 1;
-                if turns % 8 == 0
+                if turns.is_multiple_of(8)
                     && let Err(e) = r.flush()
                 {
                     fail(&mut out, format!("flush: {e}"));
@@ -419,7 +419,11 @@ pub fn run(kills: u64, seed: u64) -> Report {
     let mut next_child_edit = 0u64;
     let mut next_parent_edit = 0u64;
     for i in 0..kills {
-        let mode = if i % 2 == 0 { "per-op" } else { "group" };
+        let mode = if i.is_multiple_of(2) {
+            "per-op"
+        } else {
+            "group"
+        };
         let mut run = spawn(&dir, mode);
         let early = p.child.is_some() && rng.below(5) == 0;
         if early {

@@ -120,6 +120,7 @@ fn recovery(n: u64, reps: usize) -> Recovery {
     let store = r.close().unwrap();
     let build = build.elapsed().as_secs_f64();
     let file = store.file_len().unwrap();
+    let blocks = allocated(store.path());
     let live = store.live_bytes().unwrap();
     drop(store);
     let mut times = Vec::new();
@@ -141,6 +142,7 @@ fn recovery(n: u64, reps: usize) -> Recovery {
     Recovery {
         open_secs: median(times),
         file,
+        blocks,
         live,
         compacted,
         heap,
@@ -149,9 +151,23 @@ fn recovery(n: u64, reps: usize) -> Recovery {
     }
 }
 
+/// Bytes of disk blocks the file occupies (redb grows its file sparsely: the length counts
+/// regions never written).
+#[cfg(unix)]
+fn allocated(path: &Path) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).unwrap().blocks() * 512
+}
+
+#[cfg(not(unix))]
+fn allocated(path: &Path) -> u64 {
+    std::fs::metadata(path).unwrap().len()
+}
+
 struct Recovery {
     open_secs: f64,
     file: u64,
+    blocks: u64,
     live: u64,
     compacted: u64,
     heap: usize,
@@ -361,12 +377,20 @@ fn main() {
         per(rec.live as f64)
     );
     println!(
+        "   on disk: blocks of the file as written       {:>9.1} B",
+        per(rec.blocks as f64)
+    );
+    println!(
         "   on disk: file after compact_file()           {:>9.1} B",
         per(rec.compacted as f64)
     );
     println!(
-        "   on disk: file as written (free regions incl.) {:>8.1} B",
+        "   (apparent length of the sparse file          {:>9.1} B)",
         per(rec.file as f64)
+    );
+    println!(
+        "   disk blocks / memory                         {:>9.2}x",
+        rec.blocks as f64 / rec.heap as f64
     );
     println!(
         "   compacted file / memory                      {:>9.2}x\n",

@@ -135,3 +135,31 @@ impl StoreError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::StoreError;
+    use std::io::{Error, ErrorKind};
+
+    #[test]
+    fn io_errors_map_to_their_typed_variants() {
+        let map = |kind| StoreError::from_io(&Error::new(kind, "x"));
+        assert!(matches!(
+            map(ErrorKind::PermissionDenied),
+            StoreError::PermissionDenied { .. }
+        ));
+        assert!(matches!(map(ErrorKind::StorageFull), StoreError::DiskFull { .. }));
+        assert!(matches!(map(ErrorKind::QuotaExceeded), StoreError::DiskFull { .. }));
+        assert!(matches!(
+            map(ErrorKind::UnexpectedEof),
+            StoreError::Truncated { .. }
+        ));
+        assert!(matches!(
+            map(ErrorKind::Interrupted),
+            StoreError::Io {
+                kind: ErrorKind::Interrupted,
+                ..
+            }
+        ));
+    }
+}

@@ -763,6 +763,40 @@ mod tests {
     }
 
     #[test]
+    fn a_resumed_engine_sends_deltas_to_peers_its_log_covers_and_the_state_to_others() {
+        use super::Resume;
+        use crate::Lattice;
+        let me = r(1);
+        let deltas: Vec<_> = (5..8)
+            .map(|s| (s, GCounter::default().increment(me, s).into_inner(), None))
+            .collect();
+        let mut state = GCounter::default();
+        for (_, d, _) in &deltas {
+            state.join(d.clone());
+        }
+        let hlc = Hlc::builder(me).clock(|| 1_700_000_000_000u64).build().unwrap();
+        let resume = Resume {
+            state,
+            seq: 8,
+            deltas,
+            acks: vec![(r(2), 6), (r(3), 2), (r(4), 99)],
+        };
+        let mut e = SyncEngine::resume(hlc, resume, SyncConfig::default());
+        assert_eq!(e.seq(), 8);
+        let mut acks: Vec<_> = e.acks().collect();
+        acks.sort_unstable();
+        assert_eq!(acks, vec![(r(2), 6), (r(3), 2), (r(4), 8)]); // clamped to seq
+        for n in [2, 3] {
+            e.connect(r(n));
+            e.receive(r(n), &message::hello(r(n), true)).unwrap();
+        }
+        while e.poll_transmit().is_some() {}
+        let stats = e.stats();
+        assert_eq!(stats.full_states.restart, 1); // r(3): its ack is below the log
+        assert_eq!(stats.sent.delta.messages, 1); // r(2): the interval 6..8
+    }
+
+    #[test]
     fn an_ack_beyond_our_sequence_is_refused() {
         let mut e = engine(SyncConfig::default());
         assert_eq!(

@@ -148,8 +148,14 @@ mod tests {
             map(ErrorKind::PermissionDenied),
             StoreError::PermissionDenied { .. }
         ));
-        assert!(matches!(map(ErrorKind::StorageFull), StoreError::DiskFull { .. }));
-        assert!(matches!(map(ErrorKind::QuotaExceeded), StoreError::DiskFull { .. }));
+        assert!(matches!(
+            map(ErrorKind::StorageFull),
+            StoreError::DiskFull { .. }
+        ));
+        assert!(matches!(
+            map(ErrorKind::QuotaExceeded),
+            StoreError::DiskFull { .. }
+        ));
         assert!(matches!(
             map(ErrorKind::UnexpectedEof),
             StoreError::Truncated { .. }

@@ -6,8 +6,15 @@ use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 
 use super::{Batch, Records, Store, StoreError};
 
-/// The singleton records by name (`meta`, `head`, `snapshot`).
+/// The singleton records by name (`meta`, `head`).
 const RECORDS: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("deltacrdt_records");
+/// The snapshot record, in pieces of [`PIECE`] bytes keyed `0, 1, …`.
+const SNAPSHOT: TableDefinition<'_, u32, &[u8]> = TableDefinition::new("deltacrdt_snapshot");
+
+/// The size of the snapshot's pieces. redb stores a value in contiguous pages; values of
+/// several MiB made it grow its file by hundreds of MiB per rewrite (measured with a
+/// 1,000,000-element set: 2.1 KB of disk blocks per element), pieces keep it to the data.
+const PIECE: usize = 256 << 10;
 /// The log records by sequence number.
 const LOG: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("deltacrdt_log");
 
@@ -158,7 +165,11 @@ impl RedbStore {
             }
             records.insert("head", batch.head.as_slice())?;
             if let Some(snapshot) = &batch.snapshot {
-                records.insert("snapshot", snapshot.as_slice())?;
+                let mut pieces = tx.open_table(SNAPSHOT)?;
+                pieces.retain(|_, _| false)?;
+                for (i, piece) in (0u32..).zip(snapshot.chunks(PIECE)) {
+                    pieces.insert(i, piece)?;
+                }
             }
             let mut log = tx.open_table(LOG)?;
             if batch.drop_below > 0 {
@@ -188,9 +199,29 @@ impl RedbStore {
         let mut out = Records {
             meta: get("meta")?,
             head: get("head")?,
-            snapshot: get("snapshot")?,
+            snapshot: None,
             log: Vec::new(),
         };
+        match tx.open_table(SNAPSHOT) {
+            Ok(pieces) => {
+                // The pieces concatenated; a lost or misplaced one fails the record's checksum,
+                // a gap in the keys is refused here.
+                let mut snapshot = Vec::new();
+                for (expected, entry) in (0u32..).zip(pieces.iter()?) {
+                    let (i, piece) = entry?;
+                    if i.value() != expected {
+                        return Ok(Some(Records {
+                            snapshot: None,
+                            ..out
+                        }));
+                    }
+                    snapshot.extend_from_slice(piece.value());
+                }
+                out.snapshot = (!snapshot.is_empty()).then_some(snapshot);
+            }
+            Err(redb::TableError::TableDoesNotExist(_)) => {}
+            Err(err) => return Err(err.into()),
+        }
         match tx.open_table(LOG) {
             Ok(log) => {
                 for entry in log.iter()? {

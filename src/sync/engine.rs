@@ -774,7 +774,10 @@ mod tests {
         for (_, d, _) in &deltas {
             state.join(d.clone());
         }
-        let hlc = Hlc::builder(me).clock(|| 1_700_000_000_000u64).build().unwrap();
+        let hlc = Hlc::builder(me)
+            .clock(|| 1_700_000_000_000u64)
+            .build()
+            .unwrap();
         let resume = Resume {
             state,
             seq: 8,

@@ -153,6 +153,18 @@ impl RedbStore {
         self.file_len()
     }
 
+    /// After a snapshot was rewritten: gives the file's free space back to the file system
+    /// once it exceeds the live data by [`RECLAIM_SLACK`] plus as much again. redb reuses
+    /// freed pages only partly while a growing snapshot is rewritten: without this a
+    /// 1,000,000-element set left 1.9 KB of disk blocks per element (14.5 B live).
+    fn reclaim(&mut self) -> Result<(), StoreError> {
+        let used = disk_bytes(&self.path)?;
+        if used > 2 * self.live_bytes()? + RECLAIM_SLACK {
+            self.compact_file()?;
+        }
+        Ok(())
+    }
+
     fn write(&mut self, batch: Batch) -> Result<(), redb::Error> {
         let Some(db) = &self.db else {
             return Err(redb::Error::DatabaseClosed);
@@ -255,10 +267,31 @@ impl Store for RedbStore {
         if self.failed {
             return Err(StoreError::Poisoned);
         }
+        let snapshot = batch.snapshot.is_some();
         let result = guard(|| self.write(batch));
         self.failed = result.is_err();
-        result
+        result?;
+        // The batch is durable: a failure to reclaim space must not report it failed.
+        if snapshot && let Err(err) = self.reclaim() {
+            tracing::warn!(error = %err, "could not compact the store file");
+        }
+        Ok(())
     }
+}
+
+/// Free space tolerated in the file before [`RedbStore::reclaim`] compacts it.
+const RECLAIM_SLACK: u64 = 64 << 20;
+
+/// The disk space a file occupies (its blocks on Unix; redb's files are sparse).
+fn disk_bytes(path: &Path) -> Result<u64, StoreError> {
+    let meta = std::fs::metadata(path).map_err(|e| StoreError::from_io(&e))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        Ok(meta.blocks() * 512)
+    }
+    #[cfg(not(unix))]
+    Ok(meta.len())
 }
 
 /// Runs a redb call, mapping its error, and a panic too: redb 4.1 asserts on some damaged

@@ -124,6 +124,35 @@ pub struct DurableReplica<T, S> {
     log_bytes: usize,
 }
 
+#[cfg(feature = "redb")]
+impl<T: Lattice + Serialize + DeserializeOwned> DurableReplica<T, super::RedbStore> {
+    /// Opens the replica kept in directory `dir`, or creates it there (directory included):
+    /// [`RedbStore::open_dir`](super::RedbStore::open_dir) then [`open`](Self::open), with the
+    /// system clock. The one call a program with a `--data-dir` needs.
+    ///
+    /// # Examples
+    /// ```
+    /// use deltacrdt::durable::{DurableConfig, DurableReplica};
+    /// use deltacrdt::{Doc, Error};
+    /// let dir = std::env::temp_dir().join(format!("deltacrdt-open-dir-{}", std::process::id()));
+    /// # let _ = std::fs::remove_dir_all(&dir);
+    /// let mut replica = DurableReplica::<Doc, _>::open_dir(&dir, DurableConfig::default())?;
+    /// let _ = replica.update(|doc, hlc| doc.increment(hlc.replica(), &["likes"], 1))?;
+    /// # drop(replica);
+    /// # std::fs::remove_dir_all(&dir).ok();
+    /// # Ok::<(), Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`RedbStore::open`](super::RedbStore::open) and [`open`](Self::open).
+    pub fn open_dir(
+        dir: impl AsRef<std::path::Path>,
+        config: DurableConfig,
+    ) -> Result<Self, Error> {
+        Self::open(super::RedbStore::open_dir(dir)?, config)
+    }
+}
+
 /// A store's content, checked and decoded.
 struct Loaded<T> {
     replica: ReplicaId,

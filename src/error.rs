@@ -30,4 +30,20 @@ pub enum Error {
     /// A document path named no field.
     #[error(transparent)]
     Path(#[from] PathError),
+    /// The sync engine refused a frame.
+    #[cfg(feature = "serde")]
+    #[error(transparent)]
+    Sync(#[from] crate::SyncError),
+    /// A durable store could not be read or written.
+    #[cfg(feature = "serde")]
+    #[error(transparent)]
+    Store(#[from] crate::durable::StoreError),
+}
+
+/// Lets infallible mutators (`Ok::<_, Infallible>(set.insert(..))`) go through APIs that
+/// return [`Error`].
+impl From<std::convert::Infallible> for Error {
+    fn from(never: std::convert::Infallible) -> Self {
+        match never {}
+    }
 }

@@ -9,6 +9,8 @@ mod clock;
 pub mod codec;
 mod crdt;
 mod document;
+#[cfg(feature = "serde")]
+pub mod durable;
 mod error;
 mod lattice;
 #[cfg(feature = "tokio")]
@@ -44,6 +46,6 @@ pub use lattice::{Delta, Lattice};
 pub use net::{Backoff, NetConfig, NetError, NetStats, Network, Refusals, SyncNode};
 #[cfg(feature = "serde")]
 pub use sync::{
-    Count, FullStates, MemoryNetwork, MemoryTransport, PeerStats, Pumped, SyncConfig, SyncEngine,
-    SyncError, SyncStats, Traffic, Transmit, Transport, UnknownEndpoint,
+    Count, FullStates, MemoryNetwork, MemoryTransport, PeerStats, Pumped, Resume, SyncConfig,
+    SyncEngine, SyncError, SyncStats, Traffic, Transmit, Transport, UnknownEndpoint,
 };

@@ -96,6 +96,25 @@ impl<T: Lattice + Serialize> DeltaBuffer<T> {
         }
     }
 
+    /// The entries from sequence number `from` on, as `(seq, delta, origin)`; `None` if
+    /// `from` is below [`start`](Self::start) (collected or evicted) or past the end.
+    pub(crate) fn since(
+        &self,
+        from: u64,
+    ) -> Option<impl Iterator<Item = (u64, &T, Option<ReplicaId>)> + '_> {
+        let offset = usize::try_from(from.checked_sub(self.start)?).ok()?;
+        if offset > self.entries.len() {
+            return None;
+        }
+        Some(
+            self.entries
+                .iter()
+                .enumerate()
+                .skip(offset)
+                .map(move |(i, e)| (self.start + i as u64, &e.delta, e.origin)),
+        )
+    }
+
     /// The delta-interval `⊔ D[from..end)`, skipping entries that came from `skip` (no
     /// back-propagation). `None` if `from` is below [`start`](Self::start) (the buffer no
     /// longer reaches back) — the caller then sends the full state.
@@ -154,5 +173,21 @@ mod tests {
         assert_eq!((buffer.start(), buffer.end(), buffer.bytes()), (15, 15, 0));
         buffer.collect(100); // past the end: stops at the end
         assert_eq!(buffer.start(), 15);
+    }
+
+    #[test]
+    fn entries_since_a_sequence_number_carry_their_number_and_origin() {
+        let peer = ReplicaId::from_u128(2);
+        let mut buffer = DeltaBuffer::new(4);
+        buffer.push(delta(1, 1), None);
+        buffer.push(delta(2, 5), Some(peer));
+        let seen: Vec<_> = buffer
+            .since(5)
+            .map(|it| it.map(|(s, d, o)| (s, d.value(), o)).collect())
+            .unwrap_or_default();
+        assert_eq!(seen, vec![(5, 5, Some(peer))]);
+        assert_eq!(buffer.since(6).map(Iterator::count), Some(0));
+        assert!(buffer.since(3).is_none()); // before the start
+        assert!(buffer.since(7).is_none()); // past the end
     }
 }

@@ -23,6 +23,22 @@ pub struct Transmit {
     pub bytes: Vec<u8>,
 }
 
+/// What a replica restarts from with [`SyncEngine::resume`]: its durable state and sequence
+/// number, the deltas it still holds (its delta log) and the acknowledgements its peers had
+/// sent (see the [`durable`](crate::durable) module, which persists all of them).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Resume<T> {
+    /// The state, including every delta below.
+    pub state: T,
+    /// The sequence number `c` persisted with `state`.
+    pub seq: u64,
+    /// Buffered deltas as `(seq, delta, origin)` (`None`: a local mutation), ascending. Only the
+    /// contiguous run ending at `seq` is used; the buffer's caps apply.
+    pub deltas: Vec<(u64, T, Option<ReplicaId>)>,
+    /// `A[j]` as persisted: the highest of our sequence numbers each peer acknowledged.
+    pub acks: Vec<(ReplicaId, u64)>,
+}
+
 /// Why a peer gets the full state instead of a delta-interval.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum FullReason {
@@ -71,6 +87,8 @@ pub struct SyncEngine<T> {
     /// The sequence number [`restore`](Self::restore) resumed at: a peer that acknowledged
     /// less gets a full state, counted as caused by the restart.
     restored_at: Option<u64>,
+    /// Acknowledgements persisted before a restart, given to each peer when it registers.
+    resumed_acks: BTreeMap<ReplicaId, u64>,
     peers: BTreeMap<ReplicaId, Peer>,
     config: SyncConfig,
     now: u64,
@@ -94,6 +112,7 @@ impl<T: Lattice + Serialize + DeserializeOwned> SyncEngine<T> {
             seq: 0,
             buffer: DeltaBuffer::new(0),
             restored_at: None,
+            resumed_acks: BTreeMap::new(),
             peers: BTreeMap::new(),
             config,
             now: 0,
@@ -122,6 +141,98 @@ impl<T: Lattice + Serialize + DeserializeOwned> SyncEngine<T> {
             restored_at: Some(seq),
             ..Self::with_config(hlc, config)
         }
+    }
+
+    /// A replica restarted from its durable parts *including* its delta log and its peers'
+    /// acknowledgements: a peer whose acknowledgement the resumed deltas still cover gets a
+    /// delta-interval, as if nothing had happened; the others get the full state (counted as
+    /// [`FullStates::restart`](crate::FullStates::restart)). The clock is built as for
+    /// [`restore`](Self::restore). Deltas that are not contiguous up to `seq` are ignored,
+    /// acknowledgements beyond `seq` are clamped to it.
+    ///
+    /// # Examples
+    /// ```
+    /// use deltacrdt::{GCounter, Hlc, ReplicaId, Resume, SyncConfig, SyncEngine};
+    /// let (me, peer) = (ReplicaId::from_u128(1), ReplicaId::from_u128(2));
+    /// let clock = || 1_700_000_000_000u64;
+    /// let mut a = SyncEngine::<GCounter>::new(Hlc::builder(me).clock(clock).build()?);
+    /// a.update(|c, _| Ok::<_, std::convert::Infallible>(c.increment(me, 1)))?;
+    /// let deltas: Vec<_> = a.buffered_since(0).into_iter().flatten()
+    ///     .map(|(seq, d, origin)| (seq, d.clone(), origin)).collect();
+    /// let resume = Resume { state: a.state().clone(), seq: a.seq(), deltas, acks: vec![(peer, 0)] };
+    /// let hlc = Hlc::builder(me).clock(clock).last(a.hlc().last()).build()?;
+    /// let b = SyncEngine::resume(hlc, resume, SyncConfig::default());
+    /// assert_eq!((b.seq(), b.state().value()), (1, 1));
+    /// assert_eq!(b.buffered_since(0).map(Iterator::count), Some(1));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn resume(hlc: Hlc, resume: Resume<T>, config: SyncConfig) -> Self {
+        let Resume {
+            state,
+            seq,
+            deltas,
+            acks,
+        } = resume;
+        let mut engine = Self::restore(hlc, state, seq, config);
+        let seq = engine.seq;
+        // The contiguous run of deltas ending at `seq`.
+        let mut run = Vec::new();
+        let mut next = seq;
+        for (s, delta, origin) in deltas.into_iter().rev() {
+            if s.checked_add(1) != Some(next) {
+                break;
+            }
+            next = s;
+            run.push((delta, origin));
+        }
+        engine.buffer = DeltaBuffer::new(next);
+        for (delta, origin) in run.into_iter().rev() {
+            engine.buffer.push(delta, origin);
+        }
+        engine.stats.evictions += engine.buffer.evict(
+            engine.config.max_buffer_bytes,
+            engine.config.max_buffer_entries,
+        );
+        engine.resumed_acks = acks
+            .into_iter()
+            .filter(|&(id, _)| id != engine.replica())
+            .map(|(id, ack)| (id, ack.min(seq)))
+            .collect();
+        engine
+    }
+
+    /// The buffered deltas from sequence number `from` on, as `(seq, delta, origin)` (origin
+    /// `None`: a local mutation): what a durable store appends to its log. `None` if the buffer
+    /// no longer reaches back to `from` (collected or evicted) or `from` is past [`seq`](Self::seq).
+    pub fn buffered_since(
+        &self,
+        from: u64,
+    ) -> Option<impl Iterator<Item = (u64, &T, Option<ReplicaId>)> + '_> {
+        self.buffer.since(from)
+    }
+
+    /// The acknowledgement `A[j]` of every registered peer that sent one: the highest of our
+    /// sequence numbers it has applied.
+    /// Acknowledgements given to [`resume`](Self::resume) count for peers that have not
+    /// registered again yet, so persisting these keeps them across several restarts.
+    pub fn acks(&self) -> impl Iterator<Item = (ReplicaId, u64)> + '_ {
+        let registered = self
+            .peers
+            .iter()
+            .filter_map(|(&id, p)| p.acked.map(|a| (id, a)));
+        let resumed = self
+            .resumed_acks
+            .iter()
+            .filter(|(id, _)| !self.peers.contains_key(id))
+            .map(|(&id, &a)| (id, a));
+        registered.chain(resumed)
+    }
+
+    /// A newly registered peer: its acknowledgement persisted before a restart, if any.
+    fn new_peer(&self, id: ReplicaId) -> Peer {
+        let mut peer = Peer::new(self.buffer.start());
+        peer.acked = self.resumed_acks.get(&id).copied();
+        peer
     }
 
     /// This replica's id.
@@ -187,9 +298,9 @@ impl<T: Lattice + Serialize + DeserializeOwned> SyncEngine<T> {
     /// Starts syncing with `peer`: a hello goes out on the next [`poll_transmit`](Self::poll_transmit).
     /// Peers that send a valid frame first are registered the same way.
     pub fn connect(&mut self, peer: ReplicaId) {
-        if peer != self.replica() {
-            let since = self.buffer.start();
-            self.peers.entry(peer).or_insert_with(|| Peer::new(since));
+        if peer != self.replica() && !self.peers.contains_key(&peer) {
+            let new = self.new_peer(peer);
+            self.peers.insert(peer, new);
         }
     }
 
@@ -197,6 +308,7 @@ impl<T: Lattice + Serialize + DeserializeOwned> SyncEngine<T> {
     /// collection of the delta buffer.
     pub fn disconnect(&mut self, peer: ReplicaId) {
         self.peers.remove(&peer);
+        self.resumed_acks.remove(&peer);
         self.outbox.retain(|(_, t)| t.to != peer);
         self.collect();
     }
@@ -271,8 +383,13 @@ impl<T: Lattice + Serialize + DeserializeOwned> SyncEngine<T> {
         }
         count_kind(&mut self.stats.received, kind, bytes.len());
         trace!(peer = %from, kind = kind.name(), bytes = bytes.len(), "received");
-        let since = self.buffer.start();
-        let peer = self.peers.entry(from).or_insert_with(|| Peer::new(since));
+        if !self.peers.contains_key(&from) {
+            let new = self.new_peer(from);
+            self.peers.insert(from, new);
+        }
+        let Some(peer) = self.peers.get_mut(&from) else {
+            return Ok(false);
+        };
         peer.received.add(bytes.len());
         peer.heard = true;
         match msg {
@@ -643,6 +760,43 @@ mod tests {
             Err(SyncError::TooManyPeers { peer: r(4), max: 2 })
         );
         assert_eq!(e.receive(r(2), &message::ack(0)), Ok(false)); // known peers still served
+    }
+
+    #[test]
+    fn a_resumed_engine_sends_deltas_to_peers_its_log_covers_and_the_state_to_others() {
+        use super::Resume;
+        use crate::Lattice;
+        let me = r(1);
+        let deltas: Vec<_> = (5..8)
+            .map(|s| (s, GCounter::default().increment(me, s).into_inner(), None))
+            .collect();
+        let mut state = GCounter::default();
+        for (_, d, _) in &deltas {
+            state.join(d.clone());
+        }
+        let hlc = Hlc::builder(me)
+            .clock(|| 1_700_000_000_000u64)
+            .build()
+            .unwrap();
+        let resume = Resume {
+            state,
+            seq: 8,
+            deltas,
+            acks: vec![(r(2), 6), (r(3), 2), (r(4), 99)],
+        };
+        let mut e = SyncEngine::resume(hlc, resume, SyncConfig::default());
+        assert_eq!(e.seq(), 8);
+        let mut acks: Vec<_> = e.acks().collect();
+        acks.sort_unstable();
+        assert_eq!(acks, vec![(r(2), 6), (r(3), 2), (r(4), 8)]); // clamped to seq
+        for n in [2, 3] {
+            e.connect(r(n));
+            e.receive(r(n), &message::hello(r(n), true)).unwrap();
+        }
+        while e.poll_transmit().is_some() {}
+        let stats = e.stats();
+        assert_eq!(stats.full_states.restart, 1); // r(3): its ack is below the log
+        assert_eq!(stats.sent.delta.messages, 1); // r(2): the interval 6..8
     }
 
     #[test]

@@ -38,7 +38,7 @@ mod stats;
 mod transport;
 
 pub use config::SyncConfig;
-pub use engine::{SyncEngine, Transmit};
+pub use engine::{Resume, SyncEngine, Transmit};
 pub use error::SyncError;
 pub use stats::{Count, FullStates, PeerStats, SyncStats, Traffic};
 pub use transport::{MemoryNetwork, MemoryTransport, Pumped, Transport, UnknownEndpoint};

@@ -24,6 +24,11 @@ if [ "$(wasm-bindgen --version 2>/dev/null | cut -d' ' -f2)" != "$wb_version" ];
   t cargo install wasm-bindgen-cli --version "$wb_version"
 fi
 
+# 2b. Nightly + rust-src: build.sh rebuilds std with immediate-abort panics (the smaller module).
+rustup toolchain list | grep -q '^nightly' || t rustup toolchain install nightly --profile minimal
+rustup component list --toolchain nightly --installed | grep -q '^rust-src' ||
+  t rustup component add rust-src --toolchain nightly
+
 # 3. npm devDependencies from the committed lockfile: binaryen (wasm-opt), playwright-core, ws, typescript.
 t npm ci --prefix "$here" --no-audit --no-fund
 

@@ -15,6 +15,7 @@ mod error;
 mod lattice;
 #[cfg(feature = "tokio")]
 pub mod net;
+mod sort;
 #[cfg(feature = "serde")]
 pub mod sync;
 

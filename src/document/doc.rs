@@ -369,7 +369,7 @@ mod json {
     fn render(map: &Map) -> Json {
         let mut out = JsonMap::new();
         let mut keys: Vec<_> = map.keys().collect();
-        keys.sort();
+        crate::sort::sort(&mut keys);
         for k in keys {
             let Some(field) = map.get(k) else { continue };
             let shared = map.keys().filter(|o| o.name == k.name).count() > 1;
@@ -385,7 +385,7 @@ mod json {
                 }
                 Field::Set(s) => {
                     let mut items: Vec<Json> = s.iter().map(super::Scalar::to_json).collect();
-                    items.sort_by_key(ToString::to_string);
+                    crate::sort::sort_by_key(&mut items, ToString::to_string);
                     Json::Array(items)
                 }
                 Field::Flag(f) => Json::Bool(f.value()),

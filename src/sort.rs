@@ -77,8 +77,7 @@ fn sorted_indices(len: usize, cmp: &mut dyn FnMut(usize, usize) -> Ordering) -> 
 fn permute<T>(v: &mut [T], mut order: Vec<usize>) {
     for start in 0..order.len() {
         let mut at = start;
-        loop {
-            let Some(slot) = order.get_mut(at) else { break };
+        while let Some(slot) = order.get_mut(at) {
             let from = core::mem::replace(slot, at);
             if from == start || from == at || from >= v.len() {
                 break;

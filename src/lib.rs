@@ -47,6 +47,7 @@ pub use lattice::{Delta, Lattice};
 pub use net::{Backoff, NetConfig, NetError, NetStats, Network, Refusals, SyncNode};
 #[cfg(feature = "serde")]
 pub use sync::{
-    Count, FullStates, MemoryNetwork, MemoryTransport, PeerStats, Pumped, Resume, SyncConfig,
-    SyncEngine, SyncError, SyncStats, Traffic, Transmit, Transport, UnknownEndpoint,
+    Count, FullStates, MemoryNetwork, MemoryTransport, PeerStats, PumpError, Pumped, Replica,
+    Resume, SyncConfig, SyncEngine, SyncError, SyncStats, Traffic, Transmit, Transport,
+    UnknownEndpoint,
 };

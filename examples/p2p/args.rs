@@ -1,5 +1,6 @@
 //! Command-line arguments of both modes (no parser crate: a handful of flags).
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::Error;
@@ -25,12 +26,16 @@ pub(crate) struct ScenarioArgs {
     pub(crate) show_doc: bool,
     /// Seed of the random edits (per peer: seed + index).
     pub(crate) seed: Option<u64>,
+    /// Keep the peers' data directories instead of removing them at the end.
+    pub(crate) keep_data: bool,
 }
 
 const SCENARIO_HELP: &str = "\
 usage: p2p [--peers N] [--ops N] [--interval-ms MS] [--partition-secs S] [--bench-ops N]
-           [--converge-secs S] [--no-intruder] [--no-doc] [--seed N] [--quick]
-       p2p peer --help";
+           [--converge-secs S] [--no-intruder] [--no-doc] [--seed N] [--quick] [--keep-data]
+       p2p peer --help
+Each peer keeps its replica in its own data directory (a temporary one, removed at the end
+unless --keep-data); the killed peer comes back from it.";
 
 impl ScenarioArgs {
     pub(crate) fn parse(argv: &[String]) -> Result<Self, Error> {
@@ -44,6 +49,7 @@ impl ScenarioArgs {
             intruder: true,
             show_doc: true,
             seed: None,
+            keep_data: false,
         };
         let mut it = argv.iter();
         while let Some(flag) = it.next() {
@@ -60,6 +66,7 @@ impl ScenarioArgs {
                 "--seed" => a.seed = Some(value()?.parse()?),
                 "--no-intruder" => a.intruder = false,
                 "--no-doc" => a.show_doc = false,
+                "--keep-data" => a.keep_data = true,
                 "--quick" => {
                     a.ops = 20;
                     a.partition = Duration::from_secs(2);
@@ -97,6 +104,8 @@ pub(crate) struct PeerArgs {
     pub(crate) seed: Option<u64>,
     /// Longest redial delay.
     pub(crate) max_backoff: Duration,
+    /// Where the replica lives (a redb file, group commit); `None`: in memory only.
+    pub(crate) data_dir: Option<PathBuf>,
 }
 
 /// The key every demo peer uses unless told otherwise.
@@ -104,8 +113,10 @@ pub(crate) const DEFAULT_KEY: &str = "deltacrdt demo: change me";
 
 const PEER_HELP: &str = "\
 usage: p2p peer [--listen ADDR] [--connect ADDR|ws://ADDR]... [--ws ADDR] [--key PASSPHRASE]
-                [--name NAME] [--id UUID] [--seed N] [--control]
-defaults: --listen 127.0.0.1:7400, the demo key, no --connect.
+                [--name NAME] [--id UUID] [--seed N] [--data-dir DIR] [--control]
+defaults: --listen 127.0.0.1:7400, the demo key, no --connect, in memory.
+--data-dir DIR: the replica lives in DIR (created if needed; group commit: each network turn
+  writes and syncs before any frame leaves) and a restart resumes it, same id and data.
 prompt commands: inc PATH [N] | add PATH VALUE | set PATH \"TEXT\" | show | stats | peers |
                  connect ADDR | block ID.. | unblock-all | forget ID.. | edit COUNT [INTERVAL_MS] |
                  quit
@@ -123,6 +134,7 @@ impl PeerArgs {
             control: false,
             seed: None,
             max_backoff: Duration::from_secs(1),
+            data_dir: None,
         };
         let mut it = argv.iter();
         while let Some(flag) = it.next() {
@@ -139,6 +151,7 @@ impl PeerArgs {
                 "--name" => a.name = value()?,
                 "--id" => a.id = Some(value()?),
                 "--seed" => a.seed = Some(value()?.parse()?),
+                "--data-dir" => a.data_dir = Some(value()?.into()),
                 "--control" => a.control = true,
                 "-h" | "--help" => return Err(PEER_HELP.into()),
                 other => return Err(format!("unknown argument {other}\n{PEER_HELP}").into()),

@@ -10,7 +10,8 @@
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 
-use deltacrdt::{Delta, Doc, Error, Hlc, SyncEngine, encode};
+use deltacrdt::durable::{Durability, DurableReplica, Store};
+use deltacrdt::{Delta, Doc, Error, Hlc, Replica, SyncEngine, encode};
 
 const CARDS: [&str; 4] = ["ship-it", "fix-login", "write-docs", "plan-q3"];
 const LABELS: [&str; 5] = ["urgent", "bug", "ux", "backend", "later"];
@@ -45,7 +46,7 @@ impl Rng {
 /// # Errors
 /// The clock's, if it cannot issue a timestamp.
 pub(crate) fn random_edit(
-    engine: &mut SyncEngine<Doc>,
+    replica: &mut impl Board,
     rng: &mut Rng,
     tag: &str,
 ) -> Result<usize, Error> {
@@ -53,7 +54,7 @@ pub(crate) fn random_edit(
     let roll = rng.next() % 6;
     let card = rng.pick(&CARDS);
     let (label, person) = (rng.pick(&LABELS), rng.pick(&PEOPLE));
-    engine.update(|doc, hlc| -> Result<Delta<Doc>, Error> {
+    replica.edit(|doc, hlc| -> Result<Delta<Doc>, Error> {
         let me = hlc.replica();
         let mut d = match roll {
             0 => doc.increment(me, &["likes"], 1)?,
@@ -70,17 +71,102 @@ pub(crate) fn random_edit(
     Ok(size)
 }
 
-/// Whether the local edit that brought the sequence number to `seq` is *committed*:
-/// acknowledged by at least one other peer, so it survives this process dying.
-///
-/// This is the one place that defines it. With a durable store (issue #6) it becomes "written
-/// to disk", and a restarted peer comes back with its data.
-pub(crate) fn is_committed(engine: &SyncEngine<Doc>, seq: u64) -> bool {
-    engine
-        .stats()
-        .peers
-        .iter()
-        .any(|p| p.acked.is_some_and(|a| a >= seq))
+/// A replica of the board: in memory (a [`SyncEngine`]) or in a data directory (a
+/// [`DurableReplica`]); the sync loop drives either through [`Replica`].
+pub(crate) trait Board: Replica {
+    /// The engine, to read the state and the statistics.
+    fn engine(&self) -> &SyncEngine<Doc>;
+
+    /// Applies a local edit (and, with a store, commits it under its durability).
+    fn edit(
+        &mut self,
+        f: impl FnOnce(&mut Doc, &mut Hlc) -> Result<Delta<Doc>, Error>,
+    ) -> Result<(), Error>;
+
+    /// Whether the local edit that brought the sequence number to `seq` is *committed*: it
+    /// survives this process dying.
+    ///
+    /// This is the one place that defines it. In memory: acknowledged by at least one other
+    /// peer. With a data directory: on disk (the store's durable sequence number reached it).
+    fn is_committed(&self, seq: u64) -> bool;
+
+    /// Writes everything pending, the peers' acknowledgements included (so a restart resumes
+    /// delta sync from them); nothing to do in memory.
+    fn flush(&mut self) -> Result<(), Error>;
+
+    /// The sequence number up to which everything survives a crash (memory: none of it).
+    fn durable_seq(&self) -> u64;
+
+    /// How edits are committed, for the report.
+    fn durability(&self) -> String;
+}
+
+impl Board for SyncEngine<Doc> {
+    fn engine(&self) -> &SyncEngine<Doc> {
+        self
+    }
+
+    fn edit(
+        &mut self,
+        f: impl FnOnce(&mut Doc, &mut Hlc) -> Result<Delta<Doc>, Error>,
+    ) -> Result<(), Error> {
+        self.update(f)
+    }
+
+    fn is_committed(&self, seq: u64) -> bool {
+        self.stats()
+            .peers
+            .iter()
+            .any(|p| p.acked.is_some_and(|a| a >= seq))
+    }
+
+    fn flush(&mut self) -> Result<(), Error> {
+        Ok(())
+    }
+
+    fn durable_seq(&self) -> u64 {
+        0
+    }
+
+    fn durability(&self) -> String {
+        "memory (committed = acknowledged by a peer)".into()
+    }
+}
+
+impl<S: Store> Board for DurableReplica<Doc, S> {
+    fn engine(&self) -> &SyncEngine<Doc> {
+        DurableReplica::engine(self)
+    }
+
+    fn edit(
+        &mut self,
+        f: impl FnOnce(&mut Doc, &mut Hlc) -> Result<Delta<Doc>, Error>,
+    ) -> Result<(), Error> {
+        // Under group commit the edit is durable after the next flush (the pump that sends it).
+        let _commit = self.update(f)?;
+        Ok(())
+    }
+
+    fn is_committed(&self, seq: u64) -> bool {
+        self.durable_seq() >= seq
+    }
+
+    fn flush(&mut self) -> Result<(), Error> {
+        DurableReplica::flush(self)?;
+        Ok(())
+    }
+
+    fn durable_seq(&self) -> u64 {
+        DurableReplica::durable_seq(self)
+    }
+
+    fn durability(&self) -> String {
+        match DurableReplica::durability(self) {
+            Durability::Group => "group commit (a sync per network turn; committed = on disk)",
+            _ => "per operation (a sync per change; committed = on disk)",
+        }
+        .into()
+    }
 }
 
 /// A digest of the document (of its JSON rendering, which sorts sets and keys).
@@ -95,13 +181,13 @@ pub(crate) fn digest(doc: &Doc) -> u64 {
 /// # Errors
 /// An empty path or the clock's refusal.
 pub(crate) fn apply_command(
-    engine: &mut SyncEngine<Doc>,
+    replica: &mut impl Board,
     verb: &str,
     path: &str,
     arg: &str,
 ) -> Result<(), Error> {
     let parts: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
-    engine.update(
+    replica.edit(
         |doc: &mut Doc, hlc: &mut Hlc| -> Result<Delta<Doc>, Error> {
             let me = hlc.replica();
             Ok(match verb {

@@ -2,15 +2,17 @@
 //!
 //! With no arguments it runs the whole scenario on 127.0.0.1 (see `scenario.rs`): five peers
 //! as separate processes edit concurrently, are partitioned into two groups while both keep
-//! editing, one is killed with SIGKILL and restarted, the partition heals, and the run waits
+//! editing, one is killed with SIGKILL and restarted from its data directory (same replica, its
+//! data and acknowledgements: it resumes delta sync), the partition heals, and the run waits
 //! until every peer holds the same document; then it measures throughput and prints a
 //! per-peer table and the final document. It exits non-zero if the peers do not converge
-//! within a bound, or if an edit a peer reported as committed is missing anywhere.
+//! within a bound, or if an edit a peer reported as committed (on disk) is missing anywhere —
+//! the killed peer's included.
 //!
 //! ```text
-//! cargo run --release --features tokio --example p2p                 # the scenario
-//! cargo run --release --features tokio --example p2p -- --quick      # a short one
-//! cargo run --release --features tokio --example p2p -- peer --help  # one peer, by hand
+//! cargo run --release --features tokio,redb --example p2p            # the scenario
+//! cargo run --release --features tokio,redb --example p2p -- --quick # a short one
+//! cargo run --release --features tokio,redb --example p2p -- peer --help # one peer, by hand
 //! ```
 #![allow(
     clippy::print_stdout,

@@ -5,6 +5,7 @@ use std::collections::VecDeque;
 use std::io::Write;
 use std::time::Duration;
 
+use deltacrdt::durable::{Durability, DurableConfig, DurableReplica};
 use deltacrdt::{
     AuthKey, Doc, Hlc, NetConfig, Network, ReplicaId, SyncConfig, SyncEngine, SyncNode,
 };
@@ -13,13 +14,13 @@ use tokio::time::{Instant, interval, sleep_until};
 
 use crate::Error;
 use crate::args::PeerArgs;
-use crate::board::{self, Rng};
+use crate::board::{self, Board, Rng};
 use crate::commands::{self, Command};
 use crate::protocol::{Line, Report, Status};
 
-/// A running peer.
-struct Peer {
-    node: SyncNode<Doc>,
+/// A running peer, in memory or over a data directory.
+struct Peer<R> {
+    node: SyncNode<R>,
     control: bool,
     name: String,
     rng: Rng,
@@ -37,10 +38,46 @@ struct Peer {
 
 /// Runs a peer until `quit` or the end of its input.
 pub(crate) async fn run(args: PeerArgs) -> Result<(), Error> {
-    let id = match &args.id {
-        Some(id) => id.parse::<ReplicaId>()?,
-        None => ReplicaId::random(),
+    let sync = SyncConfig {
+        retransmit_after_ms: 1_000,
+        ..SyncConfig::default()
     };
+    let id = args
+        .id
+        .as_deref()
+        .map(str::parse::<ReplicaId>)
+        .transpose()?;
+    match &args.data_dir {
+        Some(dir) => {
+            // Group commit: the pump that sends an edit writes and syncs it first, so one
+            // sync per network turn instead of one per change (and per received frame).
+            let config = DurableConfig {
+                durability: Durability::Group,
+                sync,
+                replica: id,
+                ..DurableConfig::default()
+            };
+            let replica = DurableReplica::<Doc, _>::open_dir(dir, config)?;
+            let seq = replica.seq();
+            let resumed = (seq > 0 || replica.engine().acks().next().is_some())
+                .then(|| (seq, replica.engine().acks().count()));
+            serve(args, replica, resumed).await
+        }
+        None => {
+            let id = id.unwrap_or_else(ReplicaId::random);
+            let engine = SyncEngine::with_config(Hlc::builder(id).build()?, sync);
+            serve(args, engine, None).await
+        }
+    }
+}
+
+/// Puts `replica` on the network and runs the peer's loop.
+async fn serve<R>(args: PeerArgs, replica: R, resumed: Option<(u64, usize)>) -> Result<(), Error>
+where
+    R: Board,
+    R::Error: std::error::Error + Send + Sync + 'static,
+{
+    let id = replica.id();
     let net_config = NetConfig {
         min_backoff: Duration::from_millis(50),
         max_backoff: args.max_backoff,
@@ -52,12 +89,7 @@ pub(crate) async fn run(args: PeerArgs) -> Result<(), Error> {
         Some(ws) => Some(network.listen_ws(ws.as_str()).await?),
         None => None,
     };
-    let sync_config = SyncConfig {
-        retransmit_after_ms: 1_000,
-        ..SyncConfig::default()
-    };
-    let engine = SyncEngine::with_config(Hlc::builder(id).build()?, sync_config);
-    let node = SyncNode::new(engine, network, Duration::from_millis(50));
+    let node = SyncNode::new(replica, network, Duration::from_millis(50));
     for target in &args.connect {
         connect(node.network(), target);
     }
@@ -89,12 +121,22 @@ pub(crate) async fn run(args: PeerArgs) -> Result<(), Error> {
             id: id.to_string(),
             addr: addr.to_string(),
             ws: ws.map(|w| w.to_string()),
+            resumed,
         });
     } else {
         println!("peer {id} listening on {addr} (tcp)");
         if let Some(ws) = ws {
             println!("  and on ws://{ws} (websocket)");
         }
+        match (&args.data_dir, resumed) {
+            (Some(dir), Some((seq, acks))) => println!(
+                "  resumed from {} at sequence {seq} with {acks} peers' acknowledgements",
+                dir.display()
+            ),
+            (Some(dir), None) => println!("  new replica in {}", dir.display()),
+            (None, _) => println!("  in memory (--data-dir DIR to keep it)"),
+        }
+        println!("  {}", peer.node.replica().durability());
         println!("type help for the commands");
         prompt();
     }
@@ -102,10 +144,12 @@ pub(crate) async fn run(args: PeerArgs) -> Result<(), Error> {
     let mut status = interval(Duration::from_millis(100));
     loop {
         tokio::select! {
-            _ = peer.node.turn() => {}
+            turn = peer.node.turn() => {
+                turn?;
+            }
             line = stdin.next_line() => match line {
                 Ok(Some(line)) => {
-                    if !peer.command(&line) {
+                    if !peer.command(&line)? {
                         break;
                     }
                 }
@@ -113,10 +157,11 @@ pub(crate) async fn run(args: PeerArgs) -> Result<(), Error> {
                 Ok(None) | Err(_) => break,
             },
             () = sleep_until(peer.next_edit), if peer.edits_left > 0 => peer.random_edit()?,
-            _ = status.tick(), if peer.control => peer.status(),
+            _ = status.tick() => peer.status()?,
         }
     }
-    peer.node.shutdown().await;
+    let mut replica = peer.node.shutdown().await;
+    replica.flush()?;
     Ok(())
 }
 
@@ -139,13 +184,17 @@ fn prompt() {
     let _ = std::io::stdout().flush();
 }
 
-impl Peer {
+impl<R> Peer<R>
+where
+    R: Board,
+    R::Error: std::error::Error + Send + Sync + 'static,
+{
     /// Handles one input line; false to stop.
-    fn command(&mut self, line: &str) -> bool {
+    fn command(&mut self, line: &str) -> Result<bool, Error> {
         let reply = match commands::parse(line) {
             Err(e) => e,
-            Ok(Command::Quit) => return false,
-            Ok(cmd) => self.run_command(cmd),
+            Ok(Command::Quit) => return Ok(false),
+            Ok(cmd) => self.run_command(cmd)?,
         };
         if self.control {
             if !reply.is_empty() {
@@ -157,23 +206,24 @@ impl Peer {
             }
             prompt();
         }
-        true
+        Ok(true)
     }
 
-    fn run_command(&mut self, cmd: Command) -> String {
-        let engine = self.node.engine_mut();
-        match cmd {
+    /// Runs one command; its reply (empty: none). Fails only if the store does.
+    fn run_command(&mut self, cmd: Command) -> Result<String, Error> {
+        Ok(match cmd {
             Command::Edit { verb, path, arg } => {
-                match board::apply_command(engine, verb, &path, &arg) {
+                match board::apply_command(self.node.replica_mut(), verb, &path, &arg) {
                     Ok(()) => {
-                        self.node.pump();
+                        self.node.pump()?;
                         String::new()
                     }
                     Err(e) => format!("error: {e}"),
                 }
             }
             Command::Show => {
-                serde_json::to_string_pretty(&engine.state().to_json()).unwrap_or_default()
+                serde_json::to_string_pretty(&self.node.replica().engine().state().to_json())
+                    .unwrap_or_default()
             }
             Command::Stats => self.stats_text(),
             Command::Peers => {
@@ -192,7 +242,7 @@ impl Peer {
                 for id in ids {
                     match id.parse::<ReplicaId>() {
                         Ok(id) => self.node.network().block(id),
-                        Err(e) => return format!("error: {e}"),
+                        Err(e) => return Ok(format!("error: {e}")),
                     }
                 }
                 String::new()
@@ -200,8 +250,8 @@ impl Peer {
             Command::Forget(ids) => {
                 for id in ids {
                     match id.parse::<ReplicaId>() {
-                        Ok(id) => self.node.engine_mut().disconnect(id),
-                        Err(e) => return format!("error: {e}"),
+                        Ok(id) => self.node.replica_mut().disconnect(id),
+                        Err(e) => return Ok(format!("error: {e}")),
                     }
                 }
                 String::new()
@@ -224,26 +274,30 @@ impl Peer {
                 .map(|e| e.to_string())
                 .unwrap_or_default(),
             Command::Nothing | Command::Quit => String::new(),
-        }
+        })
     }
 
     fn random_edit(&mut self) -> Result<(), Error> {
         let tag = format!("{}-{}", self.name, self.edits);
-        let size = board::random_edit(self.node.engine_mut(), &mut self.rng, &tag)?;
+        let size = board::random_edit(self.node.replica_mut(), &mut self.rng, &tag)?;
         self.edits += 1;
         self.edits_left -= 1;
         self.delta_bytes += size as u64;
-        self.uncommitted.push_back((self.node.engine().seq(), tag));
+        self.uncommitted
+            .push_back((self.node.replica().engine().seq(), tag));
         self.next_edit = Instant::now() + self.interval;
-        self.node.pump();
+        // With a data directory, this pump writes and syncs the edit before sending it.
+        self.node.pump()?;
         Ok(())
     }
 
-    /// Reports newly committed edits and the progress line.
-    fn status(&mut self) {
+    /// Every 100 ms: persists the peers' acknowledgements (with a data directory), then
+    /// reports newly committed edits and the progress line (control mode).
+    fn status(&mut self) -> Result<(), Error> {
+        self.node.replica_mut().flush()?;
         let mut tags = Vec::new();
         while let Some((seq, _)) = self.uncommitted.front() {
-            if !board::is_committed(self.node.engine(), *seq) {
+            if !self.node.replica().is_committed(*seq) {
                 break;
             }
             if let Some((_, tag)) = self.uncommitted.pop_front() {
@@ -251,10 +305,13 @@ impl Peer {
             }
         }
         self.committed += tags.len() as u64;
+        if !self.control {
+            return Ok(());
+        }
         if !tags.is_empty() {
             emit(&Line::Committed { tags });
         }
-        let engine = self.node.engine();
+        let engine = self.node.replica().engine();
         let sent = engine.stats().sent.total();
         emit(&Line::Status(Status {
             digest: board::digest(engine.state()),
@@ -264,10 +321,12 @@ impl Peer {
             frames_out: sent.messages,
             bytes_out: sent.bytes,
         }));
+        Ok(())
     }
 
     fn report(&self) -> Report {
-        let engine = self.node.engine();
+        let replica = self.node.replica();
+        let engine = replica.engine();
         let stats = engine.stats();
         let net = self.node.network().stats();
         let (sent, received) = (stats.sent.total(), stats.received.total());
@@ -291,6 +350,9 @@ impl Peer {
             sessions: net.sessions,
             doc: engine.state().to_json().to_string(),
             digest: board::digest(engine.state()),
+            durability: replica.durability(),
+            seq: engine.seq(),
+            durable_seq: replica.durable_seq(),
         }
     }
 
@@ -299,16 +361,19 @@ impl Peer {
         let net = self.node.network().stats();
         format!(
             "replica {}\n\
-             sequence {}; random edits {} ({} committed, {} awaiting an ack)\n\
+             sequence {} ({} on disk); random edits {} ({} committed, {} not yet)\n\
+             commit: {}\n\
              engine: sent {} frames / {} B, received {} frames / {} B, retransmissions {}\n\
              full states sent: {} new peer, {} restart, {} evicted\n\
              network: {} sessions ({} open), refused {} (wrong key {}), dropped {} (queue full) \
              + {} (no session)",
             r.id,
-            self.node.engine().seq(),
+            r.seq,
+            r.durable_seq,
             self.edits,
             self.committed,
             self.uncommitted.len(),
+            r.durability,
             r.msgs_out,
             r.bytes_out,
             r.msgs_in,

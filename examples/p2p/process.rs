@@ -25,12 +25,16 @@ pub(crate) struct Spawn<'a> {
     pub(crate) key: &'a str,
     /// Also accept WebSocket peers.
     pub(crate) ws: bool,
+    /// The peer's data directory.
+    pub(crate) data_dir: Option<&'a Path>,
 }
 
 /// What the scenario has heard from one peer.
 #[derive(Debug, Default)]
 pub(crate) struct View {
     pub(crate) ready: Option<(String, String, Option<String>)>,
+    /// With a data directory that held the replica: (sequence number, acknowledgements).
+    pub(crate) resumed: Option<(u64, usize)>,
     pub(crate) status: Option<(Instant, Status)>,
     /// (when, digest) of every status since the heal.
     pub(crate) history: Vec<(Instant, u64)>,
@@ -71,12 +75,7 @@ impl Peer {
 
 /// Starts a peer process and waits for its `ready` line (retrying while its address is still
 /// held by a killed predecessor).
-pub(crate) async fn spawn(
-    o: &Spawn<'_>,
-    name: String,
-    listen: String,
-    id: Option<String>,
-) -> Result<Peer, Error> {
+pub(crate) async fn spawn(o: &Spawn<'_>, name: String, listen: String) -> Result<Peer, Error> {
     let mut tries = 0;
     loop {
         tries += 1;
@@ -90,11 +89,11 @@ pub(crate) async fn spawn(
             .stdout(Stdio::piped())
             .stderr(Stdio::from(log))
             .kill_on_drop(true);
-        if let Some(id) = &id {
-            cmd.args(["--id", id]);
-        }
         if o.ws {
             cmd.args(["--ws", "127.0.0.1:0"]);
+        }
+        if let Some(dir) = o.data_dir {
+            cmd.arg("--data-dir").arg(dir);
         }
         let mut process = cmd.spawn()?;
         let (Some(stdin), Some(stdout)) = (process.stdin.take(), process.stdout.take()) else {
@@ -141,7 +140,15 @@ async fn read_lines(stdout: tokio::process::ChildStdout, view: Arc<Mutex<View>>)
         let now = Instant::now();
         let mut v = view.lock().unwrap_or_else(PoisonError::into_inner);
         match parsed {
-            Line::Ready { id, addr, ws } => v.ready = Some((id, addr, ws)),
+            Line::Ready {
+                id,
+                addr,
+                ws,
+                resumed,
+            } => {
+                v.ready = Some((id, addr, ws));
+                v.resumed = resumed;
+            }
             Line::Status(s) => {
                 v.history.push((now, s.digest));
                 v.status = Some((now, s));

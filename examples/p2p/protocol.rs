@@ -15,10 +15,13 @@ pub(crate) enum Line {
         addr: String,
         /// Its WebSocket address, if any.
         ws: Option<String>,
+        /// With a data directory that already held the replica: the sequence number it resumed
+        /// at and how many peers' acknowledgements came back with it.
+        resumed: Option<(u64, usize)>,
     },
     /// Sent every 100 ms.
     Status(Status),
-    /// Edits that became committed (see `board::is_committed`).
+    /// Edits that became committed (see `board::Board::is_committed`).
     Committed {
         /// Their unique tags.
         tags: Vec<String>,
@@ -90,4 +93,10 @@ pub(crate) struct Report {
     pub(crate) doc: String,
     /// Its digest.
     pub(crate) digest: u64,
+    /// How its edits are committed (`memory: acknowledged by a peer` or the store's mode).
+    pub(crate) durability: String,
+    /// Its sequence number, and the part of it on disk (equal in memory).
+    pub(crate) seq: u64,
+    /// Of which durable.
+    pub(crate) durable_seq: u64,
 }

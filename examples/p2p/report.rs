@@ -23,6 +23,25 @@ pub(crate) fn bytes(b: u64) -> String {
     }
 }
 
+/// Full states a peer sent, with their reasons (`0` if none).
+pub(crate) fn full_states(r: &Report) -> String {
+    let mut why = Vec::new();
+    for (n, reason) in [
+        (r.full_new_peer, "new peer"),
+        (r.full_restart, "restart"),
+        (r.full_evicted, "evicted"),
+    ] {
+        if n > 0 {
+            why.push(format!("{n} {reason}"));
+        }
+    }
+    if why.is_empty() {
+        "0".to_string()
+    } else {
+        why.join(", ")
+    }
+}
+
 /// Prints the per-peer table.
 pub(crate) fn table(rows: &[Row]) {
     println!(
@@ -40,26 +59,12 @@ pub(crate) fn table(rows: &[Row]) {
     for row in rows {
         let Some(r) = &row.report else {
             println!(
-                "{:<9} {:<8} killed with SIGKILL (restarted below as a new replica)",
+                "{:<9} {:<8} killed with SIGKILL (restarted below from its data directory)",
                 row.name, "-"
             );
             continue;
         };
-        let mut why = Vec::new();
-        for (n, reason) in [
-            (r.full_new_peer, "new peer"),
-            (r.full_restart, "restart"),
-            (r.full_evicted, "evicted"),
-        ] {
-            if n > 0 {
-                why.push(format!("{n} {reason}"));
-            }
-        }
-        let full = if why.is_empty() {
-            "0".to_string()
-        } else {
-            why.join(", ")
-        };
+        let full = full_states(r);
         let conv = match row.converged_after_heal {
             Some(d) => format!("{:.2} s", d.as_secs_f64()),
             None if row.name == "intruder" => "refused".into(),

@@ -1,13 +1,12 @@
-//! The scenario the demo runs with no arguments: peers as child processes on 127.0.0.1,
-//! concurrent edits, a partition, a SIGKILL and a restart, the heal, convergence, a
-//! throughput run, and the checks.
+//! The scenario the demo runs with no arguments: peers as child processes on 127.0.0.1, each
+//! with its own data directory, concurrent edits, a partition, a SIGKILL and a restart from
+//! the data directory, the heal, convergence, a throughput run, and the checks.
 
 use std::collections::{BTreeSet, HashMap};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use deltacrdt::ReplicaId;
 use tokio::time::{Instant, sleep};
 
 use crate::Error;
@@ -16,11 +15,13 @@ use crate::process::{self, Peer, Spawn};
 use crate::protocol::{Report, Status};
 use crate::report::{self, Row, Throughput};
 
-/// The scenario's run: its peers, its clock, its log directory, the status line.
+/// The scenario's run: its peers, its clock, its log and data directories, the status line.
 struct Run {
     args: ScenarioArgs,
     exe: PathBuf,
     logs: PathBuf,
+    /// One data directory per peer below this one.
+    data: PathBuf,
     seed: u64,
     peers: Vec<Peer>,
     start: Instant,
@@ -37,9 +38,12 @@ pub(crate) async fn run(args: ScenarioArgs) -> Result<(), Error> {
     });
     let logs = std::env::temp_dir().join(format!("deltacrdt-p2p-{}", std::process::id()));
     std::fs::create_dir_all(&logs)?;
+    let data = std::env::temp_dir().join(format!("deltacrdt-p2p-data-{}", std::process::id()));
+    std::fs::create_dir_all(&data)?;
     let mut run = Run {
         exe: std::env::current_exe()?,
         logs,
+        data,
         seed,
         peers: Vec::new(),
         start: Instant::now(),
@@ -67,6 +71,11 @@ pub(crate) async fn run(args: ScenarioArgs) -> Result<(), Error> {
     } else {
         eprintln!("peer logs (tracing warnings): {}", run.logs.display());
     }
+    if run.args.keep_data {
+        eprintln!("peer data directories kept in {}", run.data.display());
+    } else {
+        let _ = std::fs::remove_dir_all(&run.data);
+    }
     result
 }
 
@@ -77,9 +86,16 @@ impl Run {
             "p2p: {n} peers as processes on 127.0.0.1, seed {} (--seed to replay)",
             self.seed
         );
+        println!(
+            "durability: each peer keeps its replica in its own data directory (redb), group \
+             commit: every network turn writes and syncs before any frame leaves; an edit counts \
+             as committed once it is on disk"
+        );
         for i in 0..n {
             let ws = i == 0;
-            self.spawn(format!("p{i}"), "127.0.0.1:0".into(), None, DEFAULT_KEY, ws)
+            let name = format!("p{i}");
+            let dir = self.data.join(&name);
+            self.spawn(name, "127.0.0.1:0".into(), DEFAULT_KEY, ws, dir)
                 .await?;
         }
         // Full mesh: each peer dials the ones before it; the last joins peer 0 by WebSocket.
@@ -104,13 +120,14 @@ impl Run {
         let mut intruder = None;
         if self.args.intruder {
             let target = format!("connect {}", self.addr(0));
+            let dir = self.data.join("intruder");
             let i = self
                 .spawn(
                     "intruder".into(),
                     "127.0.0.1:0".into(),
-                    None,
                     "not the key",
                     false,
+                    dir,
                 )
                 .await?;
             self.peers_mut(i)?.send(&target).await?;
@@ -136,27 +153,27 @@ impl Run {
         self.idle_until(Instant::now() + self.args.partition / 2)
             .await;
 
-        // 3. Kill one peer of the right group with SIGKILL, restart it on its address as a
-        //    new replica (no store yet: it lost its state).
+        // 3. Kill one peer of the right group with SIGKILL while it edits, restart it on its
+        //    address from its data directory: the same replica, with every edit it committed
+        //    and its peers' acknowledgements, so sync resumes with deltas.
         let victim = right.last().copied().unwrap_or(n - 1);
         self.phase = "killed";
         let old = self.peer(victim)?;
         let (listen, name, old_id) = (old.listen.clone(), format!("{}'", old.name), old.id());
+        let dir = self.data.join(&old.name);
         let victim_peer = self.peers_mut(victim)?;
         victim_peer.process.start_kill()?;
         let _ = victim_peer.process.wait().await;
         victim_peer.alive = false;
-        // Without a store it comes back as a new replica: the old one is gone for good, so the
-        // others stop holding deltas and retransmitting for it.
-        self.broadcast(&format!("forget {old_id}")).await?;
-        let fresh = ReplicaId::random().to_string();
-        for &i in &left {
-            self.peers_mut(i)?.send(&format!("block {fresh}")).await?;
-        }
         self.phase = "restarting";
-        let back = self
-            .spawn(name, listen, Some(fresh), DEFAULT_KEY, false)
-            .await?;
+        let back = self.spawn(name, listen, DEFAULT_KEY, false, dir).await?;
+        let back_id = self.peer(back)?.id();
+        if back_id != old_id {
+            return Err(format!(
+                "the restarted peer came back as {back_id}, not as {old_id}: its data was lost"
+            )
+            .into());
+        }
         let left_ids: Vec<String> = left
             .iter()
             .filter_map(|&i| self.peer(i).ok())
@@ -165,7 +182,7 @@ impl Run {
         self.peers_mut(back)?
             .send(&format!("block {}", left_ids.join(" ")))
             .await?;
-        for j in 0..victim {
+        for j in (0..n).filter(|&j| j != victim) {
             let target = self.addr(j);
             self.peers_mut(back)?
                 .send(&format!("connect {target}"))
@@ -279,11 +296,39 @@ impl Run {
             lost.len(),
             log.len()
         );
+        // The killed peer: its edits committed (on disk) before the SIGKILL, all present.
+        let killed = self.peer(victim)?;
+        let killed_committed = killed.view(|v| v.committed.clone());
+        let killed_lost = killed_committed
+            .iter()
+            .filter(|t| !log.contains(*t))
+            .count();
+        let back_peer = self.peer(back)?;
+        let resumed = back_peer.view(|v| v.resumed);
+        let back_full = reports.get(&back).map(report::full_states);
+        println!(
+            "killed {}: {} edits committed before the SIGKILL, {killed_lost} lost; restarted as \
+             {} from its data directory: same replica {}, resumed at sequence {} with {} peers' \
+             acknowledgements; full states it sent: {}",
+            killed.name,
+            killed_committed.len(),
+            back_peer.name,
+            back_peer.id().chars().take(8).collect::<String>(),
+            resumed.map_or(0, |r| r.0),
+            resumed.map_or(0, |r| r.1),
+            back_full.unwrap_or_else(|| "-".into()),
+        );
         if docs.len() != 1 {
             return Err(format!("peers ended with {} different documents", docs.len()).into());
         }
         if !lost.is_empty() {
             return Err(format!("committed edits missing: {lost:?}").into());
+        }
+        if resumed.is_none() {
+            return Err("the restarted peer did not resume from its data directory".into());
+        }
+        if killed_committed.is_empty() {
+            return Err("the killed peer committed no edit before the SIGKILL".into());
         }
         if let Some(i) = intruder {
             let refused: u64 = members
@@ -305,14 +350,15 @@ impl Run {
         Ok(())
     }
 
-    /// Starts a peer process and waits for its `ready` line; returns its index.
+    /// Starts a peer process over data directory `dir` and waits for its `ready` line;
+    /// returns its index.
     async fn spawn(
         &mut self,
         name: String,
         listen: String,
-        id: Option<String>,
         key: &str,
         ws: bool,
+        dir: PathBuf,
     ) -> Result<usize, Error> {
         let seed = self.seed + self.peers.len() as u64;
         let options = Spawn {
@@ -321,8 +367,9 @@ impl Run {
             seed,
             key,
             ws,
+            data_dir: Some(&dir),
         };
-        let peer = process::spawn(&options, name, listen, id).await?;
+        let peer = process::spawn(&options, name, listen).await?;
         self.peers.push(peer);
         Ok(self.peers.len() - 1)
     }

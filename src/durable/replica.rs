@@ -7,8 +7,8 @@ use tracing::debug;
 use super::record::{self, Head, LogEntry};
 use super::{Batch, Store, StoreError};
 use crate::{
-    DecodeLimits, Delta, Error, Hlc, HlcBuilder, Lattice, ReplicaId, Resume, SyncConfig,
-    SyncEngine, SyncStats, Timestamp, Transmit,
+    DecodeLimits, Delta, Error, Hlc, HlcBuilder, Lattice, Replica, ReplicaId, Resume, SyncConfig,
+    SyncEngine, SyncError, SyncStats, Timestamp, Transmit,
 };
 
 /// When a change counts as committed.
@@ -429,6 +429,11 @@ impl<T: Lattice + Serialize + DeserializeOwned, S: Store> DurableReplica<T, S> {
         Ok(changed)
     }
 
+    /// Whether changes are committed per operation or by [`flush`](Self::flush).
+    pub fn durability(&self) -> Durability {
+        self.durability
+    }
+
     /// The next frame to send ([`SyncEngine::poll_transmit`]), after making every change
     /// durable: no frame carries an acknowledgement of, or a delta from, a change that a
     /// crash could still lose.
@@ -542,5 +547,45 @@ impl<T: Lattice + Serialize + DeserializeOwned, S: Store> DurableReplica<T, S> {
         self.snapshot_bytes = snapshot_bytes;
         self.log_bytes = log_bytes;
         Ok(())
+    }
+}
+
+/// Drives a durable replica with [`Replica::pump`] or a `SyncNode` (feature `tokio`): frames
+/// are committed as [`receive`](DurableReplica::receive) commits them, and
+/// [`poll_transmit`](DurableReplica::poll_transmit) flushes before any frame leaves, so a
+/// failed write stops the turn with a [`StoreError`] and sends nothing.
+impl<T: Lattice + Serialize + DeserializeOwned, S: Store> Replica for DurableReplica<T, S> {
+    type Error = StoreError;
+
+    fn id(&self) -> ReplicaId {
+        self.replica()
+    }
+
+    fn tick(&mut self, now_ms: u64) {
+        DurableReplica::tick(self, now_ms);
+    }
+
+    fn connect(&mut self, peer: ReplicaId) {
+        DurableReplica::connect(self, peer);
+    }
+
+    fn disconnect(&mut self, peer: ReplicaId) {
+        DurableReplica::disconnect(self, peer);
+    }
+
+    fn receive(&mut self, from: ReplicaId, frame: &[u8]) -> Result<bool, SyncError> {
+        let changed = self.engine.receive(from, frame)?;
+        if changed
+            && self.durability == Durability::PerOperation
+            && let Err(err) = self.commit(false)
+        {
+            // Applied, not acknowledged: `poll_transmit` retries the write and reports it.
+            debug!(error = %err, "commit after a received frame failed; retried before sending");
+        }
+        Ok(changed)
+    }
+
+    fn poll_transmit(&mut self) -> Result<Option<Transmit>, StoreError> {
+        DurableReplica::poll_transmit(self)
     }
 }

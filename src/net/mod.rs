@@ -2,7 +2,8 @@
 //!
 //! A [`Network`] is one replica's end of the network. It implements
 //! [`Transport`](crate::Transport), so [`SyncEngine::pump`](crate::SyncEngine::pump) drives it,
-//! and [`SyncNode`] wraps both in a small async loop. It
+//! and [`SyncNode`] wraps a [`Replica`](crate::Replica) (an engine, or a durable replica) and
+//! a network in a small async loop. It
 //!
 //! - **listens** on TCP ([`Network::listen_tcp`], frames length-delimited by a 4-byte
 //!   big-endian prefix) and WebSocket ([`Network::listen_ws`], one binary message per frame —

@@ -1,17 +1,22 @@
-//! An async driver: a sync engine over a network, turned by frames and a tick.
+//! An async driver: a replica (a sync engine, durable or not) over a network, turned by
+//! frames and a tick.
 
 use std::time::Duration;
 
-use serde::Serialize;
-use serde::de::DeserializeOwned;
 use tokio::time::{Instant, sleep_until};
 use tracing::warn;
 
-use crate::{Lattice, Network, Pumped, SyncEngine};
+use crate::{Network, PumpError, Pumped, Replica};
 
-/// A [`SyncEngine`] driven over a [`Network`]: [`turn`](Self::turn) waits for a frame or the
-/// next tick, then pumps. Apps edit through [`engine_mut`](Self::engine_mut) and call
+/// A [`Replica`] — a [`SyncEngine`](crate::SyncEngine) or a
+/// [`DurableReplica`](crate::durable::DurableReplica) — driven over a [`Network`]:
+/// [`turn`](Self::turn) waits for a frame or the next tick, then pumps
+/// ([`Replica::pump`]). Apps edit through [`replica_mut`](Self::replica_mut) and call
 /// [`pump`](Self::pump) to send at once, typically in a `tokio::select!` with their own input.
+///
+/// A durable replica's store failure stops the turn with its error before any frame leaves
+/// (for an engine the error is [`Infallible`](std::convert::Infallible); the network
+/// never fails a turn: it redials, drops and refuses by itself).
 ///
 /// # Examples
 /// ```
@@ -20,7 +25,7 @@ use crate::{Lattice, Network, Pumped, SyncEngine};
 /// use std::time::Duration;
 /// use deltacrdt::{AuthKey, Doc, Hlc, NetConfig, Network, ReplicaId, SyncEngine, SyncNode};
 /// let config = NetConfig::new(AuthKey::from_passphrase("team board"));
-/// let node = |id: u128| -> Result<SyncNode<Doc>, deltacrdt::Error> {
+/// let node = |id: u128| -> Result<SyncNode<SyncEngine<Doc>>, deltacrdt::Error> {
 ///     let id = ReplicaId::from_u128(id);
 ///     let engine = SyncEngine::new(Hlc::builder(id).build()?);
 ///     Ok(SyncNode::new(engine, Network::new(id, config.clone()), Duration::from_millis(20)))
@@ -28,8 +33,8 @@ use crate::{Lattice, Network, Pumped, SyncEngine};
 /// let (mut a, mut b) = (node(1)?, node(2)?);
 /// let addr = a.network().listen_tcp("127.0.0.1:0").await?;
 /// b.network().dial_tcp(addr.to_string());
-/// b.engine_mut().update(|doc, hlc| doc.increment(hlc.replica(), &["likes"], 2))?;
-/// while a.engine().state().counter(&["likes"]) != 2 {
+/// b.replica_mut().update(|doc, hlc| doc.increment(hlc.replica(), &["likes"], 2))?;
+/// while a.replica().state().counter(&["likes"]) != 2 {
 ///     tokio::select! { _ = a.turn() => {}, _ = b.turn() => {} }
 /// }
 /// a.shutdown().await;
@@ -37,21 +42,21 @@ use crate::{Lattice, Network, Pumped, SyncEngine};
 /// # Ok(()) }
 /// ```
 #[derive(Debug)]
-pub struct SyncNode<T> {
-    engine: SyncEngine<T>,
+pub struct SyncNode<R> {
+    replica: R,
     network: Network,
     tick: Duration,
     start: Instant,
     next_tick: Instant,
 }
 
-impl<T: Lattice + Serialize + DeserializeOwned> SyncNode<T> {
-    /// Drives `engine` over `network`, pumping at least every `tick` (retransmissions).
+impl<R: Replica> SyncNode<R> {
+    /// Drives `replica` over `network`, pumping at least every `tick` (retransmissions).
     #[must_use]
-    pub fn new(engine: SyncEngine<T>, network: Network, tick: Duration) -> Self {
+    pub fn new(replica: R, network: Network, tick: Duration) -> Self {
         let start = Instant::now();
         Self {
-            engine,
+            replica,
             network,
             tick,
             start,
@@ -59,14 +64,14 @@ impl<T: Lattice + Serialize + DeserializeOwned> SyncNode<T> {
         }
     }
 
-    /// The engine.
-    pub fn engine(&self) -> &SyncEngine<T> {
-        &self.engine
+    /// The replica.
+    pub fn replica(&self) -> &R {
+        &self.replica
     }
 
-    /// The engine, to edit (then [`pump`](Self::pump) to send at once).
-    pub fn engine_mut(&mut self) -> &mut SyncEngine<T> {
-        &mut self.engine
+    /// The replica, to edit (then [`pump`](Self::pump) to send at once).
+    pub fn replica_mut(&mut self) -> &mut R {
+        &mut self.replica
     }
 
     /// The network (listen, dial, block, stats).
@@ -74,31 +79,39 @@ impl<T: Lattice + Serialize + DeserializeOwned> SyncNode<T> {
         &self.network
     }
 
-    /// Milliseconds since this node started: the engine's time.
+    /// Milliseconds since this node started: the replica's time.
     pub fn now_ms(&self) -> u64 {
         u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
 
-    /// Connects the engine to newly opened sessions, hands it every waiting frame and sends
-    /// everything it has to say. Frames the engine refused are logged (`tracing` warnings)
+    /// Connects the replica to newly opened sessions, hands it every waiting frame and sends
+    /// everything it has to say. Frames the replica refused are logged (`tracing` warnings)
     /// and listed in the result.
-    pub fn pump(&mut self) -> Pumped {
+    ///
+    /// # Errors
+    /// The replica's ([`Replica::Error`]): a durable replica could not write, and nothing was
+    /// sent. The frames received were applied; the next pump retries the write.
+    pub fn pump(&mut self) -> Result<Pumped, R::Error> {
         for peer in self.network.take_new_peers() {
-            self.engine.connect(peer);
+            self.replica.connect(peer);
         }
         let now = self.now_ms();
-        let pumped = match self.engine.pump(&mut self.network, now) {
+        let pumped = match self.replica.pump(&mut self.network, now) {
             Ok(pumped) => pumped,
-            Err(never) => match never {},
+            Err(PumpError::Replica(err)) => return Err(err),
+            Err(PumpError::Transport(never)) => match never {},
         };
         for err in &pumped.refused {
-            warn!(error = %err, "frame refused by the sync engine");
+            warn!(error = %err, "frame refused by the replica");
         }
-        pumped
+        Ok(pumped)
     }
 
     /// Waits for a frame or the next tick, then [`pump`](Self::pump)s. Cancel-safe.
-    pub async fn turn(&mut self) -> Pumped {
+    ///
+    /// # Errors
+    /// As [`pump`](Self::pump).
+    pub async fn turn(&mut self) -> Result<Pumped, R::Error> {
         tokio::select! {
             () = self.network.readable() => {}
             () = sleep_until(self.next_tick) => self.next_tick = Instant::now() + self.tick,
@@ -106,9 +119,9 @@ impl<T: Lattice + Serialize + DeserializeOwned> SyncNode<T> {
         self.pump()
     }
 
-    /// Shuts the network down (joining its tasks) and returns the engine.
-    pub async fn shutdown(self) -> SyncEngine<T> {
+    /// Shuts the network down (joining its tasks) and returns the replica.
+    pub async fn shutdown(self) -> R {
         self.network.shutdown().await;
-        self.engine
+        self.replica
     }
 }

@@ -460,10 +460,19 @@ impl<T: Lattice + Serialize + DeserializeOwned> SyncEngine<T> {
     /// back nothing below the buffer's start).
     fn collect(&mut self) {
         let start = self.buffer.start();
+        // Peers known only by an acknowledgement persisted before a restart count too: they
+        // were registered before it, and will resume from it when they come back.
+        let resumed = self
+            .resumed_acks
+            .iter()
+            .filter(|(id, _)| !self.peers.contains_key(id))
+            .map(|(_, &a)| a);
         let lowest = self
             .peers
             .values()
-            .map(|p| p.acked.unwrap_or(start).max(start))
+            .map(|p| p.acked.unwrap_or(start))
+            .chain(resumed)
+            .map(|a| a.max(start))
             .min()
             .unwrap_or(self.seq);
         self.buffer.collect(lowest);
@@ -797,6 +806,46 @@ mod tests {
         let stats = e.stats();
         assert_eq!(stats.full_states.restart, 1); // r(3): its ack is below the log
         assert_eq!(stats.sent.delta.messages, 1); // r(2): the interval 6..8
+    }
+
+    /// A peer that is back first must not collect the deltas a peer still away after the
+    /// restart needs: that one would get the full state instead of its interval.
+    #[test]
+    fn a_resumed_engine_keeps_deltas_for_peers_not_back_yet() {
+        use super::Resume;
+        use crate::Lattice;
+        let me = r(1);
+        let deltas: Vec<_> = (0..8)
+            .map(|s| {
+                (
+                    s,
+                    GCounter::default().increment(me, s + 1).into_inner(),
+                    None,
+                )
+            })
+            .collect();
+        let mut state = GCounter::default();
+        for (_, d, _) in &deltas {
+            state.join(d.clone());
+        }
+        let hlc = Hlc::builder(me)
+            .clock(|| 1_700_000_000_000u64)
+            .build()
+            .unwrap();
+        let resume = Resume {
+            state,
+            seq: 8,
+            deltas,
+            acks: vec![(r(2), 8), (r(3), 3)],
+        };
+        let mut e = SyncEngine::resume(hlc, resume, SyncConfig::default());
+        e.connect(r(2));
+        e.receive(r(2), &message::ack(8)).unwrap(); // r(2) is back and has everything
+        assert_eq!(e.buffered_since(3).map(Iterator::count), Some(5));
+        e.connect(r(3));
+        e.receive(r(3), &message::hello(r(3), true)).unwrap();
+        while e.poll_transmit().is_some() {}
+        assert_eq!(e.stats().full_states.total(), 0); // r(3): the interval 3..8
     }
 
     #[test]

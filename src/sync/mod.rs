@@ -34,11 +34,13 @@ mod engine;
 mod error;
 mod message;
 mod peer;
+mod replica;
 mod stats;
 mod transport;
 
 pub use config::SyncConfig;
 pub use engine::{Resume, SyncEngine, Transmit};
 pub use error::SyncError;
+pub use replica::{PumpError, Replica};
 pub use stats::{Count, FullStates, PeerStats, SyncStats, Traffic};
 pub use transport::{MemoryNetwork, MemoryTransport, Pumped, Transport, UnknownEndpoint};

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::{SyncEngine, SyncError};
+use super::{PumpError, Replica, SyncEngine, SyncError};
 use crate::{Lattice, ReplicaId};
 
 /// Carries frames between replicas: implement it over TCP, WebSocket, a message queue, a
@@ -48,9 +48,9 @@ pub struct Pumped {
 }
 
 impl<T: Lattice + Serialize + DeserializeOwned> SyncEngine<T> {
-    /// One turn of the sync loop over `transport`: advance the clock to `now_ms`, hand every
-    /// waiting frame to the engine, then send everything the engine has to say. A frame the
-    /// engine refuses is reported in [`Pumped::refused`] and does not stop the loop.
+    /// One turn of the sync loop over `transport` ([`Replica::pump`], for an engine that cannot
+    /// fail itself): advance the clock to `now_ms`, hand every waiting frame to the engine,
+    /// then send everything the engine has to say. A frame the engine refuses is reported in [`Pumped::refused`] and does not stop the loop.
     ///
     /// # Errors
     /// The transport's error; frames received before it were applied.
@@ -77,20 +77,11 @@ impl<T: Lattice + Serialize + DeserializeOwned> SyncEngine<T> {
         transport: &mut X,
         now_ms: u64,
     ) -> Result<Pumped, X::Error> {
-        let mut pumped = Pumped::default();
-        self.tick(now_ms);
-        while let Some((from, frame)) = transport.recv()? {
-            pumped.received += 1;
-            match self.receive(from, &frame) {
-                Ok(changed) => pumped.changed |= changed,
-                Err(err) => pumped.refused.push(err),
-            }
+        match Replica::pump(self, transport, now_ms) {
+            Ok(pumped) => Ok(pumped),
+            Err(PumpError::Replica(never)) => match never {},
+            Err(PumpError::Transport(err)) => Err(err),
         }
-        while let Some(t) = self.poll_transmit() {
-            transport.send(t.to, t.bytes)?;
-            pumped.sent += 1;
-        }
-        Ok(pumped)
     }
 }
 

@@ -1,9 +1,12 @@
 // One replica of the task board: a wasm Doc, a transport, and a render loop.
-import init, { Doc } from './pkg/deltacrdt_wasm.js';
-import { RelayTransport } from './transport.mjs';
+// With `?native=ws://127.0.0.1:7401&key=PASSPHRASE` it also dials a native peer of the p2p
+// demo (`p2p peer --ws 127.0.0.1:7401 --key PASSPHRASE`) and syncs with it.
+import init, { Doc, AuthChannel } from './pkg/deltacrdt_wasm.js';
+import { RelayTransport, NativeTransport } from './transport.mjs';
 
 const $ = (id) => document.getElementById(id);
-const name = new URLSearchParams(location.search).get('name') || 'Replica';
+const params = new URLSearchParams(location.search);
+const name = params.get('name') || 'Replica';
 $('name').textContent = name;
 
 const t0 = performance.now();
@@ -14,22 +17,30 @@ const doc = new Doc();
 $('replica').textContent = doc.replicaId;
 let offline = false;
 
-const transport = new RelayTransport(`ws://${location.host}/relay`, doc.replicaId);
-transport.onPeer = (peer) => { doc.connect(peer); flush(); };
-transport.onLeft = (peer) => doc.disconnect(peer);
-transport.onFrame = (from, bytes) => {
-  if (offline) return; // a partitioned replica hears nothing
-  try {
-    doc.receive(from, bytes);
-  } catch (e) {
-    console.warn(`refused a frame from ${from}: ${e.code}`); // e.g. DECODE, CLOCK_DRIFT
-  }
-  flush();
-};
+const transports = [new RelayTransport(`ws://${location.host}/relay`, doc.replicaId)];
+if (params.get('native')) {
+  const channel = new AuthChannel(params.get('key') ?? '', doc.replicaId, 'initiator');
+  transports.push(new NativeTransport(params.get('native'), channel));
+}
+const route = new Map(); // peer id -> the transport that reaches it
+for (const transport of transports) {
+  transport.onPeer = (peer) => { route.set(peer, transport); doc.connect(peer); flush(); };
+  transport.onLeft = (peer) => { route.delete(peer); doc.disconnect(peer); };
+  transport.onError = (e) => console.warn(`native peer connection closed: ${e.code}`);
+  transport.onFrame = (from, bytes) => {
+    if (offline) return; // a partitioned replica hears nothing
+    try {
+      doc.receive(from, bytes);
+    } catch (e) {
+      console.warn(`refused a frame from ${from}: ${e.code}`); // e.g. DECODE, CLOCK_DRIFT
+    }
+    flush();
+  };
+}
 
 /** Sends everything the engine has to say (dropped while offline: the engine retransmits). */
 function flush() {
-  for (let t = doc.poll(); t; t = doc.poll()) if (!offline) transport.send(t.to, t.bytes);
+  for (let t = doc.poll(); t; t = doc.poll()) if (!offline) route.get(t.to)?.send(t.to, t.bytes);
 }
 
 let scheduled = false;
@@ -89,6 +100,15 @@ $('offline').onchange = () => {
 // Drive retransmission: anything unacknowledged for 1 s is sent again.
 setInterval(() => { doc.tick(); flush(); render(); }, 250);
 
-await transport.ready;
+window.doc = doc; // for tests and the console
+await transports[0].ready;
 render();
 window.demoReady = true;
+const show = (text) => { $('native').hidden = false; $('native').textContent = text; };
+if (transports[1]) {
+  // The native peer's id comes from the authenticated handshake; a wrong key rejects here.
+  transports[1].ready.then(
+    (peer) => { window.nativePeer = peer; show(`native peer ${peer} (authenticated)`); render(); },
+    (e) => { window.nativeError = e.code; show(`native peer refused: ${e.code}`); },
+  );
+}

@@ -2,7 +2,8 @@
 # CI for the npm package (called by .ci/run): installs what it needs on a fresh Debian 12 machine
 # as root (Chromium + ChromeDriver, the wasm32 target, wasm-bindgen-cli at the version in
 # Cargo.lock, the npm devDependencies), builds the package, runs the Node tests, the type
-# check and the headless-Chromium demo test, and prints sizes and instantiate times.
+# check, the headless-Chromium demo test and the loopback interop test with native peers,
+# and prints sizes and instantiate times.
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -35,11 +36,16 @@ t npm ci --prefix "$here" --no-audit --no-fund
 # 4. Lints for the wasm target, then build (cargo → wasm-bindgen → wasm-opt).
 t cargo clippy -p deltacrdt-wasm --lib --target wasm32-unknown-unknown -- -D warnings
 t "$here/scripts/build.sh"
+# The native p2p demo, for the interop test (tokio,redb: works whichever of them it requires).
+t cargo build --release --features tokio,redb --example p2p
 
 # 5. Tests: Node (every API method, hostile input, convergence, golden interop), types, browser.
 (cd "$here" && t node --test test/*.test.mjs)
 (cd "$here" && t node_modules/.bin/tsc --noEmit -p types)
 (cd "$here" && SHOT="$root/target/wasm-demo-screenshot.png" t node demo/e2e.mjs)
+# Interop on loopback: the page dials a native peer over WebSocket (AuthChannel handshake),
+# edits on both sides converge across two native peers, and a wrong key is refused.
+(cd "$here" && P2P_BIN="$root/target/release/examples/p2p" t node demo/native.mjs)
 
 # 6. Report: sizes and instantiate time in Node (the e2e printed Chromium's).
 node "$here/scripts/measure.mjs"

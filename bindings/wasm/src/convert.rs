@@ -29,6 +29,11 @@ pub(crate) fn millis(ms: f64) -> u64 {
 
 /// A fresh replica id from `crypto.getRandomValues`.
 pub(crate) fn random_replica() -> Result<ReplicaId> {
+    Ok(ReplicaId::from_random_bytes(random_bytes()?))
+}
+
+/// `N` random bytes from the host's `crypto.getRandomValues` (replica ids, handshake nonces).
+pub(crate) fn random_bytes<const N: usize>() -> Result<[u8; N]> {
     let missing = || Failure::new(Code::NoRandom, "crypto.getRandomValues is not available");
     let crypto = js_sys::Reflect::get(&js_sys::global(), &JsValue::from_str("crypto"))
         .map_err(|_| missing())?;
@@ -36,11 +41,12 @@ pub(crate) fn random_replica() -> Result<ReplicaId> {
         .map_err(|_| missing())?
         .dyn_into::<js_sys::Function>()
         .map_err(|_| missing())?;
-    let buf = js_sys::Uint8Array::new_with_length(16);
+    let len = u32::try_from(N).map_err(|_| missing())?;
+    let buf = js_sys::Uint8Array::new_with_length(len);
     get.call1(&crypto, &buf).map_err(|_| missing())?;
-    let mut bytes = [0u8; 16];
+    let mut bytes = [0u8; N];
     buf.copy_to(&mut bytes);
-    Ok(ReplicaId::from_random_bytes(bytes))
+    Ok(bytes)
 }
 
 /// Parses a peer or replica id (a UUID string).

@@ -3,7 +3,8 @@
 //! A thin layer over the crate's **public** API. Each exported JavaScript class lives in its
 //! own file: [`WasmDoc`] (JS `Doc`, in `doc.rs`) holds a [`deltacrdt::SyncEngine`] of a
 //! [`deltacrdt::Doc`], and [`CounterRef`], [`SetRef`], [`RegisterRef`], [`FlagRef`] and
-//! [`MapRef`] address a path inside it.
+//! [`MapRef`] address a path inside it. [`AuthChannel`] (in `auth.rs`) runs the native peers'
+//! authentication handshake, so a browser can join them over a WebSocket.
 //!
 //! Rules the bindings keep:
 //! - **No panic reaches JavaScript.** Every entry point returns `Result<_, JsError>`; a panic
@@ -19,6 +20,7 @@
 //! Only code that talks to JavaScript is wasm-specific; the rest (errors, the save format,
 //! value checks) is plain Rust with native unit tests.
 
+mod auth;
 mod convert;
 mod counter;
 mod doc;
@@ -31,6 +33,7 @@ mod set;
 mod shared;
 mod stats;
 
+pub use auth::AuthChannel;
 pub use counter::CounterRef;
 pub use doc::WasmDoc;
 pub use error::{Code, Failure};

@@ -1,5 +1,5 @@
 // Type-checked (tsc --noEmit, never run): the shipped .d.ts describes the API as documented.
-import init, { Doc, type DocOptions, type JsonValue, type SyncStats, type Transmit } from '../pkg/web/deltacrdt_wasm.js';
+import init, { AuthChannel, Doc, type AuthChannelOptions, type AuthRole, type AuthState, type DocOptions, type JsonValue, type SyncStats, type Transmit } from '../pkg/web/deltacrdt_wasm.js';
 
 export async function example(): Promise<void> {
   await init();
@@ -59,4 +59,22 @@ export async function example(): Promise<void> {
   unsubscribe();
   restored.free();
   void [n, has, values, v, on, snapshot, peerId];
+}
+
+/** A browser dialing a native peer: the handshake, then sealed frames. */
+export function authenticate(doc: Doc, peerHello: Uint8Array, peerProof: Uint8Array, sealed: Uint8Array): string {
+  const role: AuthRole = 'initiator';
+  const options: AuthChannelOptions = { nonce: new Uint8Array(32) };
+  const channel = new AuthChannel('team passphrase', doc.replicaId, role, options);
+  const hello: Uint8Array = channel.hello();
+  const proof: Uint8Array = channel.readHello(peerHello);
+  const peerId: string = channel.readProof(peerProof);
+  const known: string | undefined = channel.peerId;
+  const state: AuthState = channel.state;
+  const out: Uint8Array = channel.seal(new Uint8Array([1, 2]));
+  const frame: Uint8Array = channel.open(sealed);
+  doc.receive(peerId, frame);
+  channel.free();
+  void [hello, proof, known, state, out, new AuthChannel('k', doc.replicaId, 'responder')];
+  return peerId;
 }

@@ -54,7 +54,7 @@ class NativePeer {
   }
 
   /** Waits until the output from `from` on ends with the prompt; returns the text before it. */
-  async until(from, ms = 10000) {
+  async until(from, ms = 30000) {
     for (const end = Date.now() + ms; Date.now() < end; await sleep(10)) {
       if (this.out.endsWith('> ') && this.out.length > from) return this.out.slice(from, -2).trim();
       if (this.child.exitCode !== null) break;
@@ -93,7 +93,7 @@ class NativePeer {
 }
 
 /** Polls `f` until it returns true; fails with `what()` after `ms`. */
-async function eventually(f, what, ms = 15000) {
+async function eventually(f, what, ms = 30000) {
   for (const end = Date.now() + ms; Date.now() < end; await sleep(100)) if (await f()) return;
   throw new Error(`timed out: ${await what()}`);
 }
@@ -125,7 +125,7 @@ try {
 
   await check('the page dials n1 over WebSocket and authenticates it', async () => {
     await page.goto(url(KEY));
-    await page.waitForFunction(() => window.demoReady === true && window.nativePeer, null, { timeout: 10000 });
+    await page.waitForFunction(() => window.demoReady === true && window.nativePeer, null, { timeout: 30000 });
     assert.equal(await page.evaluate(() => window.nativePeer), n1.id, 'the peer id is n1\'s, from the handshake');
     webId = await page.evaluate(() => window.doc.replicaId);
     await eventually(async () => (await n1.command('peers')).includes(webId), async () => `n1 peers: ${await n1.command('peers')}`);
@@ -162,7 +162,7 @@ try {
     const bad = await context.newPage();
     bad.on('pageerror', (e) => errors.push(e));
     await bad.goto(url('not the key'));
-    await bad.waitForFunction(() => window.nativeError, null, { timeout: 10000 });
+    await bad.waitForFunction(() => window.nativeError, null, { timeout: 30000 });
     assert.equal(await bad.evaluate(() => window.nativeError), 'AUTH_BAD_PROOF');
     assert.equal(await bad.evaluate(() => window.nativePeer), undefined);
     assert.match(await bad.textContent('#native'), /refused: AUTH_BAD_PROOF/);

@@ -18,6 +18,17 @@ pub(crate) fn sort<T: Ord>(v: &mut [T]) {
     compact(v, &mut T::cmp);
 }
 
+/// Sorts `v` stably by `cmp`, like [`slice::sort_by`].
+pub(crate) fn sort_by<T>(v: &mut [T], cmp: impl FnMut(&T, &T) -> Ordering) {
+    #[cfg(not(target_arch = "wasm32"))]
+    v.sort_by(cmp);
+    #[cfg(target_arch = "wasm32")]
+    {
+        let mut cmp = cmp;
+        compact(v, &mut cmp);
+    }
+}
+
 /// Sorts `v` stably by `key`, like [`slice::sort_by_key`].
 pub(crate) fn sort_by_key<T, K: Ord>(v: &mut [T], key: impl FnMut(&T) -> K) {
     #[cfg(not(target_arch = "wasm32"))]

@@ -51,7 +51,7 @@ pub struct Doc {
     root: OrMap<FieldKey, Field>,
 }
 
-type Map = OrMap<FieldKey, Field>;
+pub(super) type Map = OrMap<FieldKey, Field>;
 
 fn key(name: &str, kind: Kind) -> FieldKey {
     FieldKey {
@@ -357,52 +357,6 @@ mod serde_impl {
             };
             super::check_kinds(&doc.root).map_err(crate::codec::session::invalid)?;
             Ok(doc)
-        }
-    }
-}
-
-#[cfg(feature = "serde")]
-mod json {
-    use super::{Doc, Field, Map};
-    use serde_json::{Map as JsonMap, Value as Json};
-
-    fn render(map: &Map) -> Json {
-        let mut out = JsonMap::new();
-        let mut keys: Vec<_> = map.keys().collect();
-        crate::sort::sort(&mut keys);
-        for k in keys {
-            let Some(field) = map.get(k) else { continue };
-            let shared = map.keys().filter(|o| o.name == k.name).count() > 1;
-            let name = if shared {
-                format!("{}#{}", k.name, k.kind.name())
-            } else {
-                k.name.clone()
-            };
-            let value = match field {
-                Field::Counter(c) => Json::from(c.value()),
-                Field::Register(r) => {
-                    Field::register_value(r).map_or(Json::Null, super::Value::to_json)
-                }
-                Field::Set(s) => {
-                    let mut items: Vec<Json> = s.iter().map(super::Scalar::to_json).collect();
-                    crate::sort::sort_by_key(&mut items, ToString::to_string);
-                    Json::Array(items)
-                }
-                Field::Flag(f) => Json::Bool(f.value()),
-                Field::Map(m) => render(m),
-            };
-            out.insert(name, value);
-        }
-        Json::Object(out)
-    }
-
-    impl Doc {
-        /// The document as JSON: counters as numbers, registers as their winning value, sets as
-        /// sorted arrays, flags as booleans, maps as objects (keys sorted). A name used with two
-        /// kinds renders as `name#kind` for each.
-        #[must_use]
-        pub fn to_json(&self) -> Json {
-            render(&self.root)
         }
     }
 }

@@ -4,10 +4,12 @@
 mod depth;
 mod doc;
 mod field;
+mod render;
 mod value;
 
 #[cfg(feature = "serde")]
 pub use depth::MAX_NESTING;
 pub use doc::{Doc, PathError};
 pub use field::{Field, FieldKey, Kind, Register};
+pub use render::{JsonBuilder, scalar_order};
 pub use value::{Scalar, Value};

@@ -144,36 +144,10 @@ mod decode {
 
 #[cfg(feature = "serde")]
 mod json {
-    use super::{Scalar, Value};
+    use super::Value;
     use serde_json::Value as Json;
 
-    impl Scalar {
-        /// The scalar as a JSON value (a non-finite float becomes `null`).
-        #[must_use]
-        pub fn to_json(&self) -> Json {
-            match self {
-                Self::Bool(b) => Json::Bool(*b),
-                Self::Int(i) => Json::from(*i),
-                Self::Float(f) => serde_json::Number::from_f64(*f).map_or(Json::Null, Json::Number),
-                Self::Str(s) => Json::String(s.clone()),
-            }
-        }
-    }
-
     impl Value {
-        /// The value as a JSON value.
-        #[must_use]
-        pub fn to_json(&self) -> Json {
-            match self {
-                Self::Null => Json::Null,
-                Self::Scalar(s) => s.to_json(),
-                Self::List(l) => Json::Array(l.iter().map(Value::to_json).collect()),
-                Self::Object(o) => {
-                    Json::Object(o.iter().map(|(k, v)| (k.clone(), v.to_json())).collect())
-                }
-            }
-        }
-
         /// Converts a JSON value (integers that fit `i64` stay integers, other numbers become floats).
         #[must_use]
         pub fn from_json(json: &Json) -> Self {

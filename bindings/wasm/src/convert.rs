@@ -1,7 +1,6 @@
 //! Conversions between JavaScript values and the core's types, and the host's clock and RNG.
 
-use deltacrdt::{ReplicaId, Scalar, Value};
-use serde_json::Value as Json;
+use deltacrdt::{JsonBuilder, ReplicaId, Scalar, Value};
 use wasm_bindgen::{JsCast, JsValue};
 
 use crate::error::{Code, Failure, Result};
@@ -180,30 +179,86 @@ fn value_at(v: &JsValue, depth: usize) -> Result<Option<Value>> {
     Ok(Some(Value::Object(map)))
 }
 
-/// A JSON value as a plain JS value (built directly, without JSON text).
-pub(crate) fn to_js(json: &Json) -> Result<JsValue> {
-    Ok(match json {
-        Json::Null => JsValue::NULL,
-        Json::Bool(b) => JsValue::from_bool(*b),
+/// Builds plain JS values (what `JSON.parse` would give) straight from the core's renderers:
+/// no JSON text and no intermediate tree.
+#[derive(Debug, Default)]
+pub(crate) struct Js {
+    failed: bool,
+}
+
+impl Js {
+    /// Runs `render` with a fresh builder.
+    ///
+    /// # Errors
+    /// `BAD_VALUE` if the host refused to build an object (not expected of plain objects).
+    pub(crate) fn build(render: impl FnOnce(&mut Self) -> JsValue) -> Result<JsValue> {
+        let mut js = Self::default();
+        let value = render(&mut js);
+        if js.failed {
+            return Err(Failure::new(Code::BadValue, "could not build the object"));
+        }
+        Ok(value)
+    }
+
+    /// A number (u64 counters; beyond 2^53 they round, as they would through `JSON.parse`).
+    pub(crate) fn count(&mut self, n: u64) -> JsValue {
+        JsValue::from_f64(n as f64)
+    }
+
+    /// An object from fixed field names.
+    pub(crate) fn fields<const N: usize>(&mut self, fields: [(&str, JsValue); N]) -> JsValue {
+        let entries = fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+        self.object(entries)
+    }
+}
+
+impl JsonBuilder for Js {
+    type Value = JsValue;
+
+    fn null(&mut self) -> JsValue {
+        JsValue::NULL
+    }
+
+    fn bool(&mut self, b: bool) -> JsValue {
+        JsValue::from_bool(b)
+    }
+
+    fn int(&mut self, i: i64) -> JsValue {
         // Integers beyond 2^53 round, as they would through JSON.parse.
-        Json::Number(n) => JsValue::from_f64(n.as_f64().unwrap_or(f64::NAN)),
-        Json::String(s) => JsValue::from_str(s),
-        Json::Array(items) => {
-            let out = js_sys::Array::new_with_length(0);
-            for item in items {
-                out.push(&to_js(item)?);
-            }
-            out.into()
+        JsValue::from_f64(i as f64)
+    }
+
+    fn float(&mut self, f: f64) -> JsValue {
+        // JSON has no NaN or infinities: `null`, as JSON.stringify writes them.
+        if f.is_finite() {
+            JsValue::from_f64(f)
+        } else {
+            JsValue::NULL
         }
-        Json::Object(map) => {
-            let out = js_sys::Object::new();
-            for (k, v) in map {
-                js_sys::Reflect::set(&out, &JsValue::from_str(k), &to_js(v)?)
-                    .map_err(|_| Failure::new(Code::BadValue, "could not build the object"))?;
+    }
+
+    fn string(&mut self, s: &str) -> JsValue {
+        JsValue::from_str(s)
+    }
+
+    fn array(&mut self, items: Vec<JsValue>) -> JsValue {
+        items.into_iter().collect::<js_sys::Array>().into()
+    }
+
+    /// `Object.fromEntries`: every name becomes an own data property, `__proto__` included.
+    fn object(&mut self, entries: Vec<(String, JsValue)>) -> JsValue {
+        let pairs: js_sys::Array = entries
+            .into_iter()
+            .map(|(k, v)| js_sys::Array::of2(&JsValue::from(k), &v))
+            .collect();
+        match js_sys::Object::from_entries(&pairs) {
+            Ok(object) => object.into(),
+            Err(_) => {
+                self.failed = true;
+                JsValue::NULL
             }
-            out.into()
         }
-    })
+    }
 }
 
 #[cfg(test)]

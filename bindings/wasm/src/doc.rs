@@ -6,7 +6,7 @@ use std::time::Duration;
 use deltacrdt::{Doc, Hlc, ReplicaId, SyncConfig, SyncEngine, decode, encode};
 use wasm_bindgen::prelude::*;
 
-use crate::convert::{host_now, millis, random_replica, replica_id, to_js};
+use crate::convert::{Js, host_now, millis, random_replica, replica_id};
 use crate::error::{Code, Failure, Result};
 use crate::save::Saved;
 use crate::shared::{Place, Shared};
@@ -225,8 +225,9 @@ impl WasmDoc {
     /// `BUSY` on a conflicting re-entrant call.
     #[wasm_bindgen(js_name = toJSON, unchecked_return_type = "Record<string, JsonValue>")]
     pub fn to_json(&self) -> core::result::Result<JsValue, JsError> {
-        let json = self.shared.read(|e| e.state().to_json())?;
-        Ok(to_js(&json)?)
+        Ok(self
+            .shared
+            .read(|e| Js::build(|js| e.state().render(js)))??)
     }
 
     /// Starts syncing with `peerId` (its `replicaId`): a hello goes out on the next `poll()`.
@@ -318,8 +319,9 @@ impl WasmDoc {
     /// `BUSY` on a conflicting re-entrant call.
     #[wasm_bindgen(unchecked_return_type = "SyncStats")]
     pub fn stats(&self) -> core::result::Result<JsValue, JsError> {
-        let json = self.shared.read(|e| crate::stats::to_json(&e.stats()))?;
-        Ok(to_js(&json)?)
+        Ok(self
+            .shared
+            .read(|e| Js::build(|js| crate::stats::to_js(js, &e.stats())))??)
     }
 
     /// The replica's durable parts (id, sequence number, last timestamp, document) as a
@@ -391,6 +393,6 @@ impl WasmDoc {
     #[wasm_bindgen(js_name = decodeState, unchecked_return_type = "Record<string, JsonValue>")]
     pub fn decode_state(bytes: &[u8]) -> core::result::Result<JsValue, JsError> {
         let doc: Doc = decode(bytes).map_err(Failure::from)?;
-        Ok(to_js(&doc.to_json())?)
+        Ok(Js::build(|js| doc.render(js))?)
     }
 }

@@ -2,7 +2,9 @@
 
 use wasm_bindgen::prelude::*;
 
-use crate::convert::to_js;
+use deltacrdt::{JsonBuilder, Kind};
+
+use crate::convert::Js;
 use crate::shared::Place;
 use crate::{CounterRef, FlagRef, RegisterRef, SetRef};
 
@@ -76,6 +78,14 @@ impl MapRef {
     /// `BUSY` on a conflicting re-entrant call.
     #[wasm_bindgen(js_name = toJSON, unchecked_return_type = "Record<string, JsonValue>")]
     pub fn to_json(&self) -> Result<JsValue, JsError> {
-        Ok(to_js(&self.place.to_json()?)?)
+        let path = self.place.names();
+        Ok(self.place.shared.read(|engine| {
+            Js::build(|js| {
+                engine
+                    .state()
+                    .render_field(&path, Kind::Map, js)
+                    .unwrap_or_else(|| js.object(Vec::new()))
+            })
+        })??)
     }
 }

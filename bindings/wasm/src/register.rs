@@ -2,7 +2,7 @@
 
 use wasm_bindgen::prelude::*;
 
-use crate::convert::{to_js, value};
+use crate::convert::{Js, value};
 use crate::shared::{Op, Place};
 
 /// A register at a path of a `Doc`: the write with the greatest hybrid-logical-clock stamp
@@ -42,15 +42,11 @@ impl RegisterRef {
     #[wasm_bindgen(getter, unchecked_return_type = "JsonValue | undefined")]
     pub fn value(&self) -> Result<JsValue, JsError> {
         let path = self.place.names();
-        let json = self.place.shared.read(|engine| {
-            engine
-                .state()
-                .register(&path)
-                .map(deltacrdt::Value::to_json)
-        })?;
-        match json {
-            Some(json) => Ok(to_js(&json)?),
-            None => Ok(JsValue::UNDEFINED),
-        }
+        Ok(self.place.shared.read(|engine| {
+            Js::build(|js| match engine.state().register(&path) {
+                Some(v) => v.render(js),
+                None => JsValue::UNDEFINED,
+            })
+        })??)
     }
 }

@@ -2,7 +2,9 @@
 
 use wasm_bindgen::prelude::*;
 
-use crate::convert::{scalar, to_js};
+use deltacrdt::{JsonBuilder, Kind};
+
+use crate::convert::{Js, scalar};
 use crate::shared::{Op, Place};
 
 /// A set at a path of a `Doc`, of strings, numbers and booleans: an add wins over a
@@ -68,15 +70,13 @@ impl SetRef {
     #[wasm_bindgen(unchecked_return_type = "(string | number | boolean)[]")]
     pub fn values(&self) -> Result<JsValue, JsError> {
         let path = self.place.names();
-        let items = self.place.shared.read(|engine| {
-            let mut items: Vec<serde_json::Value> = engine
-                .state()
-                .set_at(&path)
-                .map(|s| s.iter().map(deltacrdt::Scalar::to_json).collect())
-                .unwrap_or_default();
-            items.sort_by_key(ToString::to_string);
-            items
-        })?;
-        Ok(to_js(&serde_json::Value::Array(items))?)
+        Ok(self.place.shared.read(|engine| {
+            Js::build(|js| {
+                engine
+                    .state()
+                    .render_field(&path, Kind::Set, js)
+                    .unwrap_or_else(|| js.array(Vec::new()))
+            })
+        })??)
     }
 }

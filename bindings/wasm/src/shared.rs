@@ -174,21 +174,4 @@ impl Place {
         let target = self.child(name)?;
         self.shared.edit(&target.path, Op::Delete)
     }
-
-    /// The JSON rendering of the map at this place (`{}` if absent).
-    pub(crate) fn to_json(&self) -> Result<serde_json::Value> {
-        let whole = self.shared.read(|engine| engine.state().to_json())?;
-        let mut at = &whole;
-        for name in &self.path {
-            let next = at
-                .get(name.as_str())
-                .filter(|v| v.is_object())
-                .or_else(|| at.get(format!("{name}#map").as_str()));
-            match next {
-                Some(v) => at = v,
-                None => return Ok(serde_json::Value::Object(serde_json::Map::new())),
-            }
-        }
-        Ok(at.clone())
-    }
 }

@@ -54,6 +54,22 @@ test('set: add, delete, has, values, element types', () => {
   }
   assert.equal(s.values().length, 4);
   assert.deepEqual(d.set('absent').values(), []);
+  // Sorted naturally: booleans, then numbers by value, then strings; toJSON agrees.
+  const o = d.set('order');
+  for (const v of ['a', '10', 10, 9, -1, 2.5, 2, true, false]) o.add(v);
+  assert.deepEqual(o.values(), [false, true, -1, 2, 2.5, 9, 10, '10', 'a']);
+  assert.deepEqual(d.toJSON().order, o.values());
+});
+
+test('toJSON: every field name is an own property, __proto__ included', () => {
+  const d = new Doc();
+  d.counter('__proto__').increment(3);
+  d.map('m').register('__proto__').set({ __proto__: null, x: 1 });
+  const json = d.toJSON();
+  assert.equal(Object.getPrototypeOf(json), Object.prototype);
+  assert.ok(Object.hasOwn(json, '__proto__'));
+  assert.equal(json['__proto__'], 3);
+  assert.deepEqual(JSON.parse(JSON.stringify(d.map('m').toJSON())), { ['__proto__']: { x: 1 } });
 });
 
 test('register: any JSON value, last writer wins, bad values refused', () => {

@@ -54,7 +54,7 @@ pub enum ClockError {
     },
 
     /// The configured maximum drift does not fit the 48-bit millisecond field.
-    #[error("max drift {max_drift:?} exceeds {max} ms", max = Timestamp::MAX_MILLIS)]
+    #[error("max drift of {} s exceeds {max} ms", .max_drift.as_secs(), max = Timestamp::MAX_MILLIS)]
     InvalidMaxDrift {
         /// The rejected maximum drift.
         max_drift: Duration,

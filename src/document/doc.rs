@@ -60,29 +60,84 @@ fn key(name: &str, kind: Kind) -> FieldKey {
     }
 }
 
-/// Applies `f` to the field of `kind` at `path` under `map`, creating maps on the way.
-fn edit<F>(
+/// A local edit of the field at the end of a path.
+enum Leaf<'a> {
+    /// Add to a counter.
+    Add(i64),
+    /// Write a register.
+    Write(Stamp, Value),
+    /// Add a set element.
+    Insert(Scalar),
+    /// Remove a set element.
+    Remove(&'a Scalar),
+    /// Turn a flag on or off.
+    Flag(bool),
+    /// Remove every field of a map with this name.
+    RemoveNamed(&'a str),
+}
+
+impl Leaf<'_> {
+    /// The kind of field the edit applies to.
+    fn kind(&self) -> Kind {
+        match self {
+            Self::Add(_) => Kind::Counter,
+            Self::Write(..) => Kind::Register,
+            Self::Insert(_) | Self::Remove(_) => Kind::Set,
+            Self::Flag(_) => Kind::Flag,
+            Self::RemoveNamed(_) => Kind::Map,
+        }
+    }
+
+    /// Applies the edit to `field` (already of [`kind`](Self::kind)).
+    fn apply(self, field: &mut Field, r: ReplicaId) -> Delta<Field> {
+        match (self, field) {
+            (Self::Add(by), Field::Counter(c)) => c.add(r, by).map(Field::Counter),
+            (Self::Write(stamp, value), Field::Register(reg)) => {
+                reg.write(r, (stamp, value)).map(Field::Register)
+            }
+            (Self::Insert(element), Field::Set(s)) => s.insert(r, element).map(Field::Set),
+            (Self::Remove(element), Field::Set(s)) => s.remove(element).map(Field::Set),
+            (Self::Flag(true), Field::Flag(flag)) => flag.enable(r).map(Field::Flag),
+            (Self::Flag(false), Field::Flag(flag)) => flag.disable().map(Field::Flag),
+            (Self::RemoveNamed(name), Field::Map(m)) => remove_named(m, name).map(Field::Map),
+            _ => Delta::new(Field::default()),
+        }
+    }
+}
+
+/// Removes every field named `name` from `map`.
+fn remove_named(map: &mut Map, name: &str) -> Delta<Map> {
+    let keys: Vec<FieldKey> = map.keys().filter(|k| k.name == name).cloned().collect();
+    let mut delta = Delta::new(Map::default());
+    for k in keys {
+        delta.join(map.remove(&k));
+    }
+    delta
+}
+
+/// Applies `leaf` to the field at `path` under `map`, creating maps on the way. Not generic:
+/// one copy serves every kind of edit (each closure type would add a copy to a wasm module).
+fn edit(
     map: &mut Map,
     replica: ReplicaId,
     path: &[&str],
-    kind: Kind,
-    f: F,
-) -> Result<Delta<Map>, PathError>
-where
-    F: FnOnce(&mut Field, ReplicaId) -> Delta<Field>,
-{
+    leaf: Leaf<'_>,
+) -> Result<Delta<Map>, PathError> {
     match path {
         [] => Err(PathError::Empty),
-        [name] => Ok(map.update(replica, key(name, kind), |field, r| {
-            field.ensure(kind);
-            f(field, r)
-        })),
+        [name] => {
+            let kind = leaf.kind();
+            Ok(map.update(replica, key(name, kind), |field, r| {
+                field.ensure(kind);
+                leaf.apply(field, r)
+            }))
+        }
         [name, rest @ ..] => {
             let mut result = Ok(());
             let delta = map.update(replica, key(name, Kind::Map), |field, r| {
                 field.ensure(Kind::Map);
                 match field {
-                    Field::Map(inner) => match edit(inner, r, rest, kind, f) {
+                    Field::Map(inner) => match edit(inner, r, rest, leaf) {
                         Ok(d) => d.map(Field::Map),
                         Err(e) => {
                             result = Err(e);
@@ -98,17 +153,13 @@ where
 }
 
 impl Doc {
-    fn edit<F>(
+    fn edit(
         &mut self,
         replica: ReplicaId,
         path: &[&str],
-        kind: Kind,
-        f: F,
-    ) -> Result<Delta<Self>, PathError>
-    where
-        F: FnOnce(&mut Field, ReplicaId) -> Delta<Field>,
-    {
-        Ok(edit(&mut self.root, replica, path, kind, f)?.map(|root| Self { root }))
+        leaf: Leaf<'_>,
+    ) -> Result<Delta<Self>, PathError> {
+        Ok(edit(&mut self.root, replica, path, leaf)?.map(|root| Self { root }))
     }
 
     /// Adds `by` (negative to subtract) to the counter at `path`.
@@ -121,10 +172,7 @@ impl Doc {
         path: &[&str],
         by: i64,
     ) -> Result<Delta<Self>, PathError> {
-        self.edit(replica, path, Kind::Counter, |f, r| match f {
-            Field::Counter(c) => c.add(r, by).map(Field::Counter),
-            _ => Delta::new(Field::default()),
-        })
+        self.edit(replica, path, Leaf::Add(by))
     }
 
     /// Writes `value` to the register at `path`; the write with the greatest stamp wins.
@@ -137,10 +185,7 @@ impl Doc {
         path: &[&str],
         value: Value,
     ) -> Result<Delta<Self>, PathError> {
-        self.edit(stamp.replica, path, Kind::Register, |f, r| match f {
-            Field::Register(reg) => reg.write(r, (stamp, value)).map(Field::Register),
-            _ => Delta::new(Field::default()),
-        })
+        self.edit(stamp.replica, path, Leaf::Write(stamp, value))
     }
 
     /// Adds `element` to the set at `path` (add wins over a concurrent removal).
@@ -153,10 +198,7 @@ impl Doc {
         path: &[&str],
         element: Scalar,
     ) -> Result<Delta<Self>, PathError> {
-        self.edit(replica, path, Kind::Set, |f, r| match f {
-            Field::Set(s) => s.insert(r, element).map(Field::Set),
-            _ => Delta::new(Field::default()),
-        })
+        self.edit(replica, path, Leaf::Insert(element))
     }
 
     /// Removes `element` from the set at `path`.
@@ -169,10 +211,7 @@ impl Doc {
         path: &[&str],
         element: &Scalar,
     ) -> Result<Delta<Self>, PathError> {
-        self.edit(replica, path, Kind::Set, |f, _| match f {
-            Field::Set(s) => s.remove(element).map(Field::Set),
-            _ => Delta::new(Field::default()),
-        })
+        self.edit(replica, path, Leaf::Remove(element))
     }
 
     /// Turns the flag at `path` on (`true`) or off (`false`); enable wins over a concurrent disable.
@@ -185,11 +224,7 @@ impl Doc {
         path: &[&str],
         on: bool,
     ) -> Result<Delta<Self>, PathError> {
-        self.edit(replica, path, Kind::Flag, |f, r| match f {
-            Field::Flag(flag) if on => flag.enable(r).map(Field::Flag),
-            Field::Flag(flag) => flag.disable().map(Field::Flag),
-            _ => Delta::new(Field::default()),
-        })
+        self.edit(replica, path, Leaf::Flag(on))
     }
 
     /// Deletes every field named by the last element of `path` (of any kind), with everything
@@ -201,21 +236,10 @@ impl Doc {
         let Some((name, parents)) = path.split_last() else {
             return Err(PathError::Empty);
         };
-        let remove_all = |map: &mut Map| {
-            let keys: Vec<FieldKey> = map.keys().filter(|k| k.name == *name).cloned().collect();
-            let mut delta = Delta::new(Map::default());
-            for k in keys {
-                delta.join(map.remove(&k));
-            }
-            delta
-        };
         if parents.is_empty() {
-            return Ok(remove_all(&mut self.root).map(|root| Self { root }));
+            return Ok(remove_named(&mut self.root, name).map(|root| Self { root }));
         }
-        self.edit(replica, parents, Kind::Map, |f, _| match f {
-            Field::Map(m) => remove_all(m).map(Field::Map),
-            _ => Delta::new(Field::default()),
-        })
+        self.edit(replica, parents, Leaf::RemoveNamed(name))
     }
 
     /// The field of `kind` at `path`, if present.

@@ -88,7 +88,7 @@ pub(crate) fn number_scalar(n: f64) -> Result<Scalar> {
     if !n.is_finite() {
         return Err(Failure::new(
             Code::BadValue,
-            format!("{n} is not a finite number"),
+            "not a finite number (NaN or an infinity)",
         ));
     }
     if n.fract() == 0.0 && n.abs() <= MAX_SAFE_INTEGER {

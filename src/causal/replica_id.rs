@@ -49,16 +49,27 @@ impl<'de> serde::Deserialize<'de> for ReplicaId {
 
 /// A string or byte slice that is not a UUID.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid replica id {input:?}: expected a UUID (16 bytes or its hyphenated hex form)")]
+#[error("invalid replica id \"{input}\": expected a UUID (16 bytes or its hyphenated hex form)")]
 pub struct InvalidReplicaId {
-    /// The rejected input, lossily shown (at most 64 characters).
+    /// The rejected input, lossily shown: at most 64 characters, each one outside printable
+    /// ASCII replaced by `?` (so a hostile id cannot forge log lines or terminal escapes).
     pub input: String,
 }
 
 impl InvalidReplicaId {
     fn new(input: &str) -> Self {
         Self {
-            input: input.chars().take(64).collect(),
+            input: input
+                .chars()
+                .take(64)
+                .map(|c| {
+                    if c == ' ' || c.is_ascii_graphic() {
+                        c
+                    } else {
+                        '?'
+                    }
+                })
+                .collect(),
         }
     }
 }

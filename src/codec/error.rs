@@ -23,7 +23,7 @@ pub enum DecodeError {
     #[error("input truncated")]
     Truncated,
     /// The frame does not start with the magic bytes `DC`.
-    #[error("not a deltacrdt frame (magic {found:02x?})")]
+    #[error("not a deltacrdt frame (magic {:02x}{:02x})", .found[0], .found[1])]
     BadMagic {
         /// The first two bytes found.
         found: [u8; 2],

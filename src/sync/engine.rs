@@ -1,6 +1,6 @@
 //! The sans-IO sync engine.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -9,6 +9,7 @@ use tracing::{debug, debug_span, trace, warn};
 use super::buffer::DeltaBuffer;
 use super::message::{self, ChunkId, Message};
 use super::peer::{InFlight, Peer, Pending, Reassembly};
+use super::sorted_map::SortedMap;
 use super::stats::{Count, PeerStats, SyncStats, Traffic};
 use super::{SyncConfig, SyncError};
 use crate::codec::Kind;
@@ -88,8 +89,8 @@ pub struct SyncEngine<T> {
     /// less gets a full state, counted as caused by the restart.
     restored_at: Option<u64>,
     /// Acknowledgements persisted before a restart, given to each peer when it registers.
-    resumed_acks: BTreeMap<ReplicaId, u64>,
-    peers: BTreeMap<ReplicaId, Peer>,
+    resumed_acks: SortedMap<ReplicaId, u64>,
+    peers: SortedMap<ReplicaId, Peer>,
     config: SyncConfig,
     now: u64,
     /// Frames ready to go, with their kind (for the statistics).
@@ -112,8 +113,8 @@ impl<T: Lattice + Serialize + DeserializeOwned> SyncEngine<T> {
             seq: 0,
             buffer: DeltaBuffer::new(0),
             restored_at: None,
-            resumed_acks: BTreeMap::new(),
-            peers: BTreeMap::new(),
+            resumed_acks: SortedMap::default(),
+            peers: SortedMap::default(),
             config,
             now: 0,
             outbox: VecDeque::new(),

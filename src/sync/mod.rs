@@ -35,6 +35,7 @@ mod error;
 mod message;
 mod peer;
 mod replica;
+mod sorted_map;
 mod stats;
 mod transport;
 

@@ -63,7 +63,7 @@ struct Channel {
 fn out_of_order(state: &State, call: &str) -> Failure {
     let why = match state {
         State::Failed => "the channel failed earlier: close the connection and dial again".into(),
-        other => format!("the channel is in state {:?}", other.name()),
+        other => format!("the channel is in state \"{}\"", other.name()),
     };
     Failure::new(Code::AuthState, format!("{call}: {why}"))
 }

@@ -184,17 +184,6 @@ impl From<AuthError> for Failure {
     }
 }
 
-impl From<deltacrdt::Error> for Failure {
-    fn from(err: deltacrdt::Error) -> Self {
-        match err {
-            deltacrdt::Error::Clock(clock) => clock.into(),
-            deltacrdt::Error::Path(path) => Self::new(Code::Path, path.to_string()),
-            deltacrdt::Error::ReplicaId(id) => Self::new(Code::BadPeerId, id.to_string()),
-            other => Self::new(Code::BadValue, other.to_string()),
-        }
-    }
-}
-
 impl From<Failure> for JsError {
     fn from(failure: Failure) -> Self {
         let error = JsError::new(&format!("{}: {}", failure.code.as_str(), failure.message));

@@ -6,7 +6,7 @@ use deltacrdt::{Delta, Doc, Hlc, Scalar, SyncEngine, Value};
 use js_sys::Function;
 use wasm_bindgen::JsValue;
 
-use crate::error::{Failure, Result};
+use crate::error::{Code, Failure, Result};
 
 /// The deepest path a ref may address. Map levels and register-value levels share the
 /// decoder's nesting bound ([`deltacrdt::MAX_NESTING`]); 32 map levels leave room for register
@@ -30,25 +30,22 @@ pub(crate) enum Op {
     Delete,
 }
 
-fn apply(
-    doc: &mut Doc,
-    hlc: &mut Hlc,
-    path: &[String],
-    op: Op,
-) -> core::result::Result<Delta<Doc>, deltacrdt::Error> {
+fn apply(doc: &mut Doc, hlc: &mut Hlc, path: &[String], op: Op) -> Result<Delta<Doc>> {
     let path: Vec<&str> = path.iter().map(String::as_str).collect();
     let me = hlc.replica();
-    Ok(match op {
-        Op::Add(by) => doc.increment(me, &path, by)?,
+    let path_error = |e: deltacrdt::PathError| Failure::new(Code::Path, e.to_string());
+    match op {
+        Op::Add(by) => doc.increment(me, &path, by),
         Op::Write(value) => {
             let stamp = hlc.now()?;
-            doc.set(stamp, &path, value)?
+            doc.set(stamp, &path, value)
         }
-        Op::Insert(element) => doc.insert(me, &path, element)?,
-        Op::Remove(element) => doc.remove_element(me, &path, &element)?,
-        Op::Flag(on) => doc.set_flag(me, &path, on)?,
-        Op::Delete => doc.delete(me, &path)?,
-    })
+        Op::Insert(element) => doc.insert(me, &path, element),
+        Op::Remove(element) => doc.remove_element(me, &path, &element),
+        Op::Flag(on) => doc.set_flag(me, &path, on),
+        Op::Delete => doc.delete(me, &path),
+    }
+    .map_err(path_error)
 }
 
 /// One replica: its engine and its subscribers, each in its own cell so a subscriber can read
@@ -89,11 +86,7 @@ impl Shared {
     /// released). Every edit goes through this one function, so the engine's generic `update`
     /// is instantiated once (each closure type would add a copy to the module).
     pub(crate) fn edit(&self, path: &[String], op: Op) -> Result<()> {
-        self.write(|engine| {
-            engine
-                .update(|doc, hlc| apply(doc, hlc, path, op))
-                .map_err(Failure::from)
-        })?;
+        self.write(|engine| engine.update(|doc, hlc| apply(doc, hlc, path, op)))?;
         self.notify();
         Ok(())
     }

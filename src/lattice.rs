@@ -40,6 +40,13 @@ pub trait Lattice: Clone + Default + PartialEq {
         self.join(other);
     }
 
+    /// Whether `self` is the bottom element, `Self::default()`: the identity of `join`, a delta
+    /// that changes nothing. The provided version compares with a fresh default; causal types
+    /// and [`Doc`](crate::Doc) override it with a check that no event was seen.
+    fn is_bottom(&self) -> bool {
+        *self == Self::default()
+    }
+
     /// The part of `incoming` that `self` lacks — Δ(incoming, self) of Enes et al., "Efficient
     /// Synchronization of State-based CRDTs" (ICDE 2019) — or `None` if joining `incoming` would
     /// change nothing (`incoming ⊑ self`, i.e. `self ⊔ incoming == self`).

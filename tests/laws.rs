@@ -34,6 +34,7 @@ macro_rules! check_laws {
         inflation(&$a, &$b)?;
         delta_groups_agree(&$a, &$b, &$c)?;
         delta_law(&$x, &$mx, &$delta)?;
+        bottom_is_identity(&*$delta)?;
         serde_roundtrip(&$a)?;
         serde_roundtrip(&$delta)?;
         novelty_is_the_new_part(&$a, &$b, &$c)?;

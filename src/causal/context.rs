@@ -595,11 +595,10 @@ impl CausalContext {
 
     /// Checks the table and clouds are well formed.
     pub(crate) fn validate(&self) -> Result<(), InvalidContext> {
-        let mut seen = foldhash::HashSet::default();
+        if let Some(id) = super::first_duplicate(self.entries.iter().map(|e| e.id)) {
+            return Err(InvalidContext::DuplicateReplica(id));
+        }
         for e in &self.entries {
-            if !seen.insert(e.id) {
-                return Err(InvalidContext::DuplicateReplica(e.id));
-            }
             if !e.is_well_formed() {
                 return Err(InvalidContext::MalformedCloud(e.id));
             }

@@ -9,5 +9,6 @@ pub(crate) mod store;
 
 pub use context::{CausalContext, InvalidContext};
 pub use dot::Dot;
+pub(crate) use replica_id::first_duplicate;
 pub use replica_id::{InvalidReplicaId, ReplicaId};
 pub use store::{Causal, DotStore};

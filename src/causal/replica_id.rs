@@ -74,6 +74,17 @@ impl InvalidReplicaId {
     }
 }
 
+/// The smallest id listed more than once, if any. Sorting a copy (not a hash set): replica
+/// tables are small, and the npm module then needs no hash table of ids.
+pub(crate) fn first_duplicate(ids: impl Iterator<Item = ReplicaId>) -> Option<ReplicaId> {
+    let mut ids: Vec<ReplicaId> = ids.collect();
+    crate::sort::sort_unstable(&mut ids);
+    ids.windows(2).find_map(|w| match w {
+        [a, b] if a == b => Some(*a),
+        _ => None,
+    })
+}
+
 impl ReplicaId {
     /// A fresh random (version 4) id from the operating system's random source.
     ///

@@ -548,6 +548,10 @@ macro_rules! causal_type {
             fn novelty(&self, incoming: &Self) -> Option<Self> {
                 $crate::causal::store::novelty(self, incoming)
             }
+            fn is_bottom(&self) -> bool {
+                // What equality with the default means: no event seen, no dot held.
+                self.ctx.is_empty() && !$crate::causal::store::holds_dots(&self.store)
+            }
         }
 
         impl $(< $($p),* >)? PartialEq for $ty $(< $($p),* >)? $(where $($bounds)*)? {

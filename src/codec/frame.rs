@@ -274,8 +274,7 @@ impl<'a> Reader<'a> {
             .chunks_exact(16)
             .map(|c| ReplicaId::try_from_slice(c).map_err(|_| DecodeError::Truncated))
             .collect::<Result<_, _>>()?;
-        let mut seen = foldhash::HashSet::default();
-        if !table.iter().all(|id| seen.insert(*id)) {
+        if crate::causal::first_duplicate(table.iter().copied()).is_some() {
             return Err(DecodeError::DuplicateReplica);
         }
         let body = self.rest;

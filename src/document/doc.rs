@@ -356,6 +356,10 @@ impl Lattice for Doc {
             .map(|root| Self { root })
     }
 
+    fn is_bottom(&self) -> bool {
+        self.root.is_bottom()
+    }
+
     fn novelty(&self, incoming: &Self) -> Option<Self> {
         self.root.novelty(&incoming.root).map(|root| Self { root })
     }

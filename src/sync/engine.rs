@@ -130,11 +130,7 @@ impl<T: Lattice + Serialize + DeserializeOwned> SyncEngine<T> {
     /// lost its state must start [`new`](Self::new) under a new id instead.
     pub fn restore(hlc: Hlc, state: T, seq: u64, config: SyncConfig) -> Self {
         // A non-bottom state needs a sequence number peers have not acknowledged yet.
-        let seq = if state == T::default() {
-            seq
-        } else {
-            seq.max(1)
-        };
+        let seq = if state.is_bottom() { seq } else { seq.max(1) };
         Self {
             state,
             seq,
@@ -274,7 +270,7 @@ impl<T: Lattice + Serialize + DeserializeOwned> SyncEngine<T> {
         f: impl FnOnce(&mut T, &mut Hlc) -> Result<Delta<T>, E>,
     ) -> Result<(), E> {
         let delta = f(&mut self.state, &mut self.hlc)?.into_inner();
-        if delta != T::default() {
+        if !delta.is_bottom() {
             self.buffer_delta(delta, None);
         }
         Ok(())
@@ -602,7 +598,7 @@ impl<T: Lattice + Serialize + DeserializeOwned> SyncEngine<T> {
         }
         let skip = self.config.avoid_back_propagation.then_some(id);
         let (full, payload) = match self.buffer.interval(from, skip) {
-            Some(group) if group == T::default() => {
+            Some(group) if group.is_bottom() => {
                 // Everything missing came from the peer itself.
                 if let Some(peer) = self.peers.get_mut(&id) {
                     peer.acked = Some(self.seq);

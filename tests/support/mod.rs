@@ -76,6 +76,12 @@ pub fn idempotent<T: Lattice + Debug>(a: &T) -> Result<(), TestCaseError> {
 pub fn bottom_is_identity<T: Lattice + Debug>(a: &T) -> Result<(), TestCaseError> {
     prop_assert_eq!(&T::default().joined(a.clone()), a, "⊥ ⊔ a != a");
     prop_assert_eq!(&a.clone().joined(T::default()), a, "a ⊔ ⊥ != a");
+    prop_assert!(T::default().is_bottom(), "⊥ is not bottom");
+    prop_assert_eq!(
+        a.is_bottom(),
+        *a == T::default(),
+        "is_bottom disagrees with == ⊥"
+    );
     Ok(())
 }
 

@@ -14,13 +14,14 @@ wasm_opt="$here/node_modules/.bin/wasm-opt"
 
 cd "$root"
 # Preferred: nightly rebuilds std at opt-level z with immediate-abort panics (no panic messages,
-# locations or formatting machinery in the module): ~40 KB smaller. Needs nightly + rust-src
+# locations or formatting machinery in the module, and no source paths: location-detail=none):
+# ~40 KB smaller. Needs nightly + rust-src
 # (scripts/ci.sh installs both). Its own target dir, so the stable build's cache stays warm.
 # The flag's spelling is for nightlies from late 2025 on (older ones used
 # -Zbuild-std-features=panic_immediate_abort).
 if rustup run nightly rustc -V >/dev/null 2>&1 &&
   rustup component list --toolchain nightly --installed 2>/dev/null | grep -q '^rust-src'; then
-  RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort" \
+  RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none" \
     cargo +nightly build -p deltacrdt-wasm --lib --target wasm32-unknown-unknown \
     --profile wasm-release -Z build-std=std,panic_abort --target-dir "$root/target/wasm-min"
   wasm="$root/target/wasm-min/wasm32-unknown-unknown/wasm-release/deltacrdt_wasm.wasm"

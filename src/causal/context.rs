@@ -303,7 +303,7 @@ pub enum InvalidContext {
     #[error("a store is not canonical: {0}")]
     NotCanonical(&'static str),
     /// A store holds a dot the context does not cover, or the counter 0.
-    #[error("a store holds dot {0:?} that its causal context does not cover")]
+    #[error("a store holds dot {0} that its causal context does not cover")]
     DotNotInContext(Dot),
 }
 

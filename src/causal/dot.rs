@@ -25,6 +25,13 @@ impl Dot {
     }
 }
 
+/// `replica-uuid.counter`.
+impl fmt::Display for Dot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", self.replica, self.counter)
+    }
+}
+
 impl fmt::Debug for Dot {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{:?}.{}", self.replica, self.counter)

@@ -258,17 +258,14 @@ impl<'a> Reader<'a> {
         self.raw(usize::try_from(len).map_err(|_| DecodeError::Truncated)?)
     }
 
-    /// A value written by [`Writer::value`]; it must end the frame.
-    pub(crate) fn value<T: DeserializeOwned>(mut self) -> Result<(T, Outcome), DecodeError> {
+    /// The replica table that opens a value. Not generic: one copy serves every value type.
+    fn table(&mut self) -> Result<Vec<ReplicaId>, DecodeError> {
         let count = self.varint()?;
-        let limits = self.limits;
+        let max = self.limits.max_replicas;
         let table_len = usize::try_from(count)
             .ok()
-            .filter(|&n| n <= limits.max_replicas)
-            .ok_or(DecodeError::TooManyReplicas {
-                count,
-                max: limits.max_replicas,
-            })?;
+            .filter(|&n| n <= max)
+            .ok_or(DecodeError::TooManyReplicas { count, max })?;
         let ids = self.raw(table_len.checked_mul(16).ok_or(DecodeError::Truncated)?)?;
         let table: Vec<ReplicaId> = ids
             .chunks_exact(16)
@@ -277,6 +274,13 @@ impl<'a> Reader<'a> {
         if crate::causal::first_duplicate(table.iter().copied()).is_some() {
             return Err(DecodeError::DuplicateReplica);
         }
+        Ok(table)
+    }
+
+    /// A value written by [`Writer::value`]; it must end the frame.
+    pub(crate) fn value<T: DeserializeOwned>(mut self) -> Result<(T, Outcome), DecodeError> {
+        let table = self.table()?;
+        let limits = self.limits;
         let body = self.rest;
         let (result, outcome) =
             session::decoding(table, limits.max_elements, limits.max_depth, || {

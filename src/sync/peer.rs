@@ -106,21 +106,19 @@ impl Reassembly {
         bytes: Vec<u8>,
         max: usize,
     ) -> Result<(), DecodeError> {
-        let bad = DecodeError::BadChunk {
-            len: self.id.total,
-            max,
-        };
-        let start = usize::try_from(offset).map_err(|_| bad.clone())?;
-        let end = start.checked_add(bytes.len()).ok_or(bad.clone())?;
+        let total = self.id.total;
+        let bad = || DecodeError::BadChunk { len: total, max };
+        let start = usize::try_from(offset).map_err(|_| bad())?;
+        let end = start.checked_add(bytes.len()).ok_or_else(bad)?;
         if bytes.is_empty() || end > self.total {
-            return Err(bad);
+            return Err(bad());
         }
         if self.chunks.get(&start).is_some_and(|c| *c == bytes) {
             return Ok(());
         }
         let before = self.chunks.range(..end).next_back();
         if before.is_some_and(|(&s, c)| s + c.len() > start) {
-            return Err(bad);
+            return Err(bad());
         }
         self.filled += bytes.len();
         self.chunks.insert(start, bytes);

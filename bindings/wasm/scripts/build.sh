@@ -14,8 +14,8 @@ wasm_opt="$here/node_modules/.bin/wasm-opt"
 
 cd "$root"
 # Preferred: nightly rebuilds std at opt-level z with immediate-abort panics (no panic messages,
-# locations or formatting machinery in the module, and no source paths: location-detail=none):
-# ~40 KB smaller. Needs nightly + rust-src
+# locations or formatting machinery in the module, and no source paths: location-detail=none),
+# with std's optimize_for_size implementations: ~45 KB smaller. Needs nightly + rust-src
 # (scripts/ci.sh installs both). Its own target dir, so the stable build's cache stays warm.
 # The flag's spelling is for nightlies from late 2025 on (older ones used
 # -Zbuild-std-features=panic_immediate_abort).
@@ -23,7 +23,8 @@ if rustup run nightly rustc -V >/dev/null 2>&1 &&
   rustup component list --toolchain nightly --installed 2>/dev/null | grep -q '^rust-src'; then
   RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none" \
     cargo +nightly build -p deltacrdt-wasm --lib --target wasm32-unknown-unknown \
-    --profile wasm-release -Z build-std=std,panic_abort --target-dir "$root/target/wasm-min"
+    --profile wasm-release -Z build-std=std,panic_abort -Z build-std-features=optimize_for_size \
+    --target-dir "$root/target/wasm-min"
   wasm="$root/target/wasm-min/wasm32-unknown-unknown/wasm-release/deltacrdt_wasm.wasm"
 else
   echo "build.sh: no nightly toolchain with rust-src: stable build, ~40 KB larger" >&2
@@ -39,8 +40,10 @@ for dir in web node; do
   "$wasm_opt" -Oz --strip-debug --strip-producers "$f" -o "$f.opt"
   mv "$f.opt" "$f"
 done
-# The nodejs output is CommonJS; tell Node so even inside an ESM package tree.
+# The nodejs output is CommonJS; tell Node so even inside an ESM package tree. Its snippets
+# (src/stats.rs's inline JS) are ES modules that it require()s: Node >= 20.19 loads those.
 echo '{"type":"commonjs"}' > "$here/pkg/node/package.json"
+echo '{"type":"module"}' > "$here/pkg/node/snippets/package.json"
 
 f="$here/pkg/web/deltacrdt_wasm_bg.wasm"
 echo "wasm size: raw $(stat -c %s "$wasm") B from cargo, $(stat -c %s "$f") B optimised, $(gzip -9c "$f" | wc -c) B gzipped"

@@ -199,17 +199,6 @@ impl Js {
         }
         Ok(value)
     }
-
-    /// A number (u64 counters; beyond 2^53 they round, as they would through `JSON.parse`).
-    pub(crate) fn count(&mut self, n: u64) -> JsValue {
-        JsValue::from_f64(n as f64)
-    }
-
-    /// An object from fixed field names.
-    pub(crate) fn fields<const N: usize>(&mut self, fields: [(&str, JsValue); N]) -> JsValue {
-        let entries = fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
-        self.object(entries)
-    }
 }
 
 impl JsonBuilder for Js {

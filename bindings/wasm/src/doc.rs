@@ -319,9 +319,7 @@ impl WasmDoc {
     /// `BUSY` on a conflicting re-entrant call.
     #[wasm_bindgen(unchecked_return_type = "SyncStats")]
     pub fn stats(&self) -> core::result::Result<JsValue, JsError> {
-        Ok(self
-            .shared
-            .read(|e| Js::build(|js| crate::stats::to_js(js, &e.stats())))??)
+        Ok(self.shared.read(|e| crate::stats::to_js(&e.stats()))?)
     }
 
     /// The replica's durable parts (id, sequence number, last timestamp, document) as a

@@ -244,6 +244,25 @@ test('stats: plain object, numbers, peer ids as strings', () => {
   assert.deepEqual(Object.keys(s).sort(), ['bufferedBytes', 'bufferedDeltas', 'decodeErrors', 'driftRejections',
     'evictions', 'fullStates', 'peers', 'received', 'retransmissions', 'sent']);
   assert.deepEqual(JSON.parse(JSON.stringify(s)), s);
+  const kinds = ['hello', 'delta', 'state', 'chunk', 'ack', 'invalid', 'total'];
+  for (const t of [s.sent, s.received]) {
+    assert.deepEqual(Object.keys(t), kinds);
+    assert.equal(t.total.bytes, kinds.slice(0, 6).reduce((sum, k) => sum + t[k].bytes, 0));
+  }
+  assert.deepEqual(Object.keys(s.peers[0]),
+    ['peer', 'connected', 'acked', 'lag', 'fullStates', 'sent', 'received']);
+  assert.deepEqual(Object.keys(s.fullStates), ['newPeer', 'restart', 'evicted', 'total']);
+  assert.equal(typeof s.peers[0].acked, 'number');
+  assert.equal(s.sent.total.bytes, s.peers[0].sent.bytes);
+  // A peer that never acknowledged anything: acked is null, and its lag is every sequence number.
+  const c = new Doc();
+  c.counter('n').increment();
+  c.connect(uuid(9));
+  const [p] = c.stats().peers;
+  assert.equal(p.peer, uuid(9));
+  assert.equal(p.connected, false);
+  assert.equal(p.acked, null);
+  assert.equal(p.lag, 1);
 });
 
 test('save/load: round trip keeps id and state; peers then sync; bad saves refused', () => {

@@ -20,6 +20,12 @@
 //! Only code that talks to JavaScript is wasm-specific; the rest (errors, the save format,
 //! value checks) is plain Rust with native unit tests.
 
+/// The module's allocator: Talc grows the wasm memory as needed like std's dlmalloc, in less
+/// code. Single-threaded wasm only (a module built with atomics keeps the default).
+#[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
+#[global_allocator]
+static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+
 mod auth;
 mod convert;
 mod counter;

@@ -51,8 +51,8 @@ impl<'de> serde::Deserialize<'de> for ReplicaId {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid replica id \"{input}\": expected a UUID (16 bytes or its hyphenated hex form)")]
 pub struct InvalidReplicaId {
-    /// The rejected input, lossily shown: at most 64 characters, each one outside printable
-    /// ASCII replaced by `?` (so a hostile id cannot forge log lines or terminal escapes).
+    /// The rejected input, lossily shown: at most 64 bytes, each one outside printable ASCII
+    /// replaced by `?` (so a hostile id cannot forge log lines or terminal escapes).
     pub input: String,
 }
 
@@ -60,11 +60,11 @@ impl InvalidReplicaId {
     fn new(input: &str) -> Self {
         Self {
             input: input
-                .chars()
+                .bytes()
                 .take(64)
-                .map(|c| {
-                    if c == ' ' || c.is_ascii_graphic() {
-                        c
+                .map(|b| {
+                    if b == b' ' || b.is_ascii_graphic() {
+                        char::from(b)
                     } else {
                         '?'
                     }

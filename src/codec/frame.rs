@@ -267,10 +267,11 @@ impl<'a> Reader<'a> {
             .filter(|&n| n <= max)
             .ok_or(DecodeError::TooManyReplicas { count, max })?;
         let ids = self.raw(table_len.checked_mul(16).ok_or(DecodeError::Truncated)?)?;
-        let table: Vec<ReplicaId> = ids
-            .chunks_exact(16)
-            .map(|c| ReplicaId::try_from_slice(c).map_err(|_| DecodeError::Truncated))
-            .collect::<Result<_, _>>()?;
+        let mut table = Vec::with_capacity(table_len);
+        for chunk in ids.chunks_exact(16) {
+            let bytes: [u8; 16] = chunk.try_into().map_err(|_| DecodeError::Truncated)?;
+            table.push(ReplicaId::from_bytes(bytes));
+        }
         if crate::causal::first_duplicate(table.iter().copied()).is_some() {
             return Err(DecodeError::DuplicateReplica);
         }

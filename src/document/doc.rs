@@ -115,41 +115,41 @@ fn remove_named(map: &mut Map, name: &str) -> Delta<Map> {
     delta
 }
 
-/// Applies `leaf` to the field at `path` under `map`, creating maps on the way. Not generic:
-/// one copy serves every kind of edit (each closure type would add a copy to a wasm module).
+/// Applies `leaf` to the field at `path` under `map`, creating maps on the way. Not generic,
+/// and one `update` call for both the leaf and the maps on the way: one copy serves every kind
+/// of edit (each closure type would add a copy to a wasm module).
 fn edit(
     map: &mut Map,
     replica: ReplicaId,
     path: &[&str],
     leaf: Leaf<'_>,
 ) -> Result<Delta<Map>, PathError> {
-    match path {
-        [] => Err(PathError::Empty),
-        [name] => {
-            let kind = leaf.kind();
-            Ok(map.update(replica, key(name, kind), |field, r| {
-                field.ensure(kind);
-                leaf.apply(field, r)
-            }))
+    let Some((name, rest)) = path.split_first() else {
+        return Err(PathError::Empty);
+    };
+    let kind = if rest.is_empty() {
+        leaf.kind()
+    } else {
+        Kind::Map
+    };
+    let mut result = Ok(());
+    let delta = map.update(replica, key(name, kind), |field, r| {
+        field.ensure(kind);
+        if rest.is_empty() {
+            return leaf.apply(field, r);
         }
-        [name, rest @ ..] => {
-            let mut result = Ok(());
-            let delta = map.update(replica, key(name, Kind::Map), |field, r| {
-                field.ensure(Kind::Map);
-                match field {
-                    Field::Map(inner) => match edit(inner, r, rest, leaf) {
-                        Ok(d) => d.map(Field::Map),
-                        Err(e) => {
-                            result = Err(e);
-                            Delta::new(Field::default())
-                        }
-                    },
-                    _ => Delta::new(Field::default()),
+        match field {
+            Field::Map(inner) => match edit(inner, r, rest, leaf) {
+                Ok(d) => d.map(Field::Map),
+                Err(e) => {
+                    result = Err(e);
+                    Delta::new(Field::default())
                 }
-            });
-            result.map(|()| delta)
+            },
+            _ => Delta::new(Field::default()),
         }
-    }
+    });
+    result.map(|()| delta)
 }
 
 impl Doc {

@@ -19,15 +19,17 @@ cd "$root"
 # (scripts/ci.sh installs both). Its own target dir, so the stable build's cache stays warm.
 # The flag's spelling is for nightlies from late 2025 on (older ones used
 # -Zbuild-std-features=panic_immediate_abort).
-if rustup run nightly rustc -V >/dev/null 2>&1 &&
-  rustup component list --toolchain nightly --installed 2>/dev/null | grep -q '^rust-src'; then
+# shellcheck source=toolchain.env
+. "$here/scripts/toolchain.env"
+if rustup run "$NIGHTLY" rustc -V >/dev/null 2>&1 &&
+  rustup component list --toolchain "$NIGHTLY" --installed 2>/dev/null | grep -q '^rust-src'; then
   RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none" \
-    cargo +nightly build -p deltacrdt-wasm --lib --target wasm32-unknown-unknown \
+    cargo "+$NIGHTLY" build -p deltacrdt-wasm --lib --target wasm32-unknown-unknown \
     --profile wasm-release -Z build-std=std,panic_abort -Z build-std-features=optimize_for_size \
     --target-dir "$root/target/wasm-min"
   wasm="$root/target/wasm-min/wasm32-unknown-unknown/wasm-release/deltacrdt_wasm.wasm"
 else
-  echo "build.sh: no nightly toolchain with rust-src: stable build, ~40 KB larger" >&2
+  echo "build.sh: no $NIGHTLY toolchain with rust-src: stable build, ~50 KB larger" >&2
   cargo build -p deltacrdt-wasm --lib --target wasm32-unknown-unknown --profile wasm-release
   wasm="$root/target/wasm32-unknown-unknown/wasm-release/deltacrdt_wasm.wasm"
 fi

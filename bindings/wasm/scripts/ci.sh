@@ -25,10 +25,12 @@ if [ "$(wasm-bindgen --version 2>/dev/null | cut -d' ' -f2)" != "$wb_version" ];
   t cargo install wasm-bindgen-cli --version "$wb_version"
 fi
 
-# 2b. Nightly + rust-src: build.sh rebuilds std with immediate-abort panics (the smaller module).
-rustup toolchain list | grep -q '^nightly' || t rustup toolchain install nightly --profile minimal
-rustup component list --toolchain nightly --installed | grep -q '^rust-src' ||
-  t rustup component add rust-src --toolchain nightly
+# 2b. The pinned nightly + rust-src: build.sh rebuilds std with immediate-abort panics (the
+# smaller module).
+. "$here/scripts/toolchain.env"
+rustup toolchain list | grep -q "^$NIGHTLY" || t rustup toolchain install "$NIGHTLY" --profile minimal
+rustup component list --toolchain "$NIGHTLY" --installed | grep -q '^rust-src' ||
+  t rustup component add rust-src --toolchain "$NIGHTLY"
 
 # 3. npm devDependencies from the committed lockfile: binaryen (wasm-opt), playwright-core, ws, typescript.
 t npm ci --prefix "$here" --no-audit --no-fund

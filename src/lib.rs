@@ -41,7 +41,7 @@ pub use crdt::{
 #[cfg(feature = "serde")]
 pub use document::MAX_NESTING;
 pub use document::{
-    Doc, Field, FieldKey, JsonBuilder, Kind, PathError, Register, Scalar, Value, scalar_order,
+    Doc, Edit, Field, FieldKey, JsonBuilder, Kind, PathError, Register, Scalar, Value, scalar_order,
 };
 pub use error::Error;
 pub use lattice::{Delta, Lattice};

@@ -60,31 +60,36 @@ fn key(name: &str, kind: Kind) -> FieldKey {
     }
 }
 
-/// A local edit of the field at the end of a path.
-enum Leaf<'a> {
-    /// Add to a counter.
+/// One local edit of a document, as a value: what the typed mutators
+/// ([`increment`](Doc::increment), [`set`](Doc::set), …) each do, for callers that carry edits
+/// around (bindings, command logs). Apply it with [`Doc::apply_edit`].
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum Edit {
+    /// Add to the counter (negative to subtract), like [`Doc::increment`].
     Add(i64),
-    /// Write a register.
+    /// Write the register with this stamp, like [`Doc::set`].
     Write(Stamp, Value),
-    /// Add a set element.
+    /// Add a set element, like [`Doc::insert`].
     Insert(Scalar),
-    /// Remove a set element.
-    Remove(&'a Scalar),
-    /// Turn a flag on or off.
+    /// Remove a set element, like [`Doc::remove_element`].
+    Remove(Scalar),
+    /// Turn the flag on or off, like [`Doc::set_flag`].
     Flag(bool),
-    /// Remove every field of a map with this name.
-    RemoveNamed(&'a str),
+    /// Delete every field with the path's last name, like [`Doc::delete`].
+    Delete,
 }
 
-impl Leaf<'_> {
-    /// The kind of field the edit applies to.
+impl Edit {
+    /// The kind of field the edit applies to ([`Delete`](Self::Delete): every kind; it acts on
+    /// the parent map).
     fn kind(&self) -> Kind {
         match self {
             Self::Add(_) => Kind::Counter,
             Self::Write(..) => Kind::Register,
             Self::Insert(_) | Self::Remove(_) => Kind::Set,
             Self::Flag(_) => Kind::Flag,
-            Self::RemoveNamed(_) => Kind::Map,
+            Self::Delete => Kind::Map,
         }
     }
 
@@ -96,10 +101,9 @@ impl Leaf<'_> {
                 reg.write(r, (stamp, value)).map(Field::Register)
             }
             (Self::Insert(element), Field::Set(s)) => s.insert(r, element).map(Field::Set),
-            (Self::Remove(element), Field::Set(s)) => s.remove(element).map(Field::Set),
+            (Self::Remove(element), Field::Set(s)) => s.remove(&element).map(Field::Set),
             (Self::Flag(true), Field::Flag(flag)) => flag.enable(r).map(Field::Flag),
             (Self::Flag(false), Field::Flag(flag)) => flag.disable().map(Field::Flag),
-            (Self::RemoveNamed(name), Field::Map(m)) => remove_named(m, name).map(Field::Map),
             _ => Delta::new(Field::default()),
         }
     }
@@ -115,22 +119,23 @@ fn remove_named(map: &mut Map, name: &str) -> Delta<Map> {
     delta
 }
 
-/// Applies `leaf` to the field at `path` under `map`, creating maps on the way. Not generic,
-/// and one `update` call for both the leaf and the maps on the way: one copy serves every kind
-/// of edit (each closure type would add a copy to a wasm module).
+/// Applies `edit` to the field at `path` under `map`, creating maps on the way (a delete
+/// acts on the map holding the path's last name). Not generic, and one `update` call for both
+/// the field and the maps on the way: one copy serves every kind of edit (each closure type
+/// would add a copy to a wasm module).
 fn edit(
     map: &mut Map,
     replica: ReplicaId,
     path: &[&str],
-    leaf: Leaf<'_>,
+    leaf: Edit,
 ) -> Result<Delta<Map>, PathError> {
     let Some((name, rest)) = path.split_first() else {
         return Err(PathError::Empty);
     };
-    let kind = if rest.is_empty() {
-        leaf.kind()
-    } else {
-        Kind::Map
+    let kind = match (rest.is_empty(), &leaf) {
+        (true, Edit::Delete) => return Ok(remove_named(map, name)),
+        (true, leaf) => leaf.kind(),
+        (false, _) => Kind::Map,
     };
     let mut result = Ok(());
     let delta = map.update(replica, key(name, kind), |field, r| {
@@ -153,13 +158,18 @@ fn edit(
 }
 
 impl Doc {
-    fn edit(
+    /// Applies one [`Edit`] at `path` (the name of the field, after the names of the maps
+    /// holding it) and returns its delta; `replica` is the one making the edit.
+    ///
+    /// # Errors
+    /// [`PathError::Empty`] for an empty path.
+    pub fn apply_edit(
         &mut self,
         replica: ReplicaId,
         path: &[&str],
-        leaf: Leaf<'_>,
+        edit: Edit,
     ) -> Result<Delta<Self>, PathError> {
-        Ok(edit(&mut self.root, replica, path, leaf)?.map(|root| Self { root }))
+        Ok(self::edit(&mut self.root, replica, path, edit)?.map(|root| Self { root }))
     }
 
     /// Adds `by` (negative to subtract) to the counter at `path`.
@@ -172,7 +182,7 @@ impl Doc {
         path: &[&str],
         by: i64,
     ) -> Result<Delta<Self>, PathError> {
-        self.edit(replica, path, Leaf::Add(by))
+        self.apply_edit(replica, path, Edit::Add(by))
     }
 
     /// Writes `value` to the register at `path`; the write with the greatest stamp wins.
@@ -185,7 +195,7 @@ impl Doc {
         path: &[&str],
         value: Value,
     ) -> Result<Delta<Self>, PathError> {
-        self.edit(stamp.replica, path, Leaf::Write(stamp, value))
+        self.apply_edit(stamp.replica, path, Edit::Write(stamp, value))
     }
 
     /// Adds `element` to the set at `path` (add wins over a concurrent removal).
@@ -198,7 +208,7 @@ impl Doc {
         path: &[&str],
         element: Scalar,
     ) -> Result<Delta<Self>, PathError> {
-        self.edit(replica, path, Leaf::Insert(element))
+        self.apply_edit(replica, path, Edit::Insert(element))
     }
 
     /// Removes `element` from the set at `path`.
@@ -211,7 +221,7 @@ impl Doc {
         path: &[&str],
         element: &Scalar,
     ) -> Result<Delta<Self>, PathError> {
-        self.edit(replica, path, Leaf::Remove(element))
+        self.apply_edit(replica, path, Edit::Remove(element.clone()))
     }
 
     /// Turns the flag at `path` on (`true`) or off (`false`); enable wins over a concurrent disable.
@@ -224,7 +234,7 @@ impl Doc {
         path: &[&str],
         on: bool,
     ) -> Result<Delta<Self>, PathError> {
-        self.edit(replica, path, Leaf::Flag(on))
+        self.apply_edit(replica, path, Edit::Flag(on))
     }
 
     /// Deletes every field named by the last element of `path` (of any kind), with everything
@@ -233,13 +243,7 @@ impl Doc {
     /// # Errors
     /// [`PathError::Empty`] for an empty path.
     pub fn delete(&mut self, replica: ReplicaId, path: &[&str]) -> Result<Delta<Self>, PathError> {
-        let Some((name, parents)) = path.split_last() else {
-            return Err(PathError::Empty);
-        };
-        if parents.is_empty() {
-            return Ok(remove_named(&mut self.root, name).map(|root| Self { root }));
-        }
-        self.edit(replica, parents, Leaf::RemoveNamed(name))
+        self.apply_edit(replica, path, Edit::Delete)
     }
 
     /// The field of `kind` at `path`, if present.

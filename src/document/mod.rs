@@ -9,7 +9,7 @@ mod value;
 
 #[cfg(feature = "serde")]
 pub use depth::MAX_NESTING;
-pub use doc::{Doc, PathError};
+pub use doc::{Doc, Edit, PathError};
 pub use field::{Field, FieldKey, Kind, Register};
 pub use render::{JsonBuilder, scalar_order};
 pub use value::{Scalar, Value};

@@ -1,5 +1,6 @@
 //! `CounterRef`: a counter field inside a `Doc`.
 
+use deltacrdt::Edit;
 use wasm_bindgen::prelude::*;
 
 use crate::convert::integer;
@@ -18,7 +19,7 @@ impl CounterRef {
     }
 
     fn add(&self, by: i64) -> Result<(), JsError> {
-        Ok(self.place.edit(Op::Add(by))?)
+        Ok(self.place.edit(Op::Edit(Edit::Add(by)))?)
     }
 }
 

@@ -1,5 +1,6 @@
 //! `FlagRef`: an enable-wins flag inside a `Doc`.
 
+use deltacrdt::Edit;
 use wasm_bindgen::prelude::*;
 
 use crate::shared::{Op, Place};
@@ -17,7 +18,7 @@ impl FlagRef {
     }
 
     fn set(&self, on: bool) -> Result<(), JsError> {
-        Ok(self.place.edit(Op::Flag(on))?)
+        Ok(self.place.edit(Op::Edit(Edit::Flag(on)))?)
     }
 }
 

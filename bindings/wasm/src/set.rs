@@ -2,7 +2,7 @@
 
 use wasm_bindgen::prelude::*;
 
-use deltacrdt::{JsonBuilder, Kind};
+use deltacrdt::{Edit, JsonBuilder, Kind};
 
 use crate::convert::{Js, scalar};
 use crate::shared::{Op, Place};
@@ -31,7 +31,7 @@ impl SetRef {
         &self,
         #[wasm_bindgen(unchecked_param_type = "string | number | boolean")] v: JsValue,
     ) -> Result<(), JsError> {
-        Ok(self.place.edit(Op::Insert(scalar(&v)?))?)
+        Ok(self.place.edit(Op::Edit(Edit::Insert(scalar(&v)?)))?)
     }
 
     /// Removes `v` as far as this replica has seen it.
@@ -42,7 +42,7 @@ impl SetRef {
         &self,
         #[wasm_bindgen(unchecked_param_type = "string | number | boolean")] v: JsValue,
     ) -> Result<(), JsError> {
-        Ok(self.place.edit(Op::Remove(scalar(&v)?))?)
+        Ok(self.place.edit(Op::Edit(Edit::Remove(scalar(&v)?)))?)
     }
 
     /// Whether `v` is in the set.

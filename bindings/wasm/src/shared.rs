@@ -2,7 +2,7 @@
 
 use core::cell::RefCell;
 
-use deltacrdt::{Delta, Doc, Hlc, Scalar, SyncEngine, Value};
+use deltacrdt::{Delta, Doc, Edit, Hlc, SyncEngine, Value};
 use js_sys::Function;
 use wasm_bindgen::JsValue;
 
@@ -13,39 +13,24 @@ use crate::error::{Code, Failure, Result};
 /// values nested [`crate::convert::MAX_VALUE_DEPTH`] deep.
 pub(crate) const MAX_PATH: usize = 32;
 
-/// A local edit of the field at a path.
+/// A local edit of the field at a path: the core's [`Edit`], or a register write still to be
+/// stamped by the replica's clock.
 #[derive(Debug)]
 pub(crate) enum Op {
-    /// Add to a counter.
-    Add(i64),
-    /// Write a register.
+    /// Write a register (stamped when applied).
     Write(Value),
-    /// Add a set element.
-    Insert(Scalar),
-    /// Remove a set element.
-    Remove(Scalar),
-    /// Turn a flag on or off.
-    Flag(bool),
-    /// Delete every field named by the path's last name.
-    Delete,
+    /// Any other edit.
+    Edit(Edit),
 }
 
 fn apply(doc: &mut Doc, hlc: &mut Hlc, path: &[String], op: Op) -> Result<Delta<Doc>> {
     let path: Vec<&str> = path.iter().map(String::as_str).collect();
-    let me = hlc.replica();
-    let path_error = |e: deltacrdt::PathError| Failure::new(Code::Path, e.to_string());
-    match op {
-        Op::Add(by) => doc.increment(me, &path, by),
-        Op::Write(value) => {
-            let stamp = hlc.now()?;
-            doc.set(stamp, &path, value)
-        }
-        Op::Insert(element) => doc.insert(me, &path, element),
-        Op::Remove(element) => doc.remove_element(me, &path, &element),
-        Op::Flag(on) => doc.set_flag(me, &path, on),
-        Op::Delete => doc.delete(me, &path),
-    }
-    .map_err(path_error)
+    let edit = match op {
+        Op::Write(value) => Edit::Write(hlc.now()?, value),
+        Op::Edit(edit) => edit,
+    };
+    doc.apply_edit(hlc.replica(), &path, edit)
+        .map_err(|e| Failure::new(Code::Path, e.to_string()))
 }
 
 /// One replica: its engine and its subscribers, each in its own cell so a subscriber can read
@@ -165,6 +150,6 @@ impl Place {
     /// Deletes the field `name` (of every kind) below this place.
     pub(crate) fn delete(&self, name: &str) -> Result<()> {
         let target = self.child(name)?;
-        self.shared.edit(&target.path, Op::Delete)
+        self.shared.edit(&target.path, Op::Edit(Edit::Delete))
     }
 }

@@ -48,7 +48,15 @@ impl Flat {
     }
 
     fn traffic(&mut self, t: &Traffic) {
-        for c in [t.hello, t.delta, t.state, t.chunk, t.ack, t.invalid, t.total()] {
+        for c in [
+            t.hello,
+            t.delta,
+            t.state,
+            t.chunk,
+            t.ack,
+            t.invalid,
+            t.total(),
+        ] {
             self.count(c);
         }
     }

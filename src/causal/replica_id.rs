@@ -59,17 +59,21 @@ pub struct InvalidReplicaId {
 impl InvalidReplicaId {
     fn new(input: &str) -> Self {
         Self {
-            input: input
-                .bytes()
-                .take(64)
-                .map(|b| {
-                    if b == b' ' || b.is_ascii_graphic() {
-                        char::from(b)
-                    } else {
-                        '?'
-                    }
-                })
-                .collect(),
+            // Printable ASCII only, so always valid UTF-8 (the fallback never happens).
+            input: String::from_utf8(
+                input
+                    .bytes()
+                    .take(64)
+                    .map(|b| {
+                        if b == b' ' || b.is_ascii_graphic() {
+                            b
+                        } else {
+                            b'?'
+                        }
+                    })
+                    .collect(),
+            )
+            .unwrap_or_default(),
         }
     }
 }
@@ -188,9 +192,25 @@ fn parse(s: &[u8]) -> Option<[u8; 16]> {
     digits.next().is_none().then_some(out)
 }
 
+/// The hyphenated lower-case form, `67e55044-10b1-426f-9247-bb680e5fe0c8`.
 impl fmt::Display for ReplicaId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.0.hyphenated(), f)
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut out = [b'-'; 36];
+        let mut at = 0;
+        for (i, byte) in self.as_bytes().iter().enumerate() {
+            if matches!(i, 4 | 6 | 8 | 10) {
+                at += 1;
+            }
+            for nibble in [byte >> 4, byte & 0xf] {
+                if let (Some(slot), Some(&digit)) = (out.get_mut(at), HEX.get(usize::from(nibble)))
+                {
+                    *slot = digit;
+                }
+                at += 1;
+            }
+        }
+        f.write_str(core::str::from_utf8(&out).unwrap_or_default())
     }
 }
 
@@ -260,6 +280,17 @@ mod tests {
             let theirs = Uuid::try_parse(s).ok().map(|u| *u.as_bytes());
             assert_eq!(ours, theirs, "{s:?}");
             assert_eq!(s.parse::<ReplicaId>().ok().map(|r| *r.as_bytes()), theirs);
+            if let Some(bytes) = theirs {
+                let id = ReplicaId::from_bytes(bytes);
+                assert_eq!(
+                    id.to_string(),
+                    Uuid::from_bytes(bytes).hyphenated().to_string()
+                );
+                assert_eq!(
+                    format!("{id:>40}"),
+                    format!("{:>40}", Uuid::from_bytes(bytes))
+                );
+            }
         }
     }
 }

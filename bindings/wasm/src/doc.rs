@@ -218,8 +218,8 @@ impl WasmDoc {
     }
 
     /// A plain snapshot: counters as numbers, registers as their winning value, sets as sorted
-    /// arrays, flags as booleans, maps as objects. A name used with two kinds renders as
-    /// `name#kind` for each.
+    /// arrays (`false`, `true`, numbers by value, then strings), flags as booleans, maps as
+    /// objects. A name used with two kinds renders as `name#kind` for each.
     ///
     /// # Errors
     /// `BUSY` on a conflicting re-entrant call.

@@ -2,11 +2,9 @@
 
 use wasm_bindgen::prelude::*;
 
-use deltacrdt::{JsonBuilder, Kind};
-
-use crate::convert::Js;
 use crate::shared::Place;
 use crate::{CounterRef, FlagRef, RegisterRef, SetRef};
+use deltacrdt::{JsonBuilder, Kind};
 
 /// A nested map at a path of a `Doc`. Deleting it removes what this replica saw under it;
 /// concurrent edits inside it survive.
@@ -78,14 +76,6 @@ impl MapRef {
     /// `BUSY` on a conflicting re-entrant call.
     #[wasm_bindgen(js_name = toJSON, unchecked_return_type = "Record<string, JsonValue>")]
     pub fn to_json(&self) -> Result<JsValue, JsError> {
-        let path = self.place.names();
-        Ok(self.place.shared.read(|engine| {
-            Js::build(|js| {
-                engine
-                    .state()
-                    .render_field(&path, Kind::Map, js)
-                    .unwrap_or_else(|| js.object(Vec::new()))
-            })
-        })??)
+        Ok(self.place.render(Kind::Map, |js| js.object(Vec::new()))?)
     }
 }

@@ -4,7 +4,7 @@ use wasm_bindgen::prelude::*;
 
 use deltacrdt::{Edit, JsonBuilder, Kind};
 
-use crate::convert::{Js, scalar};
+use crate::convert::scalar;
 use crate::shared::{Op, Place};
 
 /// A set at a path of a `Doc`, of strings, numbers and booleans: an add wins over a
@@ -69,14 +69,6 @@ impl SetRef {
     /// `BUSY` on a conflicting re-entrant call.
     #[wasm_bindgen(unchecked_return_type = "(string | number | boolean)[]")]
     pub fn values(&self) -> Result<JsValue, JsError> {
-        let path = self.place.names();
-        Ok(self.place.shared.read(|engine| {
-            Js::build(|js| {
-                engine
-                    .state()
-                    .render_field(&path, Kind::Set, js)
-                    .unwrap_or_else(|| js.array(Vec::new()))
-            })
-        })??)
+        Ok(self.place.render(Kind::Set, |js| js.array(Vec::new()))?)
     }
 }

@@ -2,10 +2,11 @@
 
 use core::cell::RefCell;
 
-use deltacrdt::{Delta, Doc, Edit, Hlc, SyncEngine, Value};
+use deltacrdt::{Delta, Doc, Edit, Hlc, Kind, SyncEngine, Value};
 use js_sys::Function;
 use wasm_bindgen::JsValue;
 
+use crate::convert::Js;
 use crate::error::{Code, Failure, Result};
 
 /// The deepest path a ref may address. Map levels and register-value levels share the
@@ -145,6 +146,23 @@ impl Place {
     /// The path as the core's `&[&str]`.
     pub(crate) fn names(&self) -> Vec<&str> {
         self.path.iter().map(String::as_str).collect()
+    }
+
+    /// The field of `kind` at this place as a plain JS value, as `toJSON()` renders it, or
+    /// `absent` if there is none.
+    ///
+    /// # Errors
+    /// `BUSY` on a conflicting re-entrant call.
+    pub(crate) fn render(&self, kind: Kind, absent: fn(&mut Js) -> JsValue) -> Result<JsValue> {
+        let path = self.names();
+        self.shared.read(|engine| {
+            Js::build(|js| {
+                engine
+                    .state()
+                    .render_field(&path, kind, js)
+                    .unwrap_or_else(|| absent(js))
+            })
+        })?
     }
 
     /// Deletes the field `name` (of every kind) below this place.

@@ -3,6 +3,8 @@
 
 #[cfg(feature = "auth")]
 pub mod auth;
+#[cfg(feature = "serde")]
+mod bounded;
 mod causal;
 mod clock;
 #[cfg(feature = "serde")]

@@ -132,7 +132,10 @@ pub(crate) struct Entry {
     /// Every counter in `1..=max` has been seen.
     pub(crate) max: u64,
     /// Counters seen beyond `max + 1`, strictly increasing.
-    #[cfg_attr(feature = "serde", serde(deserialize_with = "crate::codec::small_vec"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(deserialize_with = "crate::bounded::small_vec")
+    )]
     pub(crate) cloud: SmallVec<[u64; 1]>,
 }
 
@@ -648,10 +651,10 @@ impl<'de> serde::Deserialize<'de> for CausalContext {
     /// Decodes and validates: no duplicate replica, compact strictly increasing clouds.
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let mut ctx = Self {
-            entries: crate::codec::small_vec(d)?,
+            entries: crate::bounded::small_vec(d)?,
             index: None,
         };
-        ctx.validate().map_err(crate::codec::session::invalid)?;
+        ctx.validate().map_err(serde::de::Error::custom)?;
         ctx.reindex();
         Ok(ctx)
     }

@@ -55,13 +55,22 @@ impl Actor {
 
 /// A dot whose replica is an index into the owning context's table.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize),
+    serde(rename = "deltacrdt::LocalDot")
+)]
 pub struct LocalDot {
     pub(crate) actor: Actor,
     pub(crate) counter: u64,
 }
 
 impl LocalDot {
+    /// The name of its serde struct (the `rename` above and in `Deserialize`); the codec charges
+    /// one element of its budget for each.
+    #[cfg(feature = "serde")]
+    pub(crate) const SERDE_NAME: &'static str = "deltacrdt::LocalDot";
+
     pub(crate) const fn new(actor: Actor, counter: u64) -> Self {
         Self { actor, counter }
     }
@@ -89,16 +98,15 @@ impl ActorMap {
 
 #[cfg(feature = "serde")]
 impl<'de> serde::Deserialize<'de> for LocalDot {
-    /// Decodes `(actor, counter)`; each dot is one element of a codec frame's budget.
+    /// Decodes `(actor, counter)`.
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         /// The derived shape, so every format reads what `Serialize` wrote.
         #[derive(serde::Deserialize)]
-        #[serde(rename = "LocalDot")]
+        #[serde(rename = "deltacrdt::LocalDot")]
         struct Shape {
             actor: Actor,
             counter: u64,
         }
-        crate::codec::session::count_element::<D::Error>()?;
         let Shape { actor, counter } = Shape::deserialize(d)?;
         Ok(Self { actor, counter })
     }

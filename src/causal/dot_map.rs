@@ -140,7 +140,7 @@ impl<K: Hash + Eq + Clone + core::fmt::Debug, S: DotStore> DotStore for DotMap<K
 
 #[cfg(feature = "serde")]
 mod serde_impl {
-    use super::{DotMap, DotStore, Hash, HashMap};
+    use super::{DotMap, DotStore, Hash};
     use crate::causal::store::{Seq, holds_dots};
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -177,17 +177,26 @@ mod serde_impl {
         S::Wire: Deserialize<'de>,
     {
         fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            let pairs: Vec<(K, S::Wire)> = crate::codec::vec(d)?;
-            let mut entries = HashMap::default();
+            let pairs: Vec<(K, S::Wire)> = crate::bounded::vec(d)?;
+            let mut map = Self::default();
             for (k, w) in pairs {
-                if entries.insert(k, S::from_wire(w)).is_some() {
-                    return Err(serde::de::Error::custom("a map key appears twice"));
-                }
+                map.insert_decoded(k, S::from_wire(w))
+                    .map_err(serde::de::Error::custom)?;
             }
-            Ok(Self {
-                entries,
-                keyed: false,
-            })
+            Ok(map)
+        }
+    }
+
+    impl<K: Hash + Eq, S> DotMap<K, S> {
+        /// Adds one decoded entry (a decoded map is never keyed).
+        ///
+        /// # Errors
+        /// The reason, when `key` is already present.
+        pub(crate) fn insert_decoded(&mut self, key: K, value: S) -> Result<(), &'static str> {
+            match self.entries.insert(key, value) {
+                None => Ok(()),
+                Some(_) => Err("a map key appears twice"),
+            }
         }
     }
 }

@@ -54,7 +54,7 @@ pub(crate) fn join_dots<V>(
     serde(transparent, bound(deserialize = "V: serde::Deserialize<'de>"))
 )]
 pub struct DotFun<V> {
-    #[cfg_attr(feature = "serde", serde(deserialize_with = "crate::codec::vec"))]
+    #[cfg_attr(feature = "serde", serde(deserialize_with = "crate::bounded::vec"))]
     pub(crate) entries: Vec<(LocalDot, V)>,
 }
 

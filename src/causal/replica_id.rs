@@ -19,31 +19,50 @@ use uuid::Uuid;
 /// # Ok::<(), deltacrdt::InvalidReplicaId>(())
 /// ```
 ///
-/// With serde, an id is its UUID (a string in human-readable formats, 16 bytes otherwise);
-/// inside a frame of this crate's codec it is an index into the frame's replica table.
+/// With serde, an id is its UUID (a string in human-readable formats, 16 bytes otherwise), as a
+/// newtype named [`SERDE_NAME`](Self::SERDE_NAME); the codec writes it as an index into a frame's
+/// replica table.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct ReplicaId(Uuid);
 
 #[cfg(feature = "serde")]
+impl ReplicaId {
+    /// The name of the serde newtype an id is written as (formats that print names show it).
+    pub(crate) const SERDE_NAME: &'static str = "deltacrdt::ReplicaId";
+}
+
+#[cfg(feature = "serde")]
 impl serde::Serialize for ReplicaId {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match crate::codec::session::intern(*self) {
-            Some(index) => s.serialize_u32(index),
-            None => self.0.serialize(s),
-        }
+        s.serialize_newtype_struct(Self::SERDE_NAME, &self.0)
     }
 }
 
 #[cfg(feature = "serde")]
 impl<'de> serde::Deserialize<'de> for ReplicaId {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        use crate::codec::session;
-        if session::decoding_active() {
-            session::count_element::<D::Error>()?;
-            session::lookup(u64::from(u32::deserialize(d)?))
-        } else {
-            Uuid::deserialize(d).map(Self)
+        /// Takes the UUID inside the newtype, or its 16 bytes directly.
+        struct Id;
+        impl<'de> serde::de::Visitor<'de> for Id {
+            type Value = ReplicaId;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a replica id")
+            }
+            fn visit_newtype_struct<D: serde::Deserializer<'de>>(
+                self,
+                d: D,
+            ) -> Result<ReplicaId, D::Error> {
+                Uuid::deserialize(d).map(ReplicaId)
+            }
+            fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<ReplicaId, E> {
+                let bytes: [u8; 16] = v
+                    .try_into()
+                    .map_err(|_| E::invalid_length(v.len(), &"16 bytes"))?;
+                Ok(ReplicaId::from_bytes(bytes))
+            }
         }
+        use serde::Deserialize as _;
+        d.deserialize_newtype_struct(Self::SERDE_NAME, Id)
     }
 }
 

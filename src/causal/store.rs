@@ -574,7 +574,7 @@ macro_rules! causal_type {
             fn deserialize<DE: serde::Deserializer<'de>>(d: DE) -> Result<Self, DE::Error> {
                 let (ctx, store) = serde::Deserialize::deserialize(d)?;
                 let value = Self { store, ctx };
-                $crate::causal::store::validate(&value).map_err($crate::codec::session::invalid)?;
+                $crate::causal::store::validate(&value).map_err(serde::de::Error::custom)?;
                 Ok(value)
             }
         }

@@ -27,17 +27,44 @@ use super::ClockError;
 /// # Ok::<(), deltacrdt::ClockError>(())
 /// ```
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize), serde(transparent))]
 pub struct Timestamp(u64);
 
 #[cfg(feature = "serde")]
+impl Timestamp {
+    /// The name of the serde newtype a timestamp is written as: its packed `u64` inside. The codec
+    /// keeps the greatest one it reads, so the sync engine can check it for drift.
+    pub(crate) const SERDE_NAME: &'static str = "deltacrdt::Timestamp";
+}
+
+#[cfg(feature = "serde")]
+impl serde::Serialize for Timestamp {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_newtype_struct(Self::SERDE_NAME, &self.0)
+    }
+}
+
+#[cfg(feature = "serde")]
 impl<'de> serde::Deserialize<'de> for Timestamp {
-    /// Decodes the packed `u64`; inside a codec frame the greatest timestamp is recorded so the
-    /// sync engine can check it for drift before applying the frame.
+    /// Decodes the packed `u64`.
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let ts = Self(u64::deserialize(d)?);
-        crate::codec::session::saw_timestamp(ts);
-        Ok(ts)
+        /// Takes the `u64` inside the newtype, or the `u64` directly.
+        struct Packed;
+        impl<'de> serde::de::Visitor<'de> for Packed {
+            type Value = Timestamp;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a packed timestamp")
+            }
+            fn visit_newtype_struct<D: serde::Deserializer<'de>>(
+                self,
+                d: D,
+            ) -> Result<Timestamp, D::Error> {
+                <u64 as serde::Deserialize>::deserialize(d).map(Timestamp)
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Timestamp, E> {
+                Ok(Timestamp(v))
+            }
+        }
+        d.deserialize_newtype_struct(Self::SERDE_NAME, Packed)
     }
 }
 

@@ -2,8 +2,6 @@
 
 use crate::causal::InvalidContext;
 
-use super::session::Fault;
-
 /// Bytes that are not a valid frame or value: each variant says which rule they broke.
 ///
 /// Decoding never panics and never changes a replica; a frame that fails leaves everything as
@@ -96,9 +94,10 @@ pub enum DecodeError {
         /// The limit.
         max: usize,
     },
-    /// The bytes parse but describe an impossible value (a dot outside its context, …).
+    /// The bytes parse but describe an impossible value (a dot outside its context, a store not
+    /// in canonical form, …): the reason, as the value type's own check reported it.
     #[error("invalid value: {0}")]
-    Invalid(#[from] InvalidContext),
+    Invalid(String),
     /// The bytes do not follow the postcard layout of the expected type.
     #[error("malformed body: {0}")]
     Malformed(#[source] postcard::Error),
@@ -107,14 +106,9 @@ pub enum DecodeError {
     TrailingBytes(usize),
 }
 
-impl From<Fault> for DecodeError {
-    fn from(fault: Fault) -> Self {
-        match fault {
-            Fault::TooManyElements { max } => Self::TooManyElements { max },
-            Fault::TooDeep { max } => Self::TooDeep { max },
-            Fault::UnknownReplica { index, table } => Self::UnknownReplica { index, table },
-            Fault::Invalid(err) => Self::Invalid(err),
-        }
+impl From<InvalidContext> for DecodeError {
+    fn from(err: InvalidContext) -> Self {
+        Self::Invalid(err.to_string())
     }
 }
 

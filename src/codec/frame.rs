@@ -3,10 +3,10 @@
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::session;
-pub(crate) use super::session::Outcome;
+use super::body::{BodyReader, BodyWriter, Budget, Interner, Outcome};
 use super::{DecodeError, DecodeLimits, EncodeError};
-use crate::ReplicaId;
+use crate::causal::ReplicaId;
+use crate::document::MAX_NESTING;
 
 /// The two bytes every frame starts with.
 pub(crate) const MAGIC: [u8; 2] = *b"DC";
@@ -144,8 +144,12 @@ impl Writer {
         &mut self,
         value: &T,
     ) -> Result<&mut Self, EncodeError> {
-        let (body, table) = session::encoding(|| postcard::to_allocvec(value));
-        let body = body.map_err(EncodeError)?;
+        let mut replicas = Interner::default();
+        let mut body = Vec::new();
+        value
+            .serialize(&mut BodyWriter::new(&mut body, &mut replicas))
+            .map_err(EncodeError)?;
+        let table = replicas.into_table();
         self.varint(table.len() as u64);
         for id in &table {
             self.raw(id.as_bytes());
@@ -281,16 +285,15 @@ impl<'a> Reader<'a> {
     /// A value written by [`Writer::value`]; it must end the frame.
     pub(crate) fn value<T: DeserializeOwned>(mut self) -> Result<(T, Outcome), DecodeError> {
         let table = self.table()?;
-        let limits = self.limits;
-        let body = self.rest;
-        let (result, outcome) =
-            session::decoding(table, limits.max_elements, limits.max_depth, || {
-                postcard::take_from_bytes::<T>(body)
-            });
-        match result {
-            Ok((value, [])) => Ok((value, outcome)),
-            Ok((_, rest)) => Err(DecodeError::TrailingBytes(rest.len())),
-            Err(err) => Err(outcome.fault.map_or_else(|| err.into(), DecodeError::from)),
+        let budget = Budget::new(
+            self.limits.max_elements,
+            self.limits.max_depth.min(MAX_NESTING),
+        );
+        let mut body = BodyReader::new(self.rest, &table, budget);
+        let value = T::deserialize(&mut body)?;
+        match body.finish() {
+            ([], outcome) => Ok((value, outcome)),
+            (rest, _) => Err(DecodeError::TrailingBytes(rest.len())),
         }
     }
 

@@ -1,5 +1,7 @@
 //! Bounds on what a decoder accepts from a peer, a file or a caller.
 
+use crate::document::MAX_NESTING;
+
 /// Bounds checked while decoding untrusted bytes, before anything is allocated for them.
 ///
 /// Every frame is first checked against [`max_frame_bytes`](Self::max_frame_bytes); every
@@ -35,7 +37,7 @@ pub struct DecodeLimits {
     /// The most elements one value may decode into: dots, replica references, context entries
     /// and document values each count one.
     pub max_elements: usize,
-    /// The deepest nesting of maps and document values (at most [`crate::MAX_NESTING`]).
+    /// The deepest nesting of maps and document values (at most [`MAX_NESTING`], the document's own bound).
     pub max_depth: u32,
     /// The most replicas in one frame's replica table (and so in any one causal context).
     pub max_replicas: usize,
@@ -47,7 +49,7 @@ impl Default for DecodeLimits {
             max_frame_bytes: 1 << 20,
             max_state_bytes: 256 << 20,
             max_elements: 16 << 20,
-            max_depth: crate::MAX_NESTING,
+            max_depth: MAX_NESTING,
             max_replicas: 1 << 16,
         }
     }

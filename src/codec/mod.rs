@@ -10,15 +10,13 @@
 //! semantics. It never panics, and nothing is applied to a replica until all of it passed.
 #![doc = include_str!("FORMAT.md")]
 
-mod bounded;
+mod body;
 mod error;
 mod frame;
 mod limits;
-pub(crate) mod session;
 
-pub(crate) use bounded::{small_vec, vec};
-
+pub(crate) use body::Outcome;
 pub use error::{DecodeError, EncodeError};
 pub use frame::{FORMAT_VERSION, decode, decode_with, encode};
-pub(crate) use frame::{Kind, Outcome, Reader, Writer, checksum};
+pub(crate) use frame::{Kind, Reader, Writer, checksum};
 pub use limits::DecodeLimits;

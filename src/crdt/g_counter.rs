@@ -200,7 +200,7 @@ impl<'de> serde::Deserialize<'de> for GCounter {
     /// Accepts only the canonical form (strictly sorted by replica, no zero count), so a decoded
     /// counter compares equal to every other counter with the same counts.
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let counts: SmallVec<[(ReplicaId, u64); 1]> = crate::codec::small_vec(d)?;
+        let counts: SmallVec<[(ReplicaId, u64); 1]> = crate::bounded::small_vec(d)?;
         if Self::is_canonical(&counts) {
             Ok(Self { counts })
         } else {

@@ -422,16 +422,16 @@ mod serde_impl {
     #[derive(Deserialize)]
     #[serde(bound(deserialize = "E: Deserialize<'de>"))]
     struct Shape<E> {
-        #[serde(deserialize_with = "crate::codec::vec")]
+        #[serde(deserialize_with = "crate::bounded::vec")]
         one: Vec<(E, LocalDot)>,
-        #[serde(deserialize_with = "crate::codec::vec")]
+        #[serde(deserialize_with = "crate::bounded::vec")]
         many: Vec<(E, Dots)>,
     }
 
     /// One element's dots.
     #[derive(Deserialize)]
     #[serde(transparent)]
-    struct Dots(#[serde(deserialize_with = "crate::codec::vec")] Vec<LocalDot>);
+    struct Dots(#[serde(deserialize_with = "crate::bounded::vec")] Vec<LocalDot>);
 
     impl<E: Serialize> Serialize for Elements<E> {
         fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {

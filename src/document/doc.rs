@@ -387,7 +387,7 @@ mod serde_impl {
             let doc = Self {
                 root: Map::deserialize(d)?,
             };
-            super::check_kinds(&doc.root).map_err(crate::codec::session::invalid)?;
+            super::check_kinds(&doc.root).map_err(serde::de::Error::custom)?;
             Ok(doc)
         }
     }

@@ -239,10 +239,12 @@ impl DotStore for Field {
 #[cfg(feature = "serde")]
 mod serde_impl {
     use super::{Causal, CausalCounter, DotStore, EwFlag, Field, OrMap, OrSet, Register};
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use serde::{Serialize, Serializer};
 
-    /// A nested field ships only its store (the map's context is shared).
+    /// A nested field ships only its store (the map's context is shared). Its `Deserialize` is in
+    /// `document::decode`, which bounds the nesting.
     #[derive(Serialize)]
+    #[serde(rename = "deltacrdt::Field")]
     enum WireRef<'a> {
         Counter(&'a <CausalCounter as Causal>::Store),
         Register(&'a <Register as Causal>::Store),
@@ -251,13 +253,10 @@ mod serde_impl {
         Map(&'a <OrMap<super::FieldKey, Field> as Causal>::Store),
     }
 
-    #[derive(Deserialize)]
-    enum Wire {
-        Counter(<CausalCounter as Causal>::Store),
-        Register(<Register as Causal>::Store),
-        Set(<OrSet<super::Scalar> as Causal>::Store),
-        Flag(<EwFlag as Causal>::Store),
-        Map(<OrMap<super::FieldKey, Field> as Causal>::Store),
+    impl Field {
+        /// The name of its wire enum (the `rename` above); the codec counts one nesting level for
+        /// each.
+        pub(crate) const SERDE_NAME: &'static str = "deltacrdt::Field";
     }
 
     impl Serialize for Field {
@@ -270,19 +269,6 @@ mod serde_impl {
                 Self::Map(v) => WireRef::Map(v.wire()),
             }
             .serialize(s)
-        }
-    }
-
-    impl<'de> Deserialize<'de> for Field {
-        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            let _level = crate::document::depth::Level::enter::<D::Error>()?;
-            Ok(match Wire::deserialize(d)? {
-                Wire::Counter(w) => Self::Counter(CausalCounter::from_wire(w)),
-                Wire::Register(w) => Self::Register(Register::from_wire(w)),
-                Wire::Set(w) => Self::Set(OrSet::from_wire(w)),
-                Wire::Flag(w) => Self::Flag(EwFlag::from_wire(w)),
-                Wire::Map(w) => Self::Map(OrMap::from_wire(w)),
-            })
         }
     }
 }

@@ -1,14 +1,14 @@
 //! The document layer: a dynamically typed, JSON-like replicated value built on [`OrMap`](crate::OrMap).
 
 #[cfg(feature = "serde")]
-mod depth;
+mod decode;
 mod doc;
 mod field;
 mod render;
 mod value;
 
 #[cfg(feature = "serde")]
-pub use depth::MAX_NESTING;
+pub use decode::MAX_NESTING;
 pub use doc::{Doc, Edit, PathError};
 pub use field::{Field, FieldKey, Kind, Register};
 pub use render::{JsonBuilder, scalar_order};

@@ -78,10 +78,15 @@ impl From<f64> for Scalar {
 
 /// A register's content: any JSON-like value. Floats compare by their bits (see [`Scalar`]).
 ///
-/// Decoding refuses lists and objects nested deeper than
-/// [`MAX_NESTING`](crate::MAX_NESTING) levels.
+/// The codec refuses lists and objects nested deeper than
+/// [`MAX_NESTING`](crate::MAX_NESTING) levels (other serde formats apply their own bound:
+/// `serde_json` stops at 128).
 #[derive(Clone, Debug)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize),
+    serde(rename = "deltacrdt::Value")
+)]
 pub enum Value {
     /// `null`.
     Null,
@@ -114,32 +119,10 @@ impl<T: Into<Scalar>> From<T> for Value {
 }
 
 #[cfg(feature = "serde")]
-mod decode {
-    use super::{BTreeMap, Scalar, Value};
-    use serde::{Deserialize, Deserializer};
-
-    /// `Value`'s derived wire shape (variants in the same order), decoded one level at a time.
-    #[derive(Deserialize)]
-    #[serde(rename = "Value")]
-    enum Shape {
-        Null,
-        Scalar(Scalar),
-        List(#[serde(deserialize_with = "crate::codec::vec")] Vec<Value>),
-        Object(BTreeMap<String, Value>),
-    }
-
-    impl<'de> Deserialize<'de> for Value {
-        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            let _level = crate::document::depth::Level::enter::<D::Error>()?;
-            crate::codec::session::count_element::<D::Error>()?;
-            Ok(match Shape::deserialize(d)? {
-                Shape::Null => Self::Null,
-                Shape::Scalar(s) => Self::Scalar(s),
-                Shape::List(l) => Self::List(l),
-                Shape::Object(o) => Self::Object(o),
-            })
-        }
-    }
+impl Value {
+    /// The name of its serde enum (the `rename` above; `Deserialize` is in `document::decode`);
+    /// the codec charges one element and one nesting level for each.
+    pub(crate) const SERDE_NAME: &'static str = "deltacrdt::Value";
 }
 
 #[cfg(feature = "serde")]

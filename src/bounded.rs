@@ -1,10 +1,12 @@
-//! Sequence decoding that never reserves memory on a peer's word.
+//! Sequence decoding that never reserves memory on the input's word, in any serde format.
 //!
 //! serde's `Vec` visitor reserves the length a format declares (capped at 1 MiB per sequence),
 //! and postcard declares any length the remaining bytes could hold. Nested sequences — lists in
-//! register values, maps in maps — each reserve their own megabyte: a 200 KB frame of nested
+//! register values, maps in maps — each reserve their own megabyte: a 200 KB input of nested
 //! lists reserved 16 MiB. These visitors reserve at most [`PREALLOC_BYTES`] and grow with the
-//! elements that actually decode, so memory follows the bytes received.
+//! elements that actually decode, so memory follows the bytes received. The codec's own reader
+//! also caps what it declares (`codec::body::PREALLOC_ELEMENTS`); these keep the value types
+//! safe under plain serde formats too.
 
 use core::fmt;
 use core::marker::PhantomData;

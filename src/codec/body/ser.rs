@@ -1,0 +1,355 @@
+//! Writing a body: postcard's layout, with replica ids interned into the frame's table.
+
+use foldhash::HashMap;
+use postcard::Error;
+use serde::ser::{self, Impossible, Serialize};
+
+use super::names;
+use crate::causal::ReplicaId;
+
+/// The replica table of one value being written: ids in first-seen order, and their indices.
+#[derive(Debug, Default)]
+pub(crate) struct Interner {
+    table: Vec<ReplicaId>,
+    index: HashMap<ReplicaId, u32>,
+}
+
+impl Interner {
+    /// The index of `id`, adding it to the table the first time.
+    fn intern(&mut self, id: ReplicaId) -> u32 {
+        let next = u32::try_from(self.table.len()).unwrap_or(u32::MAX);
+        *self.index.entry(id).or_insert_with(|| {
+            self.table.push(id);
+            next
+        })
+    }
+
+    /// The table, in the order the ids were first met.
+    pub(crate) fn into_table(self) -> Vec<ReplicaId> {
+        self.table
+    }
+}
+
+/// A serde serializer writing postcard's layout into `out`; replica ids become table indices.
+#[derive(Debug)]
+pub(crate) struct BodyWriter<'a> {
+    out: &'a mut Vec<u8>,
+    replicas: &'a mut Interner,
+}
+
+impl<'a> BodyWriter<'a> {
+    pub(crate) fn new(out: &'a mut Vec<u8>, replicas: &'a mut Interner) -> Self {
+        Self { out, replicas }
+    }
+
+    fn varint(&mut self, mut value: u128) {
+        while value >= 0x80 {
+            // Truncation to the low 7 bits is the encoding.
+            #[allow(clippy::cast_possible_truncation)]
+            self.out.push((value as u8) | 0x80);
+            value >>= 7;
+        }
+        #[allow(clippy::cast_possible_truncation)]
+        self.out.push(value as u8);
+    }
+
+    fn zigzag(&mut self, value: i128) {
+        #[allow(clippy::cast_sign_loss)]
+        self.varint(((value << 1) ^ (value >> 127)) as u128);
+    }
+
+    fn len(&mut self, len: Option<usize>) -> Result<(), Error> {
+        let len = len.ok_or(Error::SerializeSeqLengthUnknown)?;
+        self.varint(len as u128);
+        Ok(())
+    }
+}
+
+impl ser::Serializer for &mut BodyWriter<'_> {
+    type Ok = ();
+    type Error = Error;
+    type SerializeSeq = Self;
+    type SerializeTuple = Self;
+    type SerializeTupleStruct = Self;
+    type SerializeTupleVariant = Self;
+    type SerializeMap = Self;
+    type SerializeStruct = Self;
+    type SerializeStructVariant = Self;
+
+    fn is_human_readable(&self) -> bool {
+        false
+    }
+
+    fn serialize_bool(self, v: bool) -> Result<(), Error> {
+        self.out.push(u8::from(v));
+        Ok(())
+    }
+    fn serialize_i8(self, v: i8) -> Result<(), Error> {
+        self.out.extend_from_slice(&v.to_le_bytes());
+        Ok(())
+    }
+    fn serialize_i16(self, v: i16) -> Result<(), Error> {
+        self.zigzag(v.into());
+        Ok(())
+    }
+    fn serialize_i32(self, v: i32) -> Result<(), Error> {
+        self.zigzag(v.into());
+        Ok(())
+    }
+    fn serialize_i64(self, v: i64) -> Result<(), Error> {
+        self.zigzag(v.into());
+        Ok(())
+    }
+    fn serialize_i128(self, v: i128) -> Result<(), Error> {
+        self.zigzag(v);
+        Ok(())
+    }
+    fn serialize_u8(self, v: u8) -> Result<(), Error> {
+        self.out.push(v);
+        Ok(())
+    }
+    fn serialize_u16(self, v: u16) -> Result<(), Error> {
+        self.varint(v.into());
+        Ok(())
+    }
+    fn serialize_u32(self, v: u32) -> Result<(), Error> {
+        self.varint(v.into());
+        Ok(())
+    }
+    fn serialize_u64(self, v: u64) -> Result<(), Error> {
+        self.varint(v.into());
+        Ok(())
+    }
+    fn serialize_u128(self, v: u128) -> Result<(), Error> {
+        self.varint(v);
+        Ok(())
+    }
+    fn serialize_f32(self, v: f32) -> Result<(), Error> {
+        self.out.extend_from_slice(&v.to_le_bytes());
+        Ok(())
+    }
+    fn serialize_f64(self, v: f64) -> Result<(), Error> {
+        self.out.extend_from_slice(&v.to_le_bytes());
+        Ok(())
+    }
+    fn serialize_char(self, v: char) -> Result<(), Error> {
+        self.serialize_str(v.encode_utf8(&mut [0; 4]))
+    }
+    fn serialize_str(self, v: &str) -> Result<(), Error> {
+        self.serialize_bytes(v.as_bytes())
+    }
+    fn serialize_bytes(self, v: &[u8]) -> Result<(), Error> {
+        self.varint(v.len() as u128);
+        self.out.extend_from_slice(v);
+        Ok(())
+    }
+    fn serialize_none(self) -> Result<(), Error> {
+        self.out.push(0);
+        Ok(())
+    }
+    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<(), Error> {
+        self.out.push(1);
+        value.serialize(self)
+    }
+    fn serialize_unit(self) -> Result<(), Error> {
+        Ok(())
+    }
+    fn serialize_unit_struct(self, _: &'static str) -> Result<(), Error> {
+        Ok(())
+    }
+    fn serialize_unit_variant(
+        self,
+        _: &'static str,
+        index: u32,
+        _: &'static str,
+    ) -> Result<(), Error> {
+        self.serialize_u32(index)
+    }
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(
+        self,
+        name: &'static str,
+        value: &T,
+    ) -> Result<(), Error> {
+        if name == names::REPLICA_ID {
+            let mut id = IdSink(None);
+            value.serialize(&mut id)?;
+            let id = id.0.ok_or(Error::SerdeSerCustom)?;
+            let index = self.replicas.intern(ReplicaId::from_bytes(id));
+            return self.serialize_u32(index);
+        }
+        value.serialize(self)
+    }
+    fn serialize_newtype_variant<T: Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        index: u32,
+        _: &'static str,
+        value: &T,
+    ) -> Result<(), Error> {
+        self.varint(index.into());
+        value.serialize(self)
+    }
+    fn serialize_seq(self, len: Option<usize>) -> Result<Self, Error> {
+        self.len(len)?;
+        Ok(self)
+    }
+    fn serialize_tuple(self, _: usize) -> Result<Self, Error> {
+        Ok(self)
+    }
+    fn serialize_tuple_struct(self, _: &'static str, _: usize) -> Result<Self, Error> {
+        Ok(self)
+    }
+    fn serialize_tuple_variant(
+        self,
+        _: &'static str,
+        index: u32,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self, Error> {
+        self.varint(index.into());
+        Ok(self)
+    }
+    fn serialize_map(self, len: Option<usize>) -> Result<Self, Error> {
+        self.len(len)?;
+        Ok(self)
+    }
+    fn serialize_struct(self, _: &'static str, _: usize) -> Result<Self, Error> {
+        Ok(self)
+    }
+    fn serialize_struct_variant(
+        self,
+        _: &'static str,
+        index: u32,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self, Error> {
+        self.varint(index.into());
+        Ok(self)
+    }
+}
+
+/// The compound serializers: postcard writes items back to back, lengths were written up front.
+macro_rules! compound {
+    ($($trait:ident { $($method:ident $(, $key:ident)?;)* })*) => {$(
+        impl ser::$trait for &mut BodyWriter<'_> {
+            type Ok = ();
+            type Error = Error;
+            $(fn $method<T: Serialize + ?Sized>(
+                &mut self,
+                $($key: &'static str,)?
+                value: &T,
+            ) -> Result<(), Error> {
+                $(let _ = $key;)?
+                value.serialize(&mut **self)
+            })*
+            fn end(self) -> Result<(), Error> {
+                Ok(())
+            }
+        }
+    )*};
+}
+
+compound! {
+    SerializeSeq { serialize_element; }
+    SerializeTuple { serialize_element; }
+    SerializeTupleStruct { serialize_field; }
+    SerializeTupleVariant { serialize_field; }
+    SerializeStruct { serialize_field, key; }
+    SerializeStructVariant { serialize_field, key; }
+}
+
+impl ser::SerializeMap for &mut BodyWriter<'_> {
+    type Ok = ();
+    type Error = Error;
+    fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), Error> {
+        key.serialize(&mut **self)
+    }
+    fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
+        value.serialize(&mut **self)
+    }
+    fn end(self) -> Result<(), Error> {
+        Ok(())
+    }
+}
+
+/// Catches the 16 bytes a `ReplicaId`'s UUID writes in a compact format; anything else is an error.
+struct IdSink(Option<[u8; 16]>);
+
+/// Every serializer method `IdSink` refuses.
+macro_rules! refuse {
+    ($($method:ident($($arg:ty),*) $(-> $ret:ty)?;)*) => {$(
+        fn $method(self, $(_: $arg),*) -> Result<refuse!(@ret $($ret)?), Error> {
+            Err(Error::SerdeSerCustom)
+        }
+    )*};
+    (@ret) => { () };
+    (@ret $ret:ty) => { $ret };
+}
+
+impl ser::Serializer for &mut IdSink {
+    type Ok = ();
+    type Error = Error;
+    type SerializeSeq = Impossible<(), Error>;
+    type SerializeTuple = Impossible<(), Error>;
+    type SerializeTupleStruct = Impossible<(), Error>;
+    type SerializeTupleVariant = Impossible<(), Error>;
+    type SerializeMap = Impossible<(), Error>;
+    type SerializeStruct = Impossible<(), Error>;
+    type SerializeStructVariant = Impossible<(), Error>;
+
+    fn is_human_readable(&self) -> bool {
+        false
+    }
+
+    fn serialize_bytes(self, v: &[u8]) -> Result<(), Error> {
+        self.0 = Some(v.try_into().map_err(|_| Error::SerdeSerCustom)?);
+        Ok(())
+    }
+
+    refuse! {
+        serialize_bool(bool);
+        serialize_i8(i8);
+        serialize_i16(i16);
+        serialize_i32(i32);
+        serialize_i64(i64);
+        serialize_u8(u8);
+        serialize_u16(u16);
+        serialize_u32(u32);
+        serialize_u64(u64);
+        serialize_f32(f32);
+        serialize_f64(f64);
+        serialize_char(char);
+        serialize_str(&str);
+        serialize_none();
+        serialize_unit();
+        serialize_unit_struct(&'static str);
+        serialize_unit_variant(&'static str, u32, &'static str);
+        serialize_seq(Option<usize>) -> Self::SerializeSeq;
+        serialize_tuple(usize) -> Self::SerializeTuple;
+        serialize_tuple_struct(&'static str, usize) -> Self::SerializeTupleStruct;
+        serialize_tuple_variant(&'static str, u32, &'static str, usize) -> Self::SerializeTupleVariant;
+        serialize_map(Option<usize>) -> Self::SerializeMap;
+        serialize_struct(&'static str, usize) -> Self::SerializeStruct;
+        serialize_struct_variant(&'static str, u32, &'static str, usize) -> Self::SerializeStructVariant;
+    }
+
+    fn serialize_some<T: Serialize + ?Sized>(self, _: &T) -> Result<(), Error> {
+        Err(Error::SerdeSerCustom)
+    }
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        value: &T,
+    ) -> Result<(), Error> {
+        value.serialize(self)
+    }
+    fn serialize_newtype_variant<T: Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: &T,
+    ) -> Result<(), Error> {
+        Err(Error::SerdeSerCustom)
+    }
+}

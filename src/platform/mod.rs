@@ -34,11 +34,14 @@
 //! Outside this folder, library code (`src/`, `bindings/wasm/src/`) never calls std's slice sorts
 //! (`.sort()`, `.sort_by(..)`, `.sort_unstable_by_key(..)`, ...: call `crate::platform::sort::*`)
 //! and never writes `target_arch`, `target_os` or `target_family` (use `small_code` / `no_os`, or
-//! add a switch here). `.dedup()` and the like are fine. Tests, benches, examples and fuzz
-//! targets never build into the module and are not held to it.
+//! add a switch here). `.dedup()` and the like are fine. The test in `rules.rs` enforces it by
+//! reading the source tree. Tests, benches, examples and fuzz targets never build into the
+//! module and are not checked.
 
 #[cfg(feature = "serde")]
 mod crc32;
+#[cfg(test)]
+mod rules;
 pub(crate) mod sort;
 pub(crate) mod uuid_text;
 

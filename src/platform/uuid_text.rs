@@ -47,7 +47,6 @@ pub(crate) fn parse(s: &[u8]) -> Option<[u8; 16]> {
 /// # Errors
 /// What `f` returns.
 pub(crate) fn write_hyphenated(bytes: &[u8; 16], f: &mut fmt::Formatter<'_>) -> fmt::Result {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut out = [b'-'; 36];
     let mut at = 0;
     for (i, byte) in bytes.iter().enumerate() {
@@ -55,8 +54,9 @@ pub(crate) fn write_hyphenated(bytes: &[u8; 16], f: &mut fmt::Formatter<'_>) -> 
             at += 1;
         }
         for nibble in [byte >> 4, byte & 0xf] {
-            if let (Some(slot), Some(&digit)) = (out.get_mut(at), HEX.get(usize::from(nibble))) {
-                *slot = digit;
+            if let Some(slot) = out.get_mut(at) {
+                // A few instructions instead of a 16-byte digit table in the module's data.
+                *slot = if nibble < 10 { b'0' } else { b'a' - 10 } + nibble;
             }
             at += 1;
         }

@@ -17,7 +17,7 @@ mod error;
 mod lattice;
 #[cfg(feature = "tokio")]
 pub mod net;
-mod sort;
+mod platform;
 #[cfg(feature = "serde")]
 pub mod sync;
 
@@ -29,7 +29,7 @@ pub use auth::{
 pub use causal::{
     Causal, CausalContext, Dot, DotStore, InvalidContext, InvalidReplicaId, ReplicaId,
 };
-#[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
+#[cfg(not(no_os))]
 pub use clock::SystemClock;
 pub use clock::{ClockError, Hlc, HlcBuilder, PhysicalClock, Stamp, Timestamp};
 #[cfg(feature = "serde")]

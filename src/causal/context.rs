@@ -495,7 +495,7 @@ impl CausalContext {
         }
         let map: Vec<Actor> = other.entries.iter().map(|e| self.intern(e.id)).collect();
         let mut back: Vec<(u32, u32)> = map.iter().zip(0u32..).map(|(a, i)| (a.0, i)).collect();
-        crate::sort::sort_unstable(&mut back);
+        crate::platform::sort::sort_unstable(&mut back);
         Some(Alignment {
             map: ActorMap(map),
             back,

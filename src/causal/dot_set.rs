@@ -130,7 +130,7 @@ impl<V: Clone + PartialEq + core::fmt::Debug> DotStore for DotFun<V> {
         for (d, _) in &mut self.entries {
             *d = d.remapped(map);
         }
-        crate::sort::sort_by_key(&mut self.entries, |(d, _)| *d);
+        crate::platform::sort::sort_by_key(&mut self.entries, |(d, _)| *d);
     }
 
     fn retain_dots(&mut self, keep: &mut dyn FnMut(LocalDot) -> bool) {

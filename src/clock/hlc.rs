@@ -296,12 +296,12 @@ impl fmt::Debug for HlcBuilder {
     }
 }
 
-#[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
+#[cfg(not(no_os))]
 fn default_clock() -> Result<BoxedClock, ClockError> {
     Ok(Box::new(super::SystemClock))
 }
 
-#[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+#[cfg(no_os)]
 fn default_clock() -> Result<BoxedClock, ClockError> {
     Err(ClockError::NoClock)
 }

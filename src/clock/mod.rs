@@ -48,6 +48,6 @@ mod timestamp;
 pub use error::ClockError;
 pub use hlc::{Hlc, HlcBuilder, Stamp};
 pub use physical::PhysicalClock;
-#[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
+#[cfg(not(no_os))]
 pub use physical::SystemClock;
 pub use timestamp::Timestamp;

@@ -52,42 +52,7 @@ impl Kind {
 
 /// The CRC-32 of `bytes`: closes every frame, and identifies a chunked payload.
 pub(crate) fn checksum(bytes: &[u8]) -> u32 {
-    #[cfg(not(target_arch = "wasm32"))]
-    return crc32fast::hash(bytes);
-    #[cfg(target_arch = "wasm32")]
-    return crc32_compact(bytes);
-}
-
-/// CRC-32 (IEEE, as crc32fast computes it) four bits at a time from a 64-byte table. Used on
-/// wasm32, where crc32fast has no SIMD path and its portable one carries a 16 KB table into the
-/// module (a bytewise table would still be 1 KB); a test checks it against crc32fast.
-#[cfg_attr(not(any(target_arch = "wasm32", test)), allow(dead_code))]
-fn crc32_compact(bytes: &[u8]) -> u32 {
-    // Evaluated at compile time: an index out of bounds would fail the build, not panic.
-    #[allow(clippy::indexing_slicing)]
-    const TABLE: [u32; 16] = {
-        let mut table = [0u32; 16];
-        let mut i = 0;
-        while i < 16 {
-            let mut c = i as u32;
-            let mut k = 0;
-            while k < 4 {
-                c = if c & 1 == 1 {
-                    0xEDB8_8320 ^ (c >> 1)
-                } else {
-                    c >> 1
-                };
-                k += 1;
-            }
-            table[i] = c;
-            i += 1;
-        }
-        table
-    };
-    let step = |c: u32| TABLE.get((c & 0xF) as usize).copied().unwrap_or(0) ^ (c >> 4);
-    !bytes
-        .iter()
-        .fold(!0u32, |c, &b| step(step(c ^ u32::from(b))))
+    crate::platform::crc32(bytes)
 }
 
 /// Builds one frame (or, [`bare`](Self::bare), a payload without header and checksum).
@@ -356,23 +321,4 @@ pub fn decode_with<T: DeserializeOwned>(
         });
     }
     reader.value().map(|(value, _)| value)
-}
-
-#[cfg(test)]
-mod tests {
-    /// The wasm32 checksum is crc32fast's, on every length up to 4 KB and every byte value.
-    #[test]
-    fn compact_crc_matches_crc32fast() {
-        let bytes: Vec<u8> = (0..4096u32)
-            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
-            .collect();
-        for len in (0..300).chain([1000, 4096]) {
-            let bytes = bytes.get(..len).unwrap_or_default();
-            assert_eq!(
-                super::crc32_compact(bytes),
-                crc32fast::hash(bytes),
-                "len {len}"
-            );
-        }
-    }
 }

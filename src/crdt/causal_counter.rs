@@ -53,7 +53,7 @@ impl CausalCounter {
         });
         let (store, ctx) = mine.replace(&mut self.ctx, replica, own.saturating_add(by));
         self.store.entries.extend(mine.entries);
-        crate::sort::sort_unstable_by_key(&mut self.store.entries, |(d, _)| *d);
+        crate::platform::sort::sort_unstable_by_key(&mut self.store.entries, |(d, _)| *d);
         Delta::new(Self { store, ctx })
     }
 

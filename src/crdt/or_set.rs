@@ -297,7 +297,7 @@ impl<E: Hash + Eq + Clone + core::fmt::Debug> DotStore for Elements<E> {
         }
         for dots in self.many.values_mut() {
             dots.iter_mut().for_each(|d| *d = d.remapped(map));
-            crate::sort::sort_unstable(dots);
+            crate::platform::sort::sort_unstable(dots);
         }
     }
 

@@ -139,7 +139,7 @@ impl Value {
 /// `name#kind` for each.
 fn render_map<B: JsonBuilder + ?Sized>(map: &Map, b: &mut B) -> B::Value {
     let mut keys: Vec<&FieldKey> = map.keys().collect();
-    crate::sort::sort(&mut keys);
+    crate::platform::sort::sort(&mut keys);
     let mut entries = Vec::with_capacity(keys.len());
     for (i, k) in keys.iter().enumerate() {
         let Some(field) = map.get(k) else { continue };
@@ -167,7 +167,7 @@ fn render_field<B: JsonBuilder + ?Sized>(field: &Field, b: &mut B) -> B::Value {
         },
         Field::Set(s) => {
             let mut items: Vec<&Scalar> = s.iter().collect();
-            crate::sort::sort_by(&mut items, |x, y| scalar_order(x, y));
+            crate::platform::sort::sort_by(&mut items, |x, y| scalar_order(x, y));
             let items = items.into_iter().map(|x| x.render(b)).collect();
             b.array(items)
         }

@@ -240,9 +240,9 @@ fn load<T: Lattice + DeserializeOwned>(
 fn fresh_id(config: &DurableConfig) -> Result<ReplicaId, Error> {
     match config.replica {
         Some(id) => Ok(id),
-        #[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
+        #[cfg(not(no_os))]
         None => Ok(ReplicaId::random()),
-        #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+        #[cfg(no_os)]
         None => Err(Error::Clock(crate::ClockError::NoClock)),
     }
 }
@@ -488,7 +488,7 @@ impl<T: Lattice + Serialize + DeserializeOwned, S: Store> DurableReplica<T, S> {
     fn commit(&mut self, with_acks: bool) -> Result<(), StoreError> {
         let seq = self.engine.seq();
         let mut acks: Vec<(ReplicaId, u64)> = self.engine.acks().collect();
-        acks.sort_unstable();
+        crate::platform::sort::sort_unstable(&mut acks);
         if seq == self.head.seq && (!with_acks || acks == self.head.acks) {
             return Ok(());
         }

@@ -271,7 +271,7 @@ impl Network {
     #[must_use]
     pub fn peers(&self) -> Vec<ReplicaId> {
         let mut peers: Vec<_> = self.shared.with(|s| s.sessions.keys().copied().collect());
-        peers.sort();
+        crate::platform::sort::sort(&mut peers);
         peers
     }
 

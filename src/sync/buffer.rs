@@ -30,10 +30,10 @@ pub(crate) struct DeltaBuffer<T> {
 /// instantiation of every `Serialize` impl rather than adding a second copy of each (about
 /// 8 KB of the npm module).
 fn encoded_len<T: Serialize>(value: &T) -> usize {
-    #[cfg(not(target_arch = "wasm32"))]
+    #[cfg(not(small_code))]
     return postcard::serialize_with_flavor(value, postcard::ser_flavors::Size::default())
         .unwrap_or(0);
-    #[cfg(target_arch = "wasm32")]
+    #[cfg(small_code)]
     return postcard::to_allocvec(value).map_or(0, |v| v.len());
 }
 

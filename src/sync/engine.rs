@@ -793,7 +793,7 @@ mod tests {
         let mut e = SyncEngine::resume(hlc, resume, SyncConfig::default());
         assert_eq!(e.seq(), 8);
         let mut acks: Vec<_> = e.acks().collect();
-        crate::sort::sort_unstable(&mut acks);
+        crate::platform::sort::sort_unstable(&mut acks);
         assert_eq!(acks, vec![(r(2), 6), (r(3), 2), (r(4), 8)]); // clamped to seq
         for n in [2, 3] {
             e.connect(r(n));

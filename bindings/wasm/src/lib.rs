@@ -22,7 +22,7 @@
 
 /// The module's allocator: Talc grows the wasm memory as needed like std's dlmalloc, in less
 /// code. Single-threaded wasm only (a module built with atomics keeps the default).
-#[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
+#[cfg(all(small_code, not(target_feature = "atomics")))]
 #[global_allocator]
 static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
 

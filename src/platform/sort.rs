@@ -1,28 +1,28 @@
 //! Sorting that costs one instantiation in the WebAssembly module.
 //!
 //! Why: `slice::sort*` is instantiated once per element type and comparator, ~2–4 KB each in
-//! the wasm module (about 24 KB for the core's seven call sites). On `wasm32` these helpers
-//! sort a vector of indices with one shared, non-generic stable merge sort (a few hundred bytes)
-//! and then permute the slice in place, so each call site adds only a small closure and the permutation loop. Elsewhere
-//! they are the standard library's sorts, unchanged (native speed is what the benchmarks
-//! measure). Results are identical: the index sort is stable, and a stable sort is a valid
-//! unstable sort.
+//! the wasm module (about 24 KB for the core's seven call sites). Under `small_code` these
+//! helpers sort a vector of indices with one shared, non-generic stable merge sort (a few hundred
+//! bytes) and then permute the slice in place, so each call site adds only a small closure and
+//! the permutation loop. Elsewhere they are the standard library's sorts, unchanged (native speed
+//! is what the benchmarks measure). Results are identical: the index sort is stable, and a stable
+//! sort is a valid unstable sort.
 
 use core::cmp::Ordering;
 
 /// Sorts `v` stably, like [`slice::sort`].
 pub(crate) fn sort<T: Ord>(v: &mut [T]) {
-    #[cfg(not(target_arch = "wasm32"))]
+    #[cfg(not(small_code))]
     v.sort();
-    #[cfg(target_arch = "wasm32")]
+    #[cfg(small_code)]
     compact(v, &mut T::cmp);
 }
 
 /// Sorts `v` stably by `cmp`, like [`slice::sort_by`].
 pub(crate) fn sort_by<T>(v: &mut [T], cmp: impl FnMut(&T, &T) -> Ordering) {
-    #[cfg(not(target_arch = "wasm32"))]
+    #[cfg(not(small_code))]
     v.sort_by(cmp);
-    #[cfg(target_arch = "wasm32")]
+    #[cfg(small_code)]
     {
         let mut cmp = cmp;
         compact(v, &mut cmp);
@@ -31,9 +31,9 @@ pub(crate) fn sort_by<T>(v: &mut [T], cmp: impl FnMut(&T, &T) -> Ordering) {
 
 /// Sorts `v` stably by `key`, like [`slice::sort_by_key`].
 pub(crate) fn sort_by_key<T, K: Ord>(v: &mut [T], key: impl FnMut(&T) -> K) {
-    #[cfg(not(target_arch = "wasm32"))]
+    #[cfg(not(small_code))]
     v.sort_by_key(key);
-    #[cfg(target_arch = "wasm32")]
+    #[cfg(small_code)]
     {
         let mut key = key;
         compact(v, &mut |a, b| key(a).cmp(&key(b)));
@@ -42,17 +42,17 @@ pub(crate) fn sort_by_key<T, K: Ord>(v: &mut [T], key: impl FnMut(&T) -> K) {
 
 /// Sorts `v`, like [`slice::sort_unstable`] (the order of equal elements is unspecified).
 pub(crate) fn sort_unstable<T: Ord>(v: &mut [T]) {
-    #[cfg(not(target_arch = "wasm32"))]
+    #[cfg(not(small_code))]
     v.sort_unstable();
-    #[cfg(target_arch = "wasm32")]
+    #[cfg(small_code)]
     compact(v, &mut T::cmp);
 }
 
 /// Sorts `v` by `key`, like [`slice::sort_unstable_by_key`].
 pub(crate) fn sort_unstable_by_key<T, K: Ord>(v: &mut [T], key: impl FnMut(&T) -> K) {
-    #[cfg(not(target_arch = "wasm32"))]
+    #[cfg(not(small_code))]
     v.sort_unstable_by_key(key);
-    #[cfg(target_arch = "wasm32")]
+    #[cfg(small_code)]
     {
         let mut key = key;
         compact(v, &mut |a, b| key(a).cmp(&key(b)));
@@ -60,7 +60,7 @@ pub(crate) fn sort_unstable_by_key<T, K: Ord>(v: &mut [T], key: impl FnMut(&T) -
 }
 
 /// The compact sort: stable, one generic piece (the permutation) per element type.
-#[cfg_attr(not(any(target_arch = "wasm32", test)), allow(dead_code))]
+#[cfg_attr(not(any(small_code, test)), allow(dead_code))]
 fn compact<T>(v: &mut [T], cmp: &mut dyn FnMut(&T, &T) -> Ordering) {
     let order = {
         let v = &*v;
@@ -75,7 +75,7 @@ fn compact<T>(v: &mut [T], cmp: &mut dyn FnMut(&T, &T) -> Ordering) {
 /// The indices `0..len` stably sorted by `cmp`: a bottom-up merge sort written for size (the
 /// standard library's driftsort, even instantiated once, is ~3 KB of wasm; this is a few hundred
 /// bytes). O(n log n) comparisons, one scratch vector.
-#[cfg_attr(not(any(target_arch = "wasm32", test)), allow(dead_code))]
+#[cfg_attr(not(any(small_code, test)), allow(dead_code))]
 #[inline(never)]
 fn sorted_indices(len: usize, cmp: &mut dyn FnMut(usize, usize) -> Ordering) -> Vec<usize> {
     let mut order: Vec<usize> = (0..len).collect();
@@ -107,7 +107,7 @@ fn sorted_indices(len: usize, cmp: &mut dyn FnMut(usize, usize) -> Ordering) -> 
 /// Rearranges `v` so that position `i` holds what was at `order[i]`, following each cycle of
 /// the permutation with swaps. `order` is a permutation of `0..v.len()` (from
 /// [`sorted_indices`]); anything else leaves `v` a permutation of itself and does not panic.
-#[cfg_attr(not(any(target_arch = "wasm32", test)), allow(dead_code))]
+#[cfg_attr(not(any(small_code, test)), allow(dead_code))]
 fn permute<T>(v: &mut [T], mut order: Vec<usize>) {
     for start in 0..order.len() {
         let mut at = start;
@@ -133,7 +133,7 @@ mod tests {
         *seed >> 33
     }
 
-    /// The compact sort (what wasm32 runs) gives exactly `slice::sort_by_key`'s (stable) order.
+    /// The compact sort (what `small_code` runs) gives exactly `slice::sort_by_key`'s (stable) order.
     #[test]
     fn compact_sort_matches_std_stable_sort() {
         let mut seed = 0x5eed_u64;

@@ -1,5 +1,5 @@
 //! The bodies of the fuzz targets, shared by the cargo-fuzz binaries in `fuzz/fuzz_targets/`
-//! and by the stable replay test `tests/fuzz_corpus.rs`, which includes this file with
+//! and by the stable replay test `tests/codec/fuzz_corpus.rs`, which includes this file with
 //! `#[path]` so the logic exists once. Also the fixtures both need: a seeded document, a seeded
 //! replica, and valid frames of every kind.
 //!

@@ -1,14 +1,14 @@
 //! Shared helpers of the property tests.
 //!
 //! - **Laws**: one generic function per lattice law (DESIGN §2 / §9.2), called once per type from
-//!   `tests/laws.rs`. Each returns a `TestCaseError` on violation so proptest shrinks the input.
+//!   `tests/lattice/laws.rs`. Each returns a `TestCaseError` on violation so proptest shrinks the input.
 //! - **Histories**: values are built by replaying a random history of operations on three replicas
 //!   (`ReplicaId::from_u128(1..=3)`) with random shipping between them: full states, causal
 //!   delta-intervals (everything the sender applied since the last acknowledged shipment) and
 //!   single deltas delivered in any order. States reached this way are the realistic ones; the
 //!   pool a law draws from holds the replicas' states, every delta and every delta-group shipped.
 //! - **Causal log**: the replay records every operation with the set of operations its replica
-//!   had seen at the time, so `tests/oracle.rs` can compute each type's specification.
+//!   had seen at the time, so `tests/lattice/oracle.rs` can compute each type's specification.
 #![allow(
     dead_code,
     unreachable_pub,
@@ -30,7 +30,7 @@ mod ops;
 pub use ops::*;
 
 /// The proptest configuration of the property tests: `cases` cases, failing seeds persisted next
-/// to the test file (`tests/<name>.proptest-regressions`) and replayed first on later runs.
+/// to the test file (`tests/<binary>/<module>.proptest-regressions`) and replayed first on later runs.
 pub fn config(cases: u32) -> ProptestConfig {
     ProptestConfig {
         failure_persistence: Some(Box::new(FileFailurePersistence::WithSource(

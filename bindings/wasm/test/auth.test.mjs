@@ -1,6 +1,6 @@
 // AuthChannel: the native peers' handshake (src/auth/PROTOCOL.md) from JavaScript. A full
 // handshake between two channels, every refusal with its code, and the golden bytes of
-// tests/auth.rs (read from that file, so there is one source) reproduced byte for byte.
+// tests/sync/auth.rs (read from that file, so there is one source) reproduced byte for byte.
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -10,8 +10,8 @@ import { wasm, Doc, uuid, hex, throwsCode } from './support.mjs';
 
 const { AuthChannel } = wasm;
 const here = path.dirname(fileURLToPath(import.meta.url));
-const rust = fs.readFileSync(path.join(here, '..', '..', '..', 'tests', 'auth.rs'), 'utf8');
-/** A `const NAME: &str = "…";` of tests/auth.rs. */
+const rust = fs.readFileSync(path.join(here, '..', '..', '..', 'tests', 'sync', 'auth.rs'), 'utf8');
+/** A `const NAME: &str = "…";` of tests/sync/auth.rs. */
 const golden = (name) => rust.match(new RegExp(`const ${name}: &str =\\s*"([0-9a-f]+)"`))[1];
 /** ReplicaId::from_u128(0x0101…01) and 0x0202…02, as UUID strings. */
 const A = '01010101-0101-0101-0101-010101010101';
@@ -25,7 +25,7 @@ function handshake(i, r) {
   return [i.readProof(pr), r.readProof(pi)];
 }
 
-test('the golden handshake of tests/auth.rs, byte for byte', () => {
+test('the golden handshake of tests/sync/auth.rs, byte for byte', () => {
   const i = new AuthChannel('golden', A, 'initiator', { nonce: new Uint8Array(32).fill(0xaa) });
   const r = new AuthChannel('golden', B, 'responder', { nonce: new Uint8Array(32).fill(0xbb) });
   assert.equal(hex(i.hello()), `4443414801${'01'.repeat(16)}${'aa'.repeat(32)}`);

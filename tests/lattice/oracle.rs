@@ -17,18 +17,16 @@
     reason = "tests"
 )]
 
-mod support;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Debug;
 
+use crate::support::*;
 use deltacrdt::{
     CausalCounter, Doc, DwFlag, EwFlag, Field, GCounter, GSet, Kind, Lattice, LwwRegister,
     MvRegister, OrMap, OrSet, PnCounter, ReplicaId, RwSet, Scalar, Value,
 };
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
-use support::*;
 
 // ----- the specification's vocabulary -----
 

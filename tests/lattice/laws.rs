@@ -13,16 +13,14 @@
     reason = "tests"
 )]
 
-mod support;
-
 use std::collections::BTreeSet;
 
+use crate::support::*;
 use deltacrdt::{
     Causal, CausalCounter, Doc, DwFlag, EwFlag, GCounter, GSet, LwwRegister, MvRegister, OrMap,
     OrSet, PnCounter, RwSet,
 };
 use proptest::prelude::*;
-use support::*;
 
 /// Checks every law on `[a, b, c]` (drawn from one history) and on the mutation `x → m(x)`.
 macro_rules! check_laws {

@@ -4,7 +4,7 @@
 //! named tests.
 //!
 //! Regenerate the seed corpus after a format change with
-//! `cargo test --test fuzz_corpus -- --ignored write_seed_corpus`.
+//! `cargo test --test codec -- --ignored write_seed_corpus`.
 #![allow(
     clippy::unwrap_used,
     clippy::indexing_slicing,
@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
     unused_imports,
     reason = "shared with the fuzz crate, which uses all of it"
 )]
-#[path = "../fuzz/src/lib.rs"]
+#[path = "../../fuzz/src/lib.rs"]
 mod targets;
 
 fn fuzz_dir() -> PathBuf {

@@ -16,7 +16,8 @@ const T0: u64 = 1_700_000_000_000;
 
 /// The golden vector `name` (hex) from `tests/golden/vectors.json`.
 fn vector(name: &str) -> String {
-    let all: serde_json::Value = serde_json::from_str(include_str!("golden/vectors.json")).unwrap();
+    let all: serde_json::Value =
+        serde_json::from_str(include_str!("../golden/vectors.json")).unwrap();
     assert_eq!(
         all.get("t0_ms").and_then(serde_json::Value::as_u64),
         Some(T0),

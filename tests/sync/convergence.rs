@@ -13,7 +13,7 @@
     reason = "tests: a failure should panic with the seed"
 )]
 
-#[path = "support/sim.rs"]
+#[path = "../support/sim.rs"]
 mod sim;
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -1,6 +1,6 @@
 //! Durable replicas: recovery, durability modes, resumption of delta sync, compaction, and
 //! typed errors for damaged, foreign and failing stores (memory store; the redb file is
-//! covered in `tests/store_corruption.rs` and `tests/crash.rs`).
+//! covered in `tests/durable/store_corruption.rs` and `tests/crash.rs`).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,

@@ -1,0 +1,11 @@
+//! Replicas talking (DESIGN §5, §12): convergence of sync engines over a seeded faulty network,
+//! the peer handshake's golden bytes and refusals, and the tokio network adapters on loopback.
+//!
+//! Each part is built when the features it exercises are on.
+
+#[cfg(feature = "auth")]
+mod auth;
+#[cfg(feature = "serde")]
+mod convergence;
+#[cfg(feature = "tokio")]
+mod net_adapters;

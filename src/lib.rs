@@ -14,6 +14,7 @@ mod document;
 #[cfg(feature = "serde")]
 pub mod durable;
 mod error;
+mod id;
 mod lattice;
 #[cfg(feature = "tokio")]
 pub mod net;
@@ -26,9 +27,7 @@ pub use auth::{
     AUTH_VERSION, AuthError, AuthKey, AwaitingProof, HELLO_LEN, Handshake, NONCE_LEN, Opener,
     PROOF_LEN, Role, Sealer, Session, TAG_LEN,
 };
-pub use causal::{
-    Causal, CausalContext, Dot, DotStore, InvalidContext, InvalidReplicaId, ReplicaId,
-};
+pub use causal::{Causal, CausalContext, Dot, DotStore, InvalidContext};
 #[cfg(not(no_os))]
 pub use clock::SystemClock;
 pub use clock::{ClockError, Hlc, HlcBuilder, PhysicalClock, Stamp, Timestamp};
@@ -46,6 +45,7 @@ pub use document::{
     Doc, Edit, Field, FieldKey, JsonBuilder, Kind, PathError, Register, Scalar, Value, scalar_order,
 };
 pub use error::Error;
+pub use id::{InvalidReplicaId, ReplicaId};
 pub use lattice::{Delta, Lattice};
 #[cfg(feature = "tokio")]
 pub use net::{Backoff, NetConfig, NetError, NetStats, Network, Refusals, SyncNode};

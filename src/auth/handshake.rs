@@ -1,13 +1,11 @@
 //! The challenge–response handshake: hellos, proofs, session keys.
 
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
+use hmac::Mac;
 
+use super::key::{HmacSha256, keyed};
 use super::session::{Opener, Sealer, Session};
 use super::{AuthError, AuthKey};
 use crate::ReplicaId;
-
-type HmacSha256 = Hmac<Sha256>;
 
 /// The auth protocol version this build speaks (byte 4 of a hello).
 pub const AUTH_VERSION: u8 = 1;
@@ -198,9 +196,4 @@ fn mac(key: &AuthKey, label: &[u8], data: &[u8]) -> HmacSha256 {
     m.update(label);
     m.update(data);
     m
-}
-
-pub(super) fn keyed(key: &[u8; 32]) -> HmacSha256 {
-    // HMAC takes keys of any length: this never fails.
-    <HmacSha256 as Mac>::new_from_slice(key).unwrap_or_else(|_| unreachable!())
 }

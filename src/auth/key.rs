@@ -1,8 +1,18 @@
 //! The pre-shared key.
 
+use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
 use super::AuthError;
+
+/// HMAC-SHA256, the one MAC of the handshake proofs and the frame tags.
+pub(super) type HmacSha256 = Hmac<Sha256>;
+
+/// HMAC-SHA256 keyed with `key`, ready for input.
+pub(super) fn keyed(key: &[u8; 32]) -> HmacSha256 {
+    // HMAC takes keys of any length: this never fails.
+    <HmacSha256 as Mac>::new_from_slice(key).unwrap_or_else(|_| unreachable!())
+}
 
 /// Domain-separation labels of the two key derivations.
 const PASSPHRASE_LABEL: &[u8] = b"deltacrdt-auth/1 passphrase\0";

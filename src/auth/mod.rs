@@ -16,7 +16,7 @@
 //!    ([`Sealer`], [`Opener`]): injection, replay, reordering and truncation are detected on
 //!    ordered channels (TCP, WebSocket).
 //!
-//! The exact bytes are in `src/auth/PROTOCOL.md`, pinned by golden vectors in `tests/auth.rs`.
+//! The exact bytes are in `src/auth/PROTOCOL.md`, pinned by golden vectors in `tests/sync/auth.rs`.
 //!
 //! **Threat model.** An attacker on the network can connect, send anything, record, replay,
 //! drop, reorder and modify traffic. Without the key it cannot join (its handshake is refused

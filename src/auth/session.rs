@@ -3,7 +3,7 @@
 use hmac::Mac;
 
 use super::AuthError;
-use super::handshake::keyed;
+use super::key::keyed;
 use crate::ReplicaId;
 
 /// Length of the tag closing every sealed frame (HMAC-SHA256 truncated to 128 bits).

@@ -6,8 +6,9 @@ use core::fmt;
 use foldhash::HashMap;
 use smallvec::SmallVec;
 
+use super::Dot;
 use super::dot::{Actor, ActorMap, LocalDot};
-use super::{Dot, ReplicaId};
+use crate::id::ReplicaId;
 
 /// The set of events (dots) a replica has seen, kept compact: per replica a version-vector entry
 /// `max` (every counter `1..=max` seen) plus a *dot cloud* of the counters seen out of order.
@@ -598,7 +599,7 @@ impl CausalContext {
 
     /// Checks the table and clouds are well formed.
     pub(crate) fn validate(&self) -> Result<(), InvalidContext> {
-        if let Some(id) = super::first_duplicate(self.entries.iter().map(|e| e.id)) {
+        if let Some(id) = crate::id::first_duplicate(self.entries.iter().map(|e| e.id)) {
             return Err(InvalidContext::DuplicateReplica(id));
         }
         for e in &self.entries {

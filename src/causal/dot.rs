@@ -2,7 +2,7 @@
 
 use core::fmt;
 
-use super::ReplicaId;
+use crate::id::ReplicaId;
 
 /// One event: the `counter`-th event issued by `replica` (counters start at 1).
 ///

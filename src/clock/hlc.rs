@@ -4,7 +4,7 @@ use std::fmt;
 use std::time::Duration;
 
 use super::{ClockError, PhysicalClock, Timestamp};
-use crate::causal::ReplicaId;
+use crate::id::ReplicaId;
 
 /// A unique point in the total order of events: a [`Timestamp`] with the issuing replica as
 /// tie-break.

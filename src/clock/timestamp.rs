@@ -8,7 +8,7 @@ use super::ClockError;
 /// logical counter.
 ///
 /// Every `u64` is a valid timestamp, and the `u64` order is exactly the lexicographic order of
-/// `(millis, logical)`. With the [`ReplicaId`](crate::causal::ReplicaId) as a tie-break this
+/// `(millis, logical)`. With the [`ReplicaId`](crate::id::ReplicaId) as a tie-break this
 /// gives the total order of [`Stamp`](super::Stamp). With the `serde` feature a timestamp
 /// serializes as a plain `u64`.
 ///

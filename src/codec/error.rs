@@ -94,8 +94,9 @@ pub enum DecodeError {
         /// The limit.
         max: usize,
     },
-    /// The bytes parse but describe an impossible value (a dot outside its context, a store not
-    /// in canonical form, …): the reason, as the value type's own check reported it.
+    /// The bytes parse but describe an impossible value: a context that is not well formed, a
+    /// dot outside its context, a store not in canonical form, a field of the wrong kind (the
+    /// rules are in `FORMAT.md`). `Deserialize` with another serde format reports which rule.
     #[error("invalid value: {0}")]
     Invalid(String),
     /// The bytes do not follow the postcard layout of the expected type.

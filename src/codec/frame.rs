@@ -5,8 +5,8 @@ use serde::de::DeserializeOwned;
 
 use super::body::{BodyReader, BodyWriter, Budget, Interner, Outcome};
 use super::{DecodeError, DecodeLimits, EncodeError};
-use crate::causal::ReplicaId;
 use crate::document::MAX_NESTING;
+use crate::id::ReplicaId;
 
 /// The two bytes every frame starts with.
 pub(crate) const MAGIC: [u8; 2] = *b"DC";
@@ -109,12 +109,7 @@ impl Writer {
         &mut self,
         value: &T,
     ) -> Result<&mut Self, EncodeError> {
-        let mut replicas = Interner::default();
-        let mut body = Vec::new();
-        value
-            .serialize(&mut BodyWriter::new(&mut body, &mut replicas))
-            .map_err(EncodeError)?;
-        let table = replicas.into_table();
+        let (body, table) = body(value)?;
         self.varint(table.len() as u64);
         for id in &table {
             self.raw(id.as_bytes());
@@ -130,6 +125,26 @@ impl Writer {
         }
         self.bytes
     }
+}
+
+/// The body of `value` and the replica table it refers to.
+fn body<T: Serialize + ?Sized>(value: &T) -> Result<(Vec<u8>, Vec<ReplicaId>), EncodeError> {
+    let mut replicas = Interner::default();
+    let mut body = Vec::new();
+    value
+        .serialize(&mut BodyWriter::new(&mut body, &mut replicas))
+        .map_err(EncodeError)?;
+    Ok((body, replicas.into_table()))
+}
+
+/// The size of `value` written as a value (its replica table and body), or 0 for a value that
+/// cannot be encoded.
+pub(crate) fn encoded_len<T: Serialize + ?Sized>(value: &T) -> usize {
+    body(value).map_or(0, |(body, table)| {
+        let mut len = Writer::bare();
+        len.varint(table.len() as u64);
+        len.bytes.len() + 16 * table.len() + body.len()
+    })
 }
 
 /// Reads one frame, checking every length against the bytes left.
@@ -241,7 +256,7 @@ impl<'a> Reader<'a> {
             let bytes: [u8; 16] = chunk.try_into().map_err(|_| DecodeError::Truncated)?;
             table.push(ReplicaId::from_bytes(bytes));
         }
-        if crate::causal::first_duplicate(table.iter().copied()).is_some() {
+        if crate::id::first_duplicate(table.iter().copied()).is_some() {
             return Err(DecodeError::DuplicateReplica);
         }
         Ok(table)
@@ -255,7 +270,7 @@ impl<'a> Reader<'a> {
             self.limits.max_depth.min(MAX_NESTING),
         );
         let mut body = BodyReader::new(self.rest, &table, budget);
-        let value = T::deserialize(&mut body)?;
+        let value = T::deserialize(&mut body).map_err(|fail| body.error(fail))?;
         match body.finish() {
             ([], outcome) => Ok((value, outcome)),
             (rest, _) => Err(DecodeError::TrailingBytes(rest.len())),

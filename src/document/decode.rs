@@ -15,7 +15,8 @@ use serde::de::{self, Deserialize, DeserializeSeed, Deserializer, Error as _, Vi
 
 use super::{Field, FieldKey, Register, Value};
 use crate::causal::dot_map::DotMap;
-use crate::causal::{Causal, DotStore};
+use crate::causal::store::validate;
+use crate::causal::{Causal, CausalContext, DotStore};
 use crate::crdt::{CausalCounter, EwFlag, OrMap, OrSet};
 
 /// The deepest nesting of document maps, or of lists and objects in a register, that decodes.
@@ -264,5 +265,38 @@ impl<'de> Visitor<'de> for Entry<'de> {
             .next_element_seed(FieldSeed(self.0))?
             .ok_or_else(|| A::Error::invalid_length(1, &self))?;
         Ok((key, field))
+    }
+}
+
+/// The root map of a document: its context, then its entries (the shape of a causal type),
+/// validated like every causal type. The entries decode through [`Fields`], as nested maps do,
+/// so one decoder serves every level.
+pub(super) struct Root;
+
+impl<'de> DeserializeSeed<'de> for Root {
+    type Value = OrMap<FieldKey, Field>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_tuple(2, self)
+    }
+}
+
+impl<'de> Visitor<'de> for Root {
+    type Value = OrMap<FieldKey, Field>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a document (context, entries)")
+    }
+
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let ctx = seq
+            .next_element::<CausalContext>()?
+            .ok_or_else(|| A::Error::invalid_length(0, &self))?;
+        let store = seq
+            .next_element_seed(Fields(0))?
+            .ok_or_else(|| A::Error::invalid_length(1, &self))?;
+        let root = OrMap::from_parts(store, ctx);
+        validate(&root).map_err(A::Error::custom)?;
+        Ok(root)
     }
 }

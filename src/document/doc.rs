@@ -371,7 +371,9 @@ impl Lattice for Doc {
 
 #[cfg(feature = "serde")]
 mod serde_impl {
-    use super::{Doc, Map};
+    use super::Doc;
+    use crate::document::decode::Root;
+    use serde::de::DeserializeSeed;
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
     impl Serialize for Doc {
@@ -385,7 +387,7 @@ mod serde_impl {
             // The root map's own decoding validated its context and stores; only the field
             // kinds are left to check.
             let doc = Self {
-                root: Map::deserialize(d)?,
+                root: Root.deserialize(d)?,
             };
             super::check_kinds(&doc.root).map_err(serde::de::Error::custom)?;
             Ok(doc)

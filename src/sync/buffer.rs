@@ -23,18 +23,10 @@ pub(crate) struct DeltaBuffer<T> {
     bytes: usize,
 }
 
-/// The encoded size of a value (replica ids counted at 16 bytes: an upper bound).
-///
-/// Natively postcard's counting flavor measures without writing. On wasm32 the value is
-/// encoded and its length taken instead: the same number, but it reuses the frame writer's
-/// instantiation of every `Serialize` impl rather than adding a second copy of each (about
-/// 8 KB of the npm module).
+/// The encoded size of a value, as the codec writes it (one serializer for sizes and frames:
+/// a second one would be a second copy of every `Serialize` impl in the npm module).
 fn encoded_len<T: Serialize>(value: &T) -> usize {
-    #[cfg(not(small_code))]
-    return postcard::serialize_with_flavor(value, postcard::ser_flavors::Size::default())
-        .unwrap_or(0);
-    #[cfg(small_code)]
-    return postcard::to_allocvec(value).map_or(0, |v| v.len());
+    crate::codec::encoded_len(value)
 }
 
 impl<T: Lattice + Serialize> DeltaBuffer<T> {

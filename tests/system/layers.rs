@@ -34,13 +34,15 @@ use std::path::{Path, PathBuf};
 /// Each entry is a module path prefix (the longest matching prefix wins) and its layer. The
 /// order is DESIGN §1's diagram, adapted to the modules that exist.
 const LAYERS: &[(&str, &str)] = &[
-    // Helpers with no crate dependency: deterministic sorting of keys.
-    ("sort", "sort"),
+    // The target switches and the code-size substitutes (sort, CRC-32, UUID text): no crate
+    // dependency.
+    ("platform", "platform"),
     // The one lattice trait (`Lattice`, `Delta`) every replicated type implements.
     ("lattice", "lattice"),
-    // `ReplicaId`: who. Used by the clock's `Stamp` and by causality (DESIGN's `id` layer,
-    // which lives in `causal/replica_id.rs`).
-    ("causal::replica_id", "id"),
+    // Sequence decoding that never reserves on the input's word: the value types' serde.
+    ("bounded", "bounded"),
+    // `ReplicaId`: who. Used by the clock's `Stamp` and by causality.
+    ("id", "id"),
     // Hybrid logical time: `Hlc`, `Timestamp`, `Stamp`, the physical clock, the drift bound.
     ("clock", "clock"),
     // Dots, causal contexts and dot stores: who did what.
@@ -49,7 +51,8 @@ const LAYERS: &[(&str, &str)] = &[
     ("crdt", "crdt"),
     // `Doc`, the dynamically typed document over an `OrMap` root.
     ("document", "document"),
-    // Versioned frames, postcard bodies and `DecodeLimits`: bytes <-> values.
+    // Versioned frames, the body writer and reader (replica tables, budgets, timestamps seen)
+    // and `DecodeLimits`: bytes <-> values. Above every value layer, which know nothing of it.
     ("codec", "codec"),
     // Channel security (handshake, sealing), sans IO; used by transports.
     ("auth", "auth"),

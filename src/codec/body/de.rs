@@ -4,9 +4,72 @@ use postcard::Error as Layout;
 use serde::de::{self, DeserializeSeed, IntoDeserializer, Visitor};
 
 use super::{PREALLOC_ELEMENTS, names};
-use crate::causal::ReplicaId;
 use crate::clock::Timestamp;
 use crate::codec::DecodeError;
+
+/// The reader's error as serde sees it. Small on purpose: every `Result` of the generic decoding
+/// code carries it, and a [`DecodeError`] there made the npm module ~10 KB larger. What a fault
+/// was is kept in the reader ([`BodyReader::error`] turns the two back into a [`DecodeError`]).
+#[derive(Debug)]
+pub(crate) enum Fail {
+    /// The bytes do not follow the layout.
+    Layout(Layout),
+    /// A value type's own check refused the value (serde's `custom`).
+    Invalid,
+    /// A limit or a table lookup failed; the reader holds the [`DecodeError`].
+    Fault,
+}
+
+impl core::fmt::Display for Fail {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("body does not decode")
+    }
+}
+
+impl std::error::Error for Fail {}
+
+/// Semantic failures a value's own `Deserialize` impl reports (a dot outside its context, a
+/// store not in canonical form, …) arrive through serde's `custom`; serde's syntactic complaints
+/// (a variant index out of range, …) mean the bytes do not follow the layout.
+impl de::Error for Fail {
+    fn custom<T: core::fmt::Display>(_: T) -> Self {
+        Self::Invalid
+    }
+    fn invalid_type(_: de::Unexpected<'_>, _: &dyn de::Expected) -> Self {
+        Self::Layout(Layout::SerdeDeCustom)
+    }
+    fn invalid_value(_: de::Unexpected<'_>, _: &dyn de::Expected) -> Self {
+        Self::Layout(Layout::SerdeDeCustom)
+    }
+    fn invalid_length(_: usize, _: &dyn de::Expected) -> Self {
+        Self::Layout(Layout::SerdeDeCustom)
+    }
+    fn unknown_variant(_: &str, _: &'static [&'static str]) -> Self {
+        Self::Layout(Layout::SerdeDeCustom)
+    }
+    fn unknown_field(_: &str, _: &'static [&'static str]) -> Self {
+        Self::Layout(Layout::SerdeDeCustom)
+    }
+    fn missing_field(_: &'static str) -> Self {
+        Self::Layout(Layout::SerdeDeCustom)
+    }
+    fn duplicate_field(_: &'static str) -> Self {
+        Self::Layout(Layout::SerdeDeCustom)
+    }
+}
+use crate::id::ReplicaId;
+
+/// What `DecodeError::Invalid` says when a value type's own check refused the value.
+const INVALID: &str = "it breaks a rule of its type (contexts well formed, every dot covered, \
+     stores canonical, field kinds matching their keys)";
+
+const BAD_VARINT: Fail = Fail::Layout(Layout::DeserializeBadVarint);
+
+/// Whether the last byte `byte` of a varint, at index `i`, sets no bit above `BITS` (postcard's
+/// rule: only the final byte of a maximal-length varint is checked).
+fn last_byte_fits<const BITS: u32>(i: u32, byte: u8) -> bool {
+    i + 1 < BITS.div_ceil(7) || BITS.is_multiple_of(7) || byte < 1 << (BITS % 7)
+}
 
 /// What one value may cost while it decodes: elements, and nesting levels.
 #[derive(Debug, Clone, Copy)]
@@ -44,6 +107,7 @@ pub(crate) struct BodyReader<'de, 'a> {
     table: &'a [ReplicaId],
     budget: Budget,
     seen: Outcome,
+    fault: Option<DecodeError>,
 }
 
 impl<'de, 'a> BodyReader<'de, 'a> {
@@ -53,6 +117,7 @@ impl<'de, 'a> BodyReader<'de, 'a> {
             table,
             budget,
             seen: Outcome::default(),
+            fault: None,
         }
     }
 
@@ -61,112 +126,170 @@ impl<'de, 'a> BodyReader<'de, 'a> {
         (self.input, self.seen)
     }
 
-    fn take(&mut self, len: usize) -> Result<&'de [u8], DecodeError> {
+    /// Keeps `fault` for [`error`](Self::error) and returns its stand-in.
+    fn fault(&mut self, fault: DecodeError) -> Fail {
+        self.fault = Some(fault);
+        Fail::Fault
+    }
+
+    /// The [`DecodeError`] behind `fail`, a failure of this reader.
+    pub(crate) fn error(&mut self, fail: Fail) -> DecodeError {
+        match fail {
+            Fail::Layout(layout) => layout.into(),
+            Fail::Invalid => DecodeError::Invalid(INVALID.to_owned()),
+            Fail::Fault => self
+                .fault
+                .take()
+                .unwrap_or_else(|| DecodeError::Invalid(INVALID.to_owned())),
+        }
+    }
+
+    #[inline(never)]
+    fn take(&mut self, len: usize) -> Result<&'de [u8], Fail> {
         if len > self.input.len() {
-            return Err(DecodeError::Truncated);
+            return Err(Fail::Layout(Layout::DeserializeUnexpectedEnd));
         }
         let (head, rest) = self.input.split_at(len);
         self.input = rest;
         Ok(head)
     }
 
-    fn byte(&mut self) -> Result<u8, DecodeError> {
-        let (&byte, rest) = self.input.split_first().ok_or(DecodeError::Truncated)?;
+    #[inline(never)]
+    fn byte(&mut self) -> Result<u8, Fail> {
+        let (&byte, rest) = self
+            .input
+            .split_first()
+            .ok_or(Fail::Layout(Layout::DeserializeUnexpectedEnd))?;
         self.input = rest;
         Ok(byte)
     }
 
-    fn fixed<const N: usize>(&mut self) -> Result<[u8; N], DecodeError> {
+    fn fixed<const N: usize>(&mut self) -> Result<[u8; N], Fail> {
         let (head, rest) = self
             .input
             .split_first_chunk::<N>()
-            .ok_or(DecodeError::Truncated)?;
+            .ok_or(Fail::Layout(Layout::DeserializeUnexpectedEnd))?;
         self.input = rest;
         Ok(*head)
     }
 
-    /// A varint of a `BITS`-bit integer, with postcard's rules: at most `ceil(BITS / 7)` bytes,
-    /// and no bits set above `BITS` in the last one.
-    fn varint<const BITS: u32>(&mut self) -> Result<u128, DecodeError> {
+    /// A varint of a `BITS`-bit integer (`BITS` ≤ 64), with postcard's rules: at most
+    /// `ceil(BITS / 7)` bytes, and no bits set above `BITS` in the last one. `u64` arithmetic:
+    /// `u128` shifts would cost the npm module code size on every read.
+    #[inline(never)]
+    fn varint<const BITS: u32>(&mut self) -> Result<u64, Fail> {
         let max_bytes = BITS.div_ceil(7);
-        let last_max = (1u8 << (BITS % 7)).wrapping_sub(1);
-        let mut value = 0u128;
+        let mut value = 0u64;
         for i in 0..max_bytes {
+            let byte = self.byte()?;
+            value |= u64::from(byte & 0x7f) << (7 * i);
+            if byte & 0x80 == 0 {
+                return last_byte_fits::<BITS>(i, byte)
+                    .then_some(value)
+                    .ok_or(BAD_VARINT);
+            }
+        }
+        Err(BAD_VARINT)
+    }
+
+    /// [`varint`](Self::varint) for `u128`.
+    fn varint128(&mut self) -> Result<u128, Fail> {
+        let mut value = 0u128;
+        for i in 0..128u32.div_ceil(7) {
             let byte = self.byte()?;
             value |= u128::from(byte & 0x7f) << (7 * i);
             if byte & 0x80 == 0 {
-                if i == max_bytes - 1 && !BITS.is_multiple_of(7) && byte > last_max {
-                    break;
-                }
-                return Ok(value);
+                return last_byte_fits::<128>(i, byte)
+                    .then_some(value)
+                    .ok_or(BAD_VARINT);
             }
         }
-        Err(DecodeError::Malformed(Layout::DeserializeBadVarint))
+        Err(BAD_VARINT)
     }
 
-    fn u32(&mut self) -> Result<u32, DecodeError> {
+    #[inline(never)]
+    fn u32(&mut self) -> Result<u32, Fail> {
         // At most 5 bytes with the last below 16: the value fits.
         Ok(u32::try_from(self.varint::<32>()?).unwrap_or(u32::MAX))
     }
 
-    fn u64(&mut self) -> Result<u64, DecodeError> {
-        Ok(u64::try_from(self.varint::<64>()?).unwrap_or(u64::MAX))
+    #[inline(never)]
+    fn u64(&mut self) -> Result<u64, Fail> {
+        self.varint::<64>()
     }
 
-    fn len(&mut self) -> Result<usize, DecodeError> {
-        usize::try_from(self.u64()?)
-            .map_err(|_| DecodeError::Malformed(Layout::DeserializeBadVarint))
+    #[inline(never)]
+    fn len(&mut self) -> Result<usize, Fail> {
+        usize::try_from(self.u64()?).map_err(|_| Fail::Layout(Layout::DeserializeBadVarint))
     }
 
-    fn zigzag<const BITS: u32>(&mut self) -> Result<i128, DecodeError> {
+    fn zigzag<const BITS: u32>(&mut self) -> Result<i64, Fail> {
         let raw = self.varint::<BITS>()?;
         #[allow(clippy::cast_possible_wrap)]
-        Ok(((raw >> 1) as i128) ^ -((raw & 1) as i128))
+        Ok(((raw >> 1) as i64) ^ -((raw & 1) as i64))
     }
 
     /// Charges one element to the budget.
-    fn count(&mut self) -> Result<(), DecodeError> {
+    #[inline(never)]
+    fn count(&mut self) -> Result<(), Fail> {
         match self.budget.elements_left.checked_sub(1) {
             Some(left) => {
                 self.budget.elements_left = left;
                 Ok(())
             }
-            None => Err(DecodeError::TooManyElements {
+            None => Err(self.fault(DecodeError::TooManyElements {
                 max: self.budget.max_elements,
-            }),
+            })),
         }
     }
 
-    /// Runs `f` one nesting level deeper.
-    fn nested<R>(
-        &mut self,
-        f: impl FnOnce(&mut Self) -> Result<R, DecodeError>,
-    ) -> Result<R, DecodeError> {
+    /// Opens the levels and charges the elements an enum named `name` costs; returns whether a
+    /// level was opened (to close after it). Not generic, so each enum type's decoder pays one
+    /// call for it (the npm module's size).
+    #[inline(never)]
+    fn enter_enum(&mut self, name: &'static str) -> Result<bool, Fail> {
+        let (deeper, counted) = match name {
+            names::VALUE => (true, true),
+            names::FIELD => (true, false),
+            _ => return Ok(false),
+        };
         if self.budget.depth >= self.budget.max_depth {
-            return Err(DecodeError::TooDeep {
+            return Err(self.fault(DecodeError::TooDeep {
                 max: self.budget.max_depth,
-            });
+            }));
         }
         self.budget.depth += 1;
-        let out = f(self);
-        self.budget.depth -= 1;
-        out
+        if counted {
+            self.count()?;
+        }
+        Ok(deeper)
+    }
+
+    /// Charges the elements a struct named `name` costs (not generic, as [`enter_enum`](Self::enter_enum)).
+    #[inline(never)]
+    fn enter_struct(&mut self, name: &'static str) -> Result<(), Fail> {
+        if name == names::DOT {
+            self.count()?;
+        }
+        Ok(())
     }
 
     /// A replica reference: its table index, resolved.
-    fn replica(&mut self) -> Result<ReplicaId, DecodeError> {
+    #[inline(never)]
+    fn replica(&mut self) -> Result<ReplicaId, Fail> {
         self.count()?;
         let index = self.u32()?;
-        usize::try_from(index)
-            .ok()
-            .and_then(|i| self.table.get(i).copied())
-            .ok_or(DecodeError::UnknownReplica {
+        match usize::try_from(index).ok().and_then(|i| self.table.get(i)) {
+            Some(&id) => Ok(id),
+            None => Err(self.fault(DecodeError::UnknownReplica {
                 index: u64::from(index),
                 table: self.table.len(),
-            })
+            })),
+        }
     }
 
-    fn seq<V: Visitor<'de>>(&mut self, len: usize, visitor: V) -> Result<V::Value, DecodeError> {
+    #[inline]
+    fn seq<V: Visitor<'de>>(&mut self, len: usize, visitor: V) -> Result<V::Value, Fail> {
         visitor.visit_seq(Items {
             reader: self,
             left: len,
@@ -174,95 +297,66 @@ impl<'de, 'a> BodyReader<'de, 'a> {
     }
 }
 
-/// Semantic failures a value's own `Deserialize` impl reports (a dot outside its context, a
-/// store not in canonical form, …) arrive through serde's `custom`; serde's syntactic complaints
-/// (a variant index out of range, …) mean the bytes do not follow the layout.
-impl de::Error for DecodeError {
-    fn custom<T: core::fmt::Display>(msg: T) -> Self {
-        Self::Invalid(msg.to_string())
-    }
-    fn invalid_type(_: de::Unexpected<'_>, _: &dyn de::Expected) -> Self {
-        Self::Malformed(Layout::SerdeDeCustom)
-    }
-    fn invalid_value(_: de::Unexpected<'_>, _: &dyn de::Expected) -> Self {
-        Self::Malformed(Layout::SerdeDeCustom)
-    }
-    fn invalid_length(_: usize, _: &dyn de::Expected) -> Self {
-        Self::Malformed(Layout::SerdeDeCustom)
-    }
-    fn unknown_variant(_: &str, _: &'static [&'static str]) -> Self {
-        Self::Malformed(Layout::SerdeDeCustom)
-    }
-    fn unknown_field(_: &str, _: &'static [&'static str]) -> Self {
-        Self::Malformed(Layout::SerdeDeCustom)
-    }
-    fn missing_field(_: &'static str) -> Self {
-        Self::Malformed(Layout::SerdeDeCustom)
-    }
-    fn duplicate_field(_: &'static str) -> Self {
-        Self::Malformed(Layout::SerdeDeCustom)
-    }
-}
-
 impl<'de> de::Deserializer<'de> for &mut BodyReader<'de, '_> {
-    type Error = DecodeError;
+    type Error = Fail;
 
     fn is_human_readable(&self) -> bool {
         false
     }
 
-    fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, DecodeError> {
-        Err(DecodeError::Malformed(Layout::WontImplement))
+    fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Fail> {
+        Err(Fail::Layout(Layout::WontImplement))
     }
-    fn deserialize_bool<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+    fn deserialize_bool<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Fail> {
         match self.byte()? {
             0 => visitor.visit_bool(false),
             1 => visitor.visit_bool(true),
-            _ => Err(DecodeError::Malformed(Layout::DeserializeBadBool)),
+            _ => Err(Fail::Layout(Layout::DeserializeBadBool)),
         }
     }
-    fn deserialize_i8<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+    fn deserialize_i8<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Fail> {
         visitor.visit_i8(i8::from_le_bytes(self.fixed()?))
     }
-    fn deserialize_i16<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+    fn deserialize_i16<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Fail> {
         #[allow(clippy::cast_possible_truncation)]
         visitor.visit_i16(self.zigzag::<16>()? as i16)
     }
-    fn deserialize_i32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+    fn deserialize_i32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Fail> {
         #[allow(clippy::cast_possible_truncation)]
         visitor.visit_i32(self.zigzag::<32>()? as i32)
     }
-    fn deserialize_i64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
-        #[allow(clippy::cast_possible_truncation)]
-        visitor.visit_i64(self.zigzag::<64>()? as i64)
+    fn deserialize_i64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Fail> {
+        visitor.visit_i64(self.zigzag::<64>()?)
     }
-    fn deserialize_i128<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
-        visitor.visit_i128(self.zigzag::<128>()?)
+    fn deserialize_i128<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Fail> {
+        let raw = self.varint128()?;
+        #[allow(clippy::cast_possible_wrap)]
+        visitor.visit_i128(((raw >> 1) as i128) ^ -((raw & 1) as i128))
     }
-    fn deserialize_u8<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+    fn deserialize_u8<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Fail> {
         visitor.visit_u8(self.byte()?)
     }
-    fn deserialize_u16<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+    fn deserialize_u16<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Fail> {
         #[allow(clippy::cast_possible_truncation)]
         visitor.visit_u16(self.varint::<16>()? as u16)
     }
-    fn deserialize_u32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+    fn deserialize_u32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Fail> {
         visitor.visit_u32(self.u32()?)
     }
-    fn deserialize_u64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+    fn deserialize_u64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Fail> {
         visitor.visit_u64(self.u64()?)
     }
-    fn deserialize_u128<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
-        visitor.visit_u128(self.varint::<128>()?)
+    fn deserialize_u128<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Fail> {
+        visitor.visit_u128(self.varint128()?)
     }
-    fn deserialize_f32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+    fn deserialize_f32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Fail> {
         visitor.visit_f32(f32::from_le_bytes(self.fixed()?))
     }
-    fn deserialize_f64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+    fn deserialize_f64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Fail> {
         visitor.visit_f64(f64::from_le_bytes(self.fixed()?))
     }
-    fn deserialize_char<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
-        let bad = || DecodeError::Malformed(Layout::DeserializeBadChar);
+    fn deserialize_char<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Fail> {
+        let bad = || Fail::Layout(Layout::DeserializeBadChar);
         let len = self.len()?;
         if len > 4 {
             return Err(bad());
@@ -274,45 +368,45 @@ impl<'de> de::Deserializer<'de> for &mut BodyReader<'de, '_> {
             .ok_or_else(bad)?;
         visitor.visit_char(c)
     }
-    fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+    fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Fail> {
         let len = self.len()?;
         let bytes = self.take(len)?;
-        let s = core::str::from_utf8(bytes)
-            .map_err(|_| DecodeError::Malformed(Layout::DeserializeBadUtf8))?;
+        let s =
+            core::str::from_utf8(bytes).map_err(|_| Fail::Layout(Layout::DeserializeBadUtf8))?;
         visitor.visit_borrowed_str(s)
     }
-    fn deserialize_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+    fn deserialize_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Fail> {
         self.deserialize_str(visitor)
     }
-    fn deserialize_bytes<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+    fn deserialize_bytes<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Fail> {
         let len = self.len()?;
         visitor.visit_borrowed_bytes(self.take(len)?)
     }
-    fn deserialize_byte_buf<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+    fn deserialize_byte_buf<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Fail> {
         self.deserialize_bytes(visitor)
     }
-    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Fail> {
         match self.byte()? {
             0 => visitor.visit_none(),
             1 => visitor.visit_some(self),
-            _ => Err(DecodeError::Malformed(Layout::DeserializeBadOption)),
+            _ => Err(Fail::Layout(Layout::DeserializeBadOption)),
         }
     }
-    fn deserialize_unit<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+    fn deserialize_unit<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Fail> {
         visitor.visit_unit()
     }
     fn deserialize_unit_struct<V: Visitor<'de>>(
         self,
         _: &'static str,
         visitor: V,
-    ) -> Result<V::Value, DecodeError> {
+    ) -> Result<V::Value, Fail> {
         visitor.visit_unit()
     }
     fn deserialize_newtype_struct<V: Visitor<'de>>(
         self,
         name: &'static str,
         visitor: V,
-    ) -> Result<V::Value, DecodeError> {
+    ) -> Result<V::Value, Fail> {
         if name == names::REPLICA_ID {
             let id = self.replica()?;
             return visitor.visit_bytes(id.as_bytes());
@@ -324,15 +418,11 @@ impl<'de> de::Deserializer<'de> for &mut BodyReader<'de, '_> {
         }
         visitor.visit_newtype_struct(self)
     }
-    fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+    fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Fail> {
         let len = self.len()?;
         self.seq(len, visitor)
     }
-    fn deserialize_tuple<V: Visitor<'de>>(
-        self,
-        len: usize,
-        visitor: V,
-    ) -> Result<V::Value, DecodeError> {
+    fn deserialize_tuple<V: Visitor<'de>>(self, len: usize, visitor: V) -> Result<V::Value, Fail> {
         self.seq(len, visitor)
     }
     fn deserialize_tuple_struct<V: Visitor<'de>>(
@@ -340,10 +430,10 @@ impl<'de> de::Deserializer<'de> for &mut BodyReader<'de, '_> {
         _: &'static str,
         len: usize,
         visitor: V,
-    ) -> Result<V::Value, DecodeError> {
+    ) -> Result<V::Value, Fail> {
         self.seq(len, visitor)
     }
-    fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+    fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Fail> {
         let len = self.len()?;
         visitor.visit_map(Items {
             reader: self,
@@ -355,10 +445,8 @@ impl<'de> de::Deserializer<'de> for &mut BodyReader<'de, '_> {
         name: &'static str,
         fields: &'static [&'static str],
         visitor: V,
-    ) -> Result<V::Value, DecodeError> {
-        if name == names::DOT {
-            self.count()?;
-        }
+    ) -> Result<V::Value, Fail> {
+        self.enter_struct(name)?;
         self.seq(fields.len(), visitor)
     }
     fn deserialize_enum<V: Visitor<'de>>(
@@ -366,23 +454,19 @@ impl<'de> de::Deserializer<'de> for &mut BodyReader<'de, '_> {
         name: &'static str,
         _: &'static [&'static str],
         visitor: V,
-    ) -> Result<V::Value, DecodeError> {
-        if name == names::VALUE {
-            return self.nested(|r| {
-                r.count()?;
-                visitor.visit_enum(r)
-            });
+    ) -> Result<V::Value, Fail> {
+        let deeper = self.enter_enum(name)?;
+        let out = visitor.visit_enum(&mut *self);
+        if deeper {
+            self.budget.depth -= 1;
         }
-        if name == names::FIELD {
-            return self.nested(|r| visitor.visit_enum(r));
-        }
-        visitor.visit_enum(self)
+        out
     }
-    fn deserialize_identifier<V: Visitor<'de>>(self, _: V) -> Result<V::Value, DecodeError> {
-        Err(DecodeError::Malformed(Layout::WontImplement))
+    fn deserialize_identifier<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Fail> {
+        Err(Fail::Layout(Layout::WontImplement))
     }
-    fn deserialize_ignored_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, DecodeError> {
-        Err(DecodeError::Malformed(Layout::WontImplement))
+    fn deserialize_ignored_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Fail> {
+        Err(Fail::Layout(Layout::WontImplement))
     }
 }
 
@@ -399,12 +483,13 @@ impl Items<'_, '_, '_> {
 }
 
 impl<'de> de::SeqAccess<'de> for Items<'_, 'de, '_> {
-    type Error = DecodeError;
+    type Error = Fail;
 
+    #[inline]
     fn next_element_seed<T: DeserializeSeed<'de>>(
         &mut self,
         seed: T,
-    ) -> Result<Option<T::Value>, DecodeError> {
+    ) -> Result<Option<T::Value>, Fail> {
         if self.left == 0 {
             return Ok(None);
         }
@@ -418,12 +503,13 @@ impl<'de> de::SeqAccess<'de> for Items<'_, 'de, '_> {
 }
 
 impl<'de> de::MapAccess<'de> for Items<'_, 'de, '_> {
-    type Error = DecodeError;
+    type Error = Fail;
 
+    #[inline]
     fn next_key_seed<K: DeserializeSeed<'de>>(
         &mut self,
         seed: K,
-    ) -> Result<Option<K::Value>, DecodeError> {
+    ) -> Result<Option<K::Value>, Fail> {
         if self.left == 0 {
             return Ok(None);
         }
@@ -431,10 +517,8 @@ impl<'de> de::MapAccess<'de> for Items<'_, 'de, '_> {
         seed.deserialize(&mut *self.reader).map(Some)
     }
 
-    fn next_value_seed<V: DeserializeSeed<'de>>(
-        &mut self,
-        seed: V,
-    ) -> Result<V::Value, DecodeError> {
+    #[inline]
+    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, Fail> {
         seed.deserialize(&mut *self.reader)
     }
 
@@ -444,43 +528,35 @@ impl<'de> de::MapAccess<'de> for Items<'_, 'de, '_> {
 }
 
 impl<'de> de::EnumAccess<'de> for &mut BodyReader<'de, '_> {
-    type Error = DecodeError;
+    type Error = Fail;
     type Variant = Self;
 
-    fn variant_seed<V: DeserializeSeed<'de>>(
-        self,
-        seed: V,
-    ) -> Result<(V::Value, Self), DecodeError> {
+    #[inline]
+    fn variant_seed<V: DeserializeSeed<'de>>(self, seed: V) -> Result<(V::Value, Self), Fail> {
         let index = self.u32()?;
-        let value = seed.deserialize(IntoDeserializer::<DecodeError>::into_deserializer(index))?;
+        let value = seed.deserialize(IntoDeserializer::<Fail>::into_deserializer(index))?;
         Ok((value, self))
     }
 }
 
 impl<'de> de::VariantAccess<'de> for &mut BodyReader<'de, '_> {
-    type Error = DecodeError;
+    type Error = Fail;
 
-    fn unit_variant(self) -> Result<(), DecodeError> {
+    fn unit_variant(self) -> Result<(), Fail> {
         Ok(())
     }
-    fn newtype_variant_seed<T: DeserializeSeed<'de>>(
-        self,
-        seed: T,
-    ) -> Result<T::Value, DecodeError> {
+    #[inline]
+    fn newtype_variant_seed<T: DeserializeSeed<'de>>(self, seed: T) -> Result<T::Value, Fail> {
         seed.deserialize(self)
     }
-    fn tuple_variant<V: Visitor<'de>>(
-        self,
-        len: usize,
-        visitor: V,
-    ) -> Result<V::Value, DecodeError> {
+    fn tuple_variant<V: Visitor<'de>>(self, len: usize, visitor: V) -> Result<V::Value, Fail> {
         self.seq(len, visitor)
     }
     fn struct_variant<V: Visitor<'de>>(
         self,
         fields: &'static [&'static str],
         visitor: V,
-    ) -> Result<V::Value, DecodeError> {
+    ) -> Result<V::Value, Fail> {
         self.seq(fields.len(), visitor)
     }
 }

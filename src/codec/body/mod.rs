@@ -6,7 +6,7 @@
 //! them give their serde shape a name the codec recognises ([`names`]); everything else is
 //! written exactly as postcard writes it, so a body here is a postcard body byte for byte:
 //!
-//! - every [`ReplicaId`](crate::causal::ReplicaId) is a varint index into the frame's replica
+//! - every [`ReplicaId`](crate::id::ReplicaId) is a varint index into the frame's replica
 //!   table, built in first-seen order while writing ([`Interner`]) and looked up while reading;
 //! - while reading, every replica reference, dot and document value is charged to the
 //!   element budget, document maps and values count toward the nesting bound, and the greatest
@@ -15,7 +15,7 @@
 //! - sequences never reserve memory on the input's word beyond [`PREALLOC_ELEMENTS`].
 //!
 //! The state lives in the serializer and deserializer values, passed down by `&mut` the way
-//! yrs passes its encoder: no thread-local, no global. The golden vectors in `tests/golden.rs`
+//! yrs passes its encoder: no thread-local, no global. The golden vectors in `tests/codec/golden.rs`
 //! pin the bytes.
 
 mod de;
@@ -33,10 +33,10 @@ pub(crate) const PREALLOC_ELEMENTS: usize = 64;
 /// `SERDE_NAME` constant beside its serde impl); the codec only reads them. The golden vectors and
 /// the limit tests fail if one drifts.
 pub(crate) mod names {
-    use crate::causal::ReplicaId;
     use crate::causal::dot::LocalDot;
     use crate::clock::Timestamp;
     use crate::document::{Field, Value};
+    use crate::id::ReplicaId;
 
     /// A newtype around the UUID; in a body, an index into the replica table.
     pub(crate) const REPLICA_ID: &str = ReplicaId::SERDE_NAME;
@@ -60,7 +60,7 @@ mod tests {
     use serde::{Deserialize, Serialize};
 
     use super::{BodyReader, BodyWriter, Budget, Interner};
-    use crate::causal::ReplicaId;
+    use crate::id::ReplicaId;
 
     /// Every shape of serde's data model that the crate's types or a user's elements may use.
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -126,7 +126,7 @@ mod tests {
         table: &[ReplicaId],
     ) -> Result<(T, usize), crate::codec::DecodeError> {
         let mut reader = BodyReader::new(bytes, table, Budget::new(usize::MAX, u32::MAX));
-        let value = T::deserialize(&mut reader)?;
+        let value = T::deserialize(&mut reader).map_err(|fail| reader.error(fail))?;
         Ok((value, reader.finish().0.len()))
     }
 

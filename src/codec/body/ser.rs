@@ -5,7 +5,7 @@ use postcard::Error;
 use serde::ser::{self, Impossible, Serialize};
 
 use super::names;
-use crate::causal::ReplicaId;
+use crate::id::ReplicaId;
 
 /// The replica table of one value being written: ids in first-seen order, and their indices.
 #[derive(Debug, Default)]
@@ -42,7 +42,8 @@ impl<'a> BodyWriter<'a> {
         Self { out, replicas }
     }
 
-    fn varint(&mut self, mut value: u128) {
+    /// A varint. `u64` arithmetic: `u128` shifts cost the npm module code size on every write.
+    fn varint(&mut self, mut value: u64) {
         while value >= 0x80 {
             // Truncation to the low 7 bits is the encoding.
             #[allow(clippy::cast_possible_truncation)]
@@ -53,14 +54,25 @@ impl<'a> BodyWriter<'a> {
         self.out.push(value as u8);
     }
 
-    fn zigzag(&mut self, value: i128) {
+    fn zigzag(&mut self, value: i64) {
         #[allow(clippy::cast_sign_loss)]
-        self.varint(((value << 1) ^ (value >> 127)) as u128);
+        self.varint(((value << 1) ^ (value >> 63)) as u64);
+    }
+
+    /// A varint of a `u128` (only `u128` and `i128` fields pay for 128-bit arithmetic).
+    fn varint128(&mut self, mut value: u128) {
+        while value >= 0x80 {
+            #[allow(clippy::cast_possible_truncation)]
+            self.out.push((value as u8) | 0x80);
+            value >>= 7;
+        }
+        #[allow(clippy::cast_possible_truncation)]
+        self.out.push(value as u8);
     }
 
     fn len(&mut self, len: Option<usize>) -> Result<(), Error> {
         let len = len.ok_or(Error::SerializeSeqLengthUnknown)?;
-        self.varint(len as u128);
+        self.varint(len as u64);
         Ok(())
     }
 }
@@ -97,11 +109,12 @@ impl ser::Serializer for &mut BodyWriter<'_> {
         Ok(())
     }
     fn serialize_i64(self, v: i64) -> Result<(), Error> {
-        self.zigzag(v.into());
+        self.zigzag(v);
         Ok(())
     }
     fn serialize_i128(self, v: i128) -> Result<(), Error> {
-        self.zigzag(v);
+        #[allow(clippy::cast_sign_loss)]
+        self.varint128(((v << 1) ^ (v >> 127)) as u128);
         Ok(())
     }
     fn serialize_u8(self, v: u8) -> Result<(), Error> {
@@ -117,11 +130,11 @@ impl ser::Serializer for &mut BodyWriter<'_> {
         Ok(())
     }
     fn serialize_u64(self, v: u64) -> Result<(), Error> {
-        self.varint(v.into());
+        self.varint(v);
         Ok(())
     }
     fn serialize_u128(self, v: u128) -> Result<(), Error> {
-        self.varint(v);
+        self.varint128(v);
         Ok(())
     }
     fn serialize_f32(self, v: f32) -> Result<(), Error> {
@@ -139,7 +152,7 @@ impl ser::Serializer for &mut BodyWriter<'_> {
         self.serialize_bytes(v.as_bytes())
     }
     fn serialize_bytes(self, v: &[u8]) -> Result<(), Error> {
-        self.varint(v.len() as u128);
+        self.varint(v.len() as u64);
         self.out.extend_from_slice(v);
         Ok(())
     }

@@ -1,4 +1,4 @@
-//! Replica identity.
+//! Replica identity: who. The lowest layer; the clock's stamps and causality both build on it.
 
 use core::fmt;
 use core::str::FromStr;

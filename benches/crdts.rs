@@ -452,7 +452,7 @@ fn settle<T>(a: &mut SyncEngine<T>, b: &mut SyncEngine<T>)
 where
     T: Lattice + serde::Serialize + serde::de::DeserializeOwned,
 {
-    let (ia, ib) = (a.replica(), b.replica());
+    let (ia, ib) = (a.id(), b.id());
     loop {
         let mut quiet = true;
         while let Some(t) = a.poll_transmit() {

@@ -4,6 +4,7 @@ use std::collections::VecDeque;
 
 use serde::Serialize;
 
+use super::message;
 use crate::{Lattice, ReplicaId};
 
 #[derive(Debug)]
@@ -11,7 +12,22 @@ struct Entry<T> {
     delta: T,
     /// The peer it came from (`None`: a local mutation).
     origin: Option<ReplicaId>,
-    bytes: usize,
+    /// The delta's payload encoding (`message::payload`), made once when it is buffered: it
+    /// is the size the caps count, the payload of a one-delta interval to every peer and the
+    /// body of its log record. Empty if the delta could not be encoded (then each use encodes
+    /// it again and reports the error).
+    payload: Vec<u8>,
+}
+
+/// What a peer is sent for an interval (see [`DeltaBuffer::interval`]).
+#[derive(Debug)]
+pub(crate) enum Interval<'a, T> {
+    /// Nothing: every entry in it came from the peer itself.
+    Empty,
+    /// One entry: its payload, encoded when it was buffered.
+    One(&'a [u8]),
+    /// Several entries joined into one delta-group, to encode.
+    Group(T),
 }
 
 /// Deltas for sequence numbers `start..start + len`, contiguous: every sequence number the
@@ -21,20 +37,6 @@ pub(crate) struct DeltaBuffer<T> {
     start: u64,
     entries: VecDeque<Entry<T>>,
     bytes: usize,
-}
-
-/// The encoded size of a value (replica ids counted at 16 bytes: an upper bound).
-///
-/// Natively postcard's counting flavor measures without writing. On wasm32 the value is
-/// encoded and its length taken instead: the same number, but it reuses the frame writer's
-/// instantiation of every `Serialize` impl rather than adding a second copy of each (about
-/// 8 KB of the npm module).
-fn encoded_len<T: Serialize>(value: &T) -> usize {
-    #[cfg(not(target_arch = "wasm32"))]
-    return postcard::serialize_with_flavor(value, postcard::ser_flavors::Size::default())
-        .unwrap_or(0);
-    #[cfg(target_arch = "wasm32")]
-    return postcard::to_allocvec(value).map_or(0, |v| v.len());
 }
 
 impl<T: Lattice + Serialize> DeltaBuffer<T> {
@@ -67,12 +69,12 @@ impl<T: Lattice + Serialize> DeltaBuffer<T> {
 
     /// Appends the delta of sequence number [`end`](Self::end).
     pub(crate) fn push(&mut self, delta: T, origin: Option<ReplicaId>) {
-        let bytes = encoded_len(&delta);
-        self.bytes += bytes;
+        let payload = message::payload(&delta).unwrap_or_default();
+        self.bytes += payload.len();
         self.entries.push_back(Entry {
             delta,
             origin,
-            bytes,
+            payload,
         });
     }
 
@@ -97,7 +99,7 @@ impl<T: Lattice + Serialize> DeltaBuffer<T> {
     fn pop(&mut self) -> bool {
         match self.entries.pop_front() {
             Some(entry) => {
-                self.bytes -= entry.bytes;
+                self.bytes -= entry.payload.len();
                 self.start += 1;
                 true
             }
@@ -124,26 +126,78 @@ impl<T: Lattice + Serialize> DeltaBuffer<T> {
         )
     }
 
+    /// As [`since`](Self::since), with each delta's payload encoding (empty if it could not
+    /// be encoded): what a durable store writes to its log without encoding the delta again.
+    pub(crate) fn payloads_since(
+        &self,
+        from: u64,
+    ) -> Option<impl Iterator<Item = (u64, &T, &[u8], Option<ReplicaId>)> + '_> {
+        let offset = usize::try_from(from.checked_sub(self.start)?).ok()?;
+        if offset > self.entries.len() {
+            return None;
+        }
+        Some(
+            self.entries
+                .iter()
+                .enumerate()
+                .skip(offset)
+                .map(move |(i, e)| {
+                    (
+                        self.start + i as u64,
+                        &e.delta,
+                        e.payload.as_slice(),
+                        e.origin,
+                    )
+                }),
+        )
+    }
+
     /// The delta-interval `⊔ D[from..end)`, skipping entries that came from `skip` (no
     /// back-propagation). `None` if `from` is below [`start`](Self::start) (the buffer no
-    /// longer reaches back) — the caller then sends the full state.
-    pub(crate) fn interval(&self, from: u64, skip: Option<ReplicaId>) -> Option<T> {
+    /// longer reaches back) — the caller then sends the full state. A single entry comes as
+    /// its payload, encoded once when it was buffered, however many peers it goes to.
+    pub(crate) fn interval(&self, from: u64, skip: Option<ReplicaId>) -> Option<Interval<'_, T>> {
         let offset = usize::try_from(from.checked_sub(self.start)?).ok()?;
-        let mut group = T::default();
-        for entry in self.entries.iter().skip(offset) {
-            if skip.is_some() && entry.origin == skip {
-                continue;
+        let mut entries = self
+            .entries
+            .iter()
+            .skip(offset)
+            .filter(|e| skip.is_none() || e.origin != skip);
+        let Some(first) = entries.next() else {
+            return Some(Interval::Empty);
+        };
+        let Some(second) = entries.next() else {
+            if !first.payload.is_empty() {
+                return Some(Interval::One(&first.payload));
             }
+            return Some(Interval::Group(first.delta.clone()));
+        };
+        let mut group = first.delta.clone();
+        group.join_delta_group(second.delta.clone());
+        for entry in entries {
             group.join_delta_group(entry.delta.clone());
         }
-        Some(group)
+        Some(Interval::Group(group))
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::DeltaBuffer;
+    use super::{DeltaBuffer, Interval};
+    use crate::sync::message;
     use crate::{GCounter, ReplicaId};
+
+    /// The interval's value, whichever form it comes in.
+    fn value(interval: Option<Interval<'_, GCounter>>) -> Option<u64> {
+        let limits = crate::DecodeLimits::default();
+        interval.map(|i| match i {
+            Interval::Empty => 0,
+            Interval::One(bytes) => message::decode_payload::<GCounter>(bytes, &limits)
+                .map(|(g, _)| g.value())
+                .unwrap_or(u64::MAX),
+            Interval::Group(g) => g.value(),
+        })
+    }
 
     fn delta(replica: u128, by: u64) -> GCounter {
         GCounter::default()
@@ -159,10 +213,23 @@ mod tests {
         buffer.push(delta(2, 5), Some(peer));
         buffer.push(delta(3, 7), Some(me));
         assert_eq!(buffer.end(), 3);
-        assert_eq!(buffer.interval(0, None).map(|g| g.value()), Some(13));
-        assert_eq!(buffer.interval(0, Some(peer)).map(|g| g.value()), Some(8));
-        assert_eq!(buffer.interval(2, Some(peer)).map(|g| g.value()), Some(7));
-        assert_eq!(buffer.interval(3, None), Some(GCounter::default()));
+        assert_eq!(value(buffer.interval(0, None)), Some(13));
+        assert_eq!(value(buffer.interval(0, Some(peer))), Some(8));
+        assert!(matches!(
+            buffer.interval(2, Some(peer)),
+            Some(Interval::One(_))
+        ));
+        assert_eq!(value(buffer.interval(2, Some(peer))), Some(7));
+        assert!(matches!(
+            buffer.interval(1, Some(peer)),
+            Some(Interval::One(_))
+        ));
+        assert!(matches!(buffer.interval(3, None), Some(Interval::Empty)));
+        // A one-delta interval is the payload the delta would be encoded to now.
+        let Some(Interval::One(bytes)) = buffer.interval(2, None) else {
+            panic!("one entry");
+        };
+        assert_eq!(Ok(bytes.to_vec()), message::payload(&delta(3, 7)));
     }
 
     #[test]
@@ -174,7 +241,7 @@ mod tests {
         assert_eq!((buffer.start(), buffer.end(), buffer.len()), (10, 15, 5));
         buffer.collect(12);
         assert_eq!((buffer.start(), buffer.len()), (12, 3));
-        assert_eq!(buffer.interval(11, None), None); // no longer reaches back
+        assert!(buffer.interval(11, None).is_none()); // no longer reaches back
         assert!(buffer.bytes() > 0);
         assert_eq!(buffer.evict(usize::MAX, 1), 2);
         assert_eq!((buffer.start(), buffer.len()), (14, 1));

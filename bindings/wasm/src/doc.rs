@@ -162,7 +162,7 @@ impl WasmDoc {
     /// `BUSY` on a conflicting re-entrant call.
     #[wasm_bindgen(getter, js_name = replicaId)]
     pub fn replica_id(&self) -> core::result::Result<String, JsError> {
-        Ok(self.shared.read(|e| e.replica().to_string())?)
+        Ok(self.shared.read(|e| e.id().to_string())?)
     }
 
     /// The counter `name`.

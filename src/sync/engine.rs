@@ -371,21 +371,20 @@ impl<T: Lattice + Serialize + DeserializeOwned> SyncEngine<T> {
     /// ```
     #[must_use]
     pub fn poll_timeout(&self) -> Option<u64> {
-        let timeout = self.config.retransmit_after_ms;
-        self.peers
-            .values()
-            .filter_map(|peer| {
-                // `fill_outbox` resends a hello to a peer not heard from yet...
-                let hello = peer.hello_sent_at.filter(|_| !peer.heard);
-                // ...and `tick` clears a data message left unacknowledged.
-                let data = peer.in_flight.map(|f| f.sent_at);
-                [hello, data]
-                    .into_iter()
-                    .flatten()
-                    .map(|at| at.saturating_add(timeout))
-                    .min()
-            })
-            .min()
+        let mut due: Option<u64> = None;
+        for peer in self.peers.values() {
+            // `fill_outbox` resends a hello to a peer not heard from yet, and `tick` clears
+            // a data message left unacknowledged, `retransmit_after_ms` after it went out.
+            let hello = peer.hello_sent_at.filter(|_| !peer.heard);
+            for at in [hello, peer.in_flight.map(|f| f.sent_at)]
+                .into_iter()
+                .flatten()
+            {
+                let at = at.saturating_add(self.config.retransmit_after_ms);
+                due = Some(due.map_or(at, |d| d.min(at)));
+            }
+        }
+        due
     }
 
     /// Handles one frame from `from`. Returns whether the state changed.

@@ -12,11 +12,39 @@ struct Entry<T> {
     delta: T,
     /// The peer it came from (`None`: a local mutation).
     origin: Option<ReplicaId>,
-    /// The delta's payload encoding (`message::payload`), made once when it is buffered: it
-    /// is the size the caps count, the payload of a one-delta interval to every peer and the
-    /// body of its log record. Empty if the delta could not be encoded (then each use encodes
-    /// it again and reports the error).
-    payload: Vec<u8>,
+    /// Its encoded size, as the caps count it.
+    bytes: usize,
+    /// The delta's payload encoding (`message::payload`), made the first time it is needed
+    /// and then reused: the payload of a one-delta interval to every peer and the body of its
+    /// log record. Empty if the delta could not be encoded (then each use encodes it again
+    /// and reports the error).
+    payload: Option<Vec<u8>>,
+}
+
+impl<T: Serialize> Entry<T> {
+    /// The delta and its payload encoding (made now if it was not yet).
+    fn parts(&mut self) -> (&T, &[u8]) {
+        let delta = &self.delta;
+        let payload = self
+            .payload
+            .get_or_insert_with(|| message::payload(delta).unwrap_or_default());
+        (delta, payload)
+    }
+}
+
+/// The encoded size of a value (replica ids counted at 16 bytes: an upper bound).
+///
+/// Natively postcard's counting flavor measures without writing (buffering a received delta
+/// that is never relayed or logged costs no encoding). On wasm32 the value is encoded and its
+/// length taken instead: the same number, but it reuses the frame writer's instantiation of
+/// every `Serialize` impl rather than adding a second copy of each (about 8 KB of the npm
+/// module).
+fn encoded_len<T: Serialize>(value: &T) -> usize {
+    #[cfg(not(target_arch = "wasm32"))]
+    return postcard::serialize_with_flavor(value, postcard::ser_flavors::Size::default())
+        .unwrap_or(0);
+    #[cfg(target_arch = "wasm32")]
+    return postcard::to_allocvec(value).map_or(0, |v| v.len());
 }
 
 /// What a peer is sent for an interval (see [`DeltaBuffer::interval`]).
@@ -24,7 +52,7 @@ struct Entry<T> {
 pub(crate) enum Interval<'a, T> {
     /// Nothing: every entry in it came from the peer itself.
     Empty,
-    /// One entry: its payload, encoded when it was buffered.
+    /// One entry: its payload, encoded at most once however many peers it goes to.
     One(&'a [u8]),
     /// Several entries joined into one delta-group, to encode.
     Group(T),
@@ -69,12 +97,13 @@ impl<T: Lattice + Serialize> DeltaBuffer<T> {
 
     /// Appends the delta of sequence number [`end`](Self::end).
     pub(crate) fn push(&mut self, delta: T, origin: Option<ReplicaId>) {
-        let payload = message::payload(&delta).unwrap_or_default();
-        self.bytes += payload.len();
+        let bytes = encoded_len(&delta);
+        self.bytes += bytes;
         self.entries.push_back(Entry {
             delta,
             origin,
-            payload,
+            bytes,
+            payload: None,
         });
     }
 
@@ -99,7 +128,7 @@ impl<T: Lattice + Serialize> DeltaBuffer<T> {
     fn pop(&mut self) -> bool {
         match self.entries.pop_front() {
             Some(entry) => {
-                self.bytes -= entry.payload.len();
+                self.bytes -= entry.bytes;
                 self.start += 1;
                 true
             }
@@ -129,25 +158,23 @@ impl<T: Lattice + Serialize> DeltaBuffer<T> {
     /// As [`since`](Self::since), with each delta's payload encoding (empty if it could not
     /// be encoded): what a durable store writes to its log without encoding the delta again.
     pub(crate) fn payloads_since(
-        &self,
+        &mut self,
         from: u64,
     ) -> Option<impl Iterator<Item = (u64, &T, &[u8], Option<ReplicaId>)> + '_> {
         let offset = usize::try_from(from.checked_sub(self.start)?).ok()?;
         if offset > self.entries.len() {
             return None;
         }
+        let start = self.start;
         Some(
             self.entries
-                .iter()
+                .iter_mut()
                 .enumerate()
                 .skip(offset)
                 .map(move |(i, e)| {
-                    (
-                        self.start + i as u64,
-                        &e.delta,
-                        e.payload.as_slice(),
-                        e.origin,
-                    )
+                    let origin = e.origin;
+                    let (delta, payload) = e.parts();
+                    (start + i as u64, delta, payload, origin)
                 }),
         )
     }
@@ -155,22 +182,27 @@ impl<T: Lattice + Serialize> DeltaBuffer<T> {
     /// The delta-interval `⊔ D[from..end)`, skipping entries that came from `skip` (no
     /// back-propagation). `None` if `from` is below [`start`](Self::start) (the buffer no
     /// longer reaches back) — the caller then sends the full state. A single entry comes as
-    /// its payload, encoded once when it was buffered, however many peers it goes to.
-    pub(crate) fn interval(&self, from: u64, skip: Option<ReplicaId>) -> Option<Interval<'_, T>> {
+    /// its payload, encoded the first time and then reused, however many peers it goes to.
+    pub(crate) fn interval(
+        &mut self,
+        from: u64,
+        skip: Option<ReplicaId>,
+    ) -> Option<Interval<'_, T>> {
         let offset = usize::try_from(from.checked_sub(self.start)?).ok()?;
         let mut entries = self
             .entries
-            .iter()
+            .iter_mut()
             .skip(offset)
             .filter(|e| skip.is_none() || e.origin != skip);
         let Some(first) = entries.next() else {
             return Some(Interval::Empty);
         };
         let Some(second) = entries.next() else {
-            if !first.payload.is_empty() {
-                return Some(Interval::One(&first.payload));
+            let (delta, payload) = first.parts();
+            if payload.is_empty() {
+                return Some(Interval::Group(delta.clone()));
             }
-            return Some(Interval::Group(first.delta.clone()));
+            return Some(Interval::One(payload));
         };
         let mut group = first.delta.clone();
         group.join_delta_group(second.delta.clone());

@@ -209,10 +209,11 @@ impl<T: Lattice + Serialize + DeserializeOwned> SyncEngine<T> {
         self.buffer.since(from)
     }
 
-    /// [`buffered_since`](Self::buffered_since) with each delta's payload encoding, made once
-    /// when it was buffered (empty if it could not be encoded): a log record reuses it.
+    /// [`buffered_since`](Self::buffered_since) with each delta's payload encoding, made now
+    /// if no frame needed it yet, then kept (empty if it could not be encoded): a log record
+    /// reuses what a frame encoded, and the other way round.
     pub(crate) fn buffered_payloads_since(
-        &self,
+        &mut self,
         from: u64,
     ) -> Option<impl Iterator<Item = (u64, &T, &[u8], Option<ReplicaId>)> + '_> {
         self.buffer.payloads_since(from)

@@ -965,7 +965,7 @@ mod tests {
         // Deterministic loss: every third frame of the first 60.
         let mut lose = || {
             sent += 1;
-            sent <= 60 && sent % 3 == 0
+            sent <= 60 && sent.is_multiple_of(3)
         };
         let mut now = 0;
         let mut ticks = 0;

@@ -381,12 +381,78 @@ fn sync_receive(c: &mut Criterion) {
     g.finish();
 }
 
+/// The sending side: a replica of 100,000 elements with three peers that hold everything
+/// makes local inserts and polls the frames out. `one-delta`: one insert, shipped to the
+/// three peers (the delta is encoded, counted for the buffer cap and framed per peer);
+/// `100-deltas`: 100 inserts, then one delta-interval per peer (the join of 100 entries).
+fn sync_poll(c: &mut Criterion) {
+    let ia = replica(1);
+    let peers = [replica(2), replica(3), replica(4)];
+    let mut rng = SplitMix(0x5EED_0006);
+    let base = rng.distinct(100_000);
+    let fresh = rng.distinct(100);
+    let mut set = OrSet::default();
+    for &e in &base {
+        let _ = set.insert(ia, e);
+    }
+    let clock = || 1_700_000_000_000u64;
+    // Each peer's opening hello, captured once.
+    let hellos: Vec<_> = peers
+        .iter()
+        .map(|&p| {
+            let mut e =
+                SyncEngine::<OrSet<u64>>::new(Hlc::builder(p).clock(clock).build().unwrap());
+            e.connect(ia);
+            e.poll_transmit().unwrap().bytes
+        })
+        .collect();
+    let sender = || {
+        let hlc = Hlc::builder(ia).clock(clock).build().unwrap();
+        let resume = deltacrdt::Resume {
+            state: set.clone(),
+            seq: 1,
+            deltas: Vec::new(),
+            acks: peers.iter().map(|&p| (p, 1)).collect(),
+        };
+        let mut a = SyncEngine::resume(hlc, resume, SyncConfig::default());
+        for (&p, hello) in peers.iter().zip(&hellos) {
+            a.connect(p);
+            a.receive(p, hello).unwrap();
+        }
+        while a.poll_transmit().is_some() {} // the hello replies
+        a
+    };
+    let mut g = c.benchmark_group("sync/poll");
+    for (name, n) in [("one-delta", 1), ("100-deltas", 100)] {
+        g.throughput(Throughput::Elements(n as u64));
+        g.bench_function(name, |bench| {
+            bench.iter_batched(
+                sender,
+                |mut a| {
+                    for &e in fresh.iter().take(n) {
+                        a.update(|s, _| Ok::<_, Infallible>(s.insert(ia, e)))
+                            .unwrap();
+                    }
+                    let mut sent = 0;
+                    while let Some(t) = a.poll_transmit() {
+                        sent += t.bytes.len();
+                    }
+                    assert!(sent > 0);
+                    (a, sent)
+                },
+                BatchSize::LargeInput,
+            );
+        });
+    }
+    g.finish();
+}
+
 /// Carries frames between two engines until neither has anything to send.
 fn settle<T>(a: &mut SyncEngine<T>, b: &mut SyncEngine<T>)
 where
     T: Lattice + serde::Serialize + serde::de::DeserializeOwned,
 {
-    let (ia, ib) = (a.replica(), b.replica());
+    let (ia, ib) = (a.id(), b.id());
     loop {
         let mut quiet = true;
         while let Some(t) = a.poll_transmit() {
@@ -416,5 +482,6 @@ fn main() {
     set_apply_many_replicas(&mut c);
     map_write_registers(&mut c);
     sync_receive(&mut c);
+    sync_poll(&mut c);
     c.final_summary();
 }

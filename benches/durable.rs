@@ -179,11 +179,11 @@ fn pump(a: &mut DurableReplica<Set, RedbStore>, b: &mut SyncEngine<Set>, now: &m
     loop {
         let mut quiet = true;
         while let Some(t) = a.poll_transmit().unwrap() {
-            b.receive(a.replica(), &t.bytes).unwrap();
+            b.receive(a.id(), &t.bytes).unwrap();
             quiet = false;
         }
         while let Some(t) = b.poll_transmit() {
-            a.receive(b.replica(), &t.bytes).unwrap();
+            a.receive(b.id(), &t.bytes).unwrap();
             quiet = false;
         }
         if quiet {
@@ -199,11 +199,11 @@ fn pump_engines(a: &mut SyncEngine<Set>, b: &mut SyncEngine<Set>) {
     loop {
         let mut quiet = true;
         while let Some(t) = a.poll_transmit() {
-            b.receive(a.replica(), &t.bytes).unwrap();
+            b.receive(a.id(), &t.bytes).unwrap();
             quiet = false;
         }
         while let Some(t) = b.poll_transmit() {
-            a.receive(b.replica(), &t.bytes).unwrap();
+            a.receive(b.id(), &t.bytes).unwrap();
             quiet = false;
         }
         if quiet {
@@ -238,8 +238,8 @@ fn catch_up(n: u64) -> (u64, u64, u64, u64) {
             .unwrap()
     };
     let mut b = SyncEngine::<Set>::with_config(peer_hlc(), cfg.sync.clone());
-    a.connect(b.replica());
-    b.connect(a.replica());
+    a.connect(b.id());
+    b.connect(a.id());
     let mut rng = SplitMix(7);
     let mut now = 0;
     for i in 0..n {
@@ -271,8 +271,8 @@ fn catch_up(n: u64) -> (u64, u64, u64, u64) {
         },
         cfg.sync.clone(),
     );
-    a.connect(b1.replica());
-    b1.connect(a.replica());
+    a.connect(b1.id());
+    b1.connect(a.id());
     let mut extra = SplitMix(99);
     for _ in 0..10 {
         let _ = insert(&mut a, extra.next());
@@ -298,8 +298,8 @@ fn catch_up(n: u64) -> (u64, u64, u64, u64) {
         },
         cfg.sync.clone(),
     );
-    a2.connect(b2.replica());
-    b2.connect(a2.replica());
+    a2.connect(b2.id());
+    b2.connect(a2.id());
     let mut extra = SplitMix(99);
     for _ in 0..10 {
         let x = extra.next();

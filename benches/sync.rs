@@ -102,16 +102,12 @@ struct Net<T> {
 impl<T: Lattice + Serialize + DeserializeOwned> Net<T> {
     fn new(nodes: Vec<SyncEngine<T>>, edges: &[(usize, usize)], clock: Clock) -> Self {
         let mut net = Self {
-            index: nodes
-                .iter()
-                .enumerate()
-                .map(|(i, n)| (n.replica(), i))
-                .collect(),
+            index: nodes.iter().enumerate().map(|(i, n)| (n.id(), i)).collect(),
             nodes,
             clock,
         };
         for &(a, b) in edges {
-            let (ra, rb) = (net.nodes[a].replica(), net.nodes[b].replica());
+            let (ra, rb) = (net.nodes[a].id(), net.nodes[b].id());
             net.nodes[a].connect(rb);
             net.nodes[b].connect(ra);
         }
@@ -124,7 +120,7 @@ impl<T: Lattice + Serialize + DeserializeOwned> Net<T> {
         self.clock.fetch_add(1, Ordering::Relaxed);
         let mut frames = Vec::new();
         for node in &mut self.nodes {
-            let from = node.replica();
+            let from = node.id();
             while let Some(t) = node.poll_transmit() {
                 frames.push((from, t));
             }

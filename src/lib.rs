@@ -53,5 +53,5 @@ pub use net::{Backoff, NetConfig, NetError, NetStats, Network, Refusals, SyncNod
 pub use sync::{
     Count, FullStates, MemoryNetwork, MemoryTransport, PeerStats, PumpError, Pumped, Replica,
     Resume, SyncConfig, SyncEngine, SyncError, SyncStats, Traffic, Transmit, Transport,
-    UnknownEndpoint,
+    UnknownEndpoint, UpdateError,
 };

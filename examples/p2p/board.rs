@@ -10,8 +10,7 @@
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 
-use deltacrdt::durable::{Durability, DurableReplica, Store};
-use deltacrdt::{Delta, Doc, Error, Hlc, Replica, SyncEngine, encode};
+use deltacrdt::{Delta, Doc, Edit, Error, Replica, UpdateError, encode};
 
 const CARDS: [&str; 4] = ["ship-it", "fix-login", "write-docs", "plan-q3"];
 const LABELS: [&str; 5] = ["urgent", "bug", "ux", "backend", "later"];
@@ -44,17 +43,17 @@ impl Rng {
 /// Returns the encoded size of that delta (what the bandwidth reference counts).
 ///
 /// # Errors
-/// The clock's, if it cannot issue a timestamp.
-pub(crate) fn random_edit(
-    replica: &mut impl Board,
+/// The clock's, if it cannot issue a timestamp, or the replica's, if it cannot commit.
+pub(crate) fn random_edit<R: Replica<State = Doc>>(
+    replica: &mut R,
     rng: &mut Rng,
     tag: &str,
-) -> Result<usize, Error> {
+) -> Result<usize, UpdateError<Error, R::Error>> {
     let mut size = 0;
     let roll = rng.next() % 6;
     let card = rng.pick(&CARDS);
     let (label, person) = (rng.pick(&LABELS), rng.pick(&PEOPLE));
-    replica.edit(|doc, hlc| -> Result<Delta<Doc>, Error> {
+    replica.update(|doc, hlc| -> Result<Delta<Doc>, Error> {
         let me = hlc.replica();
         let mut d = match roll {
             0 => doc.increment(me, &["likes"], 1)?,
@@ -71,102 +70,18 @@ pub(crate) fn random_edit(
     Ok(size)
 }
 
-/// A replica of the board: in memory (a [`SyncEngine`]) or in a data directory (a
-/// [`DurableReplica`]); the sync loop drives either through [`Replica`].
-pub(crate) trait Board: Replica {
-    /// The engine, to read the state and the statistics.
-    fn engine(&self) -> &SyncEngine<Doc>;
-
-    /// Applies a local edit (and, with a store, commits it under its durability).
-    fn edit(
-        &mut self,
-        f: impl FnOnce(&mut Doc, &mut Hlc) -> Result<Delta<Doc>, Error>,
-    ) -> Result<(), Error>;
-
-    /// Whether the local edit that brought the sequence number to `seq` is *committed*: it
-    /// survives this process dying.
-    ///
-    /// This is the one place that defines it. In memory: acknowledged by at least one other
-    /// peer. With a data directory: on disk (the store's durable sequence number reached it).
-    fn is_committed(&self, seq: u64) -> bool;
-
-    /// Writes everything pending, the peers' acknowledgements included (so a restart resumes
-    /// delta sync from them); nothing to do in memory.
-    fn flush(&mut self) -> Result<(), Error>;
-
-    /// The sequence number up to which everything survives a crash (memory: none of it).
-    fn durable_seq(&self) -> u64;
-
-    /// How edits are committed, for the report.
-    fn durability(&self) -> String;
-}
-
-impl Board for SyncEngine<Doc> {
-    fn engine(&self) -> &SyncEngine<Doc> {
-        self
-    }
-
-    fn edit(
-        &mut self,
-        f: impl FnOnce(&mut Doc, &mut Hlc) -> Result<Delta<Doc>, Error>,
-    ) -> Result<(), Error> {
-        self.update(f)
-    }
-
-    fn is_committed(&self, seq: u64) -> bool {
-        self.stats()
+/// Whether the local edit that brought the sequence number to `seq` is *committed*: it
+/// survives this process dying. This is the one place that defines it: on disk (a replica
+/// with a data directory), or acknowledged by at least one other peer (in memory). One rule
+/// serves both, since a durable replica sends nothing a crash could still lose, so a peer
+/// only ever acknowledges what is on disk.
+pub(crate) fn is_committed(replica: &impl Replica, seq: u64) -> bool {
+    replica.durable_seq() >= seq
+        || replica
+            .stats()
             .peers
             .iter()
             .any(|p| p.acked.is_some_and(|a| a >= seq))
-    }
-
-    fn flush(&mut self) -> Result<(), Error> {
-        Ok(())
-    }
-
-    fn durable_seq(&self) -> u64 {
-        0
-    }
-
-    fn durability(&self) -> String {
-        "memory (committed = acknowledged by a peer)".into()
-    }
-}
-
-impl<S: Store> Board for DurableReplica<Doc, S> {
-    fn engine(&self) -> &SyncEngine<Doc> {
-        DurableReplica::engine(self)
-    }
-
-    fn edit(
-        &mut self,
-        f: impl FnOnce(&mut Doc, &mut Hlc) -> Result<Delta<Doc>, Error>,
-    ) -> Result<(), Error> {
-        // Under group commit the edit is durable after the next flush (the pump that sends it).
-        let _commit = self.update(f)?;
-        Ok(())
-    }
-
-    fn is_committed(&self, seq: u64) -> bool {
-        self.durable_seq() >= seq
-    }
-
-    fn flush(&mut self) -> Result<(), Error> {
-        DurableReplica::flush(self)?;
-        Ok(())
-    }
-
-    fn durable_seq(&self) -> u64 {
-        DurableReplica::durable_seq(self)
-    }
-
-    fn durability(&self) -> String {
-        match DurableReplica::durability(self) {
-            Durability::Group => "group commit (a sync per network turn; committed = on disk)",
-            _ => "per operation (a sync per change; committed = on disk)",
-        }
-        .into()
-    }
 }
 
 /// A digest of the document (of its JSON rendering, which sorts sets and keys).
@@ -176,25 +91,24 @@ pub(crate) fn digest(doc: &Doc) -> u64 {
     h.finish()
 }
 
-/// Edits typed at the prompt: `inc PATH [N]`, `add PATH VALUE`, `set PATH TEXT`.
+/// Applies an edit typed at the prompt (parsed by `commands::parse`) at the slash-separated
+/// `path`. A register write is stamped now, by the replica's clock.
 ///
 /// # Errors
-/// An empty path or the clock's refusal.
-pub(crate) fn apply_command(
-    replica: &mut impl Board,
-    verb: &str,
+/// [`UpdateError::Edit`] for an empty path or the clock's refusal; [`UpdateError::Replica`]
+/// if the replica could not commit it.
+pub(crate) fn apply_command<R: Replica<State = Doc>>(
+    replica: &mut R,
     path: &str,
-    arg: &str,
-) -> Result<(), Error> {
+    edit: Edit,
+) -> Result<(), UpdateError<Error, R::Error>> {
     let parts: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
-    replica.edit(
-        |doc: &mut Doc, hlc: &mut Hlc| -> Result<Delta<Doc>, Error> {
-            let me = hlc.replica();
-            Ok(match verb {
-                "inc" => doc.increment(me, &parts, arg.parse().unwrap_or(1))?,
-                "add" => doc.insert(me, &parts, arg.into())?,
-                _ => doc.set(hlc.now()?, &parts, arg.into())?,
-            })
-        },
-    )
+    replica.update(|doc, hlc| {
+        let edit = match edit {
+            Edit::Write(_, value) => Edit::Write(hlc.now()?, value),
+            other => other,
+        };
+        Ok::<_, Error>(doc.apply_edit(hlc.replica(), &parts, edit)?)
+    })?;
+    Ok(())
 }

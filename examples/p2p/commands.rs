@@ -1,16 +1,18 @@
 //! The prompt's commands: what a person types at a peer, and what the scenario sends it.
 
+use deltacrdt::{Edit, ReplicaId, Stamp, Timestamp};
+
 /// One parsed command line.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub(crate) enum Command {
-    /// `inc PATH [N]`, `add PATH VALUE`, `set PATH TEXT` (TEXT may be quoted).
+    /// `inc PATH [N]` ([`Edit::Add`]), `add PATH VALUE` ([`Edit::Insert`]), `set PATH TEXT`
+    /// ([`Edit::Write`]; TEXT may be quoted), parsed once into the document's own edit.
     Edit {
-        /// `inc`, `add` or `set`.
-        verb: &'static str,
         /// Slash-separated path.
         path: String,
-        /// The amount, element or text.
-        arg: String,
+        /// The edit. A write's stamp is [`UNSTAMPED`]: the replica's clock stamps it when
+        /// it is applied (`board::apply_command`).
+        edit: Edit,
     },
     /// Print the document.
     Show,
@@ -43,6 +45,12 @@ pub(crate) enum Command {
     Nothing,
 }
 
+/// The stamp of a parsed, not yet applied, register write (the lowest there is).
+pub(crate) const UNSTAMPED: Stamp = Stamp {
+    time: Timestamp::from_u64(0),
+    replica: ReplicaId::from_u128(0),
+};
+
 /// Parses one line.
 ///
 /// # Errors
@@ -60,22 +68,22 @@ pub(crate) fn parse(line: &str) -> Result<Command, String> {
             if first.is_empty() {
                 return Err(need("a path"));
             }
-            let verb = match word {
-                "inc" => "inc",
-                "add" => "add",
-                _ => "set",
-            };
-            if verb != "inc" && tail.is_empty() {
+            if word != "inc" && tail.is_empty() {
                 return Err(need("a value"));
             }
             let arg = tail
                 .strip_prefix('"')
                 .and_then(|t| t.strip_suffix('"'))
                 .unwrap_or(tail);
+            let edit = match word {
+                "inc" if arg.is_empty() => Edit::Add(1),
+                "inc" => Edit::Add(arg.parse().map_err(|_| need("a whole number"))?),
+                "add" => Edit::Insert(arg.into()),
+                _ => Edit::Write(UNSTAMPED, arg.into()),
+            };
             Command::Edit {
-                verb,
                 path: first.to_string(),
-                arg: arg.to_string(),
+                edit,
             }
         }
         "show" => Command::Show,
@@ -113,17 +121,33 @@ mod tests {
         assert_eq!(
             parse(r#"set title "Ship the demo""#),
             Ok(Command::Edit {
-                verb: "set",
                 path: "title".into(),
-                arg: "Ship the demo".into()
+                edit: Edit::Write(UNSTAMPED, "Ship the demo".into())
             })
         );
         assert_eq!(
             parse("inc likes"),
             Ok(Command::Edit {
-                verb: "inc",
                 path: "likes".into(),
-                arg: String::new()
+                edit: Edit::Add(1)
+            })
+        );
+        assert_eq!(
+            parse("inc cards/a/votes -2").map(|c| matches!(
+                c,
+                Command::Edit {
+                    edit: Edit::Add(-2),
+                    ..
+                }
+            )),
+            Ok(true)
+        );
+        assert!(parse("inc likes lots").is_err());
+        assert_eq!(
+            parse("add tags urgent"),
+            Ok(Command::Edit {
+                path: "tags".into(),
+                edit: Edit::Insert("urgent".into())
             })
         );
         assert!(parse("add tags").is_err());

@@ -7,14 +7,15 @@ use std::time::Duration;
 
 use deltacrdt::durable::{Durability, DurableConfig, DurableReplica};
 use deltacrdt::{
-    AuthKey, Doc, Hlc, NetConfig, Network, ReplicaId, SyncConfig, SyncEngine, SyncNode,
+    AuthKey, Doc, Hlc, NetConfig, Network, Replica, ReplicaId, SyncConfig, SyncEngine, SyncNode,
+    UpdateError,
 };
 use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::time::{Instant, interval, sleep_until};
+use tokio::time::{Instant, MissedTickBehavior, interval, sleep_until};
 
 use crate::Error;
 use crate::args::PeerArgs;
-use crate::board::{self, Board, Rng};
+use crate::board::{self, Rng};
 use crate::commands::{self, Command};
 use crate::protocol::{Line, Report, Status};
 
@@ -31,6 +32,11 @@ struct Peer<R> {
     next_edit: Instant,
     /// Σ encoded delta sizes of the edits made.
     delta_bytes: u64,
+    /// How edits are committed, for the report.
+    durability: &'static str,
+    /// Frames went in or out, or edits wait to be committed, since the last status: the
+    /// status tick has work (acknowledgements to persist, commits to count).
+    busy: bool,
     /// Random edits not yet committed: (sequence number after the edit, tag).
     uncommitted: VecDeque<(u64, String)>,
     committed: u64,
@@ -74,7 +80,7 @@ pub(crate) async fn run(args: PeerArgs) -> Result<(), Error> {
 /// Puts `replica` on the network and runs the peer's loop.
 async fn serve<R>(args: PeerArgs, replica: R, resumed: Option<(u64, usize)>) -> Result<(), Error>
 where
-    R: Board,
+    R: Replica<State = Doc>,
     R::Error: std::error::Error + Send + Sync + 'static,
 {
     let id = replica.id();
@@ -89,7 +95,7 @@ where
         Some(ws) => Some(network.listen_ws(ws.as_str()).await?),
         None => None,
     };
-    let node = SyncNode::new(replica, network, Duration::from_millis(50));
+    let node = SyncNode::new(replica, network);
     for target in &args.connect {
         connect(node.network(), target);
     }
@@ -113,6 +119,12 @@ where
         interval: Duration::ZERO,
         next_edit: Instant::now(),
         delta_bytes: 0,
+        busy: false,
+        durability: if args.data_dir.is_some() {
+            "group commit (a sync per network turn; committed = on disk)"
+        } else {
+            "memory (committed = acknowledged by a peer)"
+        },
         uncommitted: VecDeque::new(),
         committed: 0,
     };
@@ -136,16 +148,22 @@ where
             (Some(dir), None) => println!("  new replica in {}", dir.display()),
             (None, _) => println!("  in memory (--data-dir DIR to keep it)"),
         }
-        println!("  {}", peer.node.replica().durability());
+        println!("  {}", peer.durability);
         println!("type help for the commands");
         prompt();
     }
     let mut stdin = BufReader::new(tokio::io::stdin()).lines();
     let mut status = interval(Duration::from_millis(100));
+    // Paused while idle (below): resumed, it waits a period instead of catching up.
+    status.set_missed_tick_behavior(MissedTickBehavior::Delay);
     loop {
+        // The status line is the parent's (control mode); by hand it only flushes and
+        // counts commits, so an idle peer at the prompt sleeps until input.
+        let status_due = peer.control || peer.busy;
         tokio::select! {
             turn = peer.node.turn() => {
-                turn?;
+                let pumped = turn?;
+                peer.busy |= pumped.received > 0 || pumped.sent > 0;
             }
             line = stdin.next_line() => match line {
                 Ok(Some(line)) => {
@@ -157,7 +175,7 @@ where
                 Ok(None) | Err(_) => break,
             },
             () = sleep_until(peer.next_edit), if peer.edits_left > 0 => peer.random_edit()?,
-            _ = status.tick() => peer.status()?,
+            _ = status.tick(), if status_due => peer.status()?,
         }
     }
     let mut replica = peer.node.shutdown().await;
@@ -186,7 +204,7 @@ fn prompt() {
 
 impl<R> Peer<R>
 where
-    R: Board,
+    R: Replica<State = Doc>,
     R::Error: std::error::Error + Send + Sync + 'static,
 {
     /// Handles one input line; false to stop.
@@ -212,19 +230,19 @@ where
     /// Runs one command; its reply (empty: none). Fails only if the store does.
     fn run_command(&mut self, cmd: Command) -> Result<String, Error> {
         Ok(match cmd {
-            Command::Edit { verb, path, arg } => {
-                match board::apply_command(self.node.replica_mut(), verb, &path, &arg) {
+            Command::Edit { path, edit } => {
+                match board::apply_command(self.node.replica_mut(), &path, edit) {
                     Ok(()) => {
                         self.node.pump()?;
+                        self.busy = true;
                         String::new()
                     }
-                    Err(e) => format!("error: {e}"),
+                    Err(UpdateError::Edit(e)) => format!("error: {e}"),
+                    Err(e) => return Err(e.into()),
                 }
             }
-            Command::Show => {
-                serde_json::to_string_pretty(&self.node.replica().engine().state().to_json())
-                    .unwrap_or_default()
-            }
+            Command::Show => serde_json::to_string_pretty(&self.node.replica().state().to_json())
+                .unwrap_or_default(),
             Command::Stats => self.stats_text(),
             Command::Peers => {
                 let peers = self.node.network().peers();
@@ -283,11 +301,11 @@ where
         self.edits += 1;
         self.edits_left -= 1;
         self.delta_bytes += size as u64;
-        self.uncommitted
-            .push_back((self.node.replica().engine().seq(), tag));
+        self.uncommitted.push_back((self.node.replica().seq(), tag));
         self.next_edit = Instant::now() + self.interval;
         // With a data directory, this pump writes and syncs the edit before sending it.
         self.node.pump()?;
+        self.busy = true;
         Ok(())
     }
 
@@ -297,7 +315,7 @@ where
         self.node.replica_mut().flush()?;
         let mut tags = Vec::new();
         while let Some((seq, _)) = self.uncommitted.front() {
-            if !self.node.replica().is_committed(*seq) {
+            if !board::is_committed(self.node.replica(), *seq) {
                 break;
             }
             if let Some((_, tag)) = self.uncommitted.pop_front() {
@@ -305,16 +323,17 @@ where
             }
         }
         self.committed += tags.len() as u64;
+        self.busy = !self.uncommitted.is_empty();
         if !self.control {
             return Ok(());
         }
         if !tags.is_empty() {
             emit(&Line::Committed { tags });
         }
-        let engine = self.node.replica().engine();
-        let sent = engine.stats().sent.total();
+        let replica = self.node.replica();
+        let sent = replica.stats().sent.total();
         emit(&Line::Status(Status {
-            digest: board::digest(engine.state()),
+            digest: board::digest(replica.state()),
             links: self.node.network().peers().len(),
             edits: self.edits,
             edits_left: self.edits_left,
@@ -326,12 +345,11 @@ where
 
     fn report(&self) -> Report {
         let replica = self.node.replica();
-        let engine = replica.engine();
-        let stats = engine.stats();
+        let stats = replica.stats();
         let net = self.node.network().stats();
         let (sent, received) = (stats.sent.total(), stats.received.total());
         Report {
-            id: engine.replica().to_string(),
+            id: replica.id().to_string(),
             edits: self.edits,
             delta_bytes: self.delta_bytes,
             msgs_out: sent.messages,
@@ -348,10 +366,10 @@ where
             refused_bad_key: net.refused.bad_proof,
             dropped_full: net.dropped_full,
             sessions: net.sessions,
-            doc: engine.state().to_json().to_string(),
-            digest: board::digest(engine.state()),
-            durability: replica.durability(),
-            seq: engine.seq(),
+            doc: replica.state().to_json().to_string(),
+            digest: board::digest(replica.state()),
+            durability: self.durability.into(),
+            seq: replica.seq(),
             durable_seq: replica.durable_seq(),
         }
     }

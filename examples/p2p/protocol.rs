@@ -21,7 +21,7 @@ pub(crate) enum Line {
     },
     /// Sent every 100 ms.
     Status(Status),
-    /// Edits that became committed (see `board::Board::is_committed`).
+    /// Edits that became committed (see `board::is_committed`).
     Committed {
         /// Their unique tags.
         tags: Vec<String>,

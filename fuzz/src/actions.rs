@@ -136,7 +136,7 @@ impl Sim {
                 let to = self
                     .engines
                     .iter()
-                    .position(|e| e.replica() == t.to)
+                    .position(|e| e.id() == t.to)
                     .expect("frame to an unknown replica");
                 if !self.blocked(from, to) {
                     self.pending.push(Pending {

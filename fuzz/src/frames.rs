@@ -118,8 +118,8 @@ fn sync_pair<T>(
 {
     let mut a = SyncEngine::<T>::with_config(fixed_clock(r(1)), SyncConfig::default());
     let mut b = SyncEngine::restore(fixed_clock(r(PEER)), initial, 3, config);
-    a.connect(b.replica());
-    b.connect(a.replica());
+    a.connect(b.id());
+    b.connect(a.id());
     let mut seen: BTreeSet<(u8, u8)> = out
         .iter()
         .filter(|(name, _)| name.starts_with(tag))
@@ -134,12 +134,12 @@ fn sync_pair<T>(
         while let Some(t) = a.poll_transmit() {
             quiet = false;
             keep(tag, &t.bytes, &mut seen, out);
-            b.receive(a.replica(), &t.bytes).unwrap();
+            b.receive(a.id(), &t.bytes).unwrap();
         }
         while let Some(t) = b.poll_transmit() {
             quiet = false;
             keep(tag, &t.bytes, &mut seen, out);
-            a.receive(b.replica(), &t.bytes).unwrap();
+            a.receive(b.id(), &t.bytes).unwrap();
         }
         if quiet && round > 10 {
             break;

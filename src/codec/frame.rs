@@ -138,12 +138,23 @@ fn body<T: Serialize + ?Sized>(value: &T) -> Result<(Vec<u8>, Vec<ReplicaId>), E
 }
 
 /// The size of `value` written as a value (its replica table and body), or 0 for a value that
-/// cannot be encoded.
+/// cannot be encoded. Natively the body is only counted, not written (sizing a delta the buffer
+/// never relays costs no encoding); in the npm module it is written, which reuses the frame
+/// writer's copy of every `Serialize` impl instead of adding a second one.
 pub(crate) fn encoded_len<T: Serialize + ?Sized>(value: &T) -> usize {
-    body(value).map_or(0, |(body, table)| {
+    #[cfg(not(small_code))]
+    let sized = {
+        let (mut count, mut replicas) = (super::body::Count::default(), Interner::default());
+        value
+            .serialize(&mut BodyWriter::new(&mut count, &mut replicas))
+            .map(|()| (count.0, replicas.into_table().len()))
+    };
+    #[cfg(small_code)]
+    let sized = body(value).map(|(body, table)| (body.len(), table.len()));
+    sized.map_or(0, |(body, replicas)| {
         let mut len = Writer::bare();
-        len.varint(table.len() as u64);
-        len.bytes.len() + 16 * table.len() + body.len()
+        len.varint(replicas as u64);
+        len.bytes.len() + 16 * replicas + body
     })
 }
 

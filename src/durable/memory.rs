@@ -23,12 +23,12 @@ struct Inner {
 /// use deltacrdt::{Doc, Error};
 /// let store = MemoryStore::new();
 /// let mut replica = DurableReplica::<Doc, _>::open(store.clone(), DurableConfig::default())?;
-/// let me = replica.replica();
+/// let me = replica.id();
 /// let commit = replica.update(|doc, hlc| doc.increment(hlc.replica(), &["likes"], 1))?;
 /// assert!(commit.durable);
 /// drop(replica); // crash
 /// let replica = DurableReplica::<Doc, _>::open(store, DurableConfig::default())?;
-/// assert_eq!((replica.replica(), replica.state().counter(&["likes"])), (me, 1));
+/// assert_eq!((replica.id(), replica.state().counter(&["likes"])), (me, 1));
 /// # Ok::<(), Error>(())
 /// ```
 #[derive(Clone, Debug, Default)]

@@ -179,6 +179,19 @@ pub(crate) fn decode_snapshot<T: DeserializeOwned>(
     Ok((seq, value))
 }
 
+/// [`encode_log`] of a delta already encoded as a payload (its replica table and body, as
+/// `Writer::value` writes them): the same bytes, without encoding the delta again.
+pub(crate) fn encode_log_payload(seq: u64, payload: &[u8], origin: Option<ReplicaId>) -> Vec<u8> {
+    let mut w = writer(Tag::Log);
+    w.varint(seq);
+    match origin {
+        None => w.raw(&[0]),
+        Some(id) => w.raw(&[1]).raw(id.as_bytes()),
+    };
+    w.raw(payload);
+    w.finish()
+}
+
 pub(crate) fn encode_log<T: Serialize>(
     seq: u64,
     delta: &T,
@@ -236,6 +249,15 @@ mod tests {
         ));
         let delta = GCounter::default().increment(me, 3).into_inner();
         let log = encode_log(7, &delta, Some(me)).unwrap();
+        // A log record from the payload encoded at buffering is byte for byte the same.
+        let mut w = Writer::bare();
+        w.value(&delta).unwrap();
+        let payload = w.finish();
+        assert_eq!(encode_log_payload(7, &payload, Some(me)), log);
+        assert_eq!(
+            encode_log_payload(7, &payload, None),
+            encode_log(7, &delta, None).unwrap()
+        );
         assert_eq!(
             decode_log::<GCounter>(&log, &limits),
             Ok((7, delta, Some(me)))

@@ -36,11 +36,11 @@ const FILE_NAME: &str = "replica.redb";
 /// let dir = std::env::temp_dir().join(format!("deltacrdt-doc-{}", std::process::id()));
 /// # let _ = std::fs::remove_dir_all(&dir);
 /// let mut replica = DurableReplica::<Doc, _>::open(RedbStore::open_dir(&dir)?, DurableConfig::default())?;
-/// let me = replica.replica();
+/// let me = replica.id();
 /// let _ = replica.update(|doc, hlc| doc.increment(hlc.replica(), &["likes"], 1))?;
 /// drop(replica);
 /// let replica = DurableReplica::<Doc, _>::open(RedbStore::open_dir(&dir)?, DurableConfig::default())?;
-/// assert_eq!((replica.replica(), replica.state().counter(&["likes"])), (me, 1));
+/// assert_eq!((replica.id(), replica.state().counter(&["likes"])), (me, 1));
 /// # drop(replica);
 /// # std::fs::remove_dir_all(&dir).ok();
 /// # Ok::<(), Error>(())

@@ -8,7 +8,7 @@ use super::record::{self, Head, LogEntry};
 use super::{Batch, Store, StoreError};
 use crate::{
     DecodeLimits, Delta, Error, Hlc, HlcBuilder, Lattice, Replica, ReplicaId, Resume, SyncConfig,
-    SyncEngine, SyncError, SyncStats, Timestamp, Transmit,
+    SyncEngine, SyncError, SyncStats, Timestamp, Transmit, UpdateError,
 };
 
 /// When a change counts as committed.
@@ -346,8 +346,8 @@ impl<T: Lattice + Serialize + DeserializeOwned, S: Store> DurableReplica<T, S> {
     }
 
     /// This replica's id (the one in the store).
-    pub fn replica(&self) -> ReplicaId {
-        self.engine.replica()
+    pub fn id(&self) -> ReplicaId {
+        self.engine.id()
     }
 
     /// The replicated state (including changes not yet durable under [`Durability::Group`]).
@@ -414,17 +414,28 @@ impl<T: Lattice + Serialize + DeserializeOwned, S: Store> DurableReplica<T, S> {
         })
     }
 
-    /// Handles one frame from `from` ([`SyncEngine::receive`]); under
-    /// [`Durability::PerOperation`] a change is on disk when this returns. Its acknowledgement
-    /// leaves only once it is durable. Returns whether the state changed.
+    /// Handles one frame from `from` ([`SyncEngine::receive`]); returns whether the state
+    /// changed. Under [`Durability::PerOperation`] a change is written before this returns.
+    /// Either way its acknowledgement leaves only once it is durable.
+    ///
+    /// One error rule: an error means the **frame** was refused and nothing of it applied. A
+    /// write that fails after the frame was applied is not this frame's fault and is not
+    /// reported here (the frame is applied in memory, [`is_durable`](Self::is_durable) is
+    /// false): [`poll_transmit`](Self::poll_transmit) retries it before any frame — so any
+    /// acknowledgement of it — leaves, and fails with the [`StoreError`] if it fails again;
+    /// so does [`flush`](Self::flush). A sync loop thus counts refused frames and stops on
+    /// store failures, and never confuses the two.
     ///
     /// # Errors
-    /// [`Error::Sync`] for a refused frame (nothing applied); [`Error::Store`] if the commit
-    /// failed (applied in memory, not acknowledged, retried by the next flush).
-    pub fn receive(&mut self, from: ReplicaId, bytes: &[u8]) -> Result<bool, Error> {
+    /// A [`SyncError`] saying why the frame was refused.
+    pub fn receive(&mut self, from: ReplicaId, bytes: &[u8]) -> Result<bool, SyncError> {
         let changed = self.engine.receive(from, bytes)?;
-        if changed && self.durability == Durability::PerOperation {
-            self.commit(false)?;
+        if changed
+            && self.durability == Durability::PerOperation
+            && let Err(err) = self.commit(false)
+        {
+            // Applied, not acknowledged: `poll_transmit` retries the write and reports it.
+            debug!(error = %err, "commit after a received frame failed; retried before sending");
         }
         Ok(changed)
     }
@@ -473,6 +484,14 @@ impl<T: Lattice + Serialize + DeserializeOwned, S: Store> DurableReplica<T, S> {
         self.engine.tick(now_ms);
     }
 
+    /// When the next [`tick`](Self::tick) is due ([`SyncEngine::poll_timeout`], which says
+    /// when to call it). Group commit adds no timer: changes are flushed by the
+    /// [`poll_transmit`](Self::poll_transmit) the driver calls after every input anyway.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<u64> {
+        self.engine.poll_timeout()
+    }
+
     /// Flushes and returns the store.
     ///
     /// # Errors
@@ -494,10 +513,15 @@ impl<T: Lattice + Serialize + DeserializeOwned, S: Store> DurableReplica<T, S> {
         }
         let mut batch = Batch::default();
         let mut log_bytes = self.log_bytes;
-        let logged = match self.engine.buffered_since(self.head.seq) {
+        let logged = match self.engine.buffered_payloads_since(self.head.seq) {
             Some(entries) => {
-                for (s, delta, origin) in entries {
-                    let bytes = record::encode_log(s, delta, origin)?;
+                for (s, delta, payload, origin) in entries {
+                    // The payload encoded when the delta was buffered is the record's value.
+                    let bytes = if payload.is_empty() {
+                        record::encode_log(s, delta, origin)?
+                    } else {
+                        record::encode_log_payload(s, payload, origin)
+                    };
                     log_bytes += bytes.len();
                     batch.append.push((s, bytes));
                 }
@@ -555,14 +579,50 @@ impl<T: Lattice + Serialize + DeserializeOwned, S: Store> DurableReplica<T, S> {
 /// [`poll_transmit`](DurableReplica::poll_transmit) flushes before any frame leaves, so a
 /// failed write stops the turn with a [`StoreError`] and sends nothing.
 impl<T: Lattice + Serialize + DeserializeOwned, S: Store> Replica for DurableReplica<T, S> {
+    type State = T;
     type Error = StoreError;
 
     fn id(&self) -> ReplicaId {
-        self.replica()
+        DurableReplica::id(self)
+    }
+
+    fn state(&self) -> &T {
+        DurableReplica::state(self)
+    }
+
+    fn seq(&self) -> u64 {
+        DurableReplica::seq(self)
+    }
+
+    fn stats(&self) -> SyncStats {
+        DurableReplica::stats(self)
+    }
+
+    fn update<E>(
+        &mut self,
+        f: impl FnOnce(&mut T, &mut Hlc) -> Result<Delta<T>, E>,
+    ) -> Result<u64, UpdateError<E, StoreError>> {
+        self.engine.update(f).map_err(UpdateError::Edit)?;
+        if self.durability == Durability::PerOperation {
+            self.commit(false).map_err(UpdateError::Replica)?;
+        }
+        Ok(self.engine.seq())
+    }
+
+    fn durable_seq(&self) -> u64 {
+        DurableReplica::durable_seq(self)
+    }
+
+    fn flush(&mut self) -> Result<u64, StoreError> {
+        DurableReplica::flush(self)
     }
 
     fn tick(&mut self, now_ms: u64) {
         DurableReplica::tick(self, now_ms);
+    }
+
+    fn poll_timeout(&self) -> Option<u64> {
+        DurableReplica::poll_timeout(self)
     }
 
     fn connect(&mut self, peer: ReplicaId) {
@@ -574,15 +634,7 @@ impl<T: Lattice + Serialize + DeserializeOwned, S: Store> Replica for DurableRep
     }
 
     fn receive(&mut self, from: ReplicaId, frame: &[u8]) -> Result<bool, SyncError> {
-        let changed = self.engine.receive(from, frame)?;
-        if changed
-            && self.durability == Durability::PerOperation
-            && let Err(err) = self.commit(false)
-        {
-            // Applied, not acknowledged: `poll_transmit` retries the write and reports it.
-            debug!(error = %err, "commit after a received frame failed; retried before sending");
-        }
-        Ok(changed)
+        DurableReplica::receive(self, from, frame)
     }
 
     fn poll_transmit(&mut self) -> Result<Option<Transmit>, StoreError> {

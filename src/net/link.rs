@@ -28,7 +28,8 @@ pub(super) fn tcp(stream: TcpStream, max: usize) -> (FrameSink, FrameStream) {
         .new_codec();
     let (r, w) = stream.into_split();
     let read = FramedRead::new(r, codec.clone()).map(move |r| match r {
-        Ok(frame) => Ok(frame.to_vec()),
+        // No copy when the frame owns its allocation (else one, out of the read buffer).
+        Ok(frame) => Ok(Vec::from(frame)),
         // The codec reports an oversized length prefix as InvalidData wrapping its own error.
         Err(e)
             if e.kind() == std::io::ErrorKind::InvalidData
@@ -61,7 +62,8 @@ where
     let (w, r) = socket.split();
     let read = r.filter_map(move |msg| async move {
         match msg {
-            Ok(Message::Binary(b)) => Some(Ok(b.to_vec())),
+            // No copy when tungstenite's buffer is the message's own.
+            Ok(Message::Binary(b)) => Some(Ok(Vec::from(b))),
             Ok(Message::Text(_)) => Some(Err(NetError::TextMessage)),
             Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_) | Message::Close(_)) => None,
             Err(tungstenite::Error::Capacity(_)) => Some(Err(NetError::FrameTooLarge { max })),

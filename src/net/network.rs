@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use tokio::net::{TcpListener, TcpStream, ToSocketAddrs};
-use tokio::sync::mpsc;
+use tokio::sync::{Notify, mpsc};
 use tokio::time::{sleep, timeout};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -43,6 +43,8 @@ pub(super) struct Shared {
     pub(super) config: NetConfig,
     pub(super) inbound: mpsc::Sender<(ReplicaId, Vec<u8>)>,
     pub(super) cancel: CancellationToken,
+    /// Woken when a session opens (see [`Network::session_opened`]).
+    opened: Notify,
     tasks: TaskTracker,
     state: Mutex<State>,
 }
@@ -82,6 +84,7 @@ impl Shared {
                 cancel: cancel.clone(),
             });
             s.new_peers.push(peer);
+            self.opened.notify_one();
             s.stats.sessions += 1;
             s.stats.open_sessions += 1;
             Ok((id, rx, cancel))
@@ -190,6 +193,7 @@ impl Network {
                 config,
                 inbound: tx,
                 cancel: CancellationToken::new(),
+                opened: Notify::new(),
                 tasks: TaskTracker::new(),
                 state: Mutex::new(State::default()),
             }),
@@ -198,9 +202,9 @@ impl Network {
         }
     }
 
-    /// The replica this end authenticates as.
+    /// The id of the replica this end authenticates as.
     #[must_use]
-    pub fn replica(&self) -> ReplicaId {
+    pub fn id(&self) -> ReplicaId {
         self.shared.me
     }
 
@@ -296,6 +300,14 @@ impl Network {
                 None => std::future::pending().await,
             }
         }
+    }
+
+    /// Waits until a session opened since the last call returned (its peer is then in
+    /// [`take_new_peers`](Self::take_new_peers)). Cancel-safe. A driver that sleeps until
+    /// its replica's next deadline waits on this too: a new peer must be greeted at once.
+    pub fn session_opened(&self) -> impl Future<Output = ()> + Send + 'static {
+        let shared = Arc::clone(&self.shared);
+        async move { shared.opened.notified().await }
     }
 
     /// Stops listeners and dialers, closes every session and waits for all tasks to finish.

@@ -1,5 +1,5 @@
 //! An async driver: a replica (a sync engine, durable or not) over a network, turned by
-//! frames and a tick.
+//! frames, new sessions and the replica's own deadline.
 
 use std::time::Duration;
 
@@ -10,8 +10,10 @@ use crate::{Network, PumpError, Pumped, Replica};
 
 /// A [`Replica`] — a [`SyncEngine`](crate::SyncEngine) or a
 /// [`DurableReplica`](crate::durable::DurableReplica) — driven over a [`Network`]:
-/// [`turn`](Self::turn) waits for a frame or the next tick, then pumps
-/// ([`Replica::pump`]). Apps edit through [`replica_mut`](Self::replica_mut) and call
+/// [`turn`](Self::turn) waits for a frame, a new session or the replica's next deadline
+/// ([`Replica::poll_timeout`]; no fixed tick: an idle node sleeps until input), then pumps
+/// ([`Replica::pump`]). Apps edit and read through [`replica_mut`](Self::replica_mut) and
+/// [`replica`](Self::replica) (the [`Replica`] trait does both for either kind) and call
 /// [`pump`](Self::pump) to send at once, typically in a `tokio::select!` with their own input.
 ///
 /// A durable replica's store failure stops the turn with its error before any frame leaves
@@ -22,13 +24,12 @@ use crate::{Network, PumpError, Pumped, Replica};
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// use std::time::Duration;
 /// use deltacrdt::{AuthKey, Doc, Hlc, NetConfig, Network, ReplicaId, SyncEngine, SyncNode};
 /// let config = NetConfig::new(AuthKey::from_passphrase("team board"));
 /// let node = |id: u128| -> Result<SyncNode<SyncEngine<Doc>>, deltacrdt::Error> {
 ///     let id = ReplicaId::from_u128(id);
 ///     let engine = SyncEngine::new(Hlc::builder(id).build()?);
-///     Ok(SyncNode::new(engine, Network::new(id, config.clone()), Duration::from_millis(20)))
+///     Ok(SyncNode::new(engine, Network::new(id, config.clone())))
 /// };
 /// let (mut a, mut b) = (node(1)?, node(2)?);
 /// let addr = a.network().listen_tcp("127.0.0.1:0").await?;
@@ -45,31 +46,33 @@ use crate::{Network, PumpError, Pumped, Replica};
 pub struct SyncNode<R> {
     replica: R,
     network: Network,
-    tick: Duration,
     start: Instant,
-    next_tick: Instant,
 }
 
 impl<R: Replica> SyncNode<R> {
-    /// Drives `replica` over `network`, pumping at least every `tick` (retransmissions).
+    /// Drives `replica` over `network`; its time ([`now_ms`](Self::now_ms)) starts now.
     #[must_use]
-    pub fn new(replica: R, network: Network, tick: Duration) -> Self {
-        let start = Instant::now();
+    pub fn new(replica: R, network: Network) -> Self {
         Self {
             replica,
             network,
-            tick,
-            start,
-            next_tick: start + tick,
+            start: Instant::now(),
         }
     }
 
-    /// The replica.
+    /// When the replica's next tick is due ([`Replica::poll_timeout`]), as an instant;
+    /// `None`: nothing but input wakes the node.
+    pub fn deadline(&self) -> Option<Instant> {
+        let ms = self.replica.poll_timeout()?;
+        Some(self.start + Duration::from_millis(ms))
+    }
+
+    /// The replica object (read its state and statistics through [`Replica`]).
     pub fn replica(&self) -> &R {
         &self.replica
     }
 
-    /// The replica, to edit (then [`pump`](Self::pump) to send at once).
+    /// The replica object, to edit (then [`pump`](Self::pump) to send at once).
     pub fn replica_mut(&mut self) -> &mut R {
         &mut self.replica
     }
@@ -107,14 +110,20 @@ impl<R: Replica> SyncNode<R> {
         Ok(pumped)
     }
 
-    /// Waits for a frame or the next tick, then [`pump`](Self::pump)s. Cancel-safe.
+    /// Waits for a frame, a new session or the replica's deadline
+    /// ([`deadline`](Self::deadline), asked afresh on every call, so after every pump), then
+    /// [`pump`](Self::pump)s. Cancel-safe. After a local edit, call `pump` (or this) again so
+    /// the edit goes out and the deadline is renewed.
     ///
     /// # Errors
     /// As [`pump`](Self::pump).
     pub async fn turn(&mut self) -> Result<Pumped, R::Error> {
+        let deadline = self.deadline();
+        let opened = self.network.session_opened();
         tokio::select! {
             () = self.network.readable() => {}
-            () = sleep_until(self.next_tick) => self.next_tick = Instant::now() + self.tick,
+            () = opened => {}
+            () = sleep_until(deadline.unwrap_or_else(Instant::now)), if deadline.is_some() => {}
         }
         self.pump()
     }

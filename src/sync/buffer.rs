@@ -4,6 +4,7 @@ use std::collections::VecDeque;
 
 use serde::Serialize;
 
+use super::message;
 use crate::{Lattice, ReplicaId};
 
 #[derive(Debug)]
@@ -11,7 +12,35 @@ struct Entry<T> {
     delta: T,
     /// The peer it came from (`None`: a local mutation).
     origin: Option<ReplicaId>,
+    /// Its encoded size, as the caps count it.
     bytes: usize,
+    /// The delta's payload encoding (`message::payload`), made the first time it is needed
+    /// and then reused: the payload of a one-delta interval to every peer and the body of its
+    /// log record. Empty if the delta could not be encoded (then each use encodes it again
+    /// and reports the error).
+    payload: Option<Vec<u8>>,
+}
+
+impl<T: Serialize> Entry<T> {
+    /// The delta and its payload encoding (made now if it was not yet).
+    fn parts(&mut self) -> (&T, &[u8]) {
+        let delta = &self.delta;
+        let payload = self
+            .payload
+            .get_or_insert_with(|| message::payload(delta).unwrap_or_default());
+        (delta, payload)
+    }
+}
+
+/// What a peer is sent for an interval (see [`DeltaBuffer::interval`]).
+#[derive(Debug)]
+pub(crate) enum Interval<'a, T> {
+    /// Nothing: every entry in it came from the peer itself.
+    Empty,
+    /// One entry: its payload, encoded at most once however many peers it goes to.
+    One(&'a [u8]),
+    /// Several entries joined into one delta-group, to encode.
+    Group(T),
 }
 
 /// Deltas for sequence numbers `start..start + len`, contiguous: every sequence number the
@@ -23,8 +52,7 @@ pub(crate) struct DeltaBuffer<T> {
     bytes: usize,
 }
 
-/// The encoded size of a value, as the codec writes it (one serializer for sizes and frames:
-/// a second one would be a second copy of every `Serialize` impl in the npm module).
+/// The encoded size of a value, as the codec writes it.
 fn encoded_len<T: Serialize>(value: &T) -> usize {
     crate::codec::encoded_len(value)
 }
@@ -65,6 +93,7 @@ impl<T: Lattice + Serialize> DeltaBuffer<T> {
             delta,
             origin,
             bytes,
+            payload: None,
         });
     }
 
@@ -116,26 +145,81 @@ impl<T: Lattice + Serialize> DeltaBuffer<T> {
         )
     }
 
+    /// As [`since`](Self::since), with each delta's payload encoding (empty if it could not
+    /// be encoded): what a durable store writes to its log without encoding the delta again.
+    pub(crate) fn payloads_since(
+        &mut self,
+        from: u64,
+    ) -> Option<impl Iterator<Item = (u64, &T, &[u8], Option<ReplicaId>)> + '_> {
+        let offset = usize::try_from(from.checked_sub(self.start)?).ok()?;
+        if offset > self.entries.len() {
+            return None;
+        }
+        let start = self.start;
+        Some(
+            self.entries
+                .iter_mut()
+                .enumerate()
+                .skip(offset)
+                .map(move |(i, e)| {
+                    let origin = e.origin;
+                    let (delta, payload) = e.parts();
+                    (start + i as u64, delta, payload, origin)
+                }),
+        )
+    }
+
     /// The delta-interval `⊔ D[from..end)`, skipping entries that came from `skip` (no
     /// back-propagation). `None` if `from` is below [`start`](Self::start) (the buffer no
-    /// longer reaches back) — the caller then sends the full state.
-    pub(crate) fn interval(&self, from: u64, skip: Option<ReplicaId>) -> Option<T> {
+    /// longer reaches back) — the caller then sends the full state. A single entry comes as
+    /// its payload, encoded the first time and then reused, however many peers it goes to.
+    pub(crate) fn interval(
+        &mut self,
+        from: u64,
+        skip: Option<ReplicaId>,
+    ) -> Option<Interval<'_, T>> {
         let offset = usize::try_from(from.checked_sub(self.start)?).ok()?;
-        let mut group = T::default();
-        for entry in self.entries.iter().skip(offset) {
-            if skip.is_some() && entry.origin == skip {
-                continue;
+        let mut entries = self
+            .entries
+            .iter_mut()
+            .skip(offset)
+            .filter(|e| skip.is_none() || e.origin != skip);
+        let Some(first) = entries.next() else {
+            return Some(Interval::Empty);
+        };
+        let Some(second) = entries.next() else {
+            let (delta, payload) = first.parts();
+            if payload.is_empty() {
+                return Some(Interval::Group(delta.clone()));
             }
+            return Some(Interval::One(payload));
+        };
+        let mut group = first.delta.clone();
+        group.join_delta_group(second.delta.clone());
+        for entry in entries {
             group.join_delta_group(entry.delta.clone());
         }
-        Some(group)
+        Some(Interval::Group(group))
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::DeltaBuffer;
+    use super::{DeltaBuffer, Interval};
+    use crate::sync::message;
     use crate::{GCounter, ReplicaId};
+
+    /// The interval's value, whichever form it comes in.
+    fn value(interval: Option<Interval<'_, GCounter>>) -> Option<u64> {
+        let limits = crate::DecodeLimits::default();
+        interval.map(|i| match i {
+            Interval::Empty => 0,
+            Interval::One(bytes) => message::decode_payload::<GCounter>(bytes, &limits)
+                .map(|(g, _)| g.value())
+                .unwrap_or(u64::MAX),
+            Interval::Group(g) => g.value(),
+        })
+    }
 
     fn delta(replica: u128, by: u64) -> GCounter {
         GCounter::default()
@@ -151,10 +235,23 @@ mod tests {
         buffer.push(delta(2, 5), Some(peer));
         buffer.push(delta(3, 7), Some(me));
         assert_eq!(buffer.end(), 3);
-        assert_eq!(buffer.interval(0, None).map(|g| g.value()), Some(13));
-        assert_eq!(buffer.interval(0, Some(peer)).map(|g| g.value()), Some(8));
-        assert_eq!(buffer.interval(2, Some(peer)).map(|g| g.value()), Some(7));
-        assert_eq!(buffer.interval(3, None), Some(GCounter::default()));
+        assert_eq!(value(buffer.interval(0, None)), Some(13));
+        assert_eq!(value(buffer.interval(0, Some(peer))), Some(8));
+        assert!(matches!(
+            buffer.interval(2, Some(peer)),
+            Some(Interval::One(_))
+        ));
+        assert_eq!(value(buffer.interval(2, Some(peer))), Some(7));
+        assert!(matches!(
+            buffer.interval(1, Some(peer)),
+            Some(Interval::One(_))
+        ));
+        assert!(matches!(buffer.interval(3, None), Some(Interval::Empty)));
+        // A one-delta interval is the payload the delta would be encoded to now.
+        let Some(Interval::One(bytes)) = buffer.interval(2, None) else {
+            panic!("one entry");
+        };
+        assert_eq!(Ok(bytes.to_vec()), message::payload(&delta(3, 7)));
     }
 
     #[test]
@@ -166,7 +263,7 @@ mod tests {
         assert_eq!((buffer.start(), buffer.end(), buffer.len()), (10, 15, 5));
         buffer.collect(12);
         assert_eq!((buffer.start(), buffer.len()), (12, 3));
-        assert_eq!(buffer.interval(11, None), None); // no longer reaches back
+        assert!(buffer.interval(11, None).is_none()); // no longer reaches back
         assert!(buffer.bytes() > 0);
         assert_eq!(buffer.evict(usize::MAX, 1), 2);
         assert_eq!((buffer.start(), buffer.len()), (14, 1));

@@ -1,12 +1,13 @@
 //! The sans-IO sync engine.
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tracing::{debug, debug_span, trace, warn};
 
-use super::buffer::DeltaBuffer;
+use super::buffer::{DeltaBuffer, Interval};
 use super::message::{self, ChunkId, Message};
 use super::peer::{InFlight, Peer, Pending, Reassembly};
 use super::sorted_map::SortedMap;
@@ -63,15 +64,15 @@ enum FullReason {
 /// let clock = || 1_700_000_000_000u64;
 /// let mut a = SyncEngine::<Doc>::new(Hlc::builder(ReplicaId::from_u128(1)).clock(clock).build()?);
 /// let mut b = SyncEngine::<Doc>::new(Hlc::builder(ReplicaId::from_u128(2)).clock(clock).build()?);
-/// a.connect(b.replica());
-/// b.connect(a.replica());
+/// a.connect(b.id());
+/// b.connect(a.id());
 /// a.update(|doc, hlc| doc.increment(hlc.replica(), &["likes"], 2))?;
 /// b.update(|doc, hlc| doc.insert(hlc.replica(), &["tags"], "urgent".into()))?;
 /// // Carry frames both ways until neither side has anything left to say.
 /// loop {
 ///     let mut quiet = true;
-///     while let Some(t) = a.poll_transmit() { b.receive(a.replica(), &t.bytes)?; quiet = false; }
-///     while let Some(t) = b.poll_transmit() { a.receive(b.replica(), &t.bytes)?; quiet = false; }
+///     while let Some(t) = a.poll_transmit() { b.receive(a.id(), &t.bytes)?; quiet = false; }
+///     while let Some(t) = b.poll_transmit() { a.receive(b.id(), &t.bytes)?; quiet = false; }
 ///     if quiet { break; }
 /// }
 /// assert_eq!(a.state(), b.state());
@@ -192,7 +193,7 @@ impl<T: Lattice + Serialize + DeserializeOwned> SyncEngine<T> {
         );
         engine.resumed_acks = acks
             .into_iter()
-            .filter(|&(id, _)| id != engine.replica())
+            .filter(|&(id, _)| id != engine.id())
             .map(|(id, ack)| (id, ack.min(seq)))
             .collect();
         engine
@@ -206,6 +207,16 @@ impl<T: Lattice + Serialize + DeserializeOwned> SyncEngine<T> {
         from: u64,
     ) -> Option<impl Iterator<Item = (u64, &T, Option<ReplicaId>)> + '_> {
         self.buffer.since(from)
+    }
+
+    /// [`buffered_since`](Self::buffered_since) with each delta's payload encoding, made now
+    /// if no frame needed it yet, then kept (empty if it could not be encoded): a log record
+    /// reuses what a frame encoded, and the other way round.
+    pub(crate) fn buffered_payloads_since(
+        &mut self,
+        from: u64,
+    ) -> Option<impl Iterator<Item = (u64, &T, &[u8], Option<ReplicaId>)> + '_> {
+        self.buffer.payloads_since(from)
     }
 
     /// The acknowledgement `A[j]` of every registered peer that sent one: the highest of our
@@ -232,8 +243,8 @@ impl<T: Lattice + Serialize + DeserializeOwned> SyncEngine<T> {
         peer
     }
 
-    /// This replica's id.
-    pub fn replica(&self) -> ReplicaId {
+    /// This replica's id (its clock's).
+    pub fn id(&self) -> ReplicaId {
         self.hlc.replica()
     }
 
@@ -295,7 +306,7 @@ impl<T: Lattice + Serialize + DeserializeOwned> SyncEngine<T> {
     /// Starts syncing with `peer`: a hello goes out on the next [`poll_transmit`](Self::poll_transmit).
     /// Peers that send a valid frame first are registered the same way.
     pub fn connect(&mut self, peer: ReplicaId) {
-        if peer != self.replica() && !self.peers.contains_key(&peer) {
+        if peer != self.id() && !self.peers.contains_key(&peer) {
             let new = self.new_peer(peer);
             self.peers.insert(peer, new);
         }
@@ -317,7 +328,8 @@ impl<T: Lattice + Serialize + DeserializeOwned> SyncEngine<T> {
 
     /// Advances the engine's time (milliseconds, any epoch, never backwards): messages
     /// unacknowledged for [`SyncConfig::retransmit_after_ms`] are sent again by the next
-    /// [`poll_transmit`](Self::poll_transmit).
+    /// [`poll_transmit`](Self::poll_transmit). There is no need to call it on a fixed
+    /// interval: call it when [`poll_timeout`](Self::poll_timeout) says.
     pub fn tick(&mut self, now_ms: u64) {
         self.now = self.now.max(now_ms);
         let timeout = self.config.retransmit_after_ms;
@@ -332,6 +344,50 @@ impl<T: Lattice + Serialize + DeserializeOwned> SyncEngine<T> {
         }
     }
 
+    /// When the next [`tick`](Self::tick) is due, in the milliseconds of `tick`'s clock:
+    /// the earliest time at which a hello or an unacknowledged data message is to be sent
+    /// again ([`SyncConfig::retransmit_after_ms`] after it went out). `None` when no timer is
+    /// running — every peer greeted back and everything sent acknowledged: wait for input
+    /// only (a frame, a local update, a new peer).
+    ///
+    /// Call it after every [`receive`](Self::receive), [`update`](Self::update),
+    /// [`connect`](Self::connect), [`tick`](Self::tick) and after draining
+    /// [`poll_transmit`](Self::poll_transmit) (a driver's loop: handle input, drain
+    /// `poll_transmit`, ask `poll_timeout`, sleep until that time or the next input). The
+    /// deadline is exact: `tick` at the returned time (or later) does the work that was due
+    /// and the following `poll_transmit` sends it; ticking earlier is never needed. A time
+    /// already past is returned as it is: tick now.
+    ///
+    /// # Examples
+    /// ```
+    /// use deltacrdt::{GCounter, Hlc, ReplicaId, SyncEngine};
+    /// let clock = || 1_700_000_000_000u64;
+    /// let mut a = SyncEngine::<GCounter>::new(Hlc::builder(ReplicaId::from_u128(1)).clock(clock).build()?);
+    /// assert_eq!(a.poll_timeout(), None); // no peers: nothing to wait for
+    /// a.tick(5);
+    /// a.connect(ReplicaId::from_u128(2));
+    /// while a.poll_transmit().is_some() {} // the hello
+    /// assert_eq!(a.poll_timeout(), Some(5 + a.config().retransmit_after_ms)); // resent then
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<u64> {
+        let mut due: Option<u64> = None;
+        for peer in self.peers.values() {
+            // `fill_outbox` resends a hello to a peer not heard from yet, and `tick` clears
+            // a data message left unacknowledged, `retransmit_after_ms` after it went out.
+            let hello = peer.hello_sent_at.filter(|_| !peer.heard);
+            for at in [hello, peer.in_flight.map(|f| f.sent_at)]
+                .into_iter()
+                .flatten()
+            {
+                let at = at.saturating_add(self.config.retransmit_after_ms);
+                due = Some(due.map_or(at, |d| d.min(at)));
+            }
+        }
+        due
+    }
+
     /// Handles one frame from `from`. Returns whether the state changed.
     ///
     /// Nothing of a refused frame is applied: decoding, validation and the clock's drift
@@ -340,7 +396,7 @@ impl<T: Lattice + Serialize + DeserializeOwned> SyncEngine<T> {
     /// # Errors
     /// A [`SyncError`] saying why the frame was refused.
     pub fn receive(&mut self, from: ReplicaId, bytes: &[u8]) -> Result<bool, SyncError> {
-        let _span = debug_span!("receive", replica = %self.replica(), peer = %from).entered();
+        let _span = debug_span!("receive", replica = %self.id(), peer = %from).entered();
         let decoded = Message::<T>::decode(bytes, &self.config.limits);
         let (kind, msg) = match decoded {
             Ok(ok) => ok,
@@ -360,7 +416,7 @@ impl<T: Lattice + Serialize + DeserializeOwned> SyncEngine<T> {
                 });
             }
         };
-        if from == self.replica() {
+        if from == self.id() {
             return Err(SyncError::SelfId(from));
         }
         if let Message::Hello { replica, .. } = msg
@@ -526,7 +582,8 @@ impl<T: Lattice + Serialize + DeserializeOwned> SyncEngine<T> {
     }
 
     /// The next frame to send, if any. Call until `None` after every
-    /// [`receive`](Self::receive), [`update`](Self::update) or [`tick`](Self::tick).
+    /// [`receive`](Self::receive), [`update`](Self::update), [`connect`](Self::connect) or
+    /// [`tick`](Self::tick), then ask [`poll_timeout`](Self::poll_timeout) when to tick next.
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
         if self.outbox.is_empty() {
             self.fill_outbox();
@@ -540,7 +597,7 @@ impl<T: Lattice + Serialize + DeserializeOwned> SyncEngine<T> {
     }
 
     fn fill_outbox(&mut self) {
-        let me = self.replica();
+        let me = self.id();
         let _span = debug_span!("poll", replica = %me).entered();
         let ids: Vec<ReplicaId> = self.peers.keys().copied().collect();
         for id in ids {
@@ -598,7 +655,7 @@ impl<T: Lattice + Serialize + DeserializeOwned> SyncEngine<T> {
         }
         let skip = self.config.avoid_back_propagation.then_some(id);
         let (full, payload) = match self.buffer.interval(from, skip) {
-            Some(group) if group.is_bottom() => {
+            Some(Interval::Empty) => {
                 // Everything missing came from the peer itself.
                 if let Some(peer) = self.peers.get_mut(&id) {
                     peer.acked = Some(self.seq);
@@ -606,7 +663,9 @@ impl<T: Lattice + Serialize + DeserializeOwned> SyncEngine<T> {
                 self.collect();
                 return;
             }
-            Some(group) => (false, message::payload(&group)),
+            // One delta (the usual case): its payload was encoded once, when it was buffered.
+            Some(Interval::One(payload)) => (false, Ok(Cow::Borrowed(payload))),
+            Some(Interval::Group(group)) => (false, message::payload(&group).map(Cow::Owned)),
             None => {
                 // The buffer starts past what the peer acknowledged: find out why.
                 let reason = if self.restored_at.is_some_and(|r| from < r) {
@@ -618,7 +677,7 @@ impl<T: Lattice + Serialize + DeserializeOwned> SyncEngine<T> {
                     FullReason::NewPeer
                 };
                 self.count_full_state(id, reason);
-                (true, message::payload(&self.state))
+                (true, message::payload(&self.state).map(Cow::Owned))
             }
         };
         let payload = match payload {
@@ -651,8 +710,13 @@ impl<T: Lattice + Serialize + DeserializeOwned> SyncEngine<T> {
             let piece = self.config.max_frame_bytes.saturating_sub(56);
             let frames = message::chunks(full, seq, &payload, piece);
             self.outbox.extend(frames.iter().map(|bytes| {
-                let bytes = bytes.clone();
-                (Kind::Chunk, Transmit { to: id, bytes })
+                (
+                    Kind::Chunk,
+                    Transmit {
+                        to: id,
+                        bytes: bytes.clone(),
+                    },
+                )
             }));
             peer.pending = Some(Pending { seq, frames });
         }
@@ -843,6 +907,152 @@ mod tests {
         e.receive(r(3), &message::hello(r(3), true)).unwrap();
         while e.poll_transmit().is_some() {}
         assert_eq!(e.stats().full_states.total(), 0); // r(3): the interval 3..8
+    }
+
+    fn pair() -> (SyncEngine<GCounter>, SyncEngine<GCounter>) {
+        let make = |n| {
+            let hlc = Hlc::builder(r(n))
+                .clock(|| 1_700_000_000_000u64)
+                .build()
+                .unwrap();
+            SyncEngine::with_config(hlc, SyncConfig::default())
+        };
+        let (mut a, mut b) = (make(1), make(2));
+        a.connect(r(2));
+        b.connect(r(1));
+        (a, b)
+    }
+
+    fn bump(e: &mut SyncEngine<GCounter>, by: u64) {
+        let me = e.id();
+        e.update(|c, _| Ok::<_, std::convert::Infallible>(c.increment(me, by)))
+            .unwrap();
+    }
+
+    /// Carries every frame both ways until both are quiet; `lose` decides, per frame in
+    /// order, whether it is dropped.
+    fn exchange(
+        a: &mut SyncEngine<GCounter>,
+        b: &mut SyncEngine<GCounter>,
+        lose: &mut impl FnMut() -> bool,
+    ) {
+        loop {
+            let mut moved = false;
+            while let Some(t) = a.poll_transmit() {
+                moved = true;
+                if !lose() {
+                    b.receive(a.id(), &t.bytes).unwrap();
+                }
+            }
+            while let Some(t) = b.poll_transmit() {
+                moved = true;
+                if !lose() {
+                    a.receive(b.id(), &t.bytes).unwrap();
+                }
+            }
+            if !moved {
+                return;
+            }
+        }
+    }
+
+    /// Two engines ticked only when `poll_timeout` says, never on a fixed interval, through
+    /// a network that loses a third of the frames: they converge, and then both say `None`.
+    #[test]
+    fn engines_driven_only_at_their_deadlines_converge_through_loss() {
+        let (mut a, mut b) = pair();
+        let mut sent = 0u64;
+        // Deterministic loss: every third frame of the first 60.
+        let mut lose = || {
+            sent += 1;
+            sent <= 60 && sent.is_multiple_of(3)
+        };
+        let mut now = 0;
+        let mut ticks = 0;
+        for step in 0..200u64 {
+            if step < 10 {
+                bump(&mut a, step + 1);
+                bump(&mut b, 2 * step + 1);
+            }
+            exchange(&mut a, &mut b, &mut lose);
+            let (ta, tb) = (a.poll_timeout(), b.poll_timeout());
+            if step >= 10 && ta.is_none() && tb.is_none() {
+                assert_eq!(a.state(), b.state());
+                assert_eq!(a.state().value(), 55 + 100);
+                assert!(a.stats().retransmissions + b.stats().retransmissions > 0);
+                assert!(ticks > 0);
+                return;
+            }
+            let Some(next) = [ta, tb].into_iter().flatten().min() else {
+                // Nothing pending: only new edits (the first steps) move things on.
+                assert!(step < 10, "stalled without a deadline at step {step}");
+                continue;
+            };
+            assert!(next >= now, "a deadline in the past: {next} < {now}");
+            now = next;
+            for (e, t) in [(&mut a, ta), (&mut b, tb)] {
+                if t == Some(now) {
+                    e.tick(now);
+                    ticks += 1;
+                }
+            }
+        }
+        panic!("no convergence: {:?} vs {:?}", a.state(), b.state());
+    }
+
+    #[test]
+    fn an_idle_fully_acknowledged_engine_has_no_deadline() {
+        let (mut a, mut b) = pair();
+        assert_eq!(a.poll_timeout(), None); // hello not sent yet: `poll_transmit` is due
+        bump(&mut a, 3);
+        exchange(&mut a, &mut b, &mut || false);
+        assert_eq!(b.state().value(), 3);
+        assert_eq!((a.poll_timeout(), b.poll_timeout()), (None, None));
+        a.tick(1_000_000);
+        assert!(a.poll_transmit().is_none());
+        assert_eq!(a.poll_timeout(), None);
+    }
+
+    /// The deadline is exact: a tick one millisecond early resends nothing, one at the
+    /// deadline resends the lost message.
+    #[test]
+    fn a_pending_retransmission_returns_its_deadline() {
+        let (mut a, mut b) = pair();
+        a.tick(100);
+        exchange(&mut a, &mut b, &mut || false); // hellos both ways
+        assert_eq!(a.poll_timeout(), None);
+        a.tick(250);
+        bump(&mut a, 1);
+        let lost = a.poll_transmit().unwrap();
+        assert!(a.poll_transmit().is_none());
+        let due = 250 + a.config().retransmit_after_ms;
+        assert_eq!(a.poll_timeout(), Some(due));
+        a.tick(due - 1);
+        assert!(a.poll_transmit().is_none());
+        assert_eq!(a.poll_timeout(), Some(due));
+        a.tick(due);
+        let again = a.poll_transmit().unwrap();
+        assert_eq!(again.to, lost.to);
+        assert_eq!(a.stats().retransmissions, 1);
+        assert_eq!(a.poll_timeout(), Some(due + a.config().retransmit_after_ms));
+        b.receive(a.id(), &again.bytes).unwrap();
+        let ack = b.poll_transmit().unwrap();
+        a.receive(b.id(), &ack.bytes).unwrap();
+        assert_eq!(a.poll_timeout(), None);
+    }
+
+    /// A hello that got no answer is resent at its deadline.
+    #[test]
+    fn an_unanswered_hello_has_a_deadline() {
+        let (mut a, _) = pair();
+        a.tick(7);
+        assert!(a.poll_transmit().is_some());
+        let due = 7 + a.config().retransmit_after_ms;
+        assert_eq!(a.poll_timeout(), Some(due));
+        a.tick(due - 1);
+        assert!(a.poll_transmit().is_none());
+        a.tick(due);
+        assert!(a.poll_transmit().is_some());
     }
 
     #[test]

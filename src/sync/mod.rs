@@ -42,6 +42,6 @@ mod transport;
 pub use config::SyncConfig;
 pub use engine::{Resume, SyncEngine, Transmit};
 pub use error::SyncError;
-pub use replica::{PumpError, Replica};
+pub use replica::{PumpError, Replica, UpdateError};
 pub use stats::{Count, FullStates, PeerStats, SyncStats, Traffic};
 pub use transport::{MemoryNetwork, MemoryTransport, Pumped, Transport, UnknownEndpoint};

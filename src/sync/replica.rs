@@ -6,10 +6,11 @@ use std::convert::Infallible;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::{Pumped, SyncEngine, SyncError, Transmit, Transport};
-use crate::{Lattice, ReplicaId};
+use super::{Pumped, SyncEngine, SyncError, SyncStats, Transmit, Transport};
+use crate::{Delta, Hlc, Lattice, ReplicaId};
 
-/// A replica a sync loop can drive: frames in, frames out, time and peers.
+/// A replica a sync loop can drive and an app can edit and read: local updates and the
+/// state, frames in, frames out, time and peers.
 /// [`pump`](Self::pump) (the loop's one turn) and `SyncNode` (feature `tokio`: the async
 /// loop over a network) are written once against it.
 ///
@@ -39,7 +40,28 @@ use crate::{Lattice, ReplicaId};
 /// assert_eq!(b.state().value(), 5);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+///
+/// Code written once against the trait edits and reads either kind:
+/// ```
+/// use deltacrdt::durable::{DurableConfig, DurableReplica, MemoryStore};
+/// use deltacrdt::{Doc, Edit, Error, Hlc, Replica, ReplicaId, SyncEngine, UpdateError};
+/// fn like<R: Replica<State = Doc>>(r: &mut R) -> Result<i64, UpdateError<Error, R::Error>> {
+///     r.update(|doc, hlc| Ok(doc.apply_edit(hlc.replica(), &["likes"], Edit::Add(1))?))?;
+///     Ok(r.state().counter(&["likes"]))
+/// }
+/// let id = ReplicaId::from_u128(1);
+/// let mut engine = SyncEngine::<Doc>::new(Hlc::builder(id).build()?);
+/// assert_eq!(like(&mut engine)?, 1);
+/// let config = DurableConfig { replica: Some(id), ..DurableConfig::default() };
+/// let mut durable = DurableReplica::<Doc, _>::open(MemoryStore::new(), config)?;
+/// assert_eq!(like(&mut durable)?, 1);
+/// assert_eq!(durable.durable_seq(), 1); // per-operation durability: on disk already
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub trait Replica {
+    /// The replicated state (a [`Lattice`], e.g. a [`Doc`](crate::Doc)).
+    type State: Lattice;
+
     /// The replica's own failure (never a peer's frame): [`Infallible`] for a [`SyncEngine`],
     /// [`StoreError`](crate::durable::StoreError) for a durable replica.
     type Error: std::error::Error;
@@ -47,8 +69,48 @@ pub trait Replica {
     /// This replica's id.
     fn id(&self) -> ReplicaId;
 
+    /// The replicated state (a durable replica's includes changes not on disk yet).
+    fn state(&self) -> &Self::State;
+
+    /// The sequence number `c` ([`SyncEngine::seq`]).
+    fn seq(&self) -> u64;
+
+    /// The sync engine's counters ([`SyncEngine::stats`]).
+    fn stats(&self) -> SyncStats;
+
+    /// Applies a local mutation ([`SyncEngine::update`]): `f` mutates the state, stamping
+    /// with the clock if it needs to, and returns the delta. A durable replica commits it
+    /// under its [`Durability`](crate::durable::Durability). Returns the sequence number
+    /// after the change.
+    ///
+    /// # Errors
+    /// [`UpdateError::Edit`]: `f` failed, nothing changed. [`UpdateError::Replica`]: the
+    /// change is applied in memory but its commit failed; it is retried by the next
+    /// [`flush`](Self::flush) or [`poll_transmit`](Self::poll_transmit), and no frame leaves
+    /// before one succeeds.
+    fn update<E>(
+        &mut self,
+        f: impl FnOnce(&mut Self::State, &mut Hlc) -> Result<Delta<Self::State>, E>,
+    ) -> Result<u64, UpdateError<E, Self::Error>>;
+
+    /// The sequence number up to which everything survives a crash: a durable replica's
+    /// on-disk one, 0 for a [`SyncEngine`] (nothing does).
+    fn durable_seq(&self) -> u64;
+
+    /// Makes every change durable, with the peers' latest acknowledgements (nothing to do for
+    /// a [`SyncEngine`]); returns [`durable_seq`](Self::durable_seq).
+    ///
+    /// # Errors
+    /// [`Self::Error`]: nothing of this flush is on disk.
+    fn flush(&mut self) -> Result<u64, Self::Error>;
+
     /// Advances the replica's time ([`SyncEngine::tick`]).
     fn tick(&mut self, now_ms: u64);
+
+    /// When the next [`tick`](Self::tick) is due, or `None` if no timer runs
+    /// ([`SyncEngine::poll_timeout`], which says when to call it: after every `receive`,
+    /// `update`, `connect`, `tick` and drained `poll_transmit`).
+    fn poll_timeout(&self) -> Option<u64>;
 
     /// Starts syncing with `peer` ([`SyncEngine::connect`]).
     fn connect(&mut self, peer: ReplicaId);
@@ -117,15 +179,61 @@ pub enum PumpError<R, X> {
     Transport(#[source] X),
 }
 
+/// Why [`Replica::update`] failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum UpdateError<E, R> {
+    /// The mutation failed: nothing changed.
+    #[error(transparent)]
+    Edit(E),
+    /// The replica could not commit the change (a durable replica's store): it is applied in
+    /// memory, retried by the next flush, and no frame leaves before that succeeds.
+    #[error("the change could not be committed: {0}")]
+    Replica(#[source] R),
+}
+
 impl<T: Lattice + Serialize + DeserializeOwned> Replica for SyncEngine<T> {
+    type State = T;
     type Error = Infallible;
 
     fn id(&self) -> ReplicaId {
-        self.replica()
+        SyncEngine::id(self)
+    }
+
+    fn state(&self) -> &T {
+        SyncEngine::state(self)
+    }
+
+    fn seq(&self) -> u64 {
+        SyncEngine::seq(self)
+    }
+
+    fn stats(&self) -> SyncStats {
+        SyncEngine::stats(self)
+    }
+
+    fn update<E>(
+        &mut self,
+        f: impl FnOnce(&mut T, &mut Hlc) -> Result<Delta<T>, E>,
+    ) -> Result<u64, UpdateError<E, Infallible>> {
+        SyncEngine::update(self, f).map_err(UpdateError::Edit)?;
+        Ok(SyncEngine::seq(self))
+    }
+
+    fn durable_seq(&self) -> u64 {
+        0
+    }
+
+    fn flush(&mut self) -> Result<u64, Infallible> {
+        Ok(0)
     }
 
     fn tick(&mut self, now_ms: u64) {
         SyncEngine::tick(self, now_ms);
+    }
+
+    fn poll_timeout(&self) -> Option<u64> {
+        SyncEngine::poll_timeout(self)
     }
 
     fn connect(&mut self, peer: ReplicaId) {

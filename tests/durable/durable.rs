@@ -55,11 +55,11 @@ fn pump(a: &mut DurableReplica<Doc, MemoryStore>, b: &mut SyncEngine<Doc>) {
     for _ in 0..100 {
         let mut quiet = true;
         while let Some(t) = a.poll_transmit().expect("flush") {
-            b.receive(a.replica(), &t.bytes).expect("b receives");
+            b.receive(a.id(), &t.bytes).expect("b receives");
             quiet = false;
         }
         while let Some(t) = b.poll_transmit() {
-            a.receive(b.replica(), &t.bytes).expect("a receives");
+            a.receive(b.id(), &t.bytes).expect("a receives");
             quiet = false;
         }
         if quiet {
@@ -82,15 +82,10 @@ fn a_reopened_replica_has_the_same_id_sequence_clock_and_state() {
         assert!(c.durable);
         assert_eq!(c.seq, i + 1);
     }
-    let (id, seq, last, state) = (
-        r.replica(),
-        r.seq(),
-        r.engine().hlc().last(),
-        r.state().clone(),
-    );
+    let (id, seq, last, state) = (r.id(), r.seq(), r.engine().hlc().last(), r.state().clone());
     drop(r);
     let mut r = open(&store, Durability::PerOperation);
-    assert_eq!((r.replica(), r.seq(), r.state()), (id, seq, &state));
+    assert_eq!((r.id(), r.seq(), r.state()), (id, seq, &state));
     assert_eq!(r.engine().hlc().last(), last);
     // The clock resumes after the last timestamp even though the physical clock is frozen.
     let _ = r
@@ -123,14 +118,14 @@ fn no_frame_leaves_before_what_it_covers_is_durable() {
     let store = MemoryStore::new();
     let mut r = open(&store, Durability::Group);
     let mut p = peer(2);
-    r.connect(p.replica());
-    p.connect(r.replica());
+    r.connect(p.id());
+    p.connect(r.id());
     pump(&mut r, &mut p);
     let _ = tag(&mut r, "local");
     p.update(|doc, hlc| doc.insert(hlc.replica(), &["tags"], "remote".into()))
         .expect("peer update");
     while let Some(t) = p.poll_transmit() {
-        r.receive(p.replica(), &t.bytes).expect("receive");
+        r.receive(p.id(), &t.bytes).expect("receive");
     }
     assert!(!r.is_durable());
     // A failing flush: nothing is sent.
@@ -176,8 +171,8 @@ fn a_restarted_replica_resumes_delta_sync_from_persisted_acks() {
     let store = MemoryStore::new();
     let mut r = open(&store, Durability::PerOperation);
     let mut p = peer(2);
-    r.connect(p.replica());
-    p.connect(r.replica());
+    r.connect(p.id());
+    p.connect(r.id());
     for i in 0..10 {
         let _ = tag(&mut r, &format!("t{i}"));
         pump(&mut r, &mut p);
@@ -187,7 +182,7 @@ fn a_restarted_replica_resumes_delta_sync_from_persisted_acks() {
     let mut r = open(&store, Durability::PerOperation);
     let _ = tag(&mut r, "after restart");
     // The peer reconnects (its own session survives): the hello handshake runs again.
-    r.connect(p.replica());
+    r.connect(p.id());
     pump(&mut r, &mut p);
     assert_eq!(p.state(), r.state());
     assert_eq!(
@@ -202,8 +197,8 @@ fn a_restarted_replica_resumes_delta_sync_from_persisted_acks() {
     drop(r);
     let mut r = open(&store, Durability::PerOperation);
     let mut q = peer(3);
-    r.connect(q.replica());
-    q.connect(r.replica());
+    r.connect(q.id());
+    q.connect(r.id());
     pump(&mut r, &mut q);
     assert!(r.stats().full_states.total() <= 1);
     assert_eq!(r.stats().full_states.new_peer, 0);

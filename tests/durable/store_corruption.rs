@@ -85,11 +85,7 @@ fn check(dir: &std::path::Path, bytes: &[u8], seq: u64, state: &Doc, what: &str,
     std::fs::write(&path, bytes).expect("write copy");
     match open(&path) {
         Ok(r) => {
-            assert_eq!(
-                r.replica(),
-                ReplicaId::from_u128(7),
-                "{what}: another replica"
-            );
+            assert_eq!(r.id(), ReplicaId::from_u128(7), "{what}: another replica");
             assert_eq!(r.seq(), seq, "{what}: another sequence number");
             assert!(r.state() == state, "{what}: another state");
             t.identical += 1;

@@ -98,7 +98,7 @@ fn child() -> ! {
     let parent = ReplicaId::from_u128(PARENT);
     r.connect(parent);
     let state_msg = |r: &DurableReplica<Doc, RedbStore>| {
-        let mut m = r.replica().as_bytes().to_vec();
+        let mut m = r.id().as_bytes().to_vec();
         m.extend(r.durable_seq().to_le_bytes());
         m.extend(r.durable_hlc().as_u64().to_le_bytes());
         m.extend(encode(r.state()).unwrap());
@@ -300,7 +300,7 @@ impl Parent {
     }
 
     fn parent_edit(&mut self, id: u64) {
-        let me = self.engine.replica();
+        let me = self.engine.id();
         let name = format!("p{id}");
         self.engine
             .update(|doc, _| doc.insert(me, &["p"], name.as_str().into()))

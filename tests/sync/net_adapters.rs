@@ -119,18 +119,13 @@ async fn partial_reads_are_reassembled_into_frames() -> TestResult {
 async fn oversized_frame_is_a_typed_error_that_closes_only_its_connection() -> TestResult {
     let a_id = id(1);
     let engine = SyncEngine::<GCounter>::new(Hlc::builder(a_id).build()?);
-    let mut a = SyncNode::new(
-        engine,
-        Network::new(a_id, config("k")),
-        Duration::from_millis(20),
-    );
+    let mut a = SyncNode::new(engine, Network::new(a_id, config("k")));
     let addr = a.network().listen_tcp("127.0.0.1:0").await?.to_string();
     // A good peer, connected throughout.
     let b_id = id(3);
     let mut b = SyncNode::new(
         SyncEngine::<GCounter>::new(Hlc::builder(b_id).build()?),
         Network::new(b_id, config("k")),
-        Duration::from_millis(20),
     );
     b.network().dial_tcp(addr.clone());
     until("b connected", || b.network().peers() == vec![a_id]).await?;
@@ -291,11 +286,7 @@ async fn websocket_peers_sync_and_blocking_partitions() -> TestResult {
     let key = config("k");
     let node = |n: u128| -> Result<SyncNode<SyncEngine<GCounter>>, deltacrdt::Error> {
         let engine = SyncEngine::new(Hlc::builder(id(n)).build()?);
-        Ok(SyncNode::new(
-            engine,
-            Network::new(id(n), key.clone()),
-            Duration::from_millis(20),
-        ))
+        Ok(SyncNode::new(engine, Network::new(id(n), key.clone())))
     };
     let (mut a, mut b) = (node(1)?, node(2)?);
     let ws = a.network().listen_ws("127.0.0.1:0").await?;
@@ -393,11 +384,7 @@ async fn another_sync_format_version_is_refused_by_the_engine_and_the_link_serve
 {
     let a_id = id(1);
     let engine = SyncEngine::<GCounter>::new(Hlc::builder(a_id).build()?);
-    let mut a = SyncNode::new(
-        engine,
-        Network::new(a_id, config("k")),
-        Duration::from_millis(20),
-    );
+    let mut a = SyncNode::new(engine, Network::new(a_id, config("k")));
     let addr = a.network().listen_tcp("127.0.0.1:0").await?.to_string();
     let (mut s, mut session) = raw_session(&addr, "k", id(2)).await?;
     // An authenticated peer from the future: "DC", format version 99, a kind, a body, a CRC.

@@ -38,9 +38,16 @@ for (const transport of transports) {
   };
 }
 
-/** Sends everything the engine has to say (dropped while offline: the engine retransmits). */
+let timer;
+/**
+ * Sends everything the engine has to say (dropped while offline: the engine retransmits), then
+ * schedules the next `tick` for the engine's own deadline: no timer at all while idle.
+ */
 function flush() {
   for (let t = doc.poll(); t; t = doc.poll()) if (!offline) route.get(t.to)?.send(t.to, t.bytes);
+  clearTimeout(timer);
+  const due = doc.pollTimeout();
+  if (due !== undefined) timer = setTimeout(() => { doc.tick(); flush(); render(); }, Math.max(0, due - Date.now()));
 }
 
 let scheduled = false;
@@ -97,8 +104,6 @@ $('offline').onchange = () => {
   render();
 };
 
-// Drive retransmission: anything unacknowledged for 1 s is sent again.
-setInterval(() => { doc.tick(); flush(); render(); }, 250);
 
 window.doc = doc; // for tests and the console
 await transports[0].ready;

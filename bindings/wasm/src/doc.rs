@@ -46,6 +46,13 @@ export interface SyncStats {
 }
 "#;
 
+// `{ to, bytes }` built in JS: smaller than building the object through `Reflect` from Rust
+// (which pays for `pollTimeout`, keeping the module within its size budget).
+#[wasm_bindgen(inline_js = "export function transmit(to, bytes) { return { to, bytes }; }")]
+extern "C" {
+    fn transmit(to: &str, bytes: &JsValue) -> JsValue;
+}
+
 /// One replica of a replicated JSON-like document, with its sans-IO sync engine: the caller
 /// carries the bytes of [`poll`](Self::poll) to peers and hands theirs to
 /// [`receive`](Self::receive).
@@ -162,7 +169,7 @@ impl WasmDoc {
     /// `BUSY` on a conflicting re-entrant call.
     #[wasm_bindgen(getter, js_name = replicaId)]
     pub fn replica_id(&self) -> core::result::Result<String, JsError> {
-        Ok(self.shared.read(|e| e.replica().to_string())?)
+        Ok(self.shared.read(|e| e.id().to_string())?)
     }
 
     /// The counter `name`.
@@ -287,17 +294,8 @@ impl WasmDoc {
         let Some(t) = self.shared.write(|e| Ok(e.poll_transmit()))? else {
             return Ok(JsValue::UNDEFINED);
         };
-        let out = js_sys::Object::new();
-        let set = |k: &str, v: &JsValue| js_sys::Reflect::set(&out, &JsValue::from_str(k), v);
-        set("to", &JsValue::from_str(&t.to.to_string()))
-            .and_then(|_| {
-                set(
-                    "bytes",
-                    &js_sys::Uint8Array::from(t.bytes.as_slice()).into(),
-                )
-            })
-            .map_err(|_| Failure::new(Code::BadValue, "could not build the frame object"))?;
-        Ok(out.into())
+        let bytes = js_sys::Uint8Array::from(t.bytes.as_slice());
+        Ok(transmit(&t.to.to_string(), &bytes.into()))
     }
 
     /// Gives the engine the time (default `Date.now()`): unacknowledged messages older than
@@ -311,6 +309,22 @@ impl WasmDoc {
             e.tick(now);
             Ok(())
         })?)
+    }
+
+    /// When `tick()` is next due, in the milliseconds `tick` is given (`Date.now()` by
+    /// default), or `undefined` when no timer runs (then only input — a frame, an edit, a
+    /// new peer — needs attention). Ask it after every `receive`, edit, `connect`, `tick` and
+    /// drained `poll()`, and schedule the next `tick` then (`setTimeout`), instead of ticking
+    /// on an interval. Ticking at that time resends what was due; earlier is never needed.
+    ///
+    /// # Errors
+    /// `BUSY` on a conflicting re-entrant call.
+    #[wasm_bindgen(js_name = pollTimeout, unchecked_return_type = "number | undefined")]
+    pub fn poll_timeout(&self) -> core::result::Result<JsValue, JsError> {
+        // Milliseconds since 1970 are far below 2^53: exact as a JS number.
+        #[allow(clippy::cast_precision_loss)]
+        let due = self.shared.read(|e| e.poll_timeout().map(|t| t as f64))?;
+        Ok(due.map_or(JsValue::UNDEFINED, JsValue::from_f64))
     }
 
     /// The sync engine's counters as a plain object (numbers; peer ids as strings).

@@ -39,7 +39,7 @@ impl Saved {
     pub fn of(engine: &SyncEngine<Doc>) -> Self {
         Self {
             version: SAVE_VERSION,
-            replica: engine.replica(),
+            replica: engine.id(),
             seq: engine.seq(),
             last: engine.hlc().last(),
             state: engine.state().clone(),

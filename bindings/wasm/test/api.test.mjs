@@ -228,6 +228,29 @@ test('tick: an unacknowledged message is retransmitted after 1 s', () => {
   a.tick(NaN);
 });
 
+test('pollTimeout: the retransmission deadline, undefined when idle', () => {
+  const a = new Doc();
+  const b = new Doc();
+  assert.equal(a.pollTimeout(), undefined); // no peers
+  a.tick(100);
+  b.tick(100);
+  mesh([a, b]);
+  pump([a, b]);
+  assert.equal(a.pollTimeout(), undefined); // greeted, nothing unacknowledged
+  a.counter('c').increment();
+  assert.ok(a.poll()); // lost
+  assert.equal(a.pollTimeout(), 1100);
+  a.tick(1099);
+  assert.equal(a.poll(), undefined); // not yet due
+  a.tick(1100);
+  const again = a.poll();
+  assert.ok(again);
+  b.receive(a.replicaId, again.bytes);
+  pump([a, b]);
+  assert.equal(a.pollTimeout(), undefined);
+  assert.deepEqual(b.toJSON(), { c: 1 });
+});
+
 test('stats: plain object, numbers, peer ids as strings', () => {
   const a = new Doc();
   const b = new Doc();

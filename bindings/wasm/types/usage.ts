@@ -51,6 +51,8 @@ export async function example(): Promise<void> {
   }
   doc.tick();
   doc.tick(Date.now());
+  const due: number | undefined = doc.pollTimeout();
+  if (due !== undefined) setTimeout(() => doc.tick(), due - Date.now());
   const stats: SyncStats = doc.stats();
   const peerId: string | undefined = stats.peers[0]?.peer;
   const bytes: Uint8Array = doc.save();

@@ -22,6 +22,8 @@ mod de;
 mod ser;
 
 pub(crate) use de::{BodyReader, Budget, Outcome};
+#[cfg(not(small_code))]
+pub(crate) use ser::Count;
 pub(crate) use ser::{BodyWriter, Interner};
 
 /// The most elements a sequence or map reserves room for before they arrive. serde's own

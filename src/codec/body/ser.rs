@@ -30,15 +30,44 @@ impl Interner {
     }
 }
 
+/// Where a body goes: bytes, or only their count.
+pub(crate) trait Sink {
+    fn push(&mut self, byte: u8);
+    fn extend_from_slice(&mut self, bytes: &[u8]);
+}
+
+impl Sink for Vec<u8> {
+    fn push(&mut self, byte: u8) {
+        Vec::push(self, byte);
+    }
+    fn extend_from_slice(&mut self, bytes: &[u8]) {
+        Vec::extend_from_slice(self, bytes);
+    }
+}
+
+/// Counts the bytes a body would take, writing none (sizing deltas for the buffer's caps
+/// without encoding them).
+#[derive(Debug, Default)]
+pub(crate) struct Count(pub(crate) usize);
+
+impl Sink for Count {
+    fn push(&mut self, _: u8) {
+        self.0 += 1;
+    }
+    fn extend_from_slice(&mut self, bytes: &[u8]) {
+        self.0 += bytes.len();
+    }
+}
+
 /// A serde serializer writing postcard's layout into `out`; replica ids become table indices.
 #[derive(Debug)]
-pub(crate) struct BodyWriter<'a> {
-    out: &'a mut Vec<u8>,
+pub(crate) struct BodyWriter<'a, O = Vec<u8>> {
+    out: &'a mut O,
     replicas: &'a mut Interner,
 }
 
-impl<'a> BodyWriter<'a> {
-    pub(crate) fn new(out: &'a mut Vec<u8>, replicas: &'a mut Interner) -> Self {
+impl<'a, O: Sink> BodyWriter<'a, O> {
+    pub(crate) fn new(out: &'a mut O, replicas: &'a mut Interner) -> Self {
         Self { out, replicas }
     }
 
@@ -77,7 +106,7 @@ impl<'a> BodyWriter<'a> {
     }
 }
 
-impl ser::Serializer for &mut BodyWriter<'_> {
+impl<O: Sink> ser::Serializer for &mut BodyWriter<'_, O> {
     type Ok = ();
     type Error = Error;
     type SerializeSeq = Self;
@@ -244,7 +273,7 @@ impl ser::Serializer for &mut BodyWriter<'_> {
 /// The compound serializers: postcard writes items back to back, lengths were written up front.
 macro_rules! compound {
     ($($trait:ident { $($method:ident $(, $key:ident)?;)* })*) => {$(
-        impl ser::$trait for &mut BodyWriter<'_> {
+        impl<O: Sink> ser::$trait for &mut BodyWriter<'_, O> {
             type Ok = ();
             type Error = Error;
             $(fn $method<T: Serialize + ?Sized>(
@@ -271,7 +300,7 @@ compound! {
     SerializeStructVariant { serialize_field, key; }
 }
 
-impl ser::SerializeMap for &mut BodyWriter<'_> {
+impl<O: Sink> ser::SerializeMap for &mut BodyWriter<'_, O> {
     type Ok = ();
     type Error = Error;
     fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), Error> {

@@ -1,6 +1,9 @@
 //! The crate-wide error: every boundary's error converts into it with `?`.
 
-use crate::{ClockError, InvalidContext, InvalidReplicaId, PathError};
+use crate::causal::InvalidContext;
+use crate::clock::ClockError;
+use crate::document::PathError;
+use crate::id::InvalidReplicaId;
 
 /// Any error this crate returns. Each boundary has its own enum (matched precisely where it is
 /// returned); this one collects them for callers that just propagate with `?`.
@@ -33,7 +36,7 @@ pub enum Error {
     /// The sync engine refused a frame.
     #[cfg(feature = "serde")]
     #[error(transparent)]
-    Sync(#[from] crate::SyncError),
+    Sync(#[from] crate::sync::SyncError),
     /// A durable store could not be read or written.
     #[cfg(feature = "serde")]
     #[error(transparent)]

@@ -1,6 +1,6 @@
 //! Why a handshake or a sealed frame was refused.
 
-use crate::ReplicaId;
+use crate::id::ReplicaId;
 
 /// A handshake or a frame refused by the authentication layer. The connection it came on must
 /// be closed: nothing it carried may reach the engine.

@@ -5,7 +5,7 @@ use hmac::Mac;
 use super::key::{HmacSha256, keyed};
 use super::session::{Opener, Sealer, Session};
 use super::{AuthError, AuthKey};
-use crate::ReplicaId;
+use crate::id::ReplicaId;
 
 /// The auth protocol version this build speaks (byte 4 of a hello).
 pub const AUTH_VERSION: u8 = 1;

@@ -4,7 +4,7 @@ use hmac::Mac;
 
 use super::AuthError;
 use super::key::keyed;
-use crate::ReplicaId;
+use crate::id::ReplicaId;
 
 /// Length of the tag closing every sealed frame (HMAC-SHA256 truncated to 128 bits).
 pub const TAG_LEN: usize = 16;

@@ -79,7 +79,7 @@ impl<V> DotFun<V> {
     pub(crate) fn replace(
         &mut self,
         ctx: &mut CausalContext,
-        replica: crate::ReplicaId,
+        replica: crate::id::ReplicaId,
         value: V,
     ) -> (Self, CausalContext)
     where

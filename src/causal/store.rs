@@ -467,10 +467,10 @@ macro_rules! causal_type {
     ($ty:ident $(< $($p:ident),* >)?, $store:ty $(, where $($bounds:tt)*)?) => {
         impl $(< $($p),* >)? $crate::causal::Causal for $ty $(< $($p),* >)? $(where $($bounds)*)? {
             type Store = $store;
-            fn from_parts(store: $store, ctx: $crate::CausalContext) -> Self {
+            fn from_parts(store: $store, ctx: $crate::causal::CausalContext) -> Self {
                 Self { store, ctx }
             }
-            fn into_parts(self) -> ($store, $crate::CausalContext) {
+            fn into_parts(self) -> ($store, $crate::causal::CausalContext) {
                 (self.store, self.ctx)
             }
             fn store(&self) -> &$store {
@@ -479,10 +479,10 @@ macro_rules! causal_type {
             fn store_mut(&mut self) -> &mut $store {
                 &mut self.store
             }
-            fn context(&self) -> &$crate::CausalContext {
+            fn context(&self) -> &$crate::causal::CausalContext {
                 &self.ctx
             }
-            fn context_mut(&mut self) -> &mut $crate::CausalContext {
+            fn context_mut(&mut self) -> &mut $crate::causal::CausalContext {
                 &mut self.ctx
             }
         }
@@ -495,7 +495,7 @@ macro_rules! causal_type {
                 &self.store
             }
             fn from_wire(store: $store) -> Self {
-                Self { store, ctx: $crate::CausalContext::default() }
+                Self { store, ctx: $crate::causal::CausalContext::default() }
             }
             fn is_bottom(&self) -> bool {
                 $crate::causal::DotStore::is_bottom(&self.store)
@@ -530,12 +530,12 @@ macro_rules! causal_type {
             fn mark_keyed(&mut self, keyed: bool) {
                 self.store.mark_keyed(keyed);
             }
-            fn validate(&self, ctx: &$crate::CausalContext) -> Result<(), $crate::InvalidContext> {
+            fn validate(&self, ctx: &$crate::causal::CausalContext) -> Result<(), $crate::causal::InvalidContext> {
                 self.store.validate(ctx)
             }
         }
 
-        impl $(< $($p),* >)? $crate::Lattice for $ty $(< $($p),* >)? $(where $($bounds)*)? {
+        impl $(< $($p),* >)? $crate::lattice::Lattice for $ty $(< $($p),* >)? $(where $($bounds)*)? {
             fn join(&mut self, other: Self) {
                 $crate::causal::store::join(self, other, false);
             }

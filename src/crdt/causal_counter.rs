@@ -1,8 +1,10 @@
 //! `CausalCounter`: a counter that can live inside an `OrMap` and be reset by removing its key.
 
+use crate::causal::CausalContext;
 use crate::causal::dot_set::DotFun;
 use crate::causal::store::causal_type;
-use crate::{CausalContext, Delta, ReplicaId};
+use crate::id::ReplicaId;
+use crate::lattice::Delta;
 
 /// A causal counter (the paper's `CCounter`): each replica holds one dot tagged with its running
 /// contribution; an update replaces the replica's dot with a fresh one. Concurrent updates from

@@ -1,8 +1,10 @@
 //! `DwFlag`: the disable-wins flag.
 
+use crate::causal::CausalContext;
 use crate::causal::dot_set::DotFun;
 use crate::causal::store::causal_type;
-use crate::{CausalContext, Delta, ReplicaId};
+use crate::id::ReplicaId;
+use crate::lattice::Delta;
 
 /// A disable-wins flag, off by default: both `enable` and `disable` replace the writes they
 /// observed with a fresh tagged dot, and the flag reads on only when every surviving write is an

@@ -1,8 +1,10 @@
 //! `EwFlag`: the enable-wins flag.
 
+use crate::causal::CausalContext;
 use crate::causal::dot_set::DotSet;
 use crate::causal::store::causal_type;
-use crate::{CausalContext, Delta, ReplicaId};
+use crate::id::ReplicaId;
+use crate::lattice::Delta;
 
 /// An enable-wins flag: `enable` writes a fresh dot, `disable` removes the dots it observed, so an
 /// enable concurrent with a disable survives. Disabled flags hold no dot at all.

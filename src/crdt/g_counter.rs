@@ -7,7 +7,8 @@
 
 use smallvec::SmallVec;
 
-use crate::{Delta, Lattice, ReplicaId};
+use crate::id::ReplicaId;
+use crate::lattice::{Delta, Lattice};
 
 /// Above this many entries, [`GCounter::join`] merges linearly instead of inserting one by one.
 const SMALL_JOIN: usize = 4;

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::{Delta, Lattice};
+use crate::lattice::{Delta, Lattice};
 
 /// A grow-only set: elements can be added, never removed; replicas join by union.
 ///

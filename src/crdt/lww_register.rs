@@ -6,7 +6,8 @@
 //! is also the latest write in causal order (an HLC stamp exceeds every stamp its replica has
 //! seen). Keeping every concurrent value instead is [`MvRegister`](crate::MvRegister)'s job.
 
-use crate::{Delta, Lattice, Stamp};
+use crate::clock::Stamp;
+use crate::lattice::{Delta, Lattice};
 
 /// A last-writer-wins register: the write with the greatest [`Stamp`] wins.
 ///
@@ -105,7 +106,8 @@ impl<V: Clone + PartialEq> Lattice for LwwRegister<V> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{ReplicaId, Timestamp};
+    use crate::clock::Timestamp;
+    use crate::id::ReplicaId;
 
     fn stamp(ms: u64, replica: u128) -> Stamp {
         Stamp {

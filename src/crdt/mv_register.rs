@@ -1,8 +1,10 @@
 //! `MvRegister`: the multi-value register.
 
+use crate::causal::CausalContext;
 use crate::causal::dot_set::DotFun;
 use crate::causal::store::causal_type;
-use crate::{CausalContext, Delta, ReplicaId};
+use crate::id::ReplicaId;
+use crate::lattice::Delta;
 
 /// A multi-value register: a write replaces every value it observed, and concurrent writes are
 /// all kept until a later write observes them — no write is silently lost.

@@ -3,10 +3,12 @@
 use core::hash::Hash;
 use core::mem;
 
+use crate::causal::CausalContext;
 use crate::causal::dot_map::DotMap;
 use crate::causal::store::{DeltaContext, causal_type, holds_dots};
 use crate::causal::{Causal, DotStore};
-use crate::{CausalContext, Delta, ReplicaId};
+use crate::id::ReplicaId;
+use crate::lattice::Delta;
 
 /// An observed-remove, update-wins map from keys to nested causal values ([`OrSet`](crate::OrSet),
 /// [`MvRegister`](crate::MvRegister), [`EwFlag`](crate::EwFlag), [`DwFlag`](crate::DwFlag),

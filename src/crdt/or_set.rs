@@ -9,7 +9,8 @@ use crate::causal::dot::{Actor, ActorMap, LocalDot};
 use crate::causal::dot_set::join_dots;
 use crate::causal::store::{DeltaContext, DotStore, JoinMode, causal_type};
 use crate::causal::{CausalContext, InvalidContext};
-use crate::{Delta, ReplicaId};
+use crate::id::ReplicaId;
+use crate::lattice::Delta;
 
 /// An add-wins, observed-remove set (AWORSet), tombstone-free.
 ///

@@ -1,6 +1,8 @@
 //! `PnCounter`: the increment/decrement counter, as two grow-only counters.
 
-use crate::{Delta, GCounter, Lattice, ReplicaId};
+use crate::crdt::GCounter;
+use crate::id::ReplicaId;
+use crate::lattice::{Delta, Lattice};
 
 /// A counter that goes up and down: one [`GCounter`] of increments (`p`) and one of decrements
 /// (`n`); the value is their difference.

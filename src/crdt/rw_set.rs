@@ -2,11 +2,13 @@
 
 use core::hash::Hash;
 
+use crate::causal::CausalContext;
 use crate::causal::DotStore;
 use crate::causal::dot_map::DotMap;
 use crate::causal::dot_set::DotFun;
 use crate::causal::store::causal_type;
-use crate::{CausalContext, Delta, ReplicaId};
+use crate::id::ReplicaId;
+use crate::lattice::Delta;
 
 /// A remove-wins set (RWORSet): adds and removes both replace the operations on the element they
 /// observed with a fresh tagged dot, and an element is present only when every surviving

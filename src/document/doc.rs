@@ -2,7 +2,11 @@
 
 use crate::causal::Causal;
 use crate::causal::store;
-use crate::{CausalContext, Delta, InvalidContext, Lattice, OrMap, ReplicaId, Stamp};
+use crate::causal::{CausalContext, InvalidContext};
+use crate::clock::Stamp;
+use crate::crdt::OrMap;
+use crate::id::ReplicaId;
+use crate::lattice::{Delta, Lattice};
 
 use super::field::{Field, FieldKey, Kind, Register};
 use super::{Scalar, Value};
@@ -289,7 +293,7 @@ impl Doc {
 
     /// The set at `path`, if present.
     #[must_use]
-    pub fn set_at(&self, path: &[&str]) -> Option<&crate::OrSet<Scalar>> {
+    pub fn set_at(&self, path: &[&str]) -> Option<&crate::crdt::OrSet<Scalar>> {
         match self.field(path, Kind::Set)? {
             Field::Set(s) => Some(s),
             _ => None,

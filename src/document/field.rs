@@ -7,9 +7,9 @@ use crate::causal::context::Seen;
 use crate::causal::dot::{ActorMap, LocalDot};
 use crate::causal::store::JoinMode;
 use crate::causal::{Causal, DotStore};
-use crate::{
-    CausalContext, CausalCounter, EwFlag, InvalidContext, MvRegister, OrMap, OrSet, Stamp,
-};
+use crate::causal::{CausalContext, InvalidContext};
+use crate::clock::Stamp;
+use crate::crdt::{CausalCounter, EwFlag, MvRegister, OrMap, OrSet};
 
 use super::{Scalar, Value};
 

@@ -1,6 +1,6 @@
 //! `StoreError`: everything that can go wrong between a replica and its durable state.
 
-use crate::DecodeError;
+use crate::codec::DecodeError;
 
 /// Why a store could not be opened, read or written. Nothing already committed is lost by an
 /// error: a failed write leaves the previous durable state as it was, and a store that fails to
@@ -66,9 +66,9 @@ pub enum StoreError {
     #[error("the store holds replica {found}, not {expected}")]
     ReplicaMismatch {
         /// The replica the caller expected.
-        expected: crate::ReplicaId,
+        expected: crate::id::ReplicaId,
         /// The replica in the store.
-        found: crate::ReplicaId,
+        found: crate::id::ReplicaId,
     },
     /// The file or directory may not be read or written.
     #[error("permission denied: {detail}")]

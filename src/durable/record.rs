@@ -5,8 +5,10 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::StoreError;
+use crate::clock::Timestamp;
+use crate::codec::DecodeLimits;
 use crate::codec::{Kind, Reader, Writer};
-use crate::{DecodeLimits, ReplicaId, Timestamp};
+use crate::id::ReplicaId;
 
 /// The store format version this build reads and writes (the first byte of every record's
 /// body; the frame around it has its own [`FORMAT_VERSION`](crate::FORMAT_VERSION)).
@@ -235,7 +237,7 @@ pub(crate) fn decode_log<T: DeserializeOwned>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::GCounter;
+    use crate::crdt::GCounter;
 
     #[test]
     fn records_round_trip_and_refuse_other_tags() {

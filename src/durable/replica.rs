@@ -6,9 +6,13 @@ use tracing::debug;
 
 use super::record::{self, Head, LogEntry};
 use super::{Batch, Store, StoreError};
-use crate::{
-    DecodeLimits, Delta, Error, Hlc, HlcBuilder, Lattice, Replica, ReplicaId, Resume, SyncConfig,
-    SyncEngine, SyncError, SyncStats, Timestamp, Transmit, UpdateError,
+use crate::clock::{Hlc, HlcBuilder, Timestamp};
+use crate::codec::DecodeLimits;
+use crate::error::Error;
+use crate::id::ReplicaId;
+use crate::lattice::{Delta, Lattice};
+use crate::sync::{
+    Replica, Resume, SyncConfig, SyncEngine, SyncError, SyncStats, Transmit, UpdateError,
 };
 
 /// When a change counts as committed.
@@ -243,7 +247,7 @@ fn fresh_id(config: &DurableConfig) -> Result<ReplicaId, Error> {
         #[cfg(not(no_os))]
         None => Ok(ReplicaId::random()),
         #[cfg(no_os)]
-        None => Err(Error::Clock(crate::ClockError::NoClock)),
+        None => Err(Error::Clock(crate::clock::ClockError::NoClock)),
     }
 }
 

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::AuthKey;
+use crate::auth::AuthKey;
 
 /// How a [`Network`](crate::Network) authenticates, bounds and paces its connections.
 ///

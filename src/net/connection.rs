@@ -9,8 +9,8 @@ use tracing::{debug, info};
 
 use super::NetError;
 use super::link::{FrameSink, FrameStream};
-use super::network::Shared;
-use crate::{Handshake, NONCE_LEN, Role, Session};
+use super::shared::Shared;
+use crate::auth::{Handshake, NONCE_LEN, Role, Session};
 
 /// Runs a connection to its end. Returns whether the handshake succeeded (a dialer then
 /// resets its backoff). Errors are logged and counted here.

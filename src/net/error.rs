@@ -1,6 +1,7 @@
 //! Why a connection failed or was refused.
 
-use crate::{AuthError, ReplicaId};
+use crate::auth::AuthError;
+use crate::id::ReplicaId;
 
 /// A connection refused or closed by the network layer. Only that connection is affected.
 #[derive(Debug, thiserror::Error)]

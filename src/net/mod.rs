@@ -35,6 +35,7 @@ mod error;
 mod link;
 mod network;
 mod node;
+mod shared;
 mod stats;
 
 pub use backoff::Backoff;

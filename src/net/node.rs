@@ -6,7 +6,8 @@ use std::time::Duration;
 use tokio::time::{Instant, sleep_until};
 use tracing::warn;
 
-use crate::{Network, PumpError, Pumped, Replica};
+use crate::net::Network;
+use crate::sync::{PumpError, Pumped, Replica};
 
 /// A [`Replica`] — a [`SyncEngine`](crate::SyncEngine) or a
 /// [`DurableReplica`](crate::durable::DurableReplica) — driven over a [`Network`]:

@@ -1,6 +1,7 @@
 //! Counters a [`Network`](crate::Network) keeps.
 
-use crate::{AuthError, NetError};
+use crate::auth::AuthError;
+use crate::net::NetError;
 
 /// Connections refused or closed, by reason.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -5,7 +5,8 @@ use std::collections::VecDeque;
 use serde::Serialize;
 
 use super::message;
-use crate::{Lattice, ReplicaId};
+use crate::id::ReplicaId;
+use crate::lattice::Lattice;
 
 #[derive(Debug)]
 struct Entry<T> {
@@ -206,12 +207,13 @@ impl<T: Lattice + Serialize> DeltaBuffer<T> {
 #[cfg(test)]
 mod tests {
     use super::{DeltaBuffer, Interval};
+    use crate::crdt::GCounter;
+    use crate::id::ReplicaId;
     use crate::sync::message;
-    use crate::{GCounter, ReplicaId};
 
     /// The interval's value, whichever form it comes in.
     fn value(interval: Option<Interval<'_, GCounter>>) -> Option<u64> {
-        let limits = crate::DecodeLimits::default();
+        let limits = crate::codec::DecodeLimits::default();
         interval.map(|i| match i {
             Interval::Empty => 0,
             Interval::One(bytes) => message::decode_payload::<GCounter>(bytes, &limits)

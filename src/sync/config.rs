@@ -1,6 +1,6 @@
 //! Tuning of the sync engine.
 
-use crate::DecodeLimits;
+use crate::codec::DecodeLimits;
 
 /// How a [`SyncEngine`](crate::SyncEngine) paces, sizes and bounds its traffic.
 ///

@@ -13,8 +13,11 @@ use super::peer::{InFlight, Peer, Pending, Reassembly};
 use super::sorted_map::SortedMap;
 use super::stats::{Count, PeerStats, SyncStats, Traffic};
 use super::{SyncConfig, SyncError};
+use crate::clock::{Hlc, Timestamp};
+use crate::codec::DecodeError;
 use crate::codec::Kind;
-use crate::{DecodeError, Delta, Hlc, Lattice, ReplicaId, Timestamp};
+use crate::id::ReplicaId;
+use crate::lattice::{Delta, Lattice};
 
 /// A frame to hand to the transport.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -783,7 +786,10 @@ fn count_kind(traffic: &mut Traffic, kind: Kind, bytes: usize) {
 #[cfg(test)]
 mod tests {
     use super::{SyncEngine, SyncError, message};
-    use crate::{GCounter, Hlc, ReplicaId, SyncConfig};
+    use crate::clock::Hlc;
+    use crate::crdt::GCounter;
+    use crate::id::ReplicaId;
+    use crate::sync::SyncConfig;
 
     fn r(n: u128) -> ReplicaId {
         ReplicaId::from_u128(n)
@@ -835,7 +841,7 @@ mod tests {
     #[test]
     fn a_resumed_engine_sends_deltas_to_peers_its_log_covers_and_the_state_to_others() {
         use super::Resume;
-        use crate::Lattice;
+        use crate::lattice::Lattice;
         let me = r(1);
         let deltas: Vec<_> = (5..8)
             .map(|s| (s, GCounter::default().increment(me, s).into_inner(), None))
@@ -874,7 +880,7 @@ mod tests {
     #[test]
     fn a_resumed_engine_keeps_deltas_for_peers_not_back_yet() {
         use super::Resume;
-        use crate::Lattice;
+        use crate::lattice::Lattice;
         let me = r(1);
         let deltas: Vec<_> = (0..8)
             .map(|s| {

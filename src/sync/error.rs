@@ -1,6 +1,8 @@
 //! Why the engine refused a frame.
 
-use crate::{ClockError, DecodeError, ReplicaId};
+use crate::clock::ClockError;
+use crate::codec::DecodeError;
+use crate::id::ReplicaId;
 
 /// A frame the engine refused. The replica is unchanged: nothing of a refused frame is applied.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

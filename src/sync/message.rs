@@ -3,10 +3,11 @@
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::clock::Timestamp;
 use crate::codec::{
     DecodeError, DecodeLimits, EncodeError, Kind, Outcome, Reader, Writer, checksum,
 };
-use crate::{ReplicaId, Timestamp};
+use crate::id::ReplicaId;
 
 /// Which payload a chunk belongs to: chunks reassemble only with chunks of the same id.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use super::message::ChunkId;
 use super::stats::{Count, FullStates};
-use crate::DecodeError;
+use crate::codec::DecodeError;
 use crate::codec::checksum;
 
 /// A message sent and not yet acknowledged.
@@ -146,7 +146,7 @@ impl Reassembly {
 #[cfg(test)]
 mod tests {
     use super::{ChunkId, Reassembly};
-    use crate::DecodeError;
+    use crate::codec::DecodeError;
     use crate::codec::checksum;
 
     fn id(total: u64, payload: &[u8]) -> ChunkId {

@@ -1,6 +1,6 @@
 //! Counters the engine keeps: what a dashboard or a test reads.
 
-use crate::ReplicaId;
+use crate::id::ReplicaId;
 
 /// Messages and bytes of one kind.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -4,11 +4,8 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use serde::Serialize;
-use serde::de::DeserializeOwned;
-
-use super::{PumpError, Replica, SyncEngine, SyncError};
-use crate::{Lattice, ReplicaId};
+use super::SyncError;
+use crate::id::ReplicaId;
 
 /// Carries frames between replicas: implement it over TCP, WebSocket, a message queue, a
 /// browser channel — anything that moves bytes to a named peer.
@@ -45,44 +42,6 @@ pub struct Pumped {
     pub changed: bool,
     /// Frames the engine refused (the replica is unchanged by them; the loop went on).
     pub refused: Vec<SyncError>,
-}
-
-impl<T: Lattice + Serialize + DeserializeOwned> SyncEngine<T> {
-    /// One turn of the sync loop over `transport` ([`Replica::pump`], for an engine that cannot
-    /// fail itself): advance the clock to `now_ms`, hand every waiting frame to the engine,
-    /// then send everything the engine has to say. A frame the engine refuses is reported in [`Pumped::refused`] and does not stop the loop.
-    ///
-    /// # Errors
-    /// The transport's error; frames received before it were applied.
-    ///
-    /// # Examples
-    /// ```
-    /// use deltacrdt::{GCounter, Hlc, MemoryNetwork, ReplicaId, SyncEngine};
-    /// let net = MemoryNetwork::default();
-    /// let (ia, ib) = (ReplicaId::from_u128(1), ReplicaId::from_u128(2));
-    /// let (mut ta, mut tb) = (net.endpoint(ia), net.endpoint(ib));
-    /// let mut a = SyncEngine::<GCounter>::new(Hlc::builder(ia).build()?);
-    /// let mut b = SyncEngine::<GCounter>::new(Hlc::builder(ib).build()?);
-    /// a.connect(ib);
-    /// a.update(|c, hlc| Ok::<_, deltacrdt::Error>(c.increment(hlc.replica(), 5)))?;
-    /// for now in 0..4 {
-    ///     a.pump(&mut ta, now)?;
-    ///     b.pump(&mut tb, now)?;
-    /// }
-    /// assert_eq!(b.state().value(), 5);
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn pump<X: Transport>(
-        &mut self,
-        transport: &mut X,
-        now_ms: u64,
-    ) -> Result<Pumped, X::Error> {
-        match Replica::pump(self, transport, now_ms) {
-            Ok(pumped) => Ok(pumped),
-            Err(PumpError::Replica(never)) => match never {},
-            Err(PumpError::Transport(err)) => Err(err),
-        }
-    }
 }
 
 type Inboxes = HashMap<ReplicaId, VecDeque<(ReplicaId, Vec<u8>)>>;

@@ -750,10 +750,24 @@ fn repo_src() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
 }
 
+/// Known upward references, each with its reason: `(file, what the reference names)`. Keep it
+/// short; every entry is a debt.
+const EXCEPTIONS: &[(&str, &str, &str)] = &[(
+    "src/durable/replica.rs",
+    "`crate::error::Error`",
+    "DurableReplica::open/open_dir return the crate-wide Error (a store or a clock failure), a \
+     public signature callers match on (`Error::Store(..)`); a durable open error of its own \
+     would end it",
+)];
+
 #[test]
-#[ignore = "enabled once imports are by module path"]
 fn src_layers_point_one_way_and_imports_name_their_module() {
-    let list = violations(&repo_src(), LAYERS);
+    let mut list = violations(&repo_src(), LAYERS);
+    list.retain(|v| {
+        !EXCEPTIONS
+            .iter()
+            .any(|(file, what, _)| v.file == *file && v.what.starts_with(what))
+    });
     assert!(list.is_empty(), "{}", report(&list));
 }
 

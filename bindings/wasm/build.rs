@@ -5,5 +5,5 @@
 mod predicates;
 
 fn main() {
-    predicates::emit("../../src/platform/predicates.rs");
+    predicates::emit("build.rs", "../../src/platform/predicates.rs");
 }

@@ -7,7 +7,7 @@
 //! - `no_os`: std runs on no operating system, so `SystemTime::now` panics and there is no OS
 //!   random source (`wasm32-unknown-unknown`: the host injects time and randomness).
 //!
-//! Each is defined once, in `predicates.rs` beside this file, and `build.rs` (this crate's, and
+//! Each is defined once, in `predicates.rs` beside this file, and `build.rs` (this crate's, `src/platform/build.rs`, and
 //! `bindings/wasm/build.rs`, which includes the same file) emits it as a plain cfg, so code writes
 //! `#[cfg(small_code)]`, `#[cfg(not(no_os))]`, `cfg_attr(small_code, ..)` or `cfg!(no_os)`. A build
 //! script rather than macros in this module: a cfg works in every position (items, statements,

@@ -1,6 +1,6 @@
 //! The definitions of the two target switches, for build scripts only.
 //!
-//! This file is not part of the library's module tree: `build.rs` (this crate's) and
+//! This file is not part of the library's module tree: `src/platform/build.rs` (this crate's) and
 //! `bindings/wasm/build.rs` include it with `#[path]`, so each predicate is written once, here,
 //! and both crates see the same `cfg` names. Why they exist and what may use them:
 //! `src/platform/mod.rs`.
@@ -20,9 +20,9 @@ fn no_os(arch: &str, os: &str) -> bool {
 
 /// Tells cargo which switches hold for the target being built, declares both names to the
 /// `unexpected_cfgs` check (so a misspelt `#[cfg(small_cod)]` is a warning, denied in CI), and
-/// asks for a rerun when this file or the including build script changes. `this_file` is this
-/// file's path relative to the including package's root.
-pub(crate) fn emit(this_file: &str) {
+/// asks for a rerun when this file or the including build script changes. `script` and
+/// `this_file` are their paths relative to the including package's root.
+pub(crate) fn emit(script: &str, this_file: &str) {
     let arch = std::env::var("CARGO_CFG_TARGET_ARCH").unwrap_or_default();
     let os = std::env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
     #[allow(
@@ -30,7 +30,7 @@ pub(crate) fn emit(this_file: &str) {
         reason = "a build script talks to cargo on stdout"
     )]
     {
-        println!("cargo::rerun-if-changed=build.rs");
+        println!("cargo::rerun-if-changed={script}");
         println!("cargo::rerun-if-changed={this_file}");
         for (name, holds) in [
             ("small_code", small_code(&arch, &os)),

@@ -22,7 +22,7 @@ pub(crate) enum Fail {
 
 impl core::fmt::Display for Fail {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str("body does not decode")
+        f.write_str("bad body")
     }
 }
 
@@ -60,8 +60,7 @@ impl de::Error for Fail {
 use crate::id::ReplicaId;
 
 /// What `DecodeError::Invalid` says when a value type's own check refused the value.
-const INVALID: &str = "it breaks a rule of its type (contexts well formed, every dot covered, \
-     stores canonical, field kinds matching their keys)";
+const INVALID: &str = "a rule of its type is broken (see FORMAT.md)";
 
 const BAD_VARINT: Fail = Fail::Layout(Layout::DeserializeBadVarint);
 
@@ -307,6 +306,7 @@ impl<'de> de::Deserializer<'de> for &mut BodyReader<'de, '_> {
     fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Fail> {
         Err(Fail::Layout(Layout::WontImplement))
     }
+    #[inline]
     fn deserialize_bool<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Fail> {
         match self.byte()? {
             0 => visitor.visit_bool(false),
@@ -325,6 +325,7 @@ impl<'de> de::Deserializer<'de> for &mut BodyReader<'de, '_> {
         #[allow(clippy::cast_possible_truncation)]
         visitor.visit_i32(self.zigzag::<32>()? as i32)
     }
+    #[inline]
     fn deserialize_i64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Fail> {
         visitor.visit_i64(self.zigzag::<64>()?)
     }
@@ -333,6 +334,7 @@ impl<'de> de::Deserializer<'de> for &mut BodyReader<'de, '_> {
         #[allow(clippy::cast_possible_wrap)]
         visitor.visit_i128(((raw >> 1) as i128) ^ -((raw & 1) as i128))
     }
+    #[inline]
     fn deserialize_u8<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Fail> {
         visitor.visit_u8(self.byte()?)
     }
@@ -340,9 +342,11 @@ impl<'de> de::Deserializer<'de> for &mut BodyReader<'de, '_> {
         #[allow(clippy::cast_possible_truncation)]
         visitor.visit_u16(self.varint::<16>()? as u16)
     }
+    #[inline]
     fn deserialize_u32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Fail> {
         visitor.visit_u32(self.u32()?)
     }
+    #[inline]
     fn deserialize_u64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Fail> {
         visitor.visit_u64(self.u64()?)
     }
@@ -352,6 +356,7 @@ impl<'de> de::Deserializer<'de> for &mut BodyReader<'de, '_> {
     fn deserialize_f32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Fail> {
         visitor.visit_f32(f32::from_le_bytes(self.fixed()?))
     }
+    #[inline]
     fn deserialize_f64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Fail> {
         visitor.visit_f64(f64::from_le_bytes(self.fixed()?))
     }
@@ -368,6 +373,7 @@ impl<'de> de::Deserializer<'de> for &mut BodyReader<'de, '_> {
             .ok_or_else(bad)?;
         visitor.visit_char(c)
     }
+    #[inline]
     fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Fail> {
         let len = self.len()?;
         let bytes = self.take(len)?;
@@ -375,9 +381,11 @@ impl<'de> de::Deserializer<'de> for &mut BodyReader<'de, '_> {
             core::str::from_utf8(bytes).map_err(|_| Fail::Layout(Layout::DeserializeBadUtf8))?;
         visitor.visit_borrowed_str(s)
     }
+    #[inline]
     fn deserialize_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Fail> {
         self.deserialize_str(visitor)
     }
+    #[inline]
     fn deserialize_bytes<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Fail> {
         let len = self.len()?;
         visitor.visit_borrowed_bytes(self.take(len)?)
@@ -385,6 +393,7 @@ impl<'de> de::Deserializer<'de> for &mut BodyReader<'de, '_> {
     fn deserialize_byte_buf<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Fail> {
         self.deserialize_bytes(visitor)
     }
+    #[inline]
     fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Fail> {
         match self.byte()? {
             0 => visitor.visit_none(),
@@ -402,6 +411,7 @@ impl<'de> de::Deserializer<'de> for &mut BodyReader<'de, '_> {
     ) -> Result<V::Value, Fail> {
         visitor.visit_unit()
     }
+    #[inline]
     fn deserialize_newtype_struct<V: Visitor<'de>>(
         self,
         name: &'static str,
@@ -418,13 +428,16 @@ impl<'de> de::Deserializer<'de> for &mut BodyReader<'de, '_> {
         }
         visitor.visit_newtype_struct(self)
     }
+    #[inline]
     fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Fail> {
         let len = self.len()?;
         self.seq(len, visitor)
     }
+    #[inline]
     fn deserialize_tuple<V: Visitor<'de>>(self, len: usize, visitor: V) -> Result<V::Value, Fail> {
         self.seq(len, visitor)
     }
+    #[inline]
     fn deserialize_tuple_struct<V: Visitor<'de>>(
         self,
         _: &'static str,
@@ -433,6 +446,7 @@ impl<'de> de::Deserializer<'de> for &mut BodyReader<'de, '_> {
     ) -> Result<V::Value, Fail> {
         self.seq(len, visitor)
     }
+    #[inline]
     fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Fail> {
         let len = self.len()?;
         visitor.visit_map(Items {
@@ -440,6 +454,7 @@ impl<'de> de::Deserializer<'de> for &mut BodyReader<'de, '_> {
             left: len,
         })
     }
+    #[inline]
     fn deserialize_struct<V: Visitor<'de>>(
         self,
         name: &'static str,
@@ -449,6 +464,7 @@ impl<'de> de::Deserializer<'de> for &mut BodyReader<'de, '_> {
         self.enter_struct(name)?;
         self.seq(fields.len(), visitor)
     }
+    #[inline]
     fn deserialize_enum<V: Visitor<'de>>(
         self,
         name: &'static str,

@@ -137,25 +137,23 @@ fn body<T: Serialize + ?Sized>(value: &T) -> Result<(Vec<u8>, Vec<ReplicaId>), E
     Ok((body, replicas.into_table()))
 }
 
-/// The size of `value` written as a value (its replica table and body), or 0 for a value that
-/// cannot be encoded. Natively the body is only counted, not written (sizing a delta the buffer
-/// never relays costs no encoding); in the npm module it is written, which reuses the frame
-/// writer's copy of every `Serialize` impl instead of adding a second one.
+/// The size of `value`'s body with every replica id counted at its full 16 bytes (plain
+/// postcard's size: an upper bound of the framed size that needs no replica table), or 0 for a
+/// value that cannot be encoded. The delta buffer's caps count with it. Natively the body is
+/// only counted; in the npm module it is written, which reuses the frame writer's copy of every
+/// `Serialize` impl instead of adding a second one.
 pub(crate) fn encoded_len<T: Serialize + ?Sized>(value: &T) -> usize {
     #[cfg(not(small_code))]
-    let sized = {
-        let (mut count, mut replicas) = (super::body::Count::default(), Interner::default());
-        value
-            .serialize(&mut BodyWriter::new(&mut count, &mut replicas))
-            .map(|()| (count.0, replicas.into_table().len()))
-    };
+    let mut out = super::body::Count::default();
     #[cfg(small_code)]
-    let sized = body(value).map(|(body, table)| (body.len(), table.len()));
-    sized.map_or(0, |(body, replicas)| {
-        let mut len = Writer::bare();
-        len.varint(replicas as u64);
-        len.bytes.len() + 16 * replicas + body
-    })
+    let mut out = Vec::new();
+    if value.serialize(&mut BodyWriter::plain(&mut out)).is_err() {
+        return 0;
+    }
+    #[cfg(not(small_code))]
+    return out.0;
+    #[cfg(small_code)]
+    return out.len();
 }
 
 /// Reads one frame, checking every length against the bytes left.

@@ -59,16 +59,29 @@ impl Sink for Count {
     }
 }
 
-/// A serde serializer writing postcard's layout into `out`; replica ids become table indices.
+/// A serde serializer writing postcard's layout into `out`; replica ids become table indices
+/// (or, without an interner, stay 16 bytes as plain postcard writes them: a size estimate
+/// that needs no table).
 #[derive(Debug)]
 pub(crate) struct BodyWriter<'a, O = Vec<u8>> {
     out: &'a mut O,
-    replicas: &'a mut Interner,
+    replicas: Option<&'a mut Interner>,
 }
 
 impl<'a, O: Sink> BodyWriter<'a, O> {
     pub(crate) fn new(out: &'a mut O, replicas: &'a mut Interner) -> Self {
-        Self { out, replicas }
+        Self {
+            out,
+            replicas: Some(replicas),
+        }
+    }
+
+    /// A writer that keeps replica ids as their 16 bytes (no table).
+    pub(crate) fn plain(out: &'a mut O) -> Self {
+        Self {
+            out,
+            replicas: None,
+        }
     }
 
     /// A varint. `u64` arithmetic: `u128` shifts cost the npm module code size on every write.
@@ -212,11 +225,14 @@ impl<O: Sink> ser::Serializer for &mut BodyWriter<'_, O> {
         name: &'static str,
         value: &T,
     ) -> Result<(), Error> {
-        if name == names::REPLICA_ID {
+        if name == names::REPLICA_ID && self.replicas.is_some() {
             let mut id = IdSink(None);
             value.serialize(&mut id)?;
             let id = id.0.ok_or(Error::SerdeSerCustom)?;
-            let index = self.replicas.intern(ReplicaId::from_bytes(id));
+            let index = self
+                .replicas
+                .as_mut()
+                .map_or(0, |r| r.intern(ReplicaId::from_bytes(id)));
             return self.serialize_u32(index);
         }
         value.serialize(self)

@@ -6,7 +6,7 @@ use foldhash::HashMap;
 
 use super::context::Seen;
 use super::dot::{ActorMap, LocalDot};
-use super::store::{DotStore, JoinMode};
+use super::dot_store::{DotStore, JoinMode};
 use super::{CausalContext, InvalidContext};
 
 /// Key ↦ nested dot store; keys whose store is bottom are absent (canonical form), except as
@@ -49,13 +49,13 @@ impl<K: Hash + Eq, S: PartialEq> PartialEq for DotMap<K, S> {
     }
 }
 
-impl<K: Hash + Eq + Clone + core::fmt::Debug, S: DotStore> crate::causal::store::Sealed
+impl<K: Hash + Eq + Clone + core::fmt::Debug, S: DotStore> crate::causal::dot_store::Sealed
     for DotMap<K, S>
 {
 }
 
 impl<K: Hash + Eq + Clone + core::fmt::Debug, S: DotStore> DotStore for DotMap<K, S> {
-    crate::causal::store::wire_is_self!();
+    crate::causal::dot_store::wire_is_self!();
 
     fn is_bottom(&self) -> bool {
         self.entries.is_empty()
@@ -141,7 +141,7 @@ impl<K: Hash + Eq + Clone + core::fmt::Debug, S: DotStore> DotStore for DotMap<K
 #[cfg(feature = "serde")]
 mod serde_impl {
     use super::{DotMap, DotStore, Hash};
-    use crate::causal::store::{Seq, holds_dots};
+    use crate::causal::dot_store::{Seq, holds_dots};
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
     /// Wire shape: the entries. Hints are not shipped (see "keyed deltas" in the store module):

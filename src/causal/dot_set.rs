@@ -3,7 +3,7 @@
 use super::CausalContext;
 use super::context::Seen;
 use super::dot::{ActorMap, LocalDot};
-use super::store::{DeltaContext, DotStore, JoinMode};
+use super::dot_store::{DeltaContext, DotStore, JoinMode};
 use core::ops::ControlFlow;
 
 /// The causal join of two dot sets: a dot survives if both hold it, or if the side lacking it
@@ -113,10 +113,10 @@ impl<V> DotFun<V> {
     }
 }
 
-impl<V: Clone + PartialEq + core::fmt::Debug> crate::causal::store::Sealed for DotFun<V> {}
+impl<V: Clone + PartialEq + core::fmt::Debug> crate::causal::dot_store::Sealed for DotFun<V> {}
 
 impl<V: Clone + PartialEq + core::fmt::Debug> DotStore for DotFun<V> {
-    crate::causal::store::wire_is_self!();
+    crate::causal::dot_store::wire_is_self!();
 
     fn is_bottom(&self) -> bool {
         self.entries.is_empty()

@@ -16,7 +16,7 @@ pub const FORMAT_VERSION: u8 = 1;
 
 /// Frame kinds. The byte values are part of the format: never reorder or reuse them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub(crate) enum Kind {
+pub(crate) enum FrameKind {
     Hello = 0x01,
     Delta = 0x02,
     State = 0x03,
@@ -25,7 +25,7 @@ pub(crate) enum Kind {
     Value = 0x10,
 }
 
-impl Kind {
+impl FrameKind {
     fn from_byte(byte: u8) -> Option<Self> {
         Some(match byte {
             0x01 => Self::Hello,
@@ -63,7 +63,7 @@ pub(crate) struct Writer {
 }
 
 impl Writer {
-    pub(crate) fn new(kind: Kind) -> Self {
+    pub(crate) fn new(kind: FrameKind) -> Self {
         let mut bytes = Vec::with_capacity(64);
         bytes.extend_from_slice(&MAGIC);
         bytes.push(FORMAT_VERSION);
@@ -170,7 +170,7 @@ impl<'a> Reader<'a> {
     pub(crate) fn open(
         frame: &'a [u8],
         limits: &'a DecodeLimits,
-    ) -> Result<(Kind, Self), DecodeError> {
+    ) -> Result<(FrameKind, Self), DecodeError> {
         if frame.len() > limits.max_frame_bytes {
             return Err(DecodeError::FrameTooLarge {
                 len: frame.len(),
@@ -198,7 +198,7 @@ impl<'a> Reader<'a> {
         if found != computed {
             return Err(DecodeError::Checksum { found, computed });
         }
-        let kind = Kind::from_byte(kind).ok_or(DecodeError::UnknownKind(kind))?;
+        let kind = FrameKind::from_byte(kind).ok_or(DecodeError::UnknownKind(kind))?;
         Ok((kind, Self { rest, limits }))
     }
 
@@ -317,7 +317,7 @@ impl<'a> Reader<'a> {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, EncodeError> {
-    let mut w = Writer::new(Kind::Value);
+    let mut w = Writer::new(FrameKind::Value);
     w.value(value)?;
     Ok(w.finish())
 }
@@ -340,9 +340,9 @@ pub fn decode_with<T: DeserializeOwned>(
     limits: &DecodeLimits,
 ) -> Result<T, DecodeError> {
     let (kind, reader) = Reader::open(bytes, limits)?;
-    if kind != Kind::Value {
+    if kind != FrameKind::Value {
         return Err(DecodeError::UnexpectedKind {
-            expected: Kind::Value.name(),
+            expected: FrameKind::Value.name(),
             found: kind.name(),
         });
     }

@@ -18,5 +18,5 @@ mod limits;
 pub(crate) use body::Outcome;
 pub use error::{DecodeError, EncodeError};
 pub use frame::{FORMAT_VERSION, decode, decode_with, encode};
-pub(crate) use frame::{Kind, Reader, Writer, checksum, encoded_len};
+pub(crate) use frame::{FrameKind, Reader, Writer, checksum, encoded_len};
 pub use limits::DecodeLimits;

@@ -5,7 +5,7 @@ use core::mem;
 
 use crate::causal::CausalContext;
 use crate::causal::dot_map::DotMap;
-use crate::causal::store::{DeltaContext, causal_type, holds_dots};
+use crate::causal::dot_store::{DeltaContext, causal_type, holds_dots};
 use crate::causal::{Causal, DotStore};
 use crate::id::ReplicaId;
 use crate::lattice::Delta;

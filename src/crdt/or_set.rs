@@ -7,7 +7,7 @@ use foldhash::HashMap;
 use crate::causal::context::Seen;
 use crate::causal::dot::{Actor, ActorMap, LocalDot};
 use crate::causal::dot_set::join_dots;
-use crate::causal::store::{DeltaContext, DotStore, JoinMode, causal_type};
+use crate::causal::dot_store::{DeltaContext, DotStore, JoinMode, causal_type};
 use crate::causal::{CausalContext, InvalidContext};
 use crate::id::ReplicaId;
 use crate::lattice::Delta;
@@ -266,10 +266,10 @@ impl<E: Hash + Eq> Elements<E> {
     }
 }
 
-impl<E: Hash + Eq + Clone + core::fmt::Debug> crate::causal::store::Sealed for Elements<E> {}
+impl<E: Hash + Eq + Clone + core::fmt::Debug> crate::causal::dot_store::Sealed for Elements<E> {}
 
 impl<E: Hash + Eq + Clone + core::fmt::Debug> DotStore for Elements<E> {
-    crate::causal::store::wire_is_self!();
+    crate::causal::dot_store::wire_is_self!();
 
     fn is_bottom(&self) -> bool {
         self.one.is_empty() && self.many.is_empty()
@@ -414,7 +414,7 @@ impl<E: Hash + Eq + Clone + core::fmt::Debug> DotStore for Elements<E> {
 #[cfg(feature = "serde")]
 mod serde_impl {
     use super::{Elements, Hash, LocalDot, Packed};
-    use crate::causal::store::Seq;
+    use crate::causal::dot_store::Seq;
     use foldhash::HashMap;
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 

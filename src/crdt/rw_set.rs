@@ -6,7 +6,7 @@ use crate::causal::CausalContext;
 use crate::causal::DotStore;
 use crate::causal::dot_map::DotMap;
 use crate::causal::dot_set::DotFun;
-use crate::causal::store::causal_type;
+use crate::causal::dot_store::causal_type;
 use crate::id::ReplicaId;
 use crate::lattice::Delta;
 

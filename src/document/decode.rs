@@ -15,7 +15,7 @@ use serde::de::{self, Deserialize, DeserializeSeed, Deserializer, Error as _, Vi
 
 use super::{Field, FieldKey, Register, Value};
 use crate::causal::dot_map::DotMap;
-use crate::causal::store::validate;
+use crate::causal::dot_store::validate;
 use crate::causal::{Causal, CausalContext, DotStore};
 use crate::crdt::{CausalCounter, EwFlag, OrMap, OrSet};
 

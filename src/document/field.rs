@@ -5,7 +5,7 @@ use core::ops::ControlFlow;
 
 use crate::causal::context::Seen;
 use crate::causal::dot::{ActorMap, LocalDot};
-use crate::causal::store::JoinMode;
+use crate::causal::dot_store::JoinMode;
 use crate::causal::{Causal, DotStore};
 use crate::causal::{CausalContext, InvalidContext};
 use crate::clock::Stamp;
@@ -178,10 +178,10 @@ impl Causal for Field {
     }
 }
 
-impl crate::causal::store::Sealed for Field {}
+impl crate::causal::dot_store::Sealed for Field {}
 
 impl DotStore for Field {
-    crate::causal::store::wire_is_self!();
+    crate::causal::dot_store::wire_is_self!();
 
     fn is_bottom(&self) -> bool {
         each!(self, v => DotStore::is_bottom(v))

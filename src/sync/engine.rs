@@ -15,7 +15,7 @@ use super::stats::{Count, PeerStats, SyncStats, Traffic};
 use super::{SyncConfig, SyncError};
 use crate::clock::{Hlc, Timestamp};
 use crate::codec::DecodeError;
-use crate::codec::Kind;
+use crate::codec::FrameKind;
 use crate::id::ReplicaId;
 use crate::lattice::{Delta, Lattice};
 
@@ -98,7 +98,7 @@ pub struct SyncEngine<T> {
     config: SyncConfig,
     now: u64,
     /// Frames ready to go, with their kind (for the statistics).
-    outbox: VecDeque<(Kind, Transmit)>,
+    outbox: VecDeque<(FrameKind, Transmit)>,
     stats: SyncStats,
 }
 
@@ -615,7 +615,7 @@ impl<T: Lattice + Serialize + DeserializeOwned> SyncEngine<T> {
             if hello_due || peer.reply_due {
                 let hello = message::hello(me, peer.reply_due);
                 self.outbox.push_back((
-                    Kind::Hello,
+                    FrameKind::Hello,
                     Transmit {
                         to: id,
                         bytes: hello,
@@ -632,7 +632,7 @@ impl<T: Lattice + Serialize + DeserializeOwned> SyncEngine<T> {
             {
                 let ack = message::ack(seq);
                 self.outbox
-                    .push_back((Kind::Ack, Transmit { to: id, bytes: ack }));
+                    .push_back((FrameKind::Ack, Transmit { to: id, bytes: ack }));
             }
         }
     }
@@ -651,7 +651,7 @@ impl<T: Lattice + Serialize + DeserializeOwned> SyncEngine<T> {
             self.outbox.extend(
                 frames
                     .into_iter()
-                    .map(|bytes| (Kind::Chunk, Transmit { to: id, bytes })),
+                    .map(|bytes| (FrameKind::Chunk, Transmit { to: id, bytes })),
             );
             self.set_in_flight(id, seq);
             return;
@@ -697,7 +697,11 @@ impl<T: Lattice + Serialize + DeserializeOwned> SyncEngine<T> {
         let ack = peer.ack_due.take().unwrap_or(0);
         let frame = message::data(full, seq, ack, &payload);
         if frame.len() <= self.config.max_frame_bytes {
-            let kind = if full { Kind::State } else { Kind::Delta };
+            let kind = if full {
+                FrameKind::State
+            } else {
+                FrameKind::Delta
+            };
             self.outbox.push_back((
                 kind,
                 Transmit {
@@ -714,7 +718,7 @@ impl<T: Lattice + Serialize + DeserializeOwned> SyncEngine<T> {
             let frames = message::chunks(full, seq, &payload, piece);
             self.outbox.extend(frames.iter().map(|bytes| {
                 (
-                    Kind::Chunk,
+                    FrameKind::Chunk,
                     Transmit {
                         to: id,
                         bytes: bytes.clone(),
@@ -771,14 +775,14 @@ impl<T: Lattice + Serialize + DeserializeOwned> SyncEngine<T> {
     }
 }
 
-fn count_kind(traffic: &mut Traffic, kind: Kind, bytes: usize) {
+fn count_kind(traffic: &mut Traffic, kind: FrameKind, bytes: usize) {
     let slot: &mut Count = match kind {
-        Kind::Hello => &mut traffic.hello,
-        Kind::Delta => &mut traffic.delta,
-        Kind::State => &mut traffic.state,
-        Kind::Chunk => &mut traffic.chunk,
-        Kind::Ack => &mut traffic.ack,
-        Kind::Value => &mut traffic.invalid,
+        FrameKind::Hello => &mut traffic.hello,
+        FrameKind::Delta => &mut traffic.delta,
+        FrameKind::State => &mut traffic.state,
+        FrameKind::Chunk => &mut traffic.chunk,
+        FrameKind::Ack => &mut traffic.ack,
+        FrameKind::Value => &mut traffic.invalid,
     };
     slot.add(bytes);
 }

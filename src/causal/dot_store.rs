@@ -487,7 +487,7 @@ macro_rules! causal_type {
             }
         }
 
-        impl $(< $($p),* >)? $crate::causal::store::Sealed for $ty $(< $($p),* >)? $(where $($bounds)*)? {}
+        impl $(< $($p),* >)? $crate::causal::dot_store::Sealed for $ty $(< $($p),* >)? $(where $($bounds)*)? {}
 
         impl $(< $($p),* >)? $crate::causal::DotStore for $ty $(< $($p),* >)? $(where $($bounds)*)? {
             type Wire = $store;
@@ -520,7 +520,7 @@ macro_rules! causal_type {
                 ours: &$crate::causal::context::Seen<'_>,
                 other: Self,
                 theirs: &$crate::causal::context::Seen<'_>,
-                mode: $crate::causal::store::JoinMode,
+                mode: $crate::causal::dot_store::JoinMode,
             ) {
                 self.store.join_store(ours, other.store, theirs, mode);
             }
@@ -537,26 +537,26 @@ macro_rules! causal_type {
 
         impl $(< $($p),* >)? $crate::lattice::Lattice for $ty $(< $($p),* >)? $(where $($bounds)*)? {
             fn join(&mut self, other: Self) {
-                $crate::causal::store::join(self, other, false);
+                $crate::causal::dot_store::join(self, other, false);
             }
             fn join_delta_group(&mut self, other: Self) {
-                $crate::causal::store::join(self, other, true);
+                $crate::causal::dot_store::join(self, other, true);
             }
             fn join_novelty(&mut self, incoming: Self) -> Option<Self> {
-                $crate::causal::store::join_novel(self, incoming)
+                $crate::causal::dot_store::join_novel(self, incoming)
             }
             fn novelty(&self, incoming: &Self) -> Option<Self> {
-                $crate::causal::store::novelty(self, incoming)
+                $crate::causal::dot_store::novelty(self, incoming)
             }
             fn is_bottom(&self) -> bool {
                 // What equality with the default means: no event seen, no dot held.
-                self.ctx.is_empty() && !$crate::causal::store::holds_dots(&self.store)
+                self.ctx.is_empty() && !$crate::causal::dot_store::holds_dots(&self.store)
             }
         }
 
         impl $(< $($p),* >)? PartialEq for $ty $(< $($p),* >)? $(where $($bounds)*)? {
             fn eq(&self, other: &Self) -> bool {
-                $crate::causal::store::eq(self, other)
+                $crate::causal::dot_store::eq(self, other)
             }
         }
 
@@ -574,7 +574,7 @@ macro_rules! causal_type {
             fn deserialize<DE: serde::Deserializer<'de>>(d: DE) -> Result<Self, DE::Error> {
                 let (ctx, store) = serde::Deserialize::deserialize(d)?;
                 let value = Self { store, ctx };
-                $crate::causal::store::validate(&value).map_err(serde::de::Error::custom)?;
+                $crate::causal::dot_store::validate(&value).map_err(serde::de::Error::custom)?;
                 Ok(value)
             }
         }

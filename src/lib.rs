@@ -2,13 +2,13 @@
 #![doc(test(attr(deny(warnings))))]
 
 #[cfg(feature = "auth")]
-pub mod auth;
+mod auth;
 #[cfg(feature = "serde")]
 mod bounded;
 mod causal;
 mod clock;
 #[cfg(feature = "serde")]
-pub mod codec;
+mod codec;
 mod crdt;
 mod document;
 #[cfg(feature = "serde")]
@@ -17,10 +17,10 @@ mod error;
 mod id;
 mod lattice;
 #[cfg(feature = "tokio")]
-pub mod net;
+mod net;
 mod platform;
 #[cfg(feature = "serde")]
-pub mod sync;
+mod sync;
 
 #[cfg(feature = "auth")]
 pub use auth::{

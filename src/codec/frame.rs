@@ -11,7 +11,22 @@ use crate::id::ReplicaId;
 /// The two bytes every frame starts with.
 pub(crate) const MAGIC: [u8; 2] = *b"DC";
 
-/// The format version this build reads and writes (see `FORMAT.md` for the rules of change).
+/// The format version this build reads and writes (the rules of change and the whole format
+/// follow).
+///
+/// # The wire format
+///
+/// The wire format: versioned frames with postcard bodies, decoded under [`DecodeLimits`].
+///
+/// Every frame is `"DC"`, a format version byte, a kind byte, then the body. Values inside a
+/// frame are preceded by a replica table; inside the value each [`ReplicaId`](crate::ReplicaId)
+/// is a varint index into it. The full layout, with worked bytes, is in `src/codec/FORMAT.md`
+/// (rendered below); golden byte vectors in `tests/codec/golden.rs` pin it.
+///
+/// Decoding checks the frame size first, checks every count against the bytes left before
+/// allocating, charges elements and nesting to [`DecodeLimits`], then validates the value's
+/// semantics. It never panics, and nothing is applied to a replica until all of it passed.
+#[doc = include_str!("FORMAT.md")]
 pub const FORMAT_VERSION: u8 = 1;
 
 /// Frame kinds. The byte values are part of the format: never reorder or reuse them.

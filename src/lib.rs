@@ -7,11 +7,11 @@ mod auth;
 mod bounded;
 mod causal;
 mod clock;
-#[cfg(feature = "serde")]
+#[cfg(feature = "sync")]
 mod codec;
 mod crdt;
 mod document;
-#[cfg(feature = "serde")]
+#[cfg(feature = "sync")]
 pub mod durable;
 mod error;
 mod id;
@@ -19,7 +19,7 @@ mod lattice;
 #[cfg(feature = "tokio")]
 mod net;
 mod platform;
-#[cfg(feature = "serde")]
+#[cfg(feature = "sync")]
 mod sync;
 
 #[cfg(feature = "auth")]
@@ -31,7 +31,7 @@ pub use causal::{Causal, CausalContext, Dot, DotStore, InvalidContext};
 #[cfg(not(no_os))]
 pub use clock::SystemClock;
 pub use clock::{ClockError, Hlc, HlcBuilder, PhysicalClock, Stamp, Timestamp};
-#[cfg(feature = "serde")]
+#[cfg(feature = "sync")]
 pub use codec::{
     DecodeError, DecodeLimits, EncodeError, FORMAT_VERSION, decode, decode_with, encode,
 };
@@ -49,7 +49,7 @@ pub use id::{InvalidReplicaId, ReplicaId};
 pub use lattice::{Delta, Lattice};
 #[cfg(feature = "tokio")]
 pub use net::{Backoff, NetConfig, NetError, NetStats, Network, Refusals, SyncNode};
-#[cfg(feature = "serde")]
+#[cfg(feature = "sync")]
 pub use sync::{
     Count, FullStates, MemoryNetwork, MemoryTransport, PeerStats, PumpError, Pumped, Replica,
     Resume, SyncConfig, SyncEngine, SyncError, SyncStats, Traffic, Transmit, Transport,

@@ -55,7 +55,9 @@ pub(crate) const SEAL: Seal = Seal(());
 pub trait DotStore: StoreOps + Clone + Default + Debug + PartialEq {}
 
 /// The crate's side of [`DotStore`]: the machinery of joins, in a trait that cannot be named
-/// (and whose methods that build or change a store cannot be called) outside this crate.
+/// (and whose methods that build or change a store cannot be called) outside this crate. Those
+/// methods take a [`Seal`], except `join_store`, whose [`JoinMode`] and [`Seen`] arguments only
+/// this crate can make.
 pub trait StoreOps {
     /// What is serialized when the store is nested in a map (a causal type nested in a map
     /// ships only its store: the map's context is shared).

@@ -34,11 +34,11 @@ pub enum Error {
     #[error(transparent)]
     Path(#[from] PathError),
     /// The sync engine refused a frame.
-    #[cfg(feature = "serde")]
+    #[cfg(feature = "sync")]
     #[error(transparent)]
     Sync(#[from] crate::sync::SyncError),
     /// A durable store could not be read or written.
-    #[cfg(feature = "serde")]
+    #[cfg(feature = "sync")]
     #[error(transparent)]
     Store(#[from] crate::durable::StoreError),
 }

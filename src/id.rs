@@ -20,7 +20,7 @@ use uuid::Uuid;
 /// ```
 ///
 /// With serde, an id is its UUID (a string in human-readable formats, 16 bytes otherwise), as a
-/// newtype named [`SERDE_NAME`](Self::SERDE_NAME); the codec writes it as an index into a frame's
+/// newtype named `"deltacrdt::ReplicaId"`; the codec writes it as an index into a frame's
 /// replica table.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct ReplicaId(Uuid);

@@ -2,25 +2,25 @@
 #![doc(test(attr(deny(warnings))))]
 
 #[cfg(feature = "auth")]
-pub mod auth;
+mod auth;
 #[cfg(feature = "serde")]
 mod bounded;
 mod causal;
 mod clock;
-#[cfg(feature = "serde")]
-pub mod codec;
+#[cfg(feature = "sync")]
+mod codec;
 mod crdt;
 mod document;
-#[cfg(feature = "serde")]
+#[cfg(feature = "sync")]
 pub mod durable;
 mod error;
 mod id;
 mod lattice;
 #[cfg(feature = "tokio")]
-pub mod net;
+mod net;
 mod platform;
-#[cfg(feature = "serde")]
-pub mod sync;
+#[cfg(feature = "sync")]
+mod sync;
 
 #[cfg(feature = "auth")]
 pub use auth::{
@@ -31,7 +31,7 @@ pub use causal::{Causal, CausalContext, Dot, DotStore, InvalidContext};
 #[cfg(not(no_os))]
 pub use clock::SystemClock;
 pub use clock::{ClockError, Hlc, HlcBuilder, PhysicalClock, Stamp, Timestamp};
-#[cfg(feature = "serde")]
+#[cfg(feature = "sync")]
 pub use codec::{
     DecodeError, DecodeLimits, EncodeError, FORMAT_VERSION, decode, decode_with, encode,
 };
@@ -49,7 +49,7 @@ pub use id::{InvalidReplicaId, ReplicaId};
 pub use lattice::{Delta, Lattice};
 #[cfg(feature = "tokio")]
 pub use net::{Backoff, NetConfig, NetError, NetStats, Network, Refusals, SyncNode};
-#[cfg(feature = "serde")]
+#[cfg(feature = "sync")]
 pub use sync::{
     Count, FullStates, MemoryNetwork, MemoryTransport, PeerStats, PumpError, Pumped, Replica,
     Resume, SyncConfig, SyncEngine, SyncError, SyncStats, Traffic, Transmit, Transport,

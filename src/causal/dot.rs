@@ -67,8 +67,9 @@ pub struct LocalDot {
 
 impl LocalDot {
     /// The name of its serde struct (the `rename` above and in `Deserialize`); the codec charges
-    /// one element of its budget for each.
-    #[cfg(feature = "serde")]
+    /// one element of its budget for each (only the codec reads it: the serde attributes need a
+    /// literal).
+    #[cfg(feature = "sync")]
     pub(crate) const SERDE_NAME: &'static str = "deltacrdt::LocalDot";
 
     pub(crate) const fn new(actor: Actor, counter: u64) -> Self {

@@ -6,7 +6,7 @@ use foldhash::HashMap;
 
 use super::context::Seen;
 use super::dot::{ActorMap, LocalDot};
-use super::store::{DotStore, JoinMode};
+use super::dot_store::{DotStore, JoinMode, SEAL, Seal};
 use super::{CausalContext, InvalidContext};
 
 /// Key ↦ nested dot store; keys whose store is bottom are absent (canonical form), except as
@@ -49,13 +49,12 @@ impl<K: Hash + Eq, S: PartialEq> PartialEq for DotMap<K, S> {
     }
 }
 
-impl<K: Hash + Eq + Clone + core::fmt::Debug, S: DotStore> crate::causal::store::Sealed
+impl<K: Hash + Eq + Clone + core::fmt::Debug, S: DotStore> DotStore for DotMap<K, S> {}
+
+impl<K: Hash + Eq + Clone + core::fmt::Debug, S: DotStore> crate::causal::dot_store::StoreOps
     for DotMap<K, S>
 {
-}
-
-impl<K: Hash + Eq + Clone + core::fmt::Debug, S: DotStore> DotStore for DotMap<K, S> {
-    crate::causal::store::wire_is_self!();
+    crate::causal::dot_store::wire_is_self!();
 
     fn is_bottom(&self) -> bool {
         self.entries.is_empty()
@@ -67,13 +66,13 @@ impl<K: Hash + Eq + Clone + core::fmt::Debug, S: DotStore> DotStore for DotMap<K
             .try_for_each(|s| s.try_for_each_dot(f))
     }
 
-    fn remap(&mut self, map: &ActorMap) {
-        self.entries.values_mut().for_each(|s| s.remap(map));
+    fn remap(&mut self, map: &ActorMap, _: Seal) {
+        self.entries.values_mut().for_each(|s| s.remap(map, SEAL));
     }
 
-    fn retain_dots(&mut self, keep: &mut dyn FnMut(LocalDot) -> bool) {
+    fn retain_dots(&mut self, keep: &mut dyn FnMut(LocalDot) -> bool, _: Seal) {
         self.entries.retain(|_, s| {
-            s.retain_dots(keep);
+            s.retain_dots(keep, SEAL);
             !s.is_bottom()
         });
         self.keyed = false;
@@ -82,7 +81,7 @@ impl<K: Hash + Eq + Clone + core::fmt::Debug, S: DotStore> DotStore for DotMap<K
     fn join_store(&mut self, ours: &Seen<'_>, mut other: Self, theirs: &Seen<'_>, mode: JoinMode) {
         let keyed = mode.hints && self.keyed && other.keyed;
         if !keyed && self.keyed {
-            self.normalize();
+            self.normalize(SEAL);
         }
         if mode.scan && !other.keyed {
             // Keys only we hold lose the dots `other` has seen (and so removed).
@@ -97,14 +96,14 @@ impl<K: Hash + Eq + Clone + core::fmt::Debug, S: DotStore> DotStore for DotMap<K
             let mut mine = self.entries.remove(&k).unwrap_or_else(|| {
                 // A key we lack: if we are keyed, our context has no dot under it.
                 let mut fresh = S::default();
-                fresh.mark_keyed(self.keyed);
+                fresh.mark_keyed(self.keyed, SEAL);
                 fresh
             });
             mine.join_store(ours, s, theirs, mode);
             if keyed {
                 self.entries.insert(k, mine);
             } else {
-                mine.normalize();
+                mine.normalize(SEAL);
                 if !mine.is_bottom() {
                     self.entries.insert(k, mine);
                 }
@@ -113,17 +112,17 @@ impl<K: Hash + Eq + Clone + core::fmt::Debug, S: DotStore> DotStore for DotMap<K
         self.keyed = keyed;
     }
 
-    fn normalize(&mut self) {
+    fn normalize(&mut self, _: Seal) {
         if self.keyed {
             self.entries.retain(|_, s| {
-                s.normalize();
+                s.normalize(SEAL);
                 !s.is_bottom()
             });
             self.keyed = false;
         }
     }
 
-    fn mark_keyed(&mut self, keyed: bool) {
+    fn mark_keyed(&mut self, keyed: bool, _: Seal) {
         self.keyed = keyed;
     }
 
@@ -141,7 +140,7 @@ impl<K: Hash + Eq + Clone + core::fmt::Debug, S: DotStore> DotStore for DotMap<K
 #[cfg(feature = "serde")]
 mod serde_impl {
     use super::{DotMap, DotStore, Hash};
-    use crate::causal::store::{Seq, holds_dots};
+    use crate::causal::dot_store::{SEAL, Seq, holds_dots};
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
     /// Wire shape: the entries. Hints are not shipped (see "keyed deltas" in the store module):
@@ -180,7 +179,7 @@ mod serde_impl {
             let pairs: Vec<(K, S::Wire)> = crate::bounded::vec(d)?;
             let mut map = Self::default();
             for (k, w) in pairs {
-                map.insert_decoded(k, S::from_wire(w))
+                map.insert_decoded(k, S::from_wire(w, SEAL))
                     .map_err(serde::de::Error::custom)?;
             }
             Ok(map)

@@ -3,7 +3,7 @@
 use super::CausalContext;
 use super::context::Seen;
 use super::dot::{ActorMap, LocalDot};
-use super::store::{DeltaContext, DotStore, JoinMode};
+use super::dot_store::{DeltaContext, DotStore, JoinMode, Seal};
 use core::ops::ControlFlow;
 
 /// The causal join of two dot sets: a dot survives if both hold it, or if the side lacking it
@@ -113,10 +113,10 @@ impl<V> DotFun<V> {
     }
 }
 
-impl<V: Clone + PartialEq + core::fmt::Debug> crate::causal::store::Sealed for DotFun<V> {}
+impl<V: Clone + PartialEq + core::fmt::Debug> DotStore for DotFun<V> {}
 
-impl<V: Clone + PartialEq + core::fmt::Debug> DotStore for DotFun<V> {
-    crate::causal::store::wire_is_self!();
+impl<V: Clone + PartialEq + core::fmt::Debug> crate::causal::dot_store::StoreOps for DotFun<V> {
+    crate::causal::dot_store::wire_is_self!();
 
     fn is_bottom(&self) -> bool {
         self.entries.is_empty()
@@ -126,14 +126,14 @@ impl<V: Clone + PartialEq + core::fmt::Debug> DotStore for DotFun<V> {
         self.entries.iter().try_for_each(|(d, _)| f(*d))
     }
 
-    fn remap(&mut self, map: &ActorMap) {
+    fn remap(&mut self, map: &ActorMap, _: Seal) {
         for (d, _) in &mut self.entries {
             *d = d.remapped(map);
         }
         crate::platform::sort::sort_by_key(&mut self.entries, |(d, _)| *d);
     }
 
-    fn retain_dots(&mut self, keep: &mut dyn FnMut(LocalDot) -> bool) {
+    fn retain_dots(&mut self, keep: &mut dyn FnMut(LocalDot) -> bool, _: Seal) {
         self.entries.retain(|(d, _)| keep(*d));
     }
 

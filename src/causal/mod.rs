@@ -4,8 +4,8 @@ pub(crate) mod context;
 pub(crate) mod dot;
 pub(crate) mod dot_map;
 pub(crate) mod dot_set;
-pub(crate) mod store;
+pub(crate) mod dot_store;
 
 pub use context::{CausalContext, InvalidContext};
 pub use dot::Dot;
-pub use store::{Causal, DotStore};
+pub use dot_store::{Causal, DotStore};

@@ -11,12 +11,27 @@ use crate::id::ReplicaId;
 /// The two bytes every frame starts with.
 pub(crate) const MAGIC: [u8; 2] = *b"DC";
 
-/// The format version this build reads and writes (see `FORMAT.md` for the rules of change).
+/// The format version this build reads and writes (the rules of change and the whole format
+/// follow).
+///
+/// # The wire format
+///
+/// The wire format: versioned frames with postcard bodies, decoded under [`DecodeLimits`].
+///
+/// Every frame is `"DC"`, a format version byte, a kind byte, then the body. Values inside a
+/// frame are preceded by a replica table; inside the value each [`ReplicaId`](crate::ReplicaId)
+/// is a varint index into it. The full layout, with worked bytes, is in `src/codec/FORMAT.md`
+/// (rendered below); golden byte vectors in `tests/codec/golden.rs` pin it.
+///
+/// Decoding checks the frame size first, checks every count against the bytes left before
+/// allocating, charges elements and nesting to [`DecodeLimits`], then validates the value's
+/// semantics. It never panics, and nothing is applied to a replica until all of it passed.
+#[doc = include_str!("FORMAT.md")]
 pub const FORMAT_VERSION: u8 = 1;
 
 /// Frame kinds. The byte values are part of the format: never reorder or reuse them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub(crate) enum Kind {
+pub(crate) enum FrameKind {
     Hello = 0x01,
     Delta = 0x02,
     State = 0x03,
@@ -25,7 +40,7 @@ pub(crate) enum Kind {
     Value = 0x10,
 }
 
-impl Kind {
+impl FrameKind {
     fn from_byte(byte: u8) -> Option<Self> {
         Some(match byte {
             0x01 => Self::Hello,
@@ -63,7 +78,7 @@ pub(crate) struct Writer {
 }
 
 impl Writer {
-    pub(crate) fn new(kind: Kind) -> Self {
+    pub(crate) fn new(kind: FrameKind) -> Self {
         let mut bytes = Vec::with_capacity(64);
         bytes.extend_from_slice(&MAGIC);
         bytes.push(FORMAT_VERSION);
@@ -168,7 +183,7 @@ impl<'a> Reader<'a> {
     pub(crate) fn open(
         frame: &'a [u8],
         limits: &'a DecodeLimits,
-    ) -> Result<(Kind, Self), DecodeError> {
+    ) -> Result<(FrameKind, Self), DecodeError> {
         if frame.len() > limits.max_frame_bytes {
             return Err(DecodeError::FrameTooLarge {
                 len: frame.len(),
@@ -196,7 +211,7 @@ impl<'a> Reader<'a> {
         if found != computed {
             return Err(DecodeError::Checksum { found, computed });
         }
-        let kind = Kind::from_byte(kind).ok_or(DecodeError::UnknownKind(kind))?;
+        let kind = FrameKind::from_byte(kind).ok_or(DecodeError::UnknownKind(kind))?;
         Ok((kind, Self { rest, limits }))
     }
 
@@ -315,7 +330,7 @@ impl<'a> Reader<'a> {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, EncodeError> {
-    let mut w = Writer::new(Kind::Value);
+    let mut w = Writer::new(FrameKind::Value);
     w.value(value)?;
     Ok(w.finish())
 }
@@ -338,9 +353,9 @@ pub fn decode_with<T: DeserializeOwned>(
     limits: &DecodeLimits,
 ) -> Result<T, DecodeError> {
     let (kind, reader) = Reader::open(bytes, limits)?;
-    if kind != Kind::Value {
+    if kind != FrameKind::Value {
         return Err(DecodeError::UnexpectedKind {
-            expected: Kind::Value.name(),
+            expected: FrameKind::Value.name(),
             found: kind.name(),
         });
     }

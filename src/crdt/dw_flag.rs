@@ -2,7 +2,7 @@
 
 use crate::causal::CausalContext;
 use crate::causal::dot_set::DotFun;
-use crate::causal::store::causal_type;
+use crate::causal::dot_store::causal_type;
 use crate::id::ReplicaId;
 use crate::lattice::Delta;
 

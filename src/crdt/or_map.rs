@@ -5,7 +5,7 @@ use core::mem;
 
 use crate::causal::CausalContext;
 use crate::causal::dot_map::DotMap;
-use crate::causal::store::{DeltaContext, causal_type, holds_dots};
+use crate::causal::dot_store::{DeltaContext, SEAL, StoreOps, causal_type, holds_dots};
 use crate::causal::{Causal, DotStore};
 use crate::id::ReplicaId;
 use crate::lattice::Delta;
@@ -69,20 +69,20 @@ impl<K: Hash + Eq + Clone + core::fmt::Debug, V: Causal + DotStore> OrMap<K, V> 
         key: K,
         f: impl FnOnce(&mut V, ReplicaId) -> Delta<V>,
     ) -> Delta<Self> {
-        self.store.normalize();
+        self.store.normalize(SEAL);
         let mut value = self.store.entries.remove(&key).unwrap_or_default();
-        mem::swap(value.context_mut(), &mut self.ctx);
+        mem::swap(value.context_mut(SEAL), &mut self.ctx);
         let nested = f(&mut value, replica);
-        mem::swap(value.context_mut(), &mut self.ctx);
-        if !DotStore::is_bottom(&value) {
+        mem::swap(value.context_mut(SEAL), &mut self.ctx);
+        if !StoreOps::is_bottom(&value) {
             self.store.entries.insert(key.clone(), value);
         }
         let (nested_store, ctx) = nested.into_inner().into_parts();
-        if DotStore::is_bottom(&nested_store) && ctx.is_empty() {
+        if StoreOps::is_bottom(&nested_store) && ctx.is_empty() {
             return Delta::new(Self::default());
         }
         // Keyed: every dot the nested delta covers lies under `key` (a hint if it holds none).
-        let nested = V::from_parts(nested_store, CausalContext::default());
+        let nested = V::from_parts(nested_store, CausalContext::default(), SEAL);
         Delta::new(Self {
             store: DotMap::keyed_single(key, nested),
             ctx,
@@ -91,7 +91,7 @@ impl<K: Hash + Eq + Clone + core::fmt::Debug, V: Causal + DotStore> OrMap<K, V> 
 
     /// Removes `key` and everything nested under it that this replica observed.
     pub fn remove(&mut self, key: &K) -> Delta<Self> {
-        self.store.normalize();
+        self.store.normalize(SEAL);
         let Some(value) = self.store.entries.remove(key) else {
             return Delta::new(Self::default());
         };
@@ -107,7 +107,7 @@ impl<K: Hash + Eq + Clone + core::fmt::Debug, V: Causal + DotStore> OrMap<K, V> 
 
     /// Removes every key observed so far.
     pub fn clear(&mut self) -> Delta<Self> {
-        self.store.normalize();
+        self.store.normalize(SEAL);
         let mut delta = DeltaContext::default();
         delta.cover_all(&self.ctx, &self.store);
         self.store = DotMap::default();

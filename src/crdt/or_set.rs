@@ -7,7 +7,9 @@ use foldhash::HashMap;
 use crate::causal::context::Seen;
 use crate::causal::dot::{Actor, ActorMap, LocalDot};
 use crate::causal::dot_set::join_dots;
-use crate::causal::store::{DeltaContext, DotStore, JoinMode, causal_type};
+use crate::causal::dot_store::{
+    DeltaContext, DotStore, JoinMode, SEAL, Seal, StoreOps, causal_type,
+};
 use crate::causal::{CausalContext, InvalidContext};
 use crate::id::ReplicaId;
 use crate::lattice::Delta;
@@ -58,7 +60,7 @@ impl<E> Default for OrSet<E> {
 impl<E: Hash + Eq + Clone + core::fmt::Debug> OrSet<E> {
     /// Adds `element` as `replica` (re-adding refreshes its dot). Returns the delta.
     pub fn insert(&mut self, replica: ReplicaId, element: E) -> Delta<Self> {
-        self.store.normalize();
+        self.store.normalize(SEAL);
         let mut delta = DeltaContext::default();
         if let Some(old) = self.store.remove(&element) {
             old.for_each(|d| {
@@ -80,7 +82,7 @@ impl<E: Hash + Eq + Clone + core::fmt::Debug> OrSet<E> {
     /// Removes `element` if present: the delta names the dots observed, so a concurrent add of the
     /// same element survives. Removing an absent element yields an empty delta.
     pub fn remove(&mut self, element: &E) -> Delta<Self> {
-        self.store.normalize();
+        self.store.normalize(SEAL);
         let mut delta = DeltaContext::default();
         let mut store = Elements::default();
         if let Some(old) = self.store.remove(element) {
@@ -99,7 +101,7 @@ impl<E: Hash + Eq + Clone + core::fmt::Debug> OrSet<E> {
 
     /// Removes every element observed so far.
     pub fn clear(&mut self) -> Delta<Self> {
-        self.store.normalize();
+        self.store.normalize(SEAL);
         let mut delta = DeltaContext::default();
         delta.cover_all(&self.ctx, &self.store);
         self.store = Elements::default();
@@ -266,10 +268,10 @@ impl<E: Hash + Eq> Elements<E> {
     }
 }
 
-impl<E: Hash + Eq + Clone + core::fmt::Debug> crate::causal::store::Sealed for Elements<E> {}
+impl<E: Hash + Eq + Clone + core::fmt::Debug> DotStore for Elements<E> {}
 
-impl<E: Hash + Eq + Clone + core::fmt::Debug> DotStore for Elements<E> {
-    crate::causal::store::wire_is_self!();
+impl<E: Hash + Eq + Clone + core::fmt::Debug> crate::causal::dot_store::StoreOps for Elements<E> {
+    crate::causal::dot_store::wire_is_self!();
 
     fn is_bottom(&self) -> bool {
         self.one.is_empty() && self.many.is_empty()
@@ -280,7 +282,7 @@ impl<E: Hash + Eq + Clone + core::fmt::Debug> DotStore for Elements<E> {
         self.many.values().flatten().try_for_each(|d| f(*d))
     }
 
-    fn remap(&mut self, map: &ActorMap) {
+    fn remap(&mut self, map: &ActorMap, _: Seal) {
         let mut moved = Vec::new();
         self.one
             .retain(|e, p| match Packed::pack(p.unpack().remapped(map)) {
@@ -302,8 +304,8 @@ impl<E: Hash + Eq + Clone + core::fmt::Debug> DotStore for Elements<E> {
         }
     }
 
-    fn retain_dots(&mut self, keep: &mut dyn FnMut(LocalDot) -> bool) {
-        self.normalize();
+    fn retain_dots(&mut self, keep: &mut dyn FnMut(LocalDot) -> bool, _: Seal) {
+        self.normalize(SEAL);
         self.one.retain(|_, p| keep(p.unpack()));
         // An element of `many` left with fewer than two dots moves to its canonical place.
         let mut shrunk = Vec::new();
@@ -319,7 +321,7 @@ impl<E: Hash + Eq + Clone + core::fmt::Debug> DotStore for Elements<E> {
     fn join_store(&mut self, ours: &Seen<'_>, other: Self, theirs: &Seen<'_>, mode: JoinMode) {
         if !(mode.hints && self.keyed && other.keyed) {
             // The result is not keyed: it carries no hints (`set` then drops empty elements).
-            self.normalize();
+            self.normalize(SEAL);
         }
         if mode.scan && !other.keyed {
             // Elements only we hold lose the dots `other` has seen (and so removed). The context
@@ -376,14 +378,14 @@ impl<E: Hash + Eq + Clone + core::fmt::Debug> DotStore for Elements<E> {
         }
     }
 
-    fn normalize(&mut self) {
+    fn normalize(&mut self, _: Seal) {
         if self.keyed {
             self.many.retain(|_, dots| !dots.is_empty());
             self.keyed = false;
         }
     }
 
-    fn mark_keyed(&mut self, keyed: bool) {
+    fn mark_keyed(&mut self, keyed: bool, _: Seal) {
         self.keyed = keyed;
     }
 
@@ -414,7 +416,7 @@ impl<E: Hash + Eq + Clone + core::fmt::Debug> DotStore for Elements<E> {
 #[cfg(feature = "serde")]
 mod serde_impl {
     use super::{Elements, Hash, LocalDot, Packed};
-    use crate::causal::store::Seq;
+    use crate::causal::dot_store::Seq;
     use foldhash::HashMap;
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 

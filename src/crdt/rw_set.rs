@@ -3,10 +3,9 @@
 use core::hash::Hash;
 
 use crate::causal::CausalContext;
-use crate::causal::DotStore;
 use crate::causal::dot_map::DotMap;
 use crate::causal::dot_set::DotFun;
-use crate::causal::store::causal_type;
+use crate::causal::dot_store::{SEAL, StoreOps, causal_type};
 use crate::id::ReplicaId;
 use crate::lattice::Delta;
 
@@ -60,7 +59,7 @@ impl<E: Hash + Eq + Clone + core::fmt::Debug> RwSet<E> {
     }
 
     fn write(&mut self, replica: ReplicaId, element: E, present: bool) -> Delta<Self> {
-        self.store.normalize();
+        self.store.normalize(SEAL);
         let tags = self.store.entries.entry(element.clone()).or_default();
         let (tag, ctx) = tags.replace(&mut self.ctx, replica, present);
         // Keyed: the replaced dots belong to `element`, which the delta lists.

@@ -14,9 +14,9 @@ use std::collections::BTreeMap;
 use serde::de::{self, Deserialize, DeserializeSeed, Deserializer, Error as _, Visitor};
 
 use super::{Field, FieldKey, Register, Value};
+use crate::causal::CausalContext;
 use crate::causal::dot_map::DotMap;
-use crate::causal::store::validate;
-use crate::causal::{Causal, CausalContext, DotStore};
+use crate::causal::dot_store::{CausalParts, SEAL, StoreOps, validate};
 use crate::crdt::{CausalCounter, EwFlag, OrMap, OrSet};
 
 /// The deepest nesting of document maps, or of lists and objects in a register, that decodes.
@@ -193,12 +193,13 @@ impl<'de> Visitor<'de> for FieldSeed {
         let (variant, access) = data.variant_seed(Variant(FIELD_VARIANTS))?;
         use de::VariantAccess as _;
         Ok(match variant {
-            0 => Field::Counter(CausalCounter::from_wire(access.newtype_variant()?)),
-            1 => Field::Register(Register::from_wire(access.newtype_variant()?)),
-            2 => Field::Set(OrSet::from_wire(access.newtype_variant()?)),
-            3 => Field::Flag(EwFlag::from_wire(access.newtype_variant()?)),
+            0 => Field::Counter(CausalCounter::from_wire(access.newtype_variant()?, SEAL)),
+            1 => Field::Register(Register::from_wire(access.newtype_variant()?, SEAL)),
+            2 => Field::Set(OrSet::from_wire(access.newtype_variant()?, SEAL)),
+            3 => Field::Flag(EwFlag::from_wire(access.newtype_variant()?, SEAL)),
             _ => Field::Map(OrMap::from_wire(
                 access.newtype_variant_seed(Fields(depth))?,
+                SEAL,
             )),
         })
     }
@@ -213,7 +214,7 @@ impl<'de> Deserialize<'de> for Field {
 /// The store of a nested map: `(key, field)` entries inside `.0` open levels.
 struct Fields(u32);
 
-type FieldStore = <OrMap<FieldKey, Field> as Causal>::Store;
+type FieldStore = <OrMap<FieldKey, Field> as CausalParts>::Store;
 
 impl<'de> DeserializeSeed<'de> for Fields {
     type Value = FieldStore;
@@ -295,7 +296,7 @@ impl<'de> Visitor<'de> for Root {
         let store = seq
             .next_element_seed(Fields(0))?
             .ok_or_else(|| A::Error::invalid_length(1, &self))?;
-        let root = OrMap::from_parts(store, ctx);
+        let root = OrMap::from_parts(store, ctx, SEAL);
         validate(&root).map_err(A::Error::custom)?;
         Ok(root)
     }

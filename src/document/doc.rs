@@ -1,7 +1,7 @@
 //! `Doc`: a replicated JSON-like document.
 
 use crate::causal::Causal;
-use crate::causal::store;
+use crate::causal::dot_store;
 use crate::causal::{CausalContext, InvalidContext};
 use crate::clock::Stamp;
 use crate::crdt::OrMap;
@@ -324,7 +324,7 @@ impl Doc {
     /// # Errors
     /// The first violation found.
     pub fn validate(&self) -> Result<(), InvalidContext> {
-        store::validate(&self.root)?;
+        dot_store::validate(&self.root)?;
         check_kinds(&self.root)
     }
 }

@@ -5,7 +5,7 @@ use core::ops::ControlFlow;
 
 use crate::causal::context::Seen;
 use crate::causal::dot::{ActorMap, LocalDot};
-use crate::causal::store::JoinMode;
+use crate::causal::dot_store::{CausalParts, JoinMode, SEAL, Seal, StoreOps};
 use crate::causal::{Causal, DotStore};
 use crate::causal::{CausalContext, InvalidContext};
 use crate::clock::Stamp;
@@ -119,9 +119,9 @@ impl Field {
     /// Turns an empty field of another kind into an empty one of `kind`, keeping its context.
     pub(crate) fn ensure(&mut self, kind: Kind) {
         if self.kind() != kind {
-            let ctx = mem::take(self.context_mut());
+            let ctx = mem::take(self.context_mut(SEAL));
             *self = Self::empty(kind);
-            *self.context_mut() = ctx;
+            *self.context_mut(SEAL) = ctx;
         }
     }
 
@@ -149,15 +149,21 @@ impl PartialEq for Field {
 }
 
 impl Causal for Field {
+    fn context(&self) -> &CausalContext {
+        each!(self, v => v.context())
+    }
+}
+
+impl CausalParts for Field {
     type Store = Self;
 
-    fn from_parts(mut store: Self, ctx: CausalContext) -> Self {
-        *store.context_mut() = ctx;
+    fn from_parts(mut store: Self, ctx: CausalContext, _: Seal) -> Self {
+        *store.context_mut(SEAL) = ctx;
         store
     }
 
     fn into_parts(mut self) -> (Self, CausalContext) {
-        let ctx = mem::take(self.context_mut());
+        let ctx = mem::take(self.context_mut(SEAL));
         (self, ctx)
     }
 
@@ -165,38 +171,34 @@ impl Causal for Field {
         self
     }
 
-    fn store_mut(&mut self) -> &mut Self {
+    fn store_mut(&mut self, _: Seal) -> &mut Self {
         self
     }
 
-    fn context(&self) -> &CausalContext {
-        each!(self, v => v.context())
-    }
-
-    fn context_mut(&mut self) -> &mut CausalContext {
-        each!(self, v => v.context_mut())
+    fn context_mut(&mut self, _: Seal) -> &mut CausalContext {
+        each!(self, v => v.context_mut(SEAL))
     }
 }
 
-impl crate::causal::store::Sealed for Field {}
+impl DotStore for Field {}
 
-impl DotStore for Field {
-    crate::causal::store::wire_is_self!();
+impl crate::causal::dot_store::StoreOps for Field {
+    crate::causal::dot_store::wire_is_self!();
 
     fn is_bottom(&self) -> bool {
-        each!(self, v => DotStore::is_bottom(v))
+        each!(self, v => StoreOps::is_bottom(v))
     }
 
     fn try_for_each_dot(&self, f: &mut dyn FnMut(LocalDot) -> ControlFlow<()>) -> ControlFlow<()> {
         each!(self, v => v.try_for_each_dot(f))
     }
 
-    fn remap(&mut self, map: &ActorMap) {
-        each!(self, v => v.remap(map));
+    fn remap(&mut self, map: &ActorMap, _: Seal) {
+        each!(self, v => v.remap(map, SEAL));
     }
 
-    fn retain_dots(&mut self, keep: &mut dyn FnMut(LocalDot) -> bool) {
-        each!(self, v => v.retain_dots(keep));
+    fn retain_dots(&mut self, keep: &mut dyn FnMut(LocalDot) -> bool, _: Seal) {
+        each!(self, v => v.retain_dots(keep, SEAL));
     }
 
     fn join_store(&mut self, ours: &Seen<'_>, other: Self, theirs: &Seen<'_>, mode: JoinMode) {
@@ -210,12 +212,12 @@ impl DotStore for Field {
             // arbitrary: a bottom field of any kind is the bottom of every kind. Kinds of two
             // non-bottom fields differ only under a key of the wrong kind, which validation
             // rejects; then ours is kept.
-            (mine, other) if DotStore::is_bottom(&other) => {
+            (mine, other) if StoreOps::is_bottom(&other) => {
                 let empty = Self::empty(mine.kind());
                 mine.join_store(ours, empty, theirs, mode);
             }
             (mine, other) => {
-                if DotStore::is_bottom(mine) {
+                if StoreOps::is_bottom(mine) {
                     *mine = Self::empty(other.kind());
                     mine.join_store(ours, other, theirs, mode);
                 }
@@ -223,12 +225,12 @@ impl DotStore for Field {
         }
     }
 
-    fn normalize(&mut self) {
-        each!(self, v => v.normalize());
+    fn normalize(&mut self, _: Seal) {
+        each!(self, v => v.normalize(SEAL));
     }
 
-    fn mark_keyed(&mut self, keyed: bool) {
-        each!(self, v => v.mark_keyed(keyed));
+    fn mark_keyed(&mut self, keyed: bool, _: Seal) {
+        each!(self, v => v.mark_keyed(keyed, SEAL));
     }
 
     fn validate(&self, ctx: &CausalContext) -> Result<(), InvalidContext> {
@@ -238,7 +240,7 @@ impl DotStore for Field {
 
 #[cfg(feature = "serde")]
 mod serde_impl {
-    use super::{Causal, CausalCounter, DotStore, EwFlag, Field, OrMap, OrSet, Register};
+    use super::{CausalCounter, CausalParts, EwFlag, Field, OrMap, OrSet, Register, StoreOps};
     use serde::{Serialize, Serializer};
 
     /// A nested field ships only its store (the map's context is shared). Its `Deserialize` is in
@@ -246,11 +248,11 @@ mod serde_impl {
     #[derive(Serialize)]
     #[serde(rename = "deltacrdt::Field")]
     enum WireRef<'a> {
-        Counter(&'a <CausalCounter as Causal>::Store),
-        Register(&'a <Register as Causal>::Store),
-        Set(&'a <OrSet<super::Scalar> as Causal>::Store),
-        Flag(&'a <EwFlag as Causal>::Store),
-        Map(&'a <OrMap<super::FieldKey, Field> as Causal>::Store),
+        Counter(&'a <CausalCounter as CausalParts>::Store),
+        Register(&'a <Register as CausalParts>::Store),
+        Set(&'a <OrSet<super::Scalar> as CausalParts>::Store),
+        Flag(&'a <EwFlag as CausalParts>::Store),
+        Map(&'a <OrMap<super::FieldKey, Field> as CausalParts>::Store),
     }
 
     impl Field {

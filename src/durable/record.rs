@@ -7,7 +7,7 @@ use serde::de::DeserializeOwned;
 use super::StoreError;
 use crate::clock::Timestamp;
 use crate::codec::DecodeLimits;
-use crate::codec::{Kind, Reader, Writer};
+use crate::codec::{FrameKind, Reader, Writer};
 use crate::id::ReplicaId;
 
 /// The store format version this build reads and writes (the first byte of every record's
@@ -54,7 +54,7 @@ pub(crate) struct Head {
 }
 
 fn writer(tag: Tag) -> Writer {
-    let mut w = Writer::new(Kind::Value);
+    let mut w = Writer::new(FrameKind::Value);
     w.raw(&[STORE_FORMAT_VERSION, tag as u8]);
     w
 }
@@ -63,7 +63,7 @@ fn writer(tag: Tag) -> Writer {
 fn open<'a>(bytes: &'a [u8], limits: &'a DecodeLimits, tag: Tag) -> Result<Reader<'a>, StoreError> {
     let what = tag.name();
     let (kind, mut r) = Reader::open(bytes, limits).map_err(|e| StoreError::decode(what, e))?;
-    if kind != Kind::Value {
+    if kind != FrameKind::Value {
         return Err(StoreError::Corrupt {
             what: format!("{what}: frame kind {}", kind.name()),
         });

@@ -35,13 +35,45 @@ impl std::fmt::Display for Target {
     }
 }
 
-/// One replica's end of an authenticated network of peers (see the [module
-/// documentation](crate::net)). Implements [`Transport`]: sending never blocks and never
+/// One replica's end of an authenticated network of peers (see [below](#what-a-network-does)).
+/// Implements [`Transport`]: sending never blocks and never
 /// fails (a frame for a peer without a session, or with a full queue, is dropped and counted);
 /// receiving takes frames that passed authentication.
 ///
 /// Must be created inside a tokio runtime. Dropping it stops its tasks;
 /// [`shutdown`](Self::shutdown) also waits for them.
+///
+/// # What a network does
+///
+/// Network adapters on tokio: authenticated TCP and WebSocket links between sync engines.
+///
+/// A [`Network`] is one replica's end of the network. It implements
+/// [`Transport`](crate::Transport), so [`SyncEngine::pump`](crate::SyncEngine::pump) drives it,
+/// and [`SyncNode`](crate::SyncNode) wraps a [`Replica`](crate::Replica) (an engine, or a
+/// durable replica) and a network in a small async loop. It
+///
+/// - **listens** on TCP ([`Network::listen_tcp`], frames length-delimited by a 4-byte
+///   big-endian prefix) and WebSocket ([`Network::listen_ws`], one binary message per frame —
+///   how browser peers join);
+/// - **dials** ([`Network::dial_tcp`], [`Network::dial_ws`]) and redials after any failure with
+///   exponential backoff and jitter ([`Backoff`]), so a remote that restarts is reconnected;
+/// - **authenticates** every connection with the [`auth`](crate::Handshake) handshake before any
+///   frame reaches the engine, and seals every frame (see its threat model: integrity and
+///   authentication, no confidentiality);
+/// - **bounds** everything a peer can make it hold: one outbound queue per connection of
+///   [`NetConfig::queue_frames`] frames (when full, the newest frame is dropped and counted —
+///   the engine's anti-entropy repairs the loss), a maximum frame size enforced by the codec
+///   ([`NetError::FrameTooLarge`], connection closed), a handshake timeout, a connection cap;
+/// - **refuses** garbage, other protocols and versions, peers without the key and blocked peers
+///   with a typed [`NetError`], logged as a `tracing` warning and counted in [`NetStats`]; the
+///   other connections carry on;
+/// - **shuts down** cleanly ([`Network::shutdown`]): listeners and dialers stop, connections
+///   close, every task is joined.
+///
+/// Two peers that dial each other keep both connections: frames go out on the newest one and
+/// are accepted on either (the engine tolerates duplicates and reordering).
+/// [`Network::block`] closes and refuses a peer until [`Network::unblock`] (a deny-list, also
+/// how the demo partitions the network).
 ///
 /// # Examples
 /// ```

@@ -38,12 +38,12 @@
 //! reading the source tree. Tests, benches, examples and fuzz targets never build into the
 //! module and are not checked.
 
-#[cfg(feature = "serde")]
+#[cfg(feature = "sync")]
 mod crc32;
 #[cfg(test)]
 mod rules;
 pub(crate) mod sort;
 pub(crate) mod uuid_text;
 
-#[cfg(feature = "serde")]
+#[cfg(feature = "sync")]
 pub(crate) use crc32::crc32;

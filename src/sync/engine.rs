@@ -15,7 +15,7 @@ use super::stats::{Count, PeerStats, SyncStats, Traffic};
 use super::{SyncConfig, SyncError};
 use crate::clock::{Hlc, Timestamp};
 use crate::codec::DecodeError;
-use crate::codec::Kind;
+use crate::codec::FrameKind;
 use crate::id::ReplicaId;
 use crate::lattice::{Delta, Lattice};
 
@@ -59,7 +59,37 @@ enum FullReason {
 /// the acknowledgement map `A`, and its [`Hlc`]. It never touches a socket, a thread or a
 /// clock: feed it frames with [`receive`](Self::receive), take frames to send with
 /// [`poll_transmit`](Self::poll_transmit), and give it the time with [`tick`](Self::tick).
-/// See the [module documentation](crate::sync) for the protocol.
+/// # Protocol
+///
+/// Delta-state anti-entropy over any transport, sans IO.
+///
+/// Each replica keeps its state `X`, a sequence number `c`, a buffer `D` of the deltas it
+/// applied (`c ↦ (delta-group, origin)`) and, per peer `j`, the highest sequence number `A[j]`
+/// that peer acknowledged (Almeida, Shoker, Baquero, *Delta State Replicated Data Types*,
+/// JPDC 2018, Algorithm 2):
+///
+/// 1. **Local update** — the mutator's delta `d` is joined into `X`, stored as `D[c]`, `c += 1`.
+/// 2. **Ship** — a peer with `A[j] < c` gets `⊔ D[A[j]..c)` tagged with `c`, skipping deltas that
+///    came from `j` itself (no back-propagation). If the buffer no longer reaches back to
+///    `A[j]` — a new peer after the buffer was collected, a peer after this replica restarted,
+///    a peer evicted by the buffer's cap — it gets the full state instead, counted in
+///    [`SyncStats::full_states`] with its reason. Large payloads travel as chunks.
+/// 3. **Receive** — the frame is decoded under [`DecodeLimits`](crate::DecodeLimits) and
+///    validated; its greatest timestamp is checked for drift and merged into the [`Hlc`](crate::Hlc);
+///    only then is it joined. If it inflated `X`, **only the new part** is buffered, tagged with
+///    its origin, `c += 1` ([`Lattice::join_novelty`](crate::Lattice::join_novelty) joins and
+///    returns [`Lattice::novelty`](crate::Lattice::novelty) in one pass).
+///    It is acknowledged either way, duplicates included.
+/// 4. **Ack** — `A[j] = max(A[j], n)`; deltas every peer acknowledged are collected.
+///
+/// One data message per peer is in flight at a time; deltas made meanwhile go out together
+/// when it is acknowledged, or when [`SyncConfig::retransmit_after_ms`] passes without an
+/// acknowledgement (so a lost message is repaired by the next one). Because every message
+/// starts at the peer's acknowledged point, a replica only ever joins an interval whose
+/// prefix it already holds: updates become visible in causal order.
+///
+/// A session opens with a hello each way (the replica id; the frame header carries the
+/// format version, and a peer speaking another one gets [`SyncError::Incompatible`]).
 ///
 /// # Examples
 /// ```
@@ -98,7 +128,7 @@ pub struct SyncEngine<T> {
     config: SyncConfig,
     now: u64,
     /// Frames ready to go, with their kind (for the statistics).
-    outbox: VecDeque<(Kind, Transmit)>,
+    outbox: VecDeque<(FrameKind, Transmit)>,
     stats: SyncStats,
 }
 
@@ -615,7 +645,7 @@ impl<T: Lattice + Serialize + DeserializeOwned> SyncEngine<T> {
             if hello_due || peer.reply_due {
                 let hello = message::hello(me, peer.reply_due);
                 self.outbox.push_back((
-                    Kind::Hello,
+                    FrameKind::Hello,
                     Transmit {
                         to: id,
                         bytes: hello,
@@ -632,7 +662,7 @@ impl<T: Lattice + Serialize + DeserializeOwned> SyncEngine<T> {
             {
                 let ack = message::ack(seq);
                 self.outbox
-                    .push_back((Kind::Ack, Transmit { to: id, bytes: ack }));
+                    .push_back((FrameKind::Ack, Transmit { to: id, bytes: ack }));
             }
         }
     }
@@ -651,7 +681,7 @@ impl<T: Lattice + Serialize + DeserializeOwned> SyncEngine<T> {
             self.outbox.extend(
                 frames
                     .into_iter()
-                    .map(|bytes| (Kind::Chunk, Transmit { to: id, bytes })),
+                    .map(|bytes| (FrameKind::Chunk, Transmit { to: id, bytes })),
             );
             self.set_in_flight(id, seq);
             return;
@@ -697,7 +727,11 @@ impl<T: Lattice + Serialize + DeserializeOwned> SyncEngine<T> {
         let ack = peer.ack_due.take().unwrap_or(0);
         let frame = message::data(full, seq, ack, &payload);
         if frame.len() <= self.config.max_frame_bytes {
-            let kind = if full { Kind::State } else { Kind::Delta };
+            let kind = if full {
+                FrameKind::State
+            } else {
+                FrameKind::Delta
+            };
             self.outbox.push_back((
                 kind,
                 Transmit {
@@ -714,7 +748,7 @@ impl<T: Lattice + Serialize + DeserializeOwned> SyncEngine<T> {
             let frames = message::chunks(full, seq, &payload, piece);
             self.outbox.extend(frames.iter().map(|bytes| {
                 (
-                    Kind::Chunk,
+                    FrameKind::Chunk,
                     Transmit {
                         to: id,
                         bytes: bytes.clone(),
@@ -771,14 +805,14 @@ impl<T: Lattice + Serialize + DeserializeOwned> SyncEngine<T> {
     }
 }
 
-fn count_kind(traffic: &mut Traffic, kind: Kind, bytes: usize) {
+fn count_kind(traffic: &mut Traffic, kind: FrameKind, bytes: usize) {
     let slot: &mut Count = match kind {
-        Kind::Hello => &mut traffic.hello,
-        Kind::Delta => &mut traffic.delta,
-        Kind::State => &mut traffic.state,
-        Kind::Chunk => &mut traffic.chunk,
-        Kind::Ack => &mut traffic.ack,
-        Kind::Value => &mut traffic.invalid,
+        FrameKind::Hello => &mut traffic.hello,
+        FrameKind::Delta => &mut traffic.delta,
+        FrameKind::State => &mut traffic.state,
+        FrameKind::Chunk => &mut traffic.chunk,
+        FrameKind::Ack => &mut traffic.ack,
+        FrameKind::Value => &mut traffic.invalid,
     };
     slot.add(bytes);
 }

@@ -5,7 +5,7 @@ use serde::de::DeserializeOwned;
 
 use crate::clock::Timestamp;
 use crate::codec::{
-    DecodeError, DecodeLimits, EncodeError, Kind, Outcome, Reader, Writer, checksum,
+    DecodeError, DecodeLimits, EncodeError, FrameKind, Outcome, Reader, Writer, checksum,
 };
 use crate::id::ReplicaId;
 
@@ -57,7 +57,7 @@ pub(crate) enum Message<T> {
 pub(crate) const MINOR_VERSION: u64 = 0;
 
 pub(crate) fn hello(replica: ReplicaId, reply: bool) -> Vec<u8> {
-    let mut w = Writer::new(Kind::Hello);
+    let mut w = Writer::new(FrameKind::Hello);
     w.raw(replica.as_bytes())
         .raw(&[u8::from(reply)])
         .varint(MINOR_VERSION);
@@ -65,7 +65,7 @@ pub(crate) fn hello(replica: ReplicaId, reply: bool) -> Vec<u8> {
 }
 
 pub(crate) fn ack(seq: u64) -> Vec<u8> {
-    let mut w = Writer::new(Kind::Ack);
+    let mut w = Writer::new(FrameKind::Ack);
     w.varint(seq);
     w.finish()
 }
@@ -78,7 +78,11 @@ pub(crate) fn payload<T: Serialize>(value: &T) -> Result<Vec<u8>, EncodeError> {
 }
 
 pub(crate) fn data(full: bool, seq: u64, ack: u64, payload: &[u8]) -> Vec<u8> {
-    let mut w = Writer::new(if full { Kind::State } else { Kind::Delta });
+    let mut w = Writer::new(if full {
+        FrameKind::State
+    } else {
+        FrameKind::Delta
+    });
     w.varint(seq).varint(ack).raw(payload);
     w.finish()
 }
@@ -90,7 +94,7 @@ pub(crate) fn chunks(full: bool, seq: u64, payload: &[u8], piece: usize) -> Vec<
     payload
         .chunks(piece.max(1))
         .map(|bytes| {
-            let mut w = Writer::new(Kind::Chunk);
+            let mut w = Writer::new(FrameKind::Chunk);
             w.raw(&[u8::from(full)])
                 .varint(seq)
                 .raw(&digest.to_le_bytes())
@@ -120,10 +124,13 @@ fn flag(byte: &[u8]) -> Result<bool, DecodeError> {
 }
 
 impl<T: DeserializeOwned> Message<T> {
-    pub(crate) fn decode(frame: &[u8], limits: &DecodeLimits) -> Result<(Kind, Self), DecodeError> {
+    pub(crate) fn decode(
+        frame: &[u8],
+        limits: &DecodeLimits,
+    ) -> Result<(FrameKind, Self), DecodeError> {
         let (kind, mut r) = Reader::open(frame, limits)?;
         let message = match kind {
-            Kind::Hello => {
+            FrameKind::Hello => {
                 let replica = ReplicaId::from_bytes(r.fixed()?);
                 let reply = flag(r.raw(1)?)?;
                 let minor = r.varint()?;
@@ -135,24 +142,24 @@ impl<T: DeserializeOwned> Message<T> {
                     minor,
                 }
             }
-            Kind::Ack => {
+            FrameKind::Ack => {
                 let seq = r.varint()?;
                 r.end()?;
                 Self::Ack { seq }
             }
-            Kind::Delta | Kind::State => {
+            FrameKind::Delta | FrameKind::State => {
                 let seq = r.varint()?;
                 let ack = r.varint()?;
                 let (value, outcome) = r.value()?;
                 Self::Data {
-                    full: kind == Kind::State,
+                    full: kind == FrameKind::State,
                     seq,
                     ack,
                     value,
                     max_timestamp: outcome.max_timestamp,
                 }
             }
-            Kind::Chunk => {
+            FrameKind::Chunk => {
                 let full = flag(r.raw(1)?)?;
                 let seq = r.varint()?;
                 let digest = u32::from_le_bytes(r.fixed()?);
@@ -171,7 +178,7 @@ impl<T: DeserializeOwned> Message<T> {
                     bytes,
                 }
             }
-            Kind::Value => {
+            FrameKind::Value => {
                 return Err(DecodeError::UnexpectedKind {
                     expected: "sync",
                     found: kind.name(),

@@ -31,7 +31,7 @@ pub trait Transport {
     fn recv(&mut self) -> Result<Option<(ReplicaId, Vec<u8>)>, Self::Error>;
 }
 
-/// What one [`SyncEngine::pump`] did.
+/// What one [`SyncEngine::pump`](crate::SyncEngine::pump) did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Pumped {
     /// Frames received and handed to the engine.

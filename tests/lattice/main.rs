@@ -2,16 +2,16 @@
 //! histories (both proptest, DESIGN §9.2–9.3), the encoded size of every delta, and the hybrid
 //! logical clock's rules (DESIGN §4).
 //!
-//! The clock tests need no feature; the others read serde round trips and encoded sizes.
+//! The clock tests need no feature; the others read encoded round trips and sizes (`sync`).
 
 mod clock;
-#[cfg(feature = "serde")]
+#[cfg(feature = "sync")]
 mod delta_size;
-#[cfg(feature = "serde")]
+#[cfg(feature = "sync")]
 mod laws;
-#[cfg(feature = "serde")]
+#[cfg(feature = "sync")]
 mod oracle;
-#[cfg(feature = "serde")]
+#[cfg(feature = "sync")]
 #[allow(
     clippy::unwrap_used,
     clippy::expect_used,

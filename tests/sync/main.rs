@@ -5,7 +5,7 @@
 
 #[cfg(feature = "auth")]
 mod auth;
-#[cfg(feature = "serde")]
+#[cfg(feature = "sync")]
 mod convergence;
 #[cfg(feature = "tokio")]
 mod net_adapters;

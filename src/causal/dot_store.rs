@@ -38,33 +38,41 @@ use super::context::{Coverage, Seen};
 use super::dot::{Actor, ActorMap, LocalDot};
 use super::{CausalContext, InvalidContext};
 
-/// Implemented only inside this crate: the invariants of stores and contexts are the crate's.
-pub trait Sealed {}
+/// A proof of being inside this crate. Every sealed method that builds or changes a value
+/// takes one; only this crate can make it (its field is private and its path cannot be named
+/// from outside), so a caller elsewhere cannot break a store's or a context's invariants even
+/// through a generic bound on [`Causal`] or [`DotStore`].
+#[derive(Clone, Copy, Debug)]
+pub struct Seal(());
 
-/// A dot store: the part of a causal type that holds dots (sealed: only this crate implements it).
+/// The one [`Seal`].
+pub(crate) const SEAL: Seal = Seal(());
+
+/// A dot store: a value that can be nested in an [`OrMap`](crate::OrMap), sharing the map's
+/// context (sealed: only this crate implements it, through a trait other crates cannot name).
 ///
-/// Values nested in an [`OrMap`](crate::OrMap) are dot stores sharing the map's context. Its
-/// methods are the crate's internals and are hidden from the documentation.
-pub trait DotStore: Sealed + Clone + Default + Debug + PartialEq {
+/// It has no methods of its own: bound on it to be generic over the values a map can hold.
+pub trait DotStore: StoreOps + Clone + Default + Debug + PartialEq {}
+
+/// The crate's side of [`DotStore`]: the machinery of joins, in a trait that cannot be named
+/// (and whose methods that build or change a store cannot be called) outside this crate. Those
+/// methods take a [`Seal`], except `join_store`, whose [`JoinMode`] and [`Seen`] arguments only
+/// this crate can make.
+pub trait StoreOps {
     /// What is serialized when the store is nested in a map (a causal type nested in a map
     /// ships only its store: the map's context is shared).
-    #[doc(hidden)]
     type Wire;
 
     /// The nested wire form.
-    #[doc(hidden)]
     fn wire(&self) -> &Self::Wire;
 
     /// Rebuilds the store from its nested wire form.
-    #[doc(hidden)]
-    fn from_wire(wire: Self::Wire) -> Self;
+    fn from_wire(wire: Self::Wire, seal: Seal) -> Self;
 
     /// Whether the store holds nothing, not even a hint (it is then dropped from a parent map).
-    #[doc(hidden)]
     fn is_bottom(&self) -> bool;
 
     /// Calls `f` with every dot in the store.
-    #[doc(hidden)]
     fn for_each_dot(&self, f: &mut dyn FnMut(LocalDot)) {
         let _ = self.try_for_each_dot(&mut |d| {
             f(d);
@@ -73,37 +81,30 @@ pub trait DotStore: Sealed + Clone + Default + Debug + PartialEq {
     }
 
     /// Calls `f` with the dots in the store until it breaks; returns whether it did.
-    #[doc(hidden)]
     fn try_for_each_dot(&self, f: &mut dyn FnMut(LocalDot) -> ControlFlow<()>) -> ControlFlow<()>;
 
     /// Renames actors after the other side's replicas were interned in our table.
-    #[doc(hidden)]
-    fn remap(&mut self, map: &ActorMap);
+    fn remap(&mut self, map: &ActorMap, seal: Seal);
 
     /// Keeps only the dots `keep` accepts. Entries left without a dot are dropped and hints
     /// with them: the result is normalized (unkeyed).
-    #[doc(hidden)]
-    fn retain_dots(&mut self, keep: &mut dyn FnMut(LocalDot) -> bool);
+    fn retain_dots(&mut self, keep: &mut dyn FnMut(LocalDot) -> bool, seal: Seal);
 
     /// Joins `other` (with context `theirs`) into `self` (with context `ours`); both are laid out
     /// in one table. See [`JoinMode`] for when parts of `self` missing from `other` are visited
     /// and whether hints are kept.
-    #[doc(hidden)]
     fn join_store(&mut self, ours: &Seen<'_>, other: Self, theirs: &Seen<'_>, mode: JoinMode);
 
     /// Drops every hint (empty entry) and the keyed mark: the canonical form of a state.
-    #[doc(hidden)]
-    fn normalize(&mut self) {}
+    fn normalize(&mut self, _seal: Seal) {}
 
     /// Marks a bottom store as keyed or not (stores without keys ignore it).
-    #[doc(hidden)]
-    fn mark_keyed(&mut self, _keyed: bool) {}
+    fn mark_keyed(&mut self, _keyed: bool, _seal: Seal) {}
 
     /// Checks every dot is covered by `ctx` and the representation is canonical.
     ///
     /// # Errors
     /// The first violation found.
-    #[doc(hidden)]
     fn validate(&self, ctx: &CausalContext) -> Result<(), InvalidContext> {
         let mut result = Ok(());
         self.for_each_dot(&mut |d| {
@@ -126,33 +127,44 @@ pub struct JoinMode {
     pub(crate) hints: bool,
 }
 
-/// A causal type: a dot store with its own context (sealed: only this crate implements it).
+/// A causal type: a dot store with its own context (sealed: only this crate implements it,
+/// through a trait other crates cannot name).
 ///
 /// Each public causal type (`OrSet`, `MvRegister`, `OrMap`, …) is such a pair. When nested in an
 /// [`OrMap`](crate::OrMap) its own context stays empty and the map's context is used instead.
-pub trait Causal: Sealed + Clone + Default + Debug {
-    /// The store half.
-    #[doc(hidden)]
-    type Store: DotStore;
-
-    /// Builds the value from its parts.
-    #[doc(hidden)]
-    fn from_parts(store: Self::Store, ctx: CausalContext) -> Self;
-    /// Splits the value into its parts.
-    #[doc(hidden)]
-    fn into_parts(self) -> (Self::Store, CausalContext);
-    /// The store.
-    #[doc(hidden)]
-    fn store(&self) -> &Self::Store;
-    /// The store, mutably.
-    #[doc(hidden)]
-    fn store_mut(&mut self) -> &mut Self::Store;
+///
+/// Only [`context`](Self::context) can be called from outside the crate: the parts that could
+/// break a value's invariants are sealed away, even behind a generic bound.
+///
+/// ```compile_fail
+/// use deltacrdt::{Causal, CausalContext, OrSet};
+/// fn forget<T: Causal>(value: &mut T) {
+///     *value.context_mut() = CausalContext::default(); // sealed: does not compile
+/// }
+/// forget(&mut OrSet::<u8>::default());
+/// ```
+pub trait Causal: CausalParts + Clone + Default + Debug {
     /// The causal context: every event this value has seen (empty for a value nested in a map,
     /// which uses the map's).
     fn context(&self) -> &CausalContext;
+}
+
+/// The crate's side of [`Causal`]: the value's two halves, in a trait that cannot be named (and
+/// whose methods that build or change a value cannot be called) outside this crate.
+pub trait CausalParts {
+    /// The store half.
+    type Store: DotStore;
+
+    /// Builds the value from its parts.
+    fn from_parts(store: Self::Store, ctx: CausalContext, seal: Seal) -> Self;
+    /// Splits the value into its parts.
+    fn into_parts(self) -> (Self::Store, CausalContext);
+    /// The store.
+    fn store(&self) -> &Self::Store;
+    /// The store, mutably.
+    fn store_mut(&mut self, seal: Seal) -> &mut Self::Store;
     /// The context, mutably.
-    #[doc(hidden)]
-    fn context_mut(&mut self) -> &mut CausalContext;
+    fn context_mut(&mut self, seal: Seal) -> &mut CausalContext;
 }
 
 /// `a ⊔ b` for causal types: align `b` into `a`'s replica table, join stores, join contexts.
@@ -167,14 +179,14 @@ fn join_recording<T: Causal>(a: &mut T, b: T, hints: bool, removed: Option<&[Cel
     if a.context().is_empty() && a.store().is_bottom() {
         *a = b;
         if !hints {
-            a.store_mut().normalize();
+            a.store_mut(SEAL).normalize(SEAL);
         }
         return;
     }
     let (mut store, ctx) = b.into_parts();
-    let alignment = a.context_mut().align(&ctx);
+    let alignment = a.context_mut(SEAL).align(&ctx);
     if let Some(alignment) = &alignment {
-        store.remap(&alignment.map);
+        store.remap(&alignment.map, SEAL);
     }
     let mode = JoinMode {
         scan: a.context().intersects_aligned(&ctx, alignment.as_ref()),
@@ -185,10 +197,10 @@ fn join_recording<T: Causal>(a: &mut T, b: T, hints: bool, removed: Option<&[Cel
         Some(flags) => theirs.recording(flags),
         None => theirs,
     };
-    let mut mine = core::mem::take(a.store_mut());
+    let mut mine = core::mem::take(a.store_mut(SEAL));
     mine.join_store(&Seen::direct(a.context()), store, &theirs, mode);
-    *a.store_mut() = mine;
-    a.context_mut().join_aligned(&ctx, alignment.as_ref());
+    *a.store_mut(SEAL) = mine;
+    a.context_mut(SEAL).join_aligned(&ctx, alignment.as_ref());
 }
 
 /// The part of `d` that `x` lacks ([`Lattice::novelty`](crate::Lattice::novelty)): `d` projected
@@ -324,10 +336,10 @@ fn project<T: Causal>(d: &T, coverage: &[Coverage], keep: &[bool]) -> Option<T> 
     }
     let kept = |actor: Actor| keep.get(actor.index()).copied().unwrap_or(false);
     let mut store = d.store().clone();
-    store.retain_dots(&mut |dot| kept(dot.actor));
+    store.retain_dots(&mut |dot| kept(dot.actor), SEAL);
     let (ctx, map) = d.context().project(kept);
-    store.remap(&map);
-    Some(T::from_parts(store, ctx))
+    store.remap(&map, SEAL);
+    Some(T::from_parts(store, ctx, SEAL))
 }
 
 /// Condition (b) of [`novelty`]: marks in `keep` each candidate (`d`'s index, `x`'s index) of
@@ -378,10 +390,10 @@ pub(crate) fn eq<T: Causal>(a: &T, b: &T) -> bool {
         return false;
     };
     let mut theirs = b.store().clone();
-    theirs.remap(&map);
-    theirs.normalize();
+    theirs.remap(&map, SEAL);
+    theirs.normalize(SEAL);
     let mut mine = a.store().clone();
-    mine.normalize();
+    mine.normalize(SEAL);
     mine == theirs
 }
 
@@ -445,7 +457,7 @@ impl DeltaContext {
     }
 }
 
-/// The `DotStore` wire items of a store that ships as itself (every store but a causal type's).
+/// The `StoreOps` wire items of a store that ships as itself (every store but a causal type's).
 macro_rules! wire_is_self {
     () => {
         type Wire = Self;
@@ -454,7 +466,7 @@ macro_rules! wire_is_self {
             self
         }
 
-        fn from_wire(wire: Self) -> Self {
+        fn from_wire(wire: Self, _: $crate::causal::dot_store::Seal) -> Self {
             wire
         }
     };
@@ -466,8 +478,18 @@ pub(crate) use wire_is_self;
 macro_rules! causal_type {
     ($ty:ident $(< $($p:ident),* >)?, $store:ty $(, where $($bounds:tt)*)?) => {
         impl $(< $($p),* >)? $crate::causal::Causal for $ty $(< $($p),* >)? $(where $($bounds)*)? {
+            fn context(&self) -> &$crate::causal::CausalContext {
+                &self.ctx
+            }
+        }
+
+        impl $(< $($p),* >)? $crate::causal::dot_store::CausalParts for $ty $(< $($p),* >)? $(where $($bounds)*)? {
             type Store = $store;
-            fn from_parts(store: $store, ctx: $crate::causal::CausalContext) -> Self {
+            fn from_parts(
+                store: $store,
+                ctx: $crate::causal::CausalContext,
+                _: $crate::causal::dot_store::Seal,
+            ) -> Self {
                 Self { store, ctx }
             }
             fn into_parts(self) -> ($store, $crate::causal::CausalContext) {
@@ -476,29 +498,29 @@ macro_rules! causal_type {
             fn store(&self) -> &$store {
                 &self.store
             }
-            fn store_mut(&mut self) -> &mut $store {
+            fn store_mut(&mut self, _: $crate::causal::dot_store::Seal) -> &mut $store {
                 &mut self.store
             }
-            fn context(&self) -> &$crate::causal::CausalContext {
-                &self.ctx
-            }
-            fn context_mut(&mut self) -> &mut $crate::causal::CausalContext {
+            fn context_mut(
+                &mut self,
+                _: $crate::causal::dot_store::Seal,
+            ) -> &mut $crate::causal::CausalContext {
                 &mut self.ctx
             }
         }
 
-        impl $(< $($p),* >)? $crate::causal::store::Sealed for $ty $(< $($p),* >)? $(where $($bounds)*)? {}
+        impl $(< $($p),* >)? $crate::causal::DotStore for $ty $(< $($p),* >)? $(where $($bounds)*)? {}
 
-        impl $(< $($p),* >)? $crate::causal::DotStore for $ty $(< $($p),* >)? $(where $($bounds)*)? {
+        impl $(< $($p),* >)? $crate::causal::dot_store::StoreOps for $ty $(< $($p),* >)? $(where $($bounds)*)? {
             type Wire = $store;
             fn wire(&self) -> &$store {
                 &self.store
             }
-            fn from_wire(store: $store) -> Self {
+            fn from_wire(store: $store, _: $crate::causal::dot_store::Seal) -> Self {
                 Self { store, ctx: $crate::causal::CausalContext::default() }
             }
             fn is_bottom(&self) -> bool {
-                $crate::causal::DotStore::is_bottom(&self.store)
+                $crate::causal::dot_store::StoreOps::is_bottom(&self.store)
             }
             fn try_for_each_dot(
                 &self,
@@ -506,29 +528,34 @@ macro_rules! causal_type {
             ) -> core::ops::ControlFlow<()> {
                 self.store.try_for_each_dot(f)
             }
-            fn remap(&mut self, map: &$crate::causal::dot::ActorMap) {
-                self.store.remap(map);
+            fn remap(
+                &mut self,
+                map: &$crate::causal::dot::ActorMap,
+                seal: $crate::causal::dot_store::Seal,
+            ) {
+                self.store.remap(map, seal);
             }
             fn retain_dots(
                 &mut self,
                 keep: &mut dyn FnMut($crate::causal::dot::LocalDot) -> bool,
+                seal: $crate::causal::dot_store::Seal,
             ) {
-                self.store.retain_dots(keep);
+                self.store.retain_dots(keep, seal);
             }
             fn join_store(
                 &mut self,
                 ours: &$crate::causal::context::Seen<'_>,
                 other: Self,
                 theirs: &$crate::causal::context::Seen<'_>,
-                mode: $crate::causal::store::JoinMode,
+                mode: $crate::causal::dot_store::JoinMode,
             ) {
                 self.store.join_store(ours, other.store, theirs, mode);
             }
-            fn normalize(&mut self) {
-                self.store.normalize();
+            fn normalize(&mut self, seal: $crate::causal::dot_store::Seal) {
+                self.store.normalize(seal);
             }
-            fn mark_keyed(&mut self, keyed: bool) {
-                self.store.mark_keyed(keyed);
+            fn mark_keyed(&mut self, keyed: bool, seal: $crate::causal::dot_store::Seal) {
+                self.store.mark_keyed(keyed, seal);
             }
             fn validate(&self, ctx: &$crate::causal::CausalContext) -> Result<(), $crate::causal::InvalidContext> {
                 self.store.validate(ctx)
@@ -537,26 +564,26 @@ macro_rules! causal_type {
 
         impl $(< $($p),* >)? $crate::lattice::Lattice for $ty $(< $($p),* >)? $(where $($bounds)*)? {
             fn join(&mut self, other: Self) {
-                $crate::causal::store::join(self, other, false);
+                $crate::causal::dot_store::join(self, other, false);
             }
             fn join_delta_group(&mut self, other: Self) {
-                $crate::causal::store::join(self, other, true);
+                $crate::causal::dot_store::join(self, other, true);
             }
             fn join_novelty(&mut self, incoming: Self) -> Option<Self> {
-                $crate::causal::store::join_novel(self, incoming)
+                $crate::causal::dot_store::join_novel(self, incoming)
             }
             fn novelty(&self, incoming: &Self) -> Option<Self> {
-                $crate::causal::store::novelty(self, incoming)
+                $crate::causal::dot_store::novelty(self, incoming)
             }
             fn is_bottom(&self) -> bool {
                 // What equality with the default means: no event seen, no dot held.
-                self.ctx.is_empty() && !$crate::causal::store::holds_dots(&self.store)
+                self.ctx.is_empty() && !$crate::causal::dot_store::holds_dots(&self.store)
             }
         }
 
         impl $(< $($p),* >)? PartialEq for $ty $(< $($p),* >)? $(where $($bounds)*)? {
             fn eq(&self, other: &Self) -> bool {
-                $crate::causal::store::eq(self, other)
+                $crate::causal::dot_store::eq(self, other)
             }
         }
 
@@ -574,7 +601,7 @@ macro_rules! causal_type {
             fn deserialize<DE: serde::Deserializer<'de>>(d: DE) -> Result<Self, DE::Error> {
                 let (ctx, store) = serde::Deserialize::deserialize(d)?;
                 let value = Self { store, ctx };
-                $crate::causal::store::validate(&value).map_err(serde::de::Error::custom)?;
+                $crate::causal::dot_store::validate(&value).map_err(serde::de::Error::custom)?;
                 Ok(value)
             }
         }

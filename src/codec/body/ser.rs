@@ -46,10 +46,12 @@ impl Sink for Vec<u8> {
 }
 
 /// Counts the bytes a body would take, writing none (sizing deltas for the buffer's caps
-/// without encoding them).
+/// without encoding them; natively only: the npm module writes, to keep one serializer).
+#[cfg(not(small_code))]
 #[derive(Debug, Default)]
 pub(crate) struct Count(pub(crate) usize);
 
+#[cfg(not(small_code))]
 impl Sink for Count {
     fn push(&mut self, _: u8) {
         self.0 += 1;

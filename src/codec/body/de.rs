@@ -143,7 +143,7 @@ impl<'de, 'a> BodyReader<'de, 'a> {
         }
     }
 
-    #[cfg_attr(small_code, inline(never))]
+    #[inline(never)]
     fn take(&mut self, len: usize) -> Result<&'de [u8], Fail> {
         if len > self.input.len() {
             return Err(Fail::Layout(Layout::DeserializeUnexpectedEnd));
@@ -153,7 +153,7 @@ impl<'de, 'a> BodyReader<'de, 'a> {
         Ok(head)
     }
 
-    #[cfg_attr(small_code, inline(never))]
+    #[inline(never)]
     fn byte(&mut self) -> Result<u8, Fail> {
         let (&byte, rest) = self
             .input
@@ -175,7 +175,7 @@ impl<'de, 'a> BodyReader<'de, 'a> {
     /// A varint of a `BITS`-bit integer (`BITS` ≤ 64), with postcard's rules: at most
     /// `ceil(BITS / 7)` bytes, and no bits set above `BITS` in the last one. `u64` arithmetic:
     /// `u128` shifts would cost the npm module code size on every read.
-    #[cfg_attr(small_code, inline(never))]
+    #[inline(never)]
     fn varint<const BITS: u32>(&mut self) -> Result<u64, Fail> {
         let max_bytes = BITS.div_ceil(7);
         let mut value = 0u64;
@@ -206,18 +206,18 @@ impl<'de, 'a> BodyReader<'de, 'a> {
         Err(BAD_VARINT)
     }
 
-    #[cfg_attr(small_code, inline(never))]
+    #[inline(never)]
     fn u32(&mut self) -> Result<u32, Fail> {
         // At most 5 bytes with the last below 16: the value fits.
         Ok(u32::try_from(self.varint::<32>()?).unwrap_or(u32::MAX))
     }
 
-    #[cfg_attr(small_code, inline(never))]
+    #[inline(never)]
     fn u64(&mut self) -> Result<u64, Fail> {
         self.varint::<64>()
     }
 
-    #[cfg_attr(small_code, inline(never))]
+    #[inline(never)]
     fn len(&mut self) -> Result<usize, Fail> {
         usize::try_from(self.u64()?).map_err(|_| Fail::Layout(Layout::DeserializeBadVarint))
     }
@@ -229,7 +229,7 @@ impl<'de, 'a> BodyReader<'de, 'a> {
     }
 
     /// Charges one element to the budget.
-    #[cfg_attr(small_code, inline(never))]
+    #[inline(never)]
     fn count(&mut self) -> Result<(), Fail> {
         match self.budget.elements_left.checked_sub(1) {
             Some(left) => {
@@ -245,7 +245,7 @@ impl<'de, 'a> BodyReader<'de, 'a> {
     /// Opens the levels and charges the elements an enum named `name` costs; returns whether a
     /// level was opened (to close after it). Not generic, so each enum type's decoder pays one
     /// call for it (the npm module's size).
-    #[cfg_attr(small_code, inline(never))]
+    #[inline(never)]
     fn enter_enum(&mut self, name: &'static str) -> Result<bool, Fail> {
         let (deeper, counted) = match name {
             names::VALUE => (true, true),
@@ -265,7 +265,7 @@ impl<'de, 'a> BodyReader<'de, 'a> {
     }
 
     /// Charges the elements a struct named `name` costs (not generic, as [`enter_enum`](Self::enter_enum)).
-    #[cfg_attr(small_code, inline(never))]
+    #[inline(never)]
     fn enter_struct(&mut self, name: &'static str) -> Result<(), Fail> {
         if name == names::DOT {
             self.count()?;
@@ -274,7 +274,7 @@ impl<'de, 'a> BodyReader<'de, 'a> {
     }
 
     /// A replica reference: its table index, resolved.
-    #[cfg_attr(small_code, inline(never))]
+    #[inline(never)]
     fn replica(&mut self) -> Result<ReplicaId, Fail> {
         self.count()?;
         let index = self.u32()?;

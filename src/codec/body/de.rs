@@ -6,6 +6,7 @@ use serde::de::{self, DeserializeSeed, IntoDeserializer, Visitor};
 use super::{PREALLOC_ELEMENTS, names};
 use crate::clock::Timestamp;
 use crate::codec::DecodeError;
+use crate::id::ReplicaId;
 
 /// The reader's error as serde sees it. Small on purpose: every `Result` of the generic decoding
 /// code carries it, and a [`DecodeError`] there made the npm module ~10 KB larger. What a fault
@@ -57,7 +58,6 @@ impl de::Error for Fail {
         Self::Layout(Layout::SerdeDeCustom)
     }
 }
-use crate::id::ReplicaId;
 
 /// What `DecodeError::Invalid` says when a value type's own check refused the value.
 const INVALID: &str = "a rule of its type is broken (see FORMAT.md)";

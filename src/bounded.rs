@@ -17,6 +17,12 @@ use smallvec::{Array, SmallVec};
 /// The most a sequence reserves before its elements arrive.
 const PREALLOC_BYTES: usize = 4096;
 
+/// An empty `Vec` with room for what `seq` declares, up to [`PREALLOC_BYTES`].
+pub(crate) fn with_capacity<'de, T, A: SeqAccess<'de>>(seq: &A) -> Vec<T> {
+    let cap = PREALLOC_BYTES / core::mem::size_of::<T>().max(1);
+    Vec::with_capacity(seq.size_hint().unwrap_or(0).min(cap))
+}
+
 struct VecVisitor<T>(PhantomData<T>);
 
 impl<'de, T: Deserialize<'de>> Visitor<'de> for VecVisitor<T> {
@@ -27,8 +33,7 @@ impl<'de, T: Deserialize<'de>> Visitor<'de> for VecVisitor<T> {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<T>, A::Error> {
-        let cap = PREALLOC_BYTES / core::mem::size_of::<T>().max(1);
-        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(cap));
+        let mut out = with_capacity(&seq);
         while let Some(item) = seq.next_element()? {
             out.push(item);
         }

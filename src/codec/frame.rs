@@ -124,7 +124,12 @@ impl Writer {
         &mut self,
         value: &T,
     ) -> Result<&mut Self, EncodeError> {
-        let (body, table) = body(value)?;
+        let mut replicas = Interner::default();
+        let mut body = Vec::new();
+        value
+            .serialize(&mut BodyWriter::new(&mut body, &mut replicas))
+            .map_err(EncodeError)?;
+        let table = replicas.into_table();
         self.varint(table.len() as u64);
         for id in &table {
             self.raw(id.as_bytes());
@@ -140,16 +145,6 @@ impl Writer {
         }
         self.bytes
     }
-}
-
-/// The body of `value` and the replica table it refers to.
-fn body<T: Serialize + ?Sized>(value: &T) -> Result<(Vec<u8>, Vec<ReplicaId>), EncodeError> {
-    let mut replicas = Interner::default();
-    let mut body = Vec::new();
-    value
-        .serialize(&mut BodyWriter::new(&mut body, &mut replicas))
-        .map_err(EncodeError)?;
-    Ok((body, replicas.into_table()))
 }
 
 /// The size of `value`'s body with every replica id counted at its full 16 bytes (plain

@@ -22,9 +22,6 @@ use crate::crdt::{CausalCounter, EwFlag, OrMap, OrSet};
 /// The deepest nesting of document maps, or of lists and objects in a register, that decodes.
 pub const MAX_NESTING: u32 = 128;
 
-/// The most elements a list reserves before they arrive (see `crate::bounded`).
-const PREALLOC: usize = 64;
-
 fn too_deep<E: de::Error>() -> E {
     E::custom(format_args!("nesting deeper than {MAX_NESTING} levels"))
 }
@@ -128,7 +125,7 @@ impl<'de> Visitor<'de> for List {
     }
 
     fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<Value>, A::Error> {
-        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(PREALLOC));
+        let mut out = crate::bounded::with_capacity(&seq);
         while let Some(v) = seq.next_element_seed(ValueSeed(self.0))? {
             out.push(v);
         }

@@ -7,6 +7,7 @@ mod engine;
 mod error;
 mod message;
 mod peer;
+mod reconcile;
 mod replica;
 mod sorted_map;
 mod stats;

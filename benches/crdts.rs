@@ -450,7 +450,7 @@ fn sync_poll(c: &mut Criterion) {
 /// Carries frames between two engines until neither has anything to send.
 fn settle<T>(a: &mut SyncEngine<T>, b: &mut SyncEngine<T>)
 where
-    T: Lattice + serde::Serialize + serde::de::DeserializeOwned,
+    T: deltacrdt::Reconcile + serde::Serialize + serde::de::DeserializeOwned,
 {
     let (ia, ib) = (a.id(), b.id());
     loop {

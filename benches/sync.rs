@@ -99,7 +99,7 @@ struct Net<T> {
     clock: Clock,
 }
 
-impl<T: Lattice + Serialize + DeserializeOwned> Net<T> {
+impl<T: deltacrdt::Reconcile + Serialize + DeserializeOwned> Net<T> {
     fn new(nodes: Vec<SyncEngine<T>>, edges: &[(usize, usize)], clock: Clock) -> Self {
         let mut net = Self {
             index: nodes.iter().enumerate().map(|(i, n)| (n.id(), i)).collect(),
@@ -526,7 +526,7 @@ enum Replicas<T> {
     },
 }
 
-impl<T: Lattice + Serialize + DeserializeOwned> Replicas<T> {
+impl<T: deltacrdt::Reconcile + Serialize + DeserializeOwned> Replicas<T> {
     fn new(
         mode: Option<(bool, bool)>,
         n: usize,
@@ -654,7 +654,7 @@ impl<T: Lattice + Serialize + DeserializeOwned> Replicas<T> {
 
 /// One run of `schedule` on `n` replicas wired by `edges`, starting from `base` everywhere
 /// (setup traffic excluded).
-fn run<T: Lattice + Serialize + DeserializeOwned>(
+fn run<T: deltacrdt::Reconcile + Serialize + DeserializeOwned>(
     mode: Option<(bool, bool)>,
     n: usize,
     edges: &[(usize, usize)],
@@ -724,7 +724,7 @@ fn run<T: Lattice + Serialize + DeserializeOwned>(
 /// Per mode: (median bytes/update, median reference bytes/update, example breakdown).
 type ModeRow = (&'static str, f64, f64, String);
 
-fn steady_case<T: Lattice + Serialize + DeserializeOwned>(
+fn steady_case<T: deltacrdt::Reconcile + Serialize + DeserializeOwned>(
     label: &str,
     edges: &[(usize, usize)],
     work: Workload<T>,

@@ -27,7 +27,7 @@ pub use auth::{
     AUTH_VERSION, AuthError, AuthKey, AwaitingProof, HELLO_LEN, Handshake, NONCE_LEN, Opener,
     PROOF_LEN, Role, Sealer, Session, TAG_LEN,
 };
-pub use causal::{Causal, CausalContext, Dot, DotStore, InvalidContext};
+pub use causal::{Causal, CausalContext, Dot, DotStore, InvalidContext, Reconcile};
 #[cfg(not(no_os))]
 pub use clock::SystemClock;
 pub use clock::{ClockError, Hlc, HlcBuilder, PhysicalClock, Stamp, Timestamp};
@@ -52,6 +52,6 @@ pub use net::{Backoff, NetConfig, NetError, NetStats, Network, Refusals, SyncNod
 #[cfg(feature = "sync")]
 pub use sync::{
     Count, FullStates, MemoryNetwork, MemoryTransport, PeerStats, PumpError, Pumped, Replica,
-    Resume, SyncConfig, SyncEngine, SyncError, SyncStats, Traffic, Transmit, Transport,
+    Resume, SyncConfig, SyncEngine, SyncError, Rounds, SyncStats, Traffic, Transmit, Transport,
     UnknownEndpoint, UpdateError,
 };

@@ -175,7 +175,7 @@ struct Replica<T> {
 
 impl<T> Replica<T>
 where
-    T: Clone + std::fmt::Debug + Lattice + Serialize + DeserializeOwned,
+    T: Clone + std::fmt::Debug + deltacrdt::Reconcile + Serialize + DeserializeOwned,
 {
     fn new(state: T) -> Self {
         let engine = Self::fresh(&state);

@@ -165,7 +165,7 @@ pub struct Snapshot<T> {
 }
 
 /// The durable parts of `engine`.
-pub fn snapshot<T: Clone + deltacrdt::Lattice + serde::Serialize + serde::de::DeserializeOwned>(
+pub fn snapshot<T: Clone + deltacrdt::Reconcile + serde::Serialize + serde::de::DeserializeOwned>(
     engine: &SyncEngine<T>,
 ) -> Snapshot<T> {
     Snapshot {

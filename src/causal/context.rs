@@ -597,6 +597,42 @@ impl CausalContext {
         (ctx, ActorMap(map))
     }
 
+    /// Whether some event of `replica` is seen.
+    pub(crate) fn has_seen(&self, replica: ReplicaId) -> bool {
+        self.entry(replica).is_some_and(|e| !e.is_empty())
+    }
+
+    /// The events of `self` that `other` lacks, in `self`'s table (so indices into `self` stay
+    /// valid): per replica, the counters above `other`'s version-vector entry that `other`'s
+    /// cloud lacks, as a cloud (or `self`'s whole entry, for a replica `other` has not seen).
+    /// O(replicas + events of `self` above `other`'s entries).
+    pub(crate) fn minus(&self, other: &Self) -> Self {
+        let entries = self
+            .entries
+            .iter()
+            .map(|e| {
+                let Some(theirs) = other.entry(e.id).filter(|t| !t.is_empty()) else {
+                    return e.clone();
+                };
+                let mut rest = Entry::new(e.id);
+                let from = theirs.max.saturating_add(1);
+                for n in (from..=e.max).chain(e.cloud.iter().copied().filter(|&n| n >= from)) {
+                    if !theirs.contains(n) {
+                        rest.cloud.push(n);
+                    }
+                }
+                rest.compact();
+                rest
+            })
+            .collect();
+        let mut ctx = Self {
+            entries,
+            index: None,
+        };
+        ctx.reindex();
+        ctx
+    }
+
     /// Checks the table and clouds are well formed.
     pub(crate) fn validate(&self) -> Result<(), InvalidContext> {
         if let Some(id) = crate::id::first_duplicate(self.entries.iter().map(|e| e.id)) {

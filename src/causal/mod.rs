@@ -5,7 +5,9 @@ pub(crate) mod dot;
 pub(crate) mod dot_map;
 pub(crate) mod dot_set;
 pub(crate) mod dot_store;
+pub(crate) mod reconcile;
 
 pub use context::{CausalContext, InvalidContext};
 pub use dot::Dot;
 pub use dot_store::{Causal, DotStore};
+pub use reconcile::Reconcile;

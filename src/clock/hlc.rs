@@ -92,6 +92,12 @@ impl Hlc {
         self.replica
     }
 
+    /// Continues under a fresh replica id `replica`, keeping the last timestamp: what a
+    /// replica that found its id reused (a restored backup, a copy) stamps with from then on.
+    pub(crate) fn fork(&mut self, replica: ReplicaId) {
+        self.replica = replica;
+    }
+
     /// How far ahead of the physical clock a remote timestamp, or this clock itself when its
     /// counter carries, may be (whole milliseconds).
     pub fn max_drift(&self) -> Duration {

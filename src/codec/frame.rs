@@ -37,6 +37,10 @@ pub(crate) enum FrameKind {
     State = 0x03,
     Chunk = 0x04,
     Ack = 0x05,
+    Summary = 0x06,
+    Sketch = 0x07,
+    Verdict = 0x08,
+    Digest = 0x09,
     Value = 0x10,
 }
 
@@ -48,6 +52,10 @@ impl FrameKind {
             0x03 => Self::State,
             0x04 => Self::Chunk,
             0x05 => Self::Ack,
+            0x06 => Self::Summary,
+            0x07 => Self::Sketch,
+            0x08 => Self::Verdict,
+            0x09 => Self::Digest,
             0x10 => Self::Value,
             _ => return None,
         })
@@ -60,6 +68,10 @@ impl FrameKind {
             Self::State => "state",
             Self::Chunk => "chunk",
             Self::Ack => "ack",
+            Self::Summary => "summary",
+            Self::Sketch => "sketch",
+            Self::Verdict => "verdict",
+            Self::Digest => "digest",
             Self::Value => "value",
         }
     }
@@ -294,6 +306,16 @@ impl<'a> Reader<'a> {
             ([], outcome) => Ok((value, outcome)),
             (rest, _) => Err(DecodeError::TrailingBytes(rest.len())),
         }
+    }
+
+    /// Whether the frame is fully read.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.rest.is_empty()
+    }
+
+    /// The bytes not read yet.
+    pub(crate) fn rest(&self) -> &'a [u8] {
+        self.rest
     }
 
     /// Requires the frame to be fully read.

@@ -10,6 +10,7 @@ mod mv_register;
 mod or_map;
 mod or_set;
 mod pn_counter;
+mod reconcile;
 mod rw_set;
 
 pub use causal_counter::CausalCounter;

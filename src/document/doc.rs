@@ -373,6 +373,26 @@ impl Lattice for Doc {
     }
 }
 
+/// By the root map's dots.
+impl crate::causal::Reconcile for Doc {
+    fn causal_context(&self, seal: dot_store::Seal) -> Option<&CausalContext> {
+        self.root.causal_context(seal)
+    }
+    fn for_each_held(&self, f: &mut dyn FnMut(crate::causal::Dot), seal: dot_store::Seal) {
+        self.root.for_each_held(f, seal);
+    }
+    fn outside(&self, ctx: &CausalContext, seal: dot_store::Seal) -> Self {
+        Self {
+            root: self.root.outside(ctx, seal),
+        }
+    }
+    fn removal(dots: CausalContext, seal: dot_store::Seal) -> Self {
+        Self {
+            root: Map::removal(dots, seal),
+        }
+    }
+}
+
 #[cfg(feature = "serde")]
 mod serde_impl {
     use super::Doc;

@@ -129,7 +129,7 @@ pub struct DurableReplica<T, S> {
 }
 
 #[cfg(feature = "redb")]
-impl<T: Lattice + Serialize + DeserializeOwned> DurableReplica<T, super::RedbStore> {
+impl<T: crate::causal::Reconcile + Serialize + DeserializeOwned> DurableReplica<T, super::RedbStore> {
     /// Opens the replica kept in directory `dir`, or creates it there (directory included):
     /// [`RedbStore::open_dir`](super::RedbStore::open_dir) then [`open`](Self::open), with the
     /// system clock. The one call a program with a `--data-dir` needs.
@@ -251,7 +251,7 @@ fn fresh_id(config: &DurableConfig) -> Result<ReplicaId, Error> {
     }
 }
 
-impl<T: Lattice + Serialize + DeserializeOwned, S: Store> DurableReplica<T, S> {
+impl<T: crate::causal::Reconcile + Serialize + DeserializeOwned, S: Store> DurableReplica<T, S> {
     /// Opens the replica `store` holds, or creates a fresh one in an empty store (written and
     /// synced before this returns), with the system clock.
     ///
@@ -582,7 +582,7 @@ impl<T: Lattice + Serialize + DeserializeOwned, S: Store> DurableReplica<T, S> {
 /// are committed as [`receive`](DurableReplica::receive) commits them, and
 /// [`poll_transmit`](DurableReplica::poll_transmit) flushes before any frame leaves, so a
 /// failed write stops the turn with a [`StoreError`] and sends nothing.
-impl<T: Lattice + Serialize + DeserializeOwned, S: Store> Replica for DurableReplica<T, S> {
+impl<T: crate::causal::Reconcile + Serialize + DeserializeOwned, S: Store> Replica for DurableReplica<T, S> {
     type State = T;
     type Error = StoreError;
 

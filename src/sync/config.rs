@@ -36,6 +36,15 @@ pub struct SyncConfig {
     pub avoid_back_propagation: bool,
     /// Buffer only the part of a received delta that was new (RR).
     pub remove_redundant: bool,
+    /// A session quiet for this long compares state fingerprints with its peer, and runs a
+    /// reconciliation round on a mismatch (divergence repair); 0 switches repair off.
+    pub repair_after_ms: u64,
+    /// The most reconciliation rounds per session (its first, after evictions, repairs);
+    /// past it a peer without acknowledgements gets full states and repair stops.
+    pub max_rounds: u32,
+    /// The most coded symbols one round may take (about 13 bytes each); a difference that
+    /// needs more is sent as a full state.
+    pub max_symbols: u64,
 }
 
 impl Default for SyncConfig {
@@ -49,6 +58,9 @@ impl Default for SyncConfig {
             limits: DecodeLimits::default(),
             avoid_back_propagation: true,
             remove_redundant: true,
+            repair_after_ms: 30_000,
+            max_rounds: 16,
+            max_symbols: 8_192,
         }
     }
 }

@@ -3,6 +3,8 @@
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use super::reconcile::Symbol;
+use crate::causal::CausalContext;
 use crate::clock::Timestamp;
 use crate::codec::{
     DecodeError, DecodeLimits, EncodeError, FrameKind, Outcome, Reader, Writer, checksum,
@@ -28,11 +30,32 @@ pub(crate) struct ChunkId {
 pub(crate) enum Message<T> {
     /// "I am `replica`, speaking minor version `minor` of this format": opens a session;
     /// `reply` is set on the answer to a hello.
+    /// From minor 1 on it carries the sender's session `nonce` and, for a type with dots,
+    /// the causal context it announces for the session's first reconciliation round.
     Hello {
         replica: ReplicaId,
         reply: bool,
         minor: u64,
+        nonce: Option<[u8; 16]>,
+        context: Option<CausalContext>,
     },
+    /// "This is what I have seen, for round `round`" (minor 1): opens a later reconciliation
+    /// round (`reply` unset) or answers one.
+    Summary {
+        round: u64,
+        reply: bool,
+        context: CausalContext,
+    },
+    /// Coded symbols `start..` of the sender's held dots inside both announcements (minor 1).
+    Sketch {
+        round: u64,
+        start: u64,
+        symbols: Vec<Symbol>,
+    },
+    /// The decoder's answer to symbols (minor 1).
+    Verdict { round: u64, verdict: Verdict },
+    /// A quiet peer's fingerprint of its state, under the session key (minor 1).
+    Digest { fingerprint: u64 },
     /// A delta-interval (or, `full`, the whole state) ending at the sender's sequence `seq`;
     /// `ack` (0: none) piggybacks an acknowledgement of the receiver's own sequence.
     Data {
@@ -52,15 +75,88 @@ pub(crate) enum Message<T> {
     Ack { seq: u64 },
 }
 
-/// The minor version this build speaks: additions within the format version that older
-/// peers may ignore (none yet).
-pub(crate) const MINOR_VERSION: u64 = 0;
+/// What a decoder says of the symbols it got.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    /// Not decoded from the first `have` symbols: send more.
+    More(u64),
+    /// Decoded: the difference is known, the round is over. It lists the sender's items the
+    /// receiver lacks inside both announcements (dots the receiver removed), ascending: the
+    /// receiver ships their removal together with its additions, so both land at once.
+    Done(Vec<u64>),
+    /// Given up (too many symbols, or inconsistent ones): fall back to full states.
+    Failed,
+}
 
-pub(crate) fn hello(replica: ReplicaId, reply: bool) -> Vec<u8> {
+/// The minor version this build speaks: additions within the format version that older
+/// peers may ignore. 1: hellos carry a nonce and a causal context; the summary, sketch,
+/// verdict and digest frames of history-free reconciliation.
+pub(crate) const MINOR_VERSION: u64 = 1;
+
+/// A hello; `context` is the announcement of the session's first round (omitted for a type
+/// without dots, or one too large for a frame).
+pub(crate) fn hello(
+    replica: ReplicaId,
+    reply: bool,
+    nonce: [u8; 16],
+    context: Option<&CausalContext>,
+) -> Vec<u8> {
     let mut w = Writer::new(FrameKind::Hello);
     w.raw(replica.as_bytes())
         .raw(&[u8::from(reply)])
-        .varint(MINOR_VERSION);
+        .varint(MINOR_VERSION)
+        .raw(&nonce);
+    if let Some(ctx) = context {
+        // A context always encodes (ids and integers).
+        let _ = w.value(ctx);
+    }
+    w.finish()
+}
+
+pub(crate) fn summary(round: u64, reply: bool, context: &CausalContext) -> Vec<u8> {
+    let mut w = Writer::new(FrameKind::Summary);
+    w.varint(round).raw(&[u8::from(reply)]);
+    let _ = w.value(context);
+    w.finish()
+}
+
+pub(crate) fn sketch(round: u64, start: u64, symbols: &[Symbol]) -> Vec<u8> {
+    let mut w = Writer::new(FrameKind::Sketch);
+    w.varint(round).varint(start).varint(symbols.len() as u64);
+    let mut body = Vec::with_capacity(symbols.len() * 14);
+    for s in symbols {
+        s.write(&mut body);
+    }
+    w.raw(&body);
+    w.finish()
+}
+
+pub(crate) fn verdict(round: u64, verdict: &Verdict) -> Vec<u8> {
+    let mut w = Writer::new(FrameKind::Verdict);
+    w.varint(round);
+    match verdict {
+        Verdict::More(have) => {
+            w.raw(&[0]).varint(*have);
+        }
+        Verdict::Done(items) => {
+            // Ascending, each as its gap from the one before.
+            w.raw(&[1]).varint(items.len() as u64);
+            let mut prev = 0;
+            for &item in items {
+                w.varint(item.wrapping_sub(prev));
+                prev = item;
+            }
+        }
+        Verdict::Failed => {
+            w.raw(&[2]);
+        }
+    }
+    w.finish()
+}
+
+pub(crate) fn digest(fingerprint: u64) -> Vec<u8> {
+    let mut w = Writer::new(FrameKind::Digest);
+    w.raw(&fingerprint.to_le_bytes());
     w.finish()
 }
 
@@ -136,11 +232,81 @@ impl<T: DeserializeOwned> Message<T> {
                 let minor = r.varint()?;
                 // Fields a later minor version appends are ignored: the hello is where peers
                 // of one format version but different minors meet.
+                let (mut nonce, mut context) = (None, None);
+                if minor >= 1 {
+                    nonce = Some(r.fixed()?);
+                    if !r.is_empty() {
+                        context = Some(r.value()?.0);
+                    }
+                }
                 Self::Hello {
                     replica,
                     reply,
                     minor,
+                    nonce,
+                    context,
                 }
+            }
+            FrameKind::Summary => {
+                let round = r.varint()?;
+                let reply = flag(r.raw(1)?)?;
+                Self::Summary {
+                    round,
+                    reply,
+                    context: r.value()?.0,
+                }
+            }
+            FrameKind::Sketch => {
+                let round = r.varint()?;
+                let start = r.varint()?;
+                let n = r.varint()?;
+                let mut rest = r.rest();
+                // Every symbol takes at least 13 bytes: the count cannot reserve more than
+                // the frame pays for.
+                if n > (rest.len() / 13) as u64 {
+                    return Err(DecodeError::Truncated);
+                }
+                let mut symbols = Vec::with_capacity(n as usize);
+                for _ in 0..n {
+                    symbols.push(Symbol::read(&mut rest).map_err(|_| DecodeError::Truncated)?);
+                }
+                if !rest.is_empty() {
+                    return Err(DecodeError::TrailingBytes(rest.len()));
+                }
+                Self::Sketch {
+                    round,
+                    start,
+                    symbols,
+                }
+            }
+            FrameKind::Verdict => {
+                let round = r.varint()?;
+                let verdict = match r.raw(1)? {
+                    [0] => Verdict::More(r.varint()?),
+                    [1] => {
+                        let n = r.varint()?;
+                        // Each item takes at least one byte.
+                        if n > r.rest().len() as u64 {
+                            return Err(DecodeError::Truncated);
+                        }
+                        let mut items = Vec::with_capacity(n as usize);
+                        let mut prev = 0u64;
+                        for _ in 0..n {
+                            prev = prev.wrapping_add(r.varint()?);
+                            items.push(prev);
+                        }
+                        Verdict::Done(items)
+                    }
+                    [2] => Verdict::Failed,
+                    _ => return Err(DecodeError::Malformed(postcard::Error::DeserializeBadEnum)),
+                };
+                r.end()?;
+                Self::Verdict { round, verdict }
+            }
+            FrameKind::Digest => {
+                let fingerprint = u64::from_le_bytes(r.fixed()?);
+                r.end()?;
+                Self::Digest { fingerprint }
             }
             FrameKind::Ack => {
                 let seq = r.varint()?;

@@ -194,7 +194,7 @@ pub enum UpdateError<E, R> {
     Replica(#[source] R),
 }
 
-impl<T: Lattice + Serialize + DeserializeOwned> Replica for SyncEngine<T> {
+impl<T: crate::causal::Reconcile + Serialize + DeserializeOwned> Replica for SyncEngine<T> {
     type State = T;
     type Error = Infallible;
 
@@ -255,7 +255,7 @@ impl<T: Lattice + Serialize + DeserializeOwned> Replica for SyncEngine<T> {
     }
 }
 
-impl<T: Lattice + Serialize + DeserializeOwned> SyncEngine<T> {
+impl<T: crate::causal::Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
     /// One turn of the sync loop over `transport` ([`Replica::pump`], for an engine that cannot
     /// fail itself): advance the clock to `now_ms`, hand every waiting frame to the engine,
     /// then send everything the engine has to say. A frame the engine refuses is reported in [`Pumped::refused`] and does not stop the loop.

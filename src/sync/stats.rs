@@ -32,6 +32,8 @@ pub struct Traffic {
     pub chunk: Count,
     /// Acknowledgements.
     pub ack: Count,
+    /// Reconciliation: summaries, coded symbols, verdicts and fingerprints.
+    pub reconcile: Count,
     /// Frames that did not decode (received side only).
     pub invalid: Count,
 }
@@ -46,6 +48,7 @@ impl Traffic {
             self.state,
             self.chunk,
             self.ack,
+            self.reconcile,
             self.invalid,
         ];
         all.iter().fold(Count::default(), |acc, c| Count {
@@ -74,6 +77,22 @@ impl FullStates {
     pub fn total(&self) -> u64 {
         self.new_peer + self.restart + self.evicted
     }
+}
+
+/// Reconciliation rounds, by outcome.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Rounds {
+    /// Rounds started.
+    pub started: u64,
+    /// Rounds that found the difference (a delta went out instead of a full state).
+    pub decoded: u64,
+    /// Rounds given up (too many symbols, inconsistent symbols, no answer): full states.
+    pub failed: u64,
+    /// Rounds started because a quiet peer's fingerprint differed from ours.
+    pub repairs: u64,
+    /// Coded symbols sent.
+    pub symbols: u64,
 }
 
 /// What the engine knows of one peer.
@@ -118,6 +137,11 @@ pub struct SyncStats {
     pub drift_rejections: u64,
     /// Deltas dropped from the buffer by its cap.
     pub evictions: u64,
+    /// History-free reconciliation rounds.
+    pub rounds: Rounds,
+    /// Times this replica found a peer had seen events of its id it never issued (it is a
+    /// restored backup or a copy) and took a fresh replica id.
+    pub forks: u64,
     /// Per peer, in replica-id order.
     pub peers: Vec<PeerStats>,
 }

@@ -45,7 +45,7 @@ fn unhex(s: &str) -> Vec<u8> {
         .collect()
 }
 
-fn engine<T: deltacrdt::Lattice + serde::Serialize + serde::de::DeserializeOwned>(
+fn engine<T: deltacrdt::Reconcile + serde::Serialize + serde::de::DeserializeOwned>(
     n: u128,
 ) -> SyncEngine<T> {
     SyncEngine::new(Hlc::builder(r(n)).clock(|| T0).build().unwrap())

@@ -193,7 +193,7 @@ fn clock_of(cell: &Arc<AtomicU64>) -> impl Fn() -> u64 + Send + Sync + 'static {
 
 impl<T> Sim<T>
 where
-    T: Lattice + Serialize + DeserializeOwned + Debug,
+    T: deltacrdt::Reconcile + Serialize + DeserializeOwned + Debug,
 {
     /// `n` replicas with `config`, no links yet (see [`connect`](Self::connect)); each clock
     /// is skewed by `0..=max_skew_ms` drawn from the seed.

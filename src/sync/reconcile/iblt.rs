@@ -33,7 +33,7 @@ impl SessionKey {
     }
 
     /// SipHash-2-4 of the item's 8 little-endian bytes under this key.
-    fn hash(&self, item: u64) -> u64 {
+    pub(crate) fn hash(&self, item: u64) -> u64 {
         SipHasher24::new_with_keys(self.k0, self.k1).hash(&item.to_le_bytes())
     }
 }
@@ -265,7 +265,7 @@ impl Encoder {
     }
 
     fn of(key: SessionKey, mut items: Vec<u64>) -> Encoder {
-        items.sort_unstable();
+        crate::platform::sort::sort_unstable(&mut items);
         items.dedup();
         let entries = items
             .into_iter()
@@ -501,8 +501,8 @@ impl Decoder {
             only_ours: self.only_ours.clone(),
             only_theirs: self.only_theirs.clone(),
         };
-        d.only_ours.sort_unstable();
-        d.only_theirs.sort_unstable();
+        crate::platform::sort::sort_unstable(&mut d.only_ours);
+        crate::platform::sort::sort_unstable(&mut d.only_theirs);
         Some(d)
     }
 }
@@ -556,8 +556,8 @@ mod tests {
         let mut theirs = shared.to_vec();
         theirs.extend_from_slice(ob);
         let (mut x, mut y) = (oa.to_vec(), ob.to_vec());
-        x.sort_unstable();
-        y.sort_unstable();
+        crate::platform::sort::sort_unstable(&mut x);
+        crate::platform::sort::sort_unstable(&mut y);
         (
             ours,
             theirs,

@@ -1,0 +1,95 @@
+//! `Reconcile`: what a replica can say about what it holds, so two replicas find their
+//! difference from their states alone (no shared history).
+//!
+//! A causal value describes itself by its causal context (every event seen) and its *held*
+//! dots (the events whose writes are still live). Against a peer's context `c`:
+//! - the **additions** the peer lacks are exact from `c` alone: the held dots outside `c`
+//!   ([`Reconcile::outside`]);
+//! - the **removals** the peer lacks are dots inside both contexts that the peer holds and we
+//!   do not: seen and no longer held means removed (a seen dot never becomes live again). The
+//!   sync engine finds them by set reconciliation over the held dots inside both contexts and
+//!   ships them as [`Reconcile::removal`]: an empty store under a context naming them.
+//!
+//! Types without dots (`GCounter`, `PnCounter`, `GSet`, `LwwRegister`) keep the defaults: the
+//! sync engine then ships them whole to a peer it has no acknowledgement from.
+
+use super::dot_store::{Causal, SEAL, Seal, StoreOps};
+use super::{CausalContext, Dot};
+use crate::lattice::Lattice;
+
+/// A lattice the sync engine can reconcile with a peer's without shared history.
+///
+/// Every type of this crate implements it; the causal ones (sets, maps, [`Doc`](crate::Doc),
+/// registers, flags, causal counters) by their dots, the others by their defaults, which make
+/// the engine send the whole state to a peer it has no acknowledgement from. A lattice of your
+/// own implements it with an empty body:
+///
+/// ```
+/// use deltacrdt::{Lattice, Reconcile};
+/// #[derive(Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+/// struct Max(u64);
+/// impl Lattice for Max {
+///     fn join(&mut self, other: Self) { self.0 = self.0.max(other.0); }
+/// }
+/// impl Reconcile for Max {} // synced by full states where acknowledgements run out
+/// ```
+///
+/// The methods that describe a value are sealed (their last argument cannot be made outside
+/// this crate): a wrong description would make honest replicas drop live writes.
+pub trait Reconcile: Lattice {
+    /// The value's causal context, or `None` for a type without dots.
+    #[doc(hidden)]
+    fn causal_context(&self, _: Seal) -> Option<&CausalContext> {
+        None
+    }
+
+    /// Calls `f` with every dot the value holds (in no particular order).
+    #[doc(hidden)]
+    fn for_each_held(&self, _f: &mut dyn FnMut(Dot), _: Seal) {}
+
+    /// The part of the value that a replica whose context is `ctx` lacks: every held dot
+    /// outside `ctx` with its entry, under the events of our context that `ctx` lacks. Joining
+    /// it into such a replica adds what it lacks and removes nothing of its own. Types without
+    /// dots return the whole value.
+    #[doc(hidden)]
+    fn outside(&self, _ctx: &CausalContext, _: Seal) -> Self {
+        self.clone()
+    }
+
+    /// The value that removes exactly the dots `dots` names (an empty store under that
+    /// context), or bottom for a type without dots.
+    #[doc(hidden)]
+    fn removal(_dots: CausalContext, _: Seal) -> Self {
+        Self::default()
+    }
+}
+
+/// [`Reconcile::causal_context`] of a causal type.
+pub(crate) fn causal_context<T: Causal>(value: &T) -> Option<&CausalContext> {
+    Some(value.context())
+}
+
+/// [`Reconcile::for_each_held`] of a causal type.
+pub(crate) fn for_each_held<T: Causal>(value: &T, f: &mut dyn FnMut(Dot)) {
+    let ctx = value.context();
+    value.store().for_each_dot(&mut |d| f(ctx.to_dot(d)));
+}
+
+/// [`Reconcile::outside`] of a causal type. O(our dots): the store is filtered by a scan.
+pub(crate) fn outside<T: Causal>(value: &T, ctx: &CausalContext) -> T {
+    let mine = value.context();
+    let mut store = value.store().clone();
+    store.retain_dots(&mut |d| !ctx.contains(mine.to_dot(d)), SEAL);
+    // The difference keeps our table, so the store's indices stay valid; the projection then
+    // drops the replicas it has nothing of (each would cost its 16-byte id on the wire).
+    let rest = mine.minus(ctx);
+    let (rest, map) = rest.project(|a| rest.events_of(a) > 0);
+    store.remap(&map, SEAL);
+    T::from_parts(store, rest, SEAL)
+}
+
+/// [`Reconcile::removal`] of a causal type.
+pub(crate) fn removal<T: Causal>(dots: CausalContext) -> T {
+    T::from_parts(T::Store::default(), dots, SEAL)
+}
+

@@ -52,6 +52,6 @@ pub use net::{Backoff, NetConfig, NetError, NetStats, Network, Refusals, SyncNod
 #[cfg(feature = "sync")]
 pub use sync::{
     Count, FullStates, MemoryNetwork, MemoryTransport, PeerStats, PumpError, Pumped, Replica,
-    Resume, SyncConfig, SyncEngine, SyncError, Rounds, SyncStats, Traffic, Transmit, Transport,
+    Resume, Rounds, SyncConfig, SyncEngine, SyncError, SyncStats, Traffic, Transmit, Transport,
     UnknownEndpoint, UpdateError,
 };

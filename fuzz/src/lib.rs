@@ -165,7 +165,9 @@ pub struct Snapshot<T> {
 }
 
 /// The durable parts of `engine`.
-pub fn snapshot<T: Clone + deltacrdt::Reconcile + serde::Serialize + serde::de::DeserializeOwned>(
+pub fn snapshot<
+    T: Clone + deltacrdt::Reconcile + serde::Serialize + serde::de::DeserializeOwned,
+>(
     engine: &SyncEngine<T>,
 ) -> Snapshot<T> {
     Snapshot {

@@ -92,4 +92,3 @@ pub(crate) fn outside<T: Causal>(value: &T, ctx: &CausalContext) -> T {
 pub(crate) fn removal<T: Causal>(dots: CausalContext) -> T {
     T::from_parts(T::Store::default(), dots, SEAL)
 }
-

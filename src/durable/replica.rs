@@ -129,7 +129,9 @@ pub struct DurableReplica<T, S> {
 }
 
 #[cfg(feature = "redb")]
-impl<T: crate::causal::Reconcile + Serialize + DeserializeOwned> DurableReplica<T, super::RedbStore> {
+impl<T: crate::causal::Reconcile + Serialize + DeserializeOwned>
+    DurableReplica<T, super::RedbStore>
+{
     /// Opens the replica kept in directory `dir`, or creates it there (directory included):
     /// [`RedbStore::open_dir`](super::RedbStore::open_dir) then [`open`](Self::open), with the
     /// system clock. The one call a program with a `--data-dir` needs.
@@ -582,7 +584,9 @@ impl<T: crate::causal::Reconcile + Serialize + DeserializeOwned, S: Store> Durab
 /// are committed as [`receive`](DurableReplica::receive) commits them, and
 /// [`poll_transmit`](DurableReplica::poll_transmit) flushes before any frame leaves, so a
 /// failed write stops the turn with a [`StoreError`] and sends nothing.
-impl<T: crate::causal::Reconcile + Serialize + DeserializeOwned, S: Store> Replica for DurableReplica<T, S> {
+impl<T: crate::causal::Reconcile + Serialize + DeserializeOwned, S: Store> Replica
+    for DurableReplica<T, S>
+{
     type State = T;
     type Error = StoreError;
 

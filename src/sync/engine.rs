@@ -11,7 +11,7 @@ use super::buffer::{DeltaBuffer, Interval};
 use super::message::{self, ChunkId, Message, Verdict};
 use super::peer::{InFlight, Peer, Pending, Reassembly};
 use super::reconcile::{Decoder, Encoder, Limits};
-use super::round::{self, Role, Round};
+use super::round::{self, Outcome, Role, Round};
 use super::sorted_map::SortedMap;
 use super::stats::{Count, PeerStats, SyncStats, Traffic};
 use super::{SyncConfig, SyncError};
@@ -442,8 +442,12 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
             // A busy round: its symbols are resent, or it is given up.
             if let Some(r) = peer.round.as_ref().filter(|r| r.busy()) {
                 times.push(r.at.saturating_add(timeout.saturating_mul(8)));
-                if let Role::Sketcher { sent_at, .. } = &r.role {
-                    times.push(sent_at.saturating_add(timeout));
+                match &r.role {
+                    Role::Sketcher { sent_at, .. } => times.push(sent_at.saturating_add(timeout)),
+                    Role::Announced if r.theirs.is_none() => {
+                        times.push(r.sent_at.saturating_add(timeout));
+                    }
+                    _ => {}
                 }
             }
             // A session that stays quiet compares fingerprints (states with dots).
@@ -532,6 +536,10 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
                 peer.reply_due |= !reply;
                 debug!(peer = %from, reply, minor, "hello");
                 let Some(nonce) = nonce else {
+                    // A minor-0 peer does not reconcile.
+                    if let Some(r) = peer.round.as_mut().filter(|r| r.busy()) {
+                        r.role = Role::Finished(Outcome::Failed);
+                    }
                     return Ok(false);
                 };
                 if peer.theirs.is_some_and(|n| n != nonce) {
@@ -547,7 +555,7 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
                     None => {
                         // A peer without a context (or too large a one) does not reconcile.
                         if let Some(r) = peer.round.as_mut().filter(|r| r.id == 0) {
-                            r.role = Role::Finished { ok: false };
+                            r.role = Role::Finished(Outcome::Failed);
                         }
                     }
                 }
@@ -740,10 +748,13 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
                 continue;
             };
             let timeout = self.config.retransmit_after_ms;
-            let hello_due = !peer.heard
+            let hello_due = (!peer.heard
                 && peer
                     .hello_sent_at
-                    .is_none_or(|at| self.now.saturating_sub(at) >= timeout);
+                    .is_none_or(|at| self.now.saturating_sub(at) >= timeout))
+                // A peer registered by a frame of an older session (we restarted) still gets
+                // one hello: it announces our first round.
+                || (peer.hello_sent_at.is_none() && snapshot.is_some());
             if hello_due || peer.reply_due {
                 if peer.round.is_none()
                     && let Some(mine) = snapshot.clone()
@@ -765,10 +776,7 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
                 peer.hello_sent_at = Some(self.now);
                 peer.reply_due = false;
             }
-            let base_due = self
-                .bases
-                .get(&id)
-                .is_some_and(|b| b.shipped.is_none());
+            let base_due = self.bases.get(&id).is_some_and(|b| b.shipped.is_none());
             if peer.heard
                 && peer.in_flight.is_none()
                 && (peer.acked.unwrap_or(0) < self.seq || base_due)
@@ -817,19 +825,18 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
                 group
             })
         });
-        let waiting = peer.acked.is_none() && peer.reconciles() && peer.round_busy();
+        // Until the peer's hello came, a round announced in ours is under way too.
+        let busy = peer.round_busy();
         let (acked, since) = (peer.acked, peer.since);
         if matches!(based, Some(None)) {
             // Evicted past the base: find the difference again.
             self.bases.remove(&id);
         }
         let based = based.flatten();
-        if based.is_none() {
-            if waiting {
-                // A round is finding what the peer lacks: wait for it, not for a full state.
-                return;
-            }
-            if self.buffer.since(from).is_none() && self.start_round_for_gap(id) {
+        if based.is_none() && self.buffer.since(from).is_none() {
+            // The buffer does not reach back to what the peer has: a round finds what it
+            // lacks (wait for the one under way, or start one) before a full state would.
+            if busy || self.start_round_for_gap(id) {
                 return;
             }
         }
@@ -944,7 +951,12 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
         match &mut peer.round {
             Some(r) if r.id == id => {
                 if r.theirs.is_some() {
-                    return; // a resent announcement
+                    // A resent announcement: our answer may have been lost.
+                    if answer && id > 0 {
+                        let frame = message::summary(id, true, &r.ours);
+                        self.push(FrameKind::Summary, from, frame);
+                    }
+                    return;
                 }
                 r.theirs = Some(theirs);
                 r.at = now;
@@ -980,7 +992,11 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
         let (Some(r), Some(nonce)) = (peer.round.as_mut(), peer.theirs) else {
             return;
         };
-        let Some(theirs) = r.theirs.as_ref().filter(|_| matches!(r.role, Role::Announced)) else {
+        let Some(theirs) = r
+            .theirs
+            .as_ref()
+            .filter(|_| matches!(r.role, Role::Announced))
+        else {
             return;
         };
         let own_top = self
@@ -994,9 +1010,11 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
         }
         if theirs.is_empty() || r.ours.is_empty() {
             // An empty peer gets the full state; from an empty peer there is nothing to find.
-            r.role = Role::Finished {
-                ok: r.ours.is_empty(),
-            };
+            r.role = Role::Finished(if theirs.is_empty() {
+                Outcome::Empty
+            } else {
+                Outcome::Decoded
+            });
             return;
         }
         if me > from {
@@ -1015,7 +1033,7 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
             theirs,
         );
         let Some(items) = items else {
-            r.role = Role::Finished { ok: false };
+            r.role = Role::Finished(Outcome::Failed);
             return;
         };
         r.items_seq = self.seq;
@@ -1050,9 +1068,9 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
             return false;
         };
         let (decoder, have) = match &mut r.role {
-            Role::Finished { ok } => {
+            Role::Finished(outcome) => {
                 // Our verdict was lost: say it again.
-                let verdict = if *ok {
+                let verdict = if *outcome == Outcome::Decoded {
                     Verdict::Done(r.told.clone())
                 } else {
                     Verdict::Failed
@@ -1103,7 +1121,7 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
         let verdict = match decoded {
             Some(Some(diff)) => {
                 let (ours, theirs, since) = (r.ours.clone(), theirs.clone(), r.items_seq);
-                r.role = Role::Finished { ok: true };
+                r.role = Role::Finished(Outcome::Decoded);
                 r.told.clone_from(&diff.only_ours);
                 self.stats.rounds.decoded += 1;
                 let frame = message::verdict(id, &Verdict::Done(diff.only_ours.clone()));
@@ -1113,7 +1131,7 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
             }
             Some(None) if *have < max_symbols => Verdict::More(*have),
             _ => {
-                r.role = Role::Finished { ok: false };
+                r.role = Role::Finished(Outcome::Failed);
                 self.stats.rounds.failed += 1;
                 warn!(peer = %from, round = id, "reconciliation given up: full state instead");
                 Verdict::Failed
@@ -1205,7 +1223,7 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
                 }
                 let batch = symbols.get(start as usize..).unwrap_or_default();
                 if batch.is_empty() {
-                    r.role = Role::Finished { ok: false };
+                    r.role = Role::Finished(Outcome::Failed);
                     self.stats.rounds.failed += 1;
                     return;
                 }
@@ -1219,7 +1237,7 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
                 let theirs = r.theirs.take();
                 let ours = r.ours.clone();
                 let since = r.items_seq;
-                r.role = Role::Finished { ok: true };
+                r.role = Role::Finished(Outcome::Decoded);
                 self.stats.rounds.decoded += 1;
                 if let Some(theirs) = theirs {
                     let replicas = round::shared_replicas(&ours, &theirs);
@@ -1227,7 +1245,7 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
                 }
             }
             Verdict::Failed => {
-                r.role = Role::Finished { ok: false };
+                r.role = Role::Finished(Outcome::Failed);
                 self.stats.rounds.failed += 1;
             }
         }
@@ -1274,7 +1292,8 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
         for dot in ctx.cloud() {
             fp ^= hash(1, dot);
         }
-        self.state.for_each_held(&mut |dot| fp ^= hash(2, dot), SEAL);
+        self.state
+            .for_each_held(&mut |dot| fp ^= hash(2, dot), SEAL);
         if let Some(p) = self.peers.get_mut(&id) {
             p.fingerprint = Some((seq, fp));
         }
@@ -1295,10 +1314,15 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
     /// The buffer no longer reaches back to what `peer` acknowledged: a round finds what it
     /// lacks instead of a full state, unless the last round failed or rounds are used up.
     fn start_round_for_gap(&mut self, id: ReplicaId) -> bool {
-        let failed = self.peers.get(&id).is_some_and(|p| {
-            !p.reconciles() || matches!(p.round.as_ref().map(|r| &r.role), Some(Role::Finished { ok: false }))
+        // A peer that never acknowledged anything after a round that could not help it
+        // (it is empty, or the round failed) gets the full state.
+        let hopeless = self.peers.get(&id).is_none_or(|p| {
+            p.acked.is_none()
+                && p.round.as_ref().is_some_and(|r| {
+                    matches!(r.role, Role::Finished(Outcome::Empty | Outcome::Failed))
+                })
         });
-        !failed && self.start_new_round(id)
+        !hopeless && self.start_new_round(id)
     }
 
     /// Opens a new round with `peer` (a summary of ours goes out). Returns whether it did.
@@ -1348,14 +1372,14 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
     /// Work due at `now` for reconciliation: symbols resent, stalled rounds given up,
     /// fingerprints of quiet sessions sent.
     fn tick_rounds(&mut self) {
-        let (now, timeout) = (self.now, self.config.retransmit_after_ms);
+        let (now, timeout, me) = (self.now, self.config.retransmit_after_ms, self.id());
         let give_up = timeout.saturating_mul(8);
         let mut frames = Vec::new();
         let mut digests = Vec::new();
         for (&id, peer) in self.peers.iter_mut() {
             if let Some(r) = peer.round.as_mut().filter(|r| r.busy()) {
                 if now.saturating_sub(r.at) >= give_up {
-                    r.role = Role::Finished { ok: false };
+                    r.role = Role::Finished(Outcome::Stalled);
                     self.stats.rounds.failed += 1;
                     debug!(peer = %id, round = r.id, "round stalled: given up");
                 } else if let Role::Sketcher {
@@ -1369,7 +1393,26 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
                     // No verdict: send the symbols again (the decoder ignores what it has).
                     *sent_at = now;
                     *resends += 1;
-                    frames.push((id, message::sketch(r.id, 0, symbols)));
+                    frames.push((FrameKind::Sketch, id, message::sketch(r.id, 0, symbols)));
+                } else if matches!(r.role, Role::Announced)
+                    && r.theirs.is_none()
+                    && now.saturating_sub(r.sent_at) >= timeout
+                {
+                    // No announcement back: ask again.
+                    r.sent_at = now;
+                    frames.push(if r.id == 0 {
+                        (
+                            FrameKind::Hello,
+                            id,
+                            message::hello(me, false, peer.nonce, Some(&r.ours)),
+                        )
+                    } else {
+                        (
+                            FrameKind::Summary,
+                            id,
+                            message::summary(r.id, false, &r.ours),
+                        )
+                    });
                 }
             }
             if self.config.repair_after_ms > 0
@@ -1381,9 +1424,9 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
                 digests.push(id);
             }
         }
-        for (id, frame) in frames {
+        for (kind, id, frame) in frames {
             self.stats.retransmissions += 1;
-            self.push(FrameKind::Sketch, id, frame);
+            self.push(kind, id, frame);
         }
         for id in digests {
             if self.quiet(id)
@@ -1476,7 +1519,9 @@ mod tests {
     #[test]
     fn a_mislabelled_hello_registers_no_peer() {
         let mut e = engine(SyncConfig::default());
-        let err = e.receive(r(2), &message::hello(r(3), false, [7; 16], None)).unwrap_err();
+        let err = e
+            .receive(r(2), &message::hello(r(3), false, [7; 16], None))
+            .unwrap_err();
         assert_eq!(
             err,
             SyncError::PeerMismatch {
@@ -1499,7 +1544,10 @@ mod tests {
             ..SyncConfig::default()
         });
         for n in [2, 3] {
-            assert_eq!(e.receive(r(n), &message::hello(r(n), false, [7; 16], None)), Ok(false));
+            assert_eq!(
+                e.receive(r(n), &message::hello(r(n), false, [7; 16], None)),
+                Ok(false)
+            );
         }
         assert_eq!(
             e.receive(r(4), &message::hello(r(4), false, [7; 16], None)),
@@ -1537,7 +1585,8 @@ mod tests {
         assert_eq!(acks, vec![(r(2), 6), (r(3), 2), (r(4), 8)]); // clamped to seq
         for n in [2, 3] {
             e.connect(r(n));
-            e.receive(r(n), &message::hello(r(n), true, [7; 16], None)).unwrap();
+            e.receive(r(n), &message::hello(r(n), true, [7; 16], None))
+                .unwrap();
         }
         while e.poll_transmit().is_some() {}
         let stats = e.stats();
@@ -1580,7 +1629,8 @@ mod tests {
         e.receive(r(2), &message::ack(8)).unwrap(); // r(2) is back and has everything
         assert_eq!(e.buffered_since(3).map(Iterator::count), Some(5));
         e.connect(r(3));
-        e.receive(r(3), &message::hello(r(3), true, [7; 16], None)).unwrap();
+        e.receive(r(3), &message::hello(r(3), true, [7; 16], None))
+            .unwrap();
         while e.poll_transmit().is_some() {}
         assert_eq!(e.stats().full_states.total(), 0); // r(3): the interval 3..8
     }

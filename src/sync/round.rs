@@ -35,8 +35,22 @@ pub(crate) enum Role {
     /// We decode the peer's symbols against ours (built when the first symbols arrive);
     /// `have` symbols arrived.
     Decoder { decoder: Option<Decoder>, have: u64 },
-    /// Over: `ok` if the difference was found (a base was made for the peer).
-    Finished { ok: bool },
+    /// Over.
+    Finished(Outcome),
+}
+
+/// How a round ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// The difference was found (a base was made for the peer, or it lacked nothing).
+    Decoded,
+    /// The peer announced an empty context: it gets the full state.
+    Empty,
+    /// Given up (too many symbols, inconsistent ones, a peer that does not reconcile): a
+    /// peer without acknowledgements gets the full state.
+    Failed,
+    /// No answer in time (a partition, a lost peer): the next gap tries a new round.
+    Stalled,
 }
 
 /// One round with a peer.
@@ -54,6 +68,8 @@ pub(crate) struct Round {
     pub(crate) items_seq: u64,
     /// The decoder's items it told the peer it lacks (resent if the verdict is lost).
     pub(crate) told: Vec<u64>,
+    /// When our announcement last went out (resent until the peer's comes).
+    pub(crate) sent_at: u64,
 }
 
 impl Round {
@@ -66,12 +82,13 @@ impl Round {
             at: now,
             items_seq: 0,
             told: Vec::new(),
+            sent_at: now,
         }
     }
 
     /// Whether the round still holds back a full state or a base for the peer.
     pub(crate) fn busy(&self) -> bool {
-        !matches!(self.role, Role::Finished { .. })
+        !matches!(self.role, Role::Finished(_))
     }
 }
 
@@ -106,7 +123,10 @@ pub(crate) fn items(
         if !(ours.contains(dot) && theirs.contains(dot)) {
             return;
         }
-        match (replicas.binary_search(&dot.replica), dot.counter < 1 << COUNTER_BITS) {
+        match (
+            replicas.binary_search(&dot.replica),
+            dot.counter < 1 << COUNTER_BITS,
+        ) {
             (Ok(i), true) => out.push(((i as u64) << COUNTER_BITS) | dot.counter),
             _ => fits = false,
         }

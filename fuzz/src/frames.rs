@@ -49,7 +49,7 @@ fn collect_sync_frames<T>(
 ) where
     T: Clone
         + std::fmt::Debug
-        + deltacrdt::Lattice
+        + deltacrdt::Reconcile
         + serde::Serialize
         + serde::de::DeserializeOwned,
 {
@@ -112,7 +112,7 @@ fn sync_pair<T>(
 ) where
     T: Clone
         + std::fmt::Debug
-        + deltacrdt::Lattice
+        + deltacrdt::Reconcile
         + serde::Serialize
         + serde::de::DeserializeOwned,
 {

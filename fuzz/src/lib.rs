@@ -188,7 +188,7 @@ pub fn receive_checked<T>(
 where
     T: Clone
         + std::fmt::Debug
-        + deltacrdt::Lattice
+        + deltacrdt::Reconcile
         + serde::Serialize
         + serde::de::DeserializeOwned,
 {

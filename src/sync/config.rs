@@ -45,6 +45,10 @@ pub struct SyncConfig {
     /// The most coded symbols one round may take (about 13 bytes each); a difference that
     /// needs more is sent as a full state.
     pub max_symbols: u64,
+    /// Derive session nonces from this seed instead of the system's random source: only for
+    /// tests and golden vectors, which need the same bytes on every run. Predictable nonces
+    /// let a third party who knows them precompute items that collide in reconciliation.
+    pub nonce_seed: Option<u64>,
 }
 
 impl Default for SyncConfig {
@@ -61,6 +65,7 @@ impl Default for SyncConfig {
             repair_after_ms: 30_000,
             max_rounds: 16,
             max_symbols: 8_192,
+            nonce_seed: None,
         }
     }
 }

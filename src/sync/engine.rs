@@ -137,6 +137,8 @@ pub struct SyncEngine<T> {
     /// Per peer, what a reconciliation round found the peer lacks, shipped ahead of the next
     /// interval until acknowledged.
     bases: SortedMap<ReplicaId, Base<T>>,
+    /// Nonces derived so far from [`SyncConfig::nonce_seed`].
+    nonces: u64,
 }
 
 /// What a peer lacks as of our sequence number `seq`, found by a reconciliation round: the
@@ -175,6 +177,7 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
             outbox: VecDeque::new(),
             stats: SyncStats::default(),
             bases: SortedMap::default(),
+            nonces: 0,
         }
     }
 
@@ -292,10 +295,31 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
     }
 
     /// A newly registered peer: its acknowledgement persisted before a restart, if any.
-    fn new_peer(&self, id: ReplicaId) -> Peer {
-        let mut peer = Peer::new(self.buffer.start());
+    fn new_peer(&mut self, id: ReplicaId) -> Peer {
+        let nonce = self.nonce();
+        let mut peer = Peer::new(self.buffer.start(), nonce);
         peer.acked = self.resumed_acks.get(&id).copied();
         peer
+    }
+
+    /// A fresh session nonce: random, or derived from [`SyncConfig::nonce_seed`].
+    fn nonce(&mut self) -> [u8; 16] {
+        let Some(seed) = self.config.nonce_seed else {
+            return *ReplicaId::random().as_bytes();
+        };
+        self.nonces += 1;
+        let mix = |mut z: u64| {
+            // SplitMix64's finalizer: distinct inputs, well-spread outputs.
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            z ^ (z >> 31)
+        };
+        let a = mix(seed ^ self.nonces.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+        let b = mix(a ^ 0x5851_f42d_4c95_7f2d);
+        let mut nonce = [0u8; 16];
+        nonce[..8].copy_from_slice(&a.to_le_bytes());
+        nonce[8..].copy_from_slice(&b.to_le_bytes());
+        nonce
     }
 
     /// This replica's id (its clock's).
@@ -1360,10 +1384,14 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
         self.hlc.fork(new);
         self.stats.forks += 1;
         let start = self.buffer.start();
-        for peer in self.peers.values_mut() {
-            let acked = peer.acked;
-            *peer = Peer::new(start);
-            peer.acked = acked;
+        let ids: Vec<ReplicaId> = self.peers.keys().copied().collect();
+        for id in ids {
+            let nonce = self.nonce();
+            if let Some(peer) = self.peers.get_mut(&id) {
+                let acked = peer.acked;
+                *peer = Peer::new(start, nonce);
+                peer.acked = acked;
+            }
         }
         self.bases = SortedMap::default();
         self.outbox.clear();

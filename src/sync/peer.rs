@@ -63,7 +63,7 @@ pub(crate) struct Peer {
 }
 
 impl Peer {
-    pub(crate) fn new(since: u64) -> Self {
+    pub(crate) fn new(since: u64, nonce: [u8; 16]) -> Self {
         Self {
             since,
             acked: None,
@@ -77,7 +77,7 @@ impl Peer {
             full_states: FullStates::default(),
             sent: Count::default(),
             received: Count::default(),
-            nonce: *crate::id::ReplicaId::random().as_bytes(),
+            nonce,
             theirs: None,
             round: None,
             rounds: 0,

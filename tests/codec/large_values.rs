@@ -1,7 +1,11 @@
 //! Standalone values larger than one sync frame: `decode` takes back what `encode` wrote, under
 //! the default limits, for every size those limits are documented to suit; a value frame is
 //! bounded by `max_state_bytes` instead, and refused above it before anything is parsed.
-#![allow(clippy::unwrap_used, reason = "tests")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::print_stderr,
+    reason = "tests; the sizes are printed for the report, with --nocapture"
+)]
 
 use deltacrdt::{DecodeError, DecodeLimits, Doc, OrSet, ReplicaId, decode, decode_with, encode};
 

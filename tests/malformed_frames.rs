@@ -447,7 +447,13 @@ fn oversized_frames_are_refused_before_parsing() {
             source: DecodeError::FrameTooLarge { len: max + 1, max }
         }
     );
-    let (result, bytes) = measured(|| decode::<Doc>(&frame));
+    // A standalone value is a whole state: bounded by `max_state_bytes`, refused above it
+    // just as early (a bound lowered to the sync frame's keeps the test's memory small).
+    let value_limits = DecodeLimits {
+        max_state_bytes: max,
+        ..DecodeLimits::default()
+    };
+    let (result, bytes) = measured(|| decode_with::<Doc>(&frame, &value_limits));
     assert_eq!(
         result,
         Err(DecodeError::FrameTooLarge { len: max + 1, max })
@@ -458,7 +464,7 @@ fn oversized_frames_are_refused_before_parsing() {
     );
     // Under tight limits a small frame is oversized too.
     let tight = DecodeLimits {
-        max_frame_bytes: 8,
+        max_state_bytes: 8,
         ..DecodeLimits::default()
     };
     let small = encode(&Doc::default()).unwrap();
@@ -662,8 +668,8 @@ fn every_reachable_variant_is_reached() {
     let mut reach = |err: DecodeError| {
         let _ = reached.insert(variant(&err), err);
     };
-    let oversized = vec![0u8; DecodeLimits::default().max_frame_bytes + 1];
-    reach(decode::<Doc>(&oversized).unwrap_err());
+    let oversized = vec![0u8; 9];
+    reach(decode_with::<Doc>(&oversized, &tight(|l| l.max_state_bytes = 8)).unwrap_err());
     reach(decode::<Doc>(b"DC").unwrap_err());
     reach(decode::<Doc>(&sealed(b"XY\x01\x10\x00")).unwrap_err());
     reach(decode::<Doc>(&sealed(b"DC\x02\x10\x00")).unwrap_err());

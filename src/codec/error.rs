@@ -9,7 +9,9 @@ use crate::causal::InvalidContext;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum DecodeError {
-    /// The frame is larger than [`DecodeLimits::max_frame_bytes`](crate::DecodeLimits).
+    /// The frame is larger than its limit: [`DecodeLimits::max_frame_bytes`](crate::DecodeLimits)
+    /// for a sync frame, [`DecodeLimits::max_state_bytes`](crate::DecodeLimits) for a
+    /// standalone value ([`decode`](crate::decode)) or a store record.
     #[error("frame of {len} bytes exceeds the limit of {max}")]
     FrameTooLarge {
         /// The frame's length.

@@ -186,15 +186,34 @@ pub(crate) struct Reader<'a> {
 }
 
 impl<'a> Reader<'a> {
-    /// Checks size, magic and version; returns the reader positioned after the header.
+    /// Opens a sync frame: checks its size against [`DecodeLimits::max_frame_bytes`], then
+    /// magic, version and checksum; returns the reader positioned after the header.
     pub(crate) fn open(
         frame: &'a [u8],
         limits: &'a DecodeLimits,
     ) -> Result<(FrameKind, Self), DecodeError> {
-        if frame.len() > limits.max_frame_bytes {
+        Self::open_within(frame, limits, limits.max_frame_bytes)
+    }
+
+    /// Opens a standalone value frame (what [`encode`] writes, and a store's records): a
+    /// whole state, so its size is bounded by [`DecodeLimits::max_state_bytes`], like a state
+    /// reassembled from chunks. The caller checks the kind.
+    pub(crate) fn open_value(
+        frame: &'a [u8],
+        limits: &'a DecodeLimits,
+    ) -> Result<(FrameKind, Self), DecodeError> {
+        Self::open_within(frame, limits, limits.max_state_bytes)
+    }
+
+    fn open_within(
+        frame: &'a [u8],
+        limits: &'a DecodeLimits,
+        max: usize,
+    ) -> Result<(FrameKind, Self), DecodeError> {
+        if frame.len() > max {
             return Err(DecodeError::FrameTooLarge {
                 len: frame.len(),
-                max: limits.max_frame_bytes,
+                max,
             });
         }
         let (Some((header, _)), Some((covered, crc))) = (
@@ -355,6 +374,10 @@ pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, EncodeError> 
 /// Decodes a value frame written by [`encode`] under the default [`DecodeLimits`], validating it
 /// (well-formed contexts, every dot covered, canonical stores, document field kinds).
 ///
+/// A value frame is a whole state: its size is bounded by
+/// [`max_state_bytes`](DecodeLimits::max_state_bytes) (256 MiB by default), not by the sync
+/// frame size, so whatever [`encode`] wrote for a state of a few million elements decodes.
+///
 /// # Errors
 /// A [`DecodeError`] naming the first rule the bytes break.
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, DecodeError> {
@@ -369,7 +392,7 @@ pub fn decode_with<T: DeserializeOwned>(
     bytes: &[u8],
     limits: &DecodeLimits,
 ) -> Result<T, DecodeError> {
-    let (kind, reader) = Reader::open(bytes, limits)?;
+    let (kind, reader) = Reader::open_value(bytes, limits)?;
     if kind != FrameKind::Value {
         return Err(DecodeError::UnexpectedKind {
             expected: FrameKind::Value.name(),

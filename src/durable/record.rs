@@ -62,7 +62,8 @@ fn writer(tag: Tag) -> Writer {
 /// Opens a record frame and checks its kind, store version and tag.
 fn open<'a>(bytes: &'a [u8], limits: &'a DecodeLimits, tag: Tag) -> Result<Reader<'a>, StoreError> {
     let what = tag.name();
-    let (kind, mut r) = Reader::open(bytes, limits).map_err(|e| StoreError::decode(what, e))?;
+    let (kind, mut r) =
+        Reader::open_value(bytes, limits).map_err(|e| StoreError::decode(what, e))?;
     if kind != FrameKind::Value {
         return Err(StoreError::Corrupt {
             what: format!("{what}: frame kind {}", kind.name()),

@@ -11,36 +11,67 @@ use super::NetError;
 use super::link::{FrameSink, FrameStream};
 use super::shared::Shared;
 use crate::auth::{Handshake, NONCE_LEN, Role, Session};
+use crate::id::ReplicaId;
 
-/// Runs a connection to its end. Returns whether the handshake succeeded (a dialer then
-/// resets its backoff). Errors are logged and counted here.
+/// How a connection ended, for its dialer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Ended {
+    /// A session that heard from its peer: the dialer resets its backoff.
+    Served,
+    /// Failed or refused (or a session that closed before its peer sent a frame, as when the
+    /// peer refuses it): the dialer backs off further.
+    Failed,
+    /// Refused because this peer already has a live session here.
+    Duplicate(ReplicaId),
+}
+
+/// Runs a connection to its end. Errors are logged and counted here.
 pub(super) async fn run(
     shared: Arc<Shared>,
     mut sink: FrameSink,
     mut stream: FrameStream,
     role: Role,
     remote: String,
-) -> bool {
+) -> Ended {
     let limit = shared.config.handshake_timeout;
     let handshake = tokio::select! {
         r = timeout(limit, handshake(&shared, role, &mut sink, &mut stream)) => {
             r.unwrap_or(Err(NetError::HandshakeTimeout(limit)))
         }
-        () = shared.cancel.cancelled() => return false,
+        () = shared.cancel.cancelled() => return Ended::Failed,
     };
     let session = match handshake {
         Ok(session) => session,
         Err(err) => {
             shared.refuse(&err, &remote);
             let _ = timeout(limit, sink.close()).await;
-            return false;
+            return Ended::Failed;
         }
     };
-    if let Err(err) = serve(&shared, session, &mut sink, &mut stream, &remote).await {
-        shared.refuse(&err, &remote);
-    }
+    let mut heard = false;
+    let ended = match serve(
+        &shared,
+        session,
+        &mut sink,
+        &mut stream,
+        &remote,
+        &mut heard,
+    )
+    .await
+    {
+        Ok(()) if heard => Ended::Served,
+        Ok(()) => Ended::Failed,
+        Err(err) => {
+            shared.refuse(&err, &remote);
+            match err {
+                NetError::DuplicateSession { replica } => Ended::Duplicate(replica),
+                _ if heard => Ended::Served,
+                _ => Ended::Failed,
+            }
+        }
+    };
     let _ = timeout(limit, sink.close()).await;
-    true
+    ended
 }
 
 async fn handshake(
@@ -66,6 +97,7 @@ async fn serve(
     sink: &mut FrameSink,
     stream: &mut FrameStream,
     remote: &str,
+    heard: &mut bool,
 ) -> Result<(), NetError> {
     let peer = session.peer();
     let (mut sealer, mut opener) = (session.sealer, session.opener);
@@ -100,6 +132,7 @@ async fn serve(
                     }
                     Err(e) => break Err(e.into()),
                 }
+                *heard = true;
                 shared.with(|s| {
                     s.stats.frames_in += 1;
                     s.stats.bytes_in += frame.len() as u64;

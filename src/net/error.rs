@@ -34,6 +34,14 @@ pub enum NetError {
     /// The peer is on the deny-list ([`Network::block`](crate::Network::block)).
     #[error("peer {0} is blocked")]
     Blocked(ReplicaId),
+    /// The peer authenticated as a replica that already has a live session here (a second
+    /// connection of the same peer, or a second process under a copied id). The open session
+    /// is kept; this one is closed.
+    #[error("peer {replica} already has a live session")]
+    DuplicateSession {
+        /// The replica id claimed twice.
+        replica: ReplicaId,
+    },
     /// Too many connections are open.
     #[error("connection refused: {max} connections open already")]
     TooManyConnections {

@@ -12,9 +12,10 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{debug, warn};
 
+use super::connection::{self, Ended};
 use super::link::{self, FrameSink, FrameStream};
 use super::shared::{Shared, State};
-use super::{Backoff, NetConfig, NetError, NetStats, connection};
+use super::{Backoff, NetConfig, NetError, NetStats};
 use crate::auth::Role;
 use crate::id::ReplicaId;
 use crate::sync::Transport;
@@ -66,12 +67,22 @@ impl std::fmt::Display for Target {
 ///   ([`NetError::FrameTooLarge`], connection closed), a handshake timeout, a connection cap;
 /// - **refuses** garbage, other protocols and versions, peers without the key and blocked peers
 ///   with a typed [`NetError`], logged as a `tracing` warning and counted in [`NetStats`]; the
-///   other connections carry on;
+///   other connections carry on; a second live session under one replica id, and a peer
+///   claiming this replica's own id, are refused too (see below);
 /// - **shuts down** cleanly ([`Network::shutdown`]): listeners and dialers stop, connections
 ///   close, every task is joined.
 ///
-/// Two peers that dial each other keep both connections: frames go out on the newest one and
-/// are accepted on either (the engine tolerates duplicates and reordering).
+/// **One replica id, one live session.** A connection whose peer authenticates as a replica
+/// that already has a session here (inbound or outbound, TCP or WebSocket) is refused with
+/// [`NetError::DuplicateSession`] and the open session carries on untouched; a peer claiming
+/// this replica's own id (a node dialing itself, a copied data directory dialing its original)
+/// is refused in the handshake ([`AuthError::SelfConnection`](crate::AuthError)). Both are
+/// counted ([`Refusals::duplicate`](crate::Refusals), [`Refusals::self_connection`](crate::Refusals))
+/// and warned about once, then logged at `debug`, however often the other side redials. Two
+/// peers that dial each other so keep one connection: a dialer refused as a duplicate waits
+/// until the open session closes before it dials again. (If both handshakes complete at the
+/// same instant each side may keep a different one; both then close, and the dialers' jittered
+/// backoff settles on one.)
 /// [`Network::block`] closes and refuses a peer until [`Network::unblock`] (a deny-list, also
 /// how the demo partitions the network).
 ///
@@ -114,6 +125,7 @@ impl Network {
                 inbound: tx,
                 cancel: CancellationToken::new(),
                 opened: Notify::new(),
+                closed: Notify::new(),
                 tasks: TaskTracker::new(),
                 state: Mutex::new(State::default()),
             }),
@@ -175,7 +187,7 @@ impl Network {
     pub fn block(&self, peer: ReplicaId) {
         self.shared.with(|s| {
             s.blocked.insert(peer);
-            for h in s.sessions.get(&peer).into_iter().flatten() {
+            if let Some(h) = s.sessions.get(&peer) {
                 h.cancel.cancel();
             }
         });
@@ -255,7 +267,7 @@ impl Transport for Network {
                 warn!(peer = %to, len = frame.len(), max, "frame above the maximum size not sent");
                 return;
             }
-            let Some(handle) = s.sessions.get(&to).and_then(|list| list.last()) else {
+            let Some(handle) = s.sessions.get(&to) else {
                 s.stats.dropped_unconnected += 1;
                 return;
             };
@@ -344,6 +356,23 @@ async fn connect(shared: &Shared, target: &Target) -> Result<(FrameSink, FrameSt
         .map_err(|_| NetError::HandshakeTimeout(limit))?
 }
 
+/// Waits until `peer` has no open session; `false` if the network shut down first.
+async fn until_closed(shared: &Shared, peer: ReplicaId) -> bool {
+    loop {
+        let closed = shared.closed.notified();
+        tokio::pin!(closed);
+        // Registered before the check, so a close between the two is not missed.
+        closed.as_mut().enable();
+        if !shared.connected(peer) {
+            return true;
+        }
+        tokio::select! {
+            () = shared.cancel.cancelled() => return false,
+            () = closed => {}
+        }
+    }
+}
+
 async fn dial_loop(shared: Arc<Shared>, target: Target) {
     let mut seed = [0; 8];
     // Jitter only: a failed OS generator leaves a fixed seed, which is still a valid backoff.
@@ -359,7 +388,7 @@ async fn dial_loop(shared: Arc<Shared>, target: Target) {
         let established = match shared.slot() {
             Err(e) => {
                 shared.refuse(&e, &target.to_string());
-                false
+                Ended::Failed
             }
             Ok(_slot) => {
                 let link = tokio::select! {
@@ -369,18 +398,27 @@ async fn dial_loop(shared: Arc<Shared>, target: Target) {
                 match link {
                     Ok((sink, frames)) => {
                         let remote = target.to_string();
-                        connection::run(Arc::clone(&shared), sink, frames, Role::Initiator, remote)
-                            .await
+                        let shared = Arc::clone(&shared);
+                        connection::run(shared, sink, frames, Role::Initiator, remote).await
                     }
                     Err(e) => {
                         debug!(%target, error = %e, "dial failed");
-                        false
+                        Ended::Failed
                     }
                 }
             }
         };
-        if established {
-            backoff.reset();
+        match established {
+            Ended::Served => backoff.reset(),
+            Ended::Failed => {}
+            Ended::Duplicate(peer) => {
+                // The target is a peer we are already connected to (it dialed us, or another
+                // dialer reached it): dialing again before that session ends would only be
+                // refused again.
+                if !until_closed(&shared, peer).await {
+                    break;
+                }
+            }
         }
         tokio::select! {
             () = shared.cancel.cancelled() => break,

@@ -10,7 +10,7 @@ use tokio_util::task::TaskTracker;
 use tracing::{debug, warn};
 
 use super::{NetConfig, NetError, NetStats};
-use crate::auth::TAG_LEN;
+use crate::auth::{AuthError, TAG_LEN};
 use crate::id::ReplicaId;
 
 /// An open session's handle: its outbound queue and its off switch.
@@ -23,8 +23,14 @@ pub(super) struct SessionHandle {
 
 #[derive(Debug, Default)]
 pub(super) struct State {
-    /// Open sessions per peer, oldest first; frames go out on the newest.
-    pub(super) sessions: HashMap<ReplicaId, Vec<SessionHandle>>,
+    /// The open session of each peer: one replica id, one live session.
+    pub(super) sessions: HashMap<ReplicaId, SessionHandle>,
+    /// Peers whose duplicate sessions were refused with a warning while their session is open:
+    /// later refusals are logged at `debug` (a redialing duplicate must not flood the log).
+    /// Bounded by `sessions`: an entry leaves with its peer's session.
+    pub(super) warned_duplicate: HashSet<ReplicaId>,
+    /// Whether a connection claiming this replica's own id was refused with a warning already.
+    pub(super) warned_self: bool,
     pub(super) blocked: HashSet<ReplicaId>,
     pub(super) new_peers: Vec<ReplicaId>,
     pub(super) stats: NetStats,
@@ -42,6 +48,8 @@ pub(super) struct Shared {
     pub(super) cancel: CancellationToken,
     /// Woken when a session opens (see [`Network::session_opened`]).
     pub(super) opened: Notify,
+    /// Woken when a session closes (a dialer refused as a duplicate waits for it).
+    pub(super) closed: Notify,
     pub(super) tasks: TaskTracker,
     pub(super) state: Mutex<State>,
 }
@@ -51,18 +59,33 @@ impl Shared {
         f(&mut self.state.lock().unwrap_or_else(PoisonError::into_inner))
     }
 
-    /// Logs and counts a refused or failed connection.
+    /// Logs and counts a refused or failed connection. Refusals a peer repeats on every redial
+    /// (a duplicate of a live session, our own id) warn once, then log at `debug`.
     pub(super) fn refuse(&self, err: &NetError, remote: &str) {
-        if matches!(err, NetError::Blocked(_)) {
-            // Asked for: not worth a warning.
-            debug!(remote, error = %err, "connection refused");
-        } else {
+        let warn_now = self.with(|s| {
+            s.stats.refused.count(err);
+            match err {
+                // Asked for: not worth a warning.
+                NetError::Blocked(_) => false,
+                NetError::DuplicateSession { replica } => {
+                    // Only while the session it duplicates is open, so the set stays bounded.
+                    s.sessions.contains_key(replica) && s.warned_duplicate.insert(*replica)
+                }
+                NetError::Auth(AuthError::SelfConnection(_)) => {
+                    !std::mem::replace(&mut s.warned_self, true)
+                }
+                _ => true,
+            }
+        });
+        if warn_now {
             warn!(remote, error = %err, "connection refused or closed on error");
+        } else {
+            debug!(remote, error = %err, "connection refused");
         }
-        self.with(|s| s.stats.refused.count(err));
     }
 
-    /// Registers an authenticated session, unless its peer is blocked.
+    /// Registers an authenticated session, unless its peer is blocked or already has one: the
+    /// open session is never displaced by a newcomer claiming the same id.
     pub(super) fn register(
         &self,
         peer: ReplicaId,
@@ -71,15 +94,19 @@ impl Shared {
             if s.blocked.contains(&peer) {
                 return Err(NetError::Blocked(peer));
             }
+            if s.sessions.contains_key(&peer) {
+                return Err(NetError::DuplicateSession { replica: peer });
+            }
             let (tx, rx) = mpsc::channel(self.config.queue_frames.max(1));
             let cancel = self.cancel.child_token();
             s.next_id += 1;
             let id = s.next_id;
-            s.sessions.entry(peer).or_default().push(SessionHandle {
+            let handle = SessionHandle {
                 id,
                 queue: tx,
                 cancel: cancel.clone(),
-            });
+            };
+            s.sessions.insert(peer, handle);
             s.new_peers.push(peer);
             self.opened.notify_one();
             s.stats.sessions += 1;
@@ -90,14 +117,18 @@ impl Shared {
 
     pub(super) fn deregister(&self, peer: ReplicaId, id: u64) {
         self.with(|s| {
-            if let Some(list) = s.sessions.get_mut(&peer) {
-                list.retain(|h| h.id != id);
-                if list.is_empty() {
-                    s.sessions.remove(&peer);
-                }
+            if s.sessions.get(&peer).is_some_and(|h| h.id == id) {
+                s.sessions.remove(&peer);
+                s.warned_duplicate.remove(&peer);
             }
             s.stats.open_sessions = s.stats.open_sessions.saturating_sub(1);
         });
+        self.closed.notify_waiters();
+    }
+
+    /// Whether `peer` has an open session.
+    pub(super) fn connected(&self, peer: ReplicaId) -> bool {
+        self.with(|s| s.sessions.contains_key(&peer))
     }
 
     /// Takes a connection slot, or refuses over the cap.

@@ -13,8 +13,14 @@ pub struct Refusals {
     pub incompatible: u64,
     /// A peer without the key.
     pub bad_proof: u64,
-    /// Malformed handshake messages, self-connections, reflections.
+    /// Malformed handshake messages, reflections.
     pub bad_handshake: u64,
+    /// Peers claiming this replica's own id: a node dialing itself, or a copy of its data
+    /// directory running under the same id ([`AuthError::SelfConnection`]).
+    pub self_connection: u64,
+    /// Peers claiming a replica id that already has a live session here
+    /// ([`NetError::DuplicateSession`]); the live session is kept.
+    pub duplicate: u64,
     /// Frames whose tag did not verify after the handshake.
     pub bad_tag: u64,
     /// Frames above the maximum size.
@@ -37,6 +43,8 @@ impl Refusals {
             + self.incompatible
             + self.bad_proof
             + self.bad_handshake
+            + self.self_connection
+            + self.duplicate
             + self.bad_tag
             + self.oversized
             + self.timeout
@@ -53,7 +61,9 @@ impl Refusals {
             NetError::Auth(AuthError::BadTag { .. } | AuthError::ShortFrame { .. }) => {
                 &mut self.bad_tag
             }
+            NetError::Auth(AuthError::SelfConnection(_)) => &mut self.self_connection,
             NetError::Auth(_) => &mut self.bad_handshake,
+            NetError::DuplicateSession { .. } => &mut self.duplicate,
             NetError::FrameTooLarge { .. } => &mut self.oversized,
             NetError::HandshakeTimeout(_) | NetError::ClosedInHandshake => &mut self.timeout,
             NetError::Blocked(_) => &mut self.blocked,

@@ -7,3 +7,4 @@
 mod fuzz_corpus;
 mod golden;
 mod hostile_input;
+mod large_values;

@@ -1,6 +1,6 @@
 //! The network adapters over real loopback sockets: framing of partial reads, oversized
 //! frames, garbage, wrong keys, other versions, reconnection after a restart, bounded queues,
-//! WebSocket peers, shutdown.
+//! WebSocket peers, one live session per replica id, our own id refused, shutdown.
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, reason = "tests")]
 
 use std::time::Duration;
@@ -312,7 +312,7 @@ async fn websocket_peers_sync_and_blocking_partitions() -> TestResult {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn peers_dialing_each_other_both_get_through() -> TestResult {
+async fn peers_dialing_each_other_keep_one_session() -> TestResult {
     let mut a = Network::new(id(1), config("k"));
     let mut b = Network::new(id(2), config("k"));
     let (addr_a, addr_b) = (
@@ -321,18 +321,154 @@ async fn peers_dialing_each_other_both_get_through() -> TestResult {
     );
     a.dial_tcp(addr_b.to_string());
     b.dial_tcp(addr_a.to_string());
-    until("both sessions", || {
-        a.stats().open_sessions == 2 && b.stats().open_sessions == 2
+    // Both dialers reach their peer; the second connection is refused as a duplicate.
+    until("one session each, a duplicate refused", || {
+        a.peers() == vec![id(2)]
+            && b.peers() == vec![id(1)]
+            && a.stats().refused.duplicate + b.stats().refused.duplicate >= 1
     })
     .await?;
-    // Two connections, one peer each; frames flow both ways on the newest.
+    deliver(&mut a, &mut b, b"to b").await?;
+    deliver(&mut b, &mut a, b"to a").await?;
+    // Settled (if both handshakes finished at one instant, each side may first have kept a
+    // different one; jittered redials settle it within a few backoffs of at most 200 ms): one
+    // session each, and the dialer refused as a duplicate waits instead of redialing.
+    sleep(Duration::from_millis(800)).await;
+    let dials = (a.stats().dials, b.stats().dials);
+    sleep(Duration::from_millis(800)).await;
+    assert_eq!(
+        (a.stats().dials, b.stats().dials),
+        dials,
+        "a dialer kept redialing: {:?} {:?}",
+        a.stats(),
+        b.stats()
+    );
+    assert_eq!((a.stats().open_sessions, b.stats().open_sessions), (1, 1));
     assert_eq!((a.peers(), b.peers()), (vec![id(2)], vec![id(1)]));
-    a.send(id(2), b"to b".to_vec())?;
-    b.send(id(1), b"to a".to_vec())?;
-    timeout(Duration::from_secs(5), b.readable()).await?;
+    a.shutdown().await;
+    b.shutdown().await;
+    Ok(())
+}
+
+/// Sends `frame` from `from` to `to` until it arrives (a session may still be settling).
+async fn deliver(from: &mut Network, to: &mut Network, frame: &[u8]) -> TestResult {
+    for _ in 0..50 {
+        from.send(to.id(), frame.to_vec())?;
+        if timeout(Duration::from_millis(200), to.readable())
+            .await
+            .is_ok()
+        {
+            assert_eq!(to.recv()?, Some((from.id(), frame.to_vec())));
+            return Ok(());
+        }
+    }
+    Err("frame not delivered".into())
+}
+
+/// The `tracing` output of the current thread, captured (a `current_thread` test runs every
+/// task of its networks on it).
+#[derive(Clone, Default)]
+struct Log(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Log {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Log {
+    fn capture(&self) -> tracing::subscriber::DefaultGuard {
+        let log = self.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || log.clone())
+            .with_ansi(false)
+            .with_max_level(tracing::Level::DEBUG)
+            .finish();
+        tracing::subscriber::set_default(subscriber)
+    }
+
+    /// Lines logged at `level` that contain `text`.
+    fn count(&self, level: &str, text: &str) -> usize {
+        let bytes = self.0.lock().unwrap().clone();
+        String::from_utf8_lossy(&bytes)
+            .lines()
+            .filter(|l| l.contains(level) && l.contains(text))
+            .count()
+    }
+}
+
+#[tokio::test]
+async fn a_second_live_session_under_one_replica_id_is_refused_and_the_first_carries_on()
+-> TestResult {
+    let log = Log::default();
+    let _guard = log.capture();
+    let mut a = Network::new(id(1), config("k"));
+    let addr = a.listen_tcp("127.0.0.1:0").await?.to_string();
+    let ws = a.listen_ws("127.0.0.1:0").await?;
+    // The first session of replica 2: a hand-made client.
+    let (mut first, mut session) = raw_session(&addr, "k", id(2)).await?;
+    until("first session", || a.peers() == vec![id(2)]).await?;
+    // A second TCP connection claiming replica 2 completes the handshake, then is refused.
+    let (mut second, _) = raw_session(&addr, "k", id(2)).await?;
+    assert!(closed_by_server(&mut second).await);
+    until("duplicate counted", || a.stats().refused.duplicate == 1).await?;
+    // A second process under replica 2's id (a copied data directory) dialing over WebSocket:
+    // refused on every redial, warned about once.
+    let copy = Network::new(id(2), config("k"));
+    copy.dial_ws(format!("ws://{ws}/board"));
+    until("three more duplicates", || a.stats().refused.duplicate >= 4).await?;
+    copy.shutdown().await;
+    assert_eq!(log.count("WARN", "already has a live session"), 1);
+    assert!(log.count("DEBUG", "already has a live session") >= 3);
+    // The first session is untouched, both ways.
+    assert_eq!((a.peers(), a.stats().open_sessions), (vec![id(2)], 1));
+    write_frame(&mut first, &session.sealer.seal(b"still here")).await?;
     timeout(Duration::from_secs(5), a.readable()).await?;
-    assert_eq!(b.recv()?, Some((id(1), b"to b".to_vec())));
-    assert_eq!(a.recv()?, Some((id(2), b"to a".to_vec())));
+    assert_eq!(a.recv()?, Some((id(2), b"still here".to_vec())));
+    a.send(id(2), b"and you".to_vec())?;
+    assert_eq!(
+        session.opener.open(&read_frame(&mut first).await?)?,
+        b"and you"
+    );
+    // Once it closes, replica 2 may connect again (and a new duplicate would warn again).
+    drop(first);
+    until("first session closed", || a.peers().is_empty()).await?;
+    let (_third, _) = raw_session(&addr, "k", id(2)).await?;
+    until("replica 2 back", || a.peers() == vec![id(2)]).await?;
+    assert_eq!(a.stats().refused.duplicate, a.stats().refused.total());
+    a.shutdown().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn connections_claiming_our_own_id_are_refused() -> TestResult {
+    let log = Log::default();
+    let _guard = log.capture();
+    let a = Network::new(id(1), config("k"));
+    let addr = a.listen_tcp("127.0.0.1:0").await?;
+    let ws = a.listen_ws("127.0.0.1:0").await?;
+    let b = Network::new(id(2), config("k"));
+    b.dial_tcp(addr.to_string());
+    until("a good peer", || a.peers() == vec![id(2)]).await?;
+    // A node dialing itself, and a copy of it (same id) dialing the original over WebSocket.
+    a.dial_tcp(addr.to_string());
+    let copy = Network::new(id(1), config("k"));
+    copy.dial_ws(format!("ws://{ws}/board"));
+    until("refused, on every redial", || {
+        a.stats().refused.self_connection >= 6 && copy.stats().refused.self_connection >= 3
+    })
+    .await?;
+    copy.shutdown().await;
+    assert!(copy.peers().is_empty());
+    assert_eq!(a.peers(), vec![id(2)], "the good peer is unaffected");
+    assert_eq!(a.stats().open_sessions, 1);
+    // One warning per network (the original and the copy), however many redials.
+    assert_eq!(log.count("WARN", "own id"), 2);
+    assert!(log.count("DEBUG", "own id") >= 6);
     a.shutdown().await;
     b.shutdown().await;
     Ok(())

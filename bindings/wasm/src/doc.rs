@@ -17,9 +17,9 @@ const TYPES: &'static str = r#"
 /** Any JSON value: what a register holds. */
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 
-/** Options of `new Doc(options)` and `Doc.load(bytes, options)`. */
+/** Options of `new Doc(options)`, `Doc.load(bytes, options)` and `Doc.resume(bytes, options)`. */
 export interface DocOptions {
-  /** This replica's id, a UUID string (default: random, from `crypto.getRandomValues`). Ignored by `load`. */
+  /** This replica's id, a UUID string (default: random, from `crypto.getRandomValues`). Ignored by `resume`. */
   replicaId?: string;
   /** How far (ms) a remote timestamp may be ahead of the local clock before its frame is refused with `CLOCK_DRIFT` (default 60000). */
   maxDriftMs?: number;
@@ -128,6 +128,16 @@ impl WasmDoc {
         Self {
             shared: Rc::new(Shared::new(engine)),
         }
+    }
+
+    /// A replica `replica` at sequence number `seq` over a save's state and last timestamp.
+    fn restore(saved: Saved, replica: ReplicaId, seq: u64, o: &Options) -> Result<Self> {
+        let hlc = clock(replica, o)?
+            .last(saved.last)
+            .build()
+            .map_err(Failure::from)?;
+        let engine = SyncEngine::restore(hlc, saved.state, seq, SyncConfig::default());
+        Ok(Self::from_engine(engine))
     }
 
     fn root(&self, name: &str) -> Result<Place> {
@@ -337,7 +347,8 @@ impl WasmDoc {
     }
 
     /// The replica's durable parts (id, sequence number, last timestamp, document) as a
-    /// versioned, checksummed byte string for [`load`](Self::load).
+    /// versioned, checksummed byte string for [`load`](Self::load) (a new replica) or
+    /// [`resume`](Self::resume) (this one, under an exclusive lock).
     ///
     /// # Errors
     /// `BUSY` on a conflicting re-entrant call.
@@ -346,23 +357,47 @@ impl WasmDoc {
         Ok(saved.to_bytes()?)
     }
 
-    /// Restores a replica from [`save`](Self::save) bytes: same id, same sequence number, a
-    /// clock that resumes after its last timestamp. Peers get the full state first.
+    /// Opens [`save`](Self::save) bytes as a **new replica**: the saved document under a fresh
+    /// random replica id (or `options.replicaId`), with a clock that resumes after the save's
+    /// last timestamp. Any number of tabs may load one save at once: each is a replica of its
+    /// own, and they converge when synced. The bytes are not changed. To continue the saved
+    /// replica itself, under its id, see [`resume`](Self::resume).
     ///
     /// # Errors
-    /// `BAD_SAVE` for bytes that are not a valid save; `BAD_OPTION` for bad options.
+    /// `BAD_SAVE` for bytes that are not a valid save; `BAD_OPTION` for bad options;
+    /// `NO_RANDOM` if no id is given and the host has no `crypto.getRandomValues`.
     pub fn load(
         bytes: &[u8],
         #[wasm_bindgen(unchecked_optional_param_type = "DocOptions")] options: JsValue,
     ) -> core::result::Result<WasmDoc, JsError> {
         let o = self::options(&options)?;
         let saved = Saved::from_bytes(bytes)?;
-        let hlc = clock(saved.replica, &o)?
-            .last(saved.last)
-            .build()
-            .map_err(Failure::from)?;
-        let engine = SyncEngine::restore(hlc, saved.state, saved.seq, SyncConfig::default());
-        Ok(Self::from_engine(engine))
+        let replica = match o.replica {
+            Some(r) => r,
+            None => random_replica()?,
+        };
+        Ok(Self::restore(saved, replica, 0, &o)?)
+    }
+
+    /// Continues the replica of [`save`](Self::save) bytes: same id, same sequence number, a
+    /// clock that resumes after its last timestamp (`options.replicaId` is ignored). Peers get
+    /// the full state first.
+    ///
+    /// Safe only while the caller holds an exclusive lock on that save, e.g. with the Web Locks
+    /// API: `navigator.locks.request(name, () => …)` around the whole life of the replica. Two
+    /// live replicas under one id (two tabs resuming one save) silently diverge; without the lock
+    /// use [`load`](Self::load).
+    ///
+    /// # Errors
+    /// `BAD_SAVE` for bytes that are not a valid save; `BAD_OPTION` for bad options.
+    pub fn resume(
+        bytes: &[u8],
+        #[wasm_bindgen(unchecked_optional_param_type = "DocOptions")] options: JsValue,
+    ) -> core::result::Result<WasmDoc, JsError> {
+        let o = self::options(&options)?;
+        let saved = Saved::from_bytes(bytes)?;
+        let (replica, seq) = (saved.replica, saved.seq);
+        Ok(Self::restore(saved, replica, seq, &o)?)
     }
 
     /// Calls `callback` after every local change and every remote change applied by

@@ -6,9 +6,10 @@
 //! timestamp and the document state. So a save is versioned twice (the frame's format version
 //! and [`SAVE_VERSION`]) and checksummed, and it decodes under the same bounds as any frame.
 //!
-//! Loading restores the replica with [`SyncEngine::restore`]: same id, same sequence number,
-//! a clock resuming after the last timestamp it issued. The delta buffer and peer sessions are
-//! volatile, so each peer first gets the full state.
+//! `Doc.resume` restores the replica with [`SyncEngine::restore`]: same id, same sequence
+//! number, a clock resuming after the last timestamp it issued; `Doc.load` restores the state
+//! and the clock under a fresh replica id (one save, loaded twice, must not become one id twice).
+//! The delta buffer and peer sessions are volatile, so each peer first gets the full state.
 
 use deltacrdt::{Doc, ReplicaId, SyncEngine, Timestamp, decode, encode};
 use serde::{Deserialize, Serialize};

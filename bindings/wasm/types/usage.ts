@@ -57,6 +57,8 @@ export async function example(): Promise<void> {
   const peerId: string | undefined = stats.peers[0]?.peer;
   const bytes: Uint8Array = doc.save();
   const restored: Doc = Doc.load(bytes);
+  const resumed: Doc = Doc.resume(bytes, { nowMs: 0 });
+  resumed.free();
   const unsubscribe: () => void = doc.subscribe(() => console.log(doc.toJSON()));
   unsubscribe();
   restored.free();

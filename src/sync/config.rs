@@ -45,10 +45,12 @@ pub struct SyncConfig {
     /// The most coded symbols one round may take (about 13 bytes each); a difference that
     /// needs more is sent as a full state.
     pub max_symbols: u64,
-    /// Derive session nonces from this seed instead of the system's random source: only for
-    /// tests and golden vectors, which need the same bytes on every run. Predictable nonces
-    /// let a third party who knows them precompute items that collide in reconciliation.
-    pub nonce_seed: Option<u64>,
+    /// The secret seed session nonces (and the id a forked replica takes) are derived from.
+    /// `None`: 16 bytes from the operating system's random source. Targets without one
+    /// (`wasm32-unknown-unknown`) must set it from their host's (`crypto.getRandomValues`), and
+    /// tests set it to get the same bytes on every run: nonces derived from a known seed let a
+    /// third party precompute items that collide in reconciliation.
+    pub nonce_seed: Option<[u8; 16]>,
 }
 
 impl Default for SyncConfig {

@@ -10,7 +10,7 @@ use tracing::{debug, debug_span, trace, warn};
 use super::buffer::{DeltaBuffer, Interval};
 use super::message::{self, ChunkId, Message, Verdict};
 use super::peer::{InFlight, Peer, Pending, Reassembly};
-use super::reconcile::{Decoder, Encoder, Limits};
+use super::reconcile::{Decoder, Encoder, Limits, SessionKey};
 use super::round::{self, Outcome, Role, Round};
 use super::sorted_map::SortedMap;
 use super::stats::{Count, PeerStats, SyncStats, Traffic};
@@ -137,7 +137,8 @@ pub struct SyncEngine<T> {
     /// Per peer, what a reconciliation round found the peer lacks, shipped ahead of the next
     /// interval until acknowledged.
     bases: SortedMap<ReplicaId, Base<T>>,
-    /// Nonces derived so far from [`SyncConfig::nonce_seed`].
+    /// The key session nonces are derived under, and how many were.
+    nonce_key: SessionKey,
     nonces: u64,
 }
 
@@ -164,6 +165,16 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
 
     /// A fresh replica with `config`.
     pub fn with_config(hlc: Hlc, config: SyncConfig) -> Self {
+        #[cfg(not(no_os))]
+        let random = || *ReplicaId::random().as_bytes();
+        // No OS random source (wasm): the binding passes one; this fallback is predictable.
+        #[cfg(no_os)]
+        let random = || {
+            let mut seed = *hlc.replica().as_bytes();
+            seed[..8].copy_from_slice(&hlc.last().as_u64().to_le_bytes());
+            seed
+        };
+        let nonce_seed = config.nonce_seed.unwrap_or_else(random);
         Self {
             hlc,
             state: T::default(),
@@ -177,6 +188,7 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
             outbox: VecDeque::new(),
             stats: SyncStats::default(),
             bases: SortedMap::default(),
+            nonce_key: SessionKey::from_nonces(nonce_seed, [0; 16]),
             nonces: 0,
         }
     }
@@ -302,20 +314,12 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
         peer
     }
 
-    /// A fresh session nonce: random, or derived from [`SyncConfig::nonce_seed`].
+    /// A fresh session nonce: the next output of a SipHash keyed by the nonce seed (random
+    /// from the OS, or [`SyncConfig::nonce_seed`]).
     fn nonce(&mut self) -> [u8; 16] {
-        let Some(seed) = self.config.nonce_seed else {
-            return *ReplicaId::random().as_bytes();
-        };
         self.nonces += 1;
-        let mix = |mut z: u64| {
-            // SplitMix64's finalizer: distinct inputs, well-spread outputs.
-            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-            z ^ (z >> 31)
-        };
-        let a = mix(seed ^ self.nonces.wrapping_mul(0x9e37_79b9_7f4a_7c15));
-        let b = mix(a ^ 0x5851_f42d_4c95_7f2d);
+        let a = self.nonce_key.hash(self.nonces);
+        let b = self.nonce_key.hash(self.nonces | 1 << 63);
         let mut nonce = [0u8; 16];
         nonce[..8].copy_from_slice(&a.to_le_bytes());
         nonce[8..].copy_from_slice(&b.to_le_bytes());
@@ -1375,7 +1379,7 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
     /// under a fresh id, and open every session again under it.
     fn fork(&mut self, from: ReplicaId, own_top: u64, seen_top: u64) {
         let old = self.id();
-        let new = ReplicaId::random();
+        let new = ReplicaId::from_random_bytes(self.nonce());
         warn!(
             %old, %new, peer = %from, own_top, seen_top,
             "a peer has seen events of this replica's id that it never issued (a restored \

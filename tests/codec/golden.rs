@@ -55,7 +55,7 @@ fn engine<T: deltacrdt::Reconcile + serde::Serialize + serde::de::DeserializeOwn
 
 fn seeded(n: u128) -> SyncConfig {
     SyncConfig {
-        nonce_seed: Some(n as u64),
+        nonce_seed: Some([n as u8; 16]),
         ..SyncConfig::default()
     }
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use deltacrdt::{Doc, Hlc, ReplicaId, SyncConfig, SyncEngine, decode, encode};
 use wasm_bindgen::prelude::*;
 
-use crate::convert::{Js, host_now, millis, random_replica, replica_id};
+use crate::convert::{Js, host_now, millis, random_bytes, random_replica, replica_id};
 use crate::error::{Code, Failure, Result};
 use crate::save::Saved;
 use crate::shared::{Place, Shared};
@@ -123,6 +123,15 @@ fn clock(replica: ReplicaId, o: &Options) -> Result<deltacrdt::HlcBuilder> {
     })
 }
 
+/// The engine's configuration: the defaults, with session nonces seeded from the host's
+/// `crypto.getRandomValues` (the module has no other random source).
+fn config() -> Result<SyncConfig> {
+    Ok(SyncConfig {
+        nonce_seed: Some(random_bytes()?),
+        ..SyncConfig::default()
+    })
+}
+
 impl WasmDoc {
     fn from_engine(engine: SyncEngine<Doc>) -> Self {
         Self {
@@ -136,7 +145,7 @@ impl WasmDoc {
             .last(saved.last)
             .build()
             .map_err(Failure::from)?;
-        let engine = SyncEngine::restore(hlc, saved.state, seq, SyncConfig::default());
+        let engine = SyncEngine::restore(hlc, saved.state, seq, config()?);
         Ok(Self::from_engine(engine))
     }
 
@@ -170,7 +179,7 @@ impl WasmDoc {
             None => random_replica()?,
         };
         let hlc = clock(replica, &o)?.build().map_err(Failure::from)?;
-        Ok(Self::from_engine(SyncEngine::new(hlc)))
+        Ok(Self::from_engine(SyncEngine::with_config(hlc, config()?)))
     }
 
     /// This replica's id, a UUID string.

@@ -24,8 +24,8 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use cap::Cap;
 use deltacrdt::{
-    DecodeError, DecodeLimits, Doc, FORMAT_VERSION, Lattice, OrSet, SyncConfig, SyncEngine,
-    SyncError, decode, decode_with, encode,
+    DecodeError, DecodeLimits, Doc, FORMAT_VERSION, OrSet, SyncConfig, SyncEngine, SyncError,
+    decode, decode_with, encode,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;

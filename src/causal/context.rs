@@ -598,6 +598,7 @@ impl CausalContext {
     }
 
     /// Whether some event of `replica` is seen.
+    #[cfg(feature = "reconcile")]
     pub(crate) fn has_seen(&self, replica: ReplicaId) -> bool {
         self.entry(replica).is_some_and(|e| !e.is_empty())
     }

@@ -94,6 +94,7 @@ impl Hlc {
 
     /// Continues under a fresh replica id `replica`, keeping the last timestamp: what a
     /// replica that found its id reused (a restored backup, a copy) stamps with from then on.
+    #[cfg(feature = "reconcile")]
     pub(crate) fn fork(&mut self, replica: ReplicaId) {
         self.replica = replica;
     }

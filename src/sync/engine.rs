@@ -8,15 +8,16 @@ use serde::de::DeserializeOwned;
 use tracing::{debug, debug_span, trace, warn};
 
 use super::buffer::{DeltaBuffer, Interval};
-use super::message::{self, ChunkId, Message, Verdict};
+use super::message::{self, ChunkId, Message};
 use super::peer::{InFlight, Peer, Pending, Reassembly};
-use super::reconcile::{Decoder, Encoder, Limits, SessionKey};
-use super::round::{self, Outcome, Role, Round};
+#[cfg(feature = "reconcile")]
+use super::reconciling::Reconciler;
+#[cfg(feature = "reconcile")]
+use super::round::PeerRounds;
 use super::sorted_map::SortedMap;
 use super::stats::{Count, PeerStats, SyncStats, Traffic};
 use super::{SyncConfig, SyncError};
-use crate::causal::dot_store::SEAL;
-use crate::causal::{CausalContext, Reconcile};
+use crate::causal::Reconcile;
 use crate::clock::{Hlc, Timestamp};
 use crate::codec::DecodeError;
 use crate::codec::FrameKind;
@@ -119,42 +120,25 @@ enum FullReason {
 /// ```
 #[derive(Debug)]
 pub struct SyncEngine<T> {
-    hlc: Hlc,
-    state: T,
-    seq: u64,
-    buffer: DeltaBuffer<T>,
+    pub(super) hlc: Hlc,
+    pub(super) state: T,
+    pub(super) seq: u64,
+    pub(super) buffer: DeltaBuffer<T>,
     /// The sequence number [`restore`](Self::restore) resumed at: a peer that acknowledged
     /// less gets a full state, counted as caused by the restart.
     restored_at: Option<u64>,
     /// Acknowledgements persisted before a restart, given to each peer when it registers.
     resumed_acks: SortedMap<ReplicaId, u64>,
-    peers: SortedMap<ReplicaId, Peer>,
-    config: SyncConfig,
-    now: u64,
+    pub(super) peers: SortedMap<ReplicaId, Peer>,
+    pub(super) config: SyncConfig,
+    pub(super) now: u64,
     /// Frames ready to go, with their kind (for the statistics).
-    outbox: VecDeque<(FrameKind, Transmit)>,
-    stats: SyncStats,
-    /// Per peer, what a reconciliation round found the peer lacks, shipped ahead of the next
-    /// interval until acknowledged.
-    bases: SortedMap<ReplicaId, Base<T>>,
-    /// The key session nonces are derived under, and how many were.
-    nonce_key: SessionKey,
-    nonces: u64,
+    pub(super) outbox: VecDeque<(FrameKind, Transmit)>,
+    pub(super) stats: SyncStats,
+    /// History-free reconciliation: the bases found for peers, the session-nonce source.
+    #[cfg(feature = "reconcile")]
+    pub(super) recon: Reconciler<T>,
 }
-
-/// What a peer lacks as of our sequence number `seq`, found by a reconciliation round: the
-/// next data message carries it joined with the interval from `seq`.
-#[derive(Debug)]
-struct Base<T> {
-    seq: u64,
-    value: T,
-    /// The sequence number of the message that carried it: its acknowledgement retires it.
-    shipped: Option<u64>,
-}
-
-/// Coded symbols in a round's first batch: a difference of 10 dots decodes from it almost
-/// always (see `reconcile/DESIGN.md`); each further batch doubles what was sent.
-const FIRST_BATCH: u16 = 32;
 
 impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
     /// A fresh replica (bottom state, sequence 0) with the default [`SyncConfig`]; its id is
@@ -165,17 +149,9 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
 
     /// A fresh replica with `config`.
     pub fn with_config(hlc: Hlc, config: SyncConfig) -> Self {
-        #[cfg(not(no_os))]
-        let random = || *ReplicaId::random().as_bytes();
-        // No OS random source (wasm): the binding passes one; this fallback is predictable.
-        #[cfg(no_os)]
-        let random = || {
-            let mut seed = *hlc.replica().as_bytes();
-            seed[..8].copy_from_slice(&hlc.last().as_u64().to_le_bytes());
-            seed
-        };
-        let nonce_seed = config.nonce_seed.unwrap_or_else(random);
         Self {
+            #[cfg(feature = "reconcile")]
+            recon: Reconciler::new(&hlc, &config),
             hlc,
             state: T::default(),
             seq: 0,
@@ -187,9 +163,6 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
             now: 0,
             outbox: VecDeque::new(),
             stats: SyncStats::default(),
-            bases: SortedMap::default(),
-            nonce_key: SessionKey::from_nonces(nonce_seed, [0; 16]),
-            nonces: 0,
         }
     }
 
@@ -307,23 +280,14 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
     }
 
     /// A newly registered peer: its acknowledgement persisted before a restart, if any.
-    fn new_peer(&mut self, id: ReplicaId) -> Peer {
-        let nonce = self.nonce();
-        let mut peer = Peer::new(self.buffer.start(), nonce);
+    pub(super) fn new_peer(&mut self, id: ReplicaId) -> Peer {
+        let mut peer = Peer::new(self.buffer.start());
+        #[cfg(feature = "reconcile")]
+        {
+            peer.rounds = PeerRounds::new(self.recon.nonce());
+        }
         peer.acked = self.resumed_acks.get(&id).copied();
         peer
-    }
-
-    /// A fresh session nonce: the next output of a SipHash keyed by the nonce seed (random
-    /// from the OS, or [`SyncConfig::nonce_seed`]).
-    fn nonce(&mut self) -> [u8; 16] {
-        self.nonces += 1;
-        let a = self.nonce_key.hash(self.nonces);
-        let b = self.nonce_key.hash(self.nonces | 1 << 63);
-        let mut nonce = [0u8; 16];
-        nonce[..8].copy_from_slice(&a.to_le_bytes());
-        nonce[8..].copy_from_slice(&b.to_le_bytes());
-        nonce
     }
 
     /// This replica's id (its clock's).
@@ -425,6 +389,7 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
                 self.stats.retransmissions += 1;
             }
         }
+        #[cfg(feature = "reconcile")]
         self.tick_rounds();
     }
 
@@ -462,30 +427,14 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
             // a data message left unacknowledged, `retransmit_after_ms` after it went out.
             let hello = peer.hello_sent_at.filter(|_| !peer.heard);
             let timeout = self.config.retransmit_after_ms;
+            #[allow(unused_mut, reason = "reconciliation adds its timers")]
             let mut times = [hello, peer.in_flight.map(|f| f.sent_at)]
                 .into_iter()
                 .flatten()
                 .map(|at| at.saturating_add(timeout))
                 .collect::<Vec<_>>();
-            // A busy round: its symbols are resent, or it is given up.
-            if let Some(r) = peer.round.as_ref().filter(|r| r.busy()) {
-                times.push(r.at.saturating_add(timeout.saturating_mul(8)));
-                match &r.role {
-                    Role::Sketcher { sent_at, .. } => times.push(sent_at.saturating_add(timeout)),
-                    Role::Announced if r.theirs.is_none() => {
-                        times.push(r.sent_at.saturating_add(timeout));
-                    }
-                    _ => {}
-                }
-            }
-            // A session that stays quiet compares fingerprints (states with dots).
-            if self.config.repair_after_ms > 0
-                && peer.heard
-                && peer.reconciles()
-                && self.state.causal_context(SEAL).is_some()
-            {
-                times.push(peer.digest_at);
-            }
+            #[cfg(feature = "reconcile")]
+            self.round_deadlines(peer, &mut times);
             for at in times {
                 due = Some(due.map_or(at, |d| d.min(at)));
             }
@@ -550,45 +499,27 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
         };
         peer.received.add(bytes.len());
         peer.heard = true;
+        #[cfg(feature = "reconcile")]
         if !matches!(msg, Message::Digest { .. }) {
-            peer.digest_at = self.now.saturating_add(self.config.repair_after_ms);
+            peer.rounds.digest_at = self.now.saturating_add(self.config.repair_after_ms);
         }
         match msg {
             Message::Hello {
                 reply,
                 minor,
+                #[cfg(feature = "reconcile")]
                 nonce,
+                #[cfg(feature = "reconcile")]
                 context,
                 ..
             } => {
                 peer.reply_due |= !reply;
                 debug!(peer = %from, reply, minor, "hello");
-                let Some(nonce) = nonce else {
-                    // A minor-0 peer does not reconcile.
-                    if let Some(r) = peer.round.as_mut().filter(|r| r.busy()) {
-                        r.role = Role::Finished(Outcome::Failed);
-                    }
-                    return Ok(false);
-                };
-                if peer.theirs.is_some_and(|n| n != nonce) {
-                    // The peer restarted: a new session, with rounds of its own.
-                    peer.round = None;
-                    peer.rounds = 0;
-                    peer.fingerprint = None;
-                    self.bases.remove(&from);
-                }
-                peer.theirs = Some(nonce);
-                match context {
-                    Some(ctx) => self.on_announce(from, 0, ctx, false),
-                    None => {
-                        // A peer without a context (or too large a one) does not reconcile.
-                        if let Some(r) = peer.round.as_mut().filter(|r| r.id == 0) {
-                            r.role = Role::Finished(Outcome::Failed);
-                        }
-                    }
-                }
+                #[cfg(feature = "reconcile")]
+                self.on_hello(from, nonce, context);
                 Ok(false)
             }
+            #[cfg(feature = "reconcile")]
             Message::Summary {
                 round,
                 reply,
@@ -597,15 +528,21 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
                 self.on_announce(from, round, context, !reply);
                 Ok(false)
             }
+            #[cfg(feature = "reconcile")]
             Message::Sketch {
                 round,
                 start,
                 symbols,
-            } => Ok(self.on_sketch(from, round, start, &symbols)),
+            } => {
+                self.on_sketch(from, round, start, &symbols);
+                Ok(false)
+            }
+            #[cfg(feature = "reconcile")]
             Message::Verdict { round, verdict } => {
                 self.on_verdict(from, round, verdict);
                 Ok(false)
             }
+            #[cfg(feature = "reconcile")]
             Message::Digest { fingerprint } => {
                 self.on_digest(from, fingerprint);
                 Ok(false)
@@ -664,21 +601,15 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
                 peer.pending = None;
             }
         }
-        if self
-            .bases
-            .get(&from)
-            .and_then(|b| b.shipped)
-            .is_some_and(|s| s <= ack)
-        {
-            self.bases.remove(&from);
-        }
+        #[cfg(feature = "reconcile")]
+        self.recon.retire(from, ack);
         self.collect();
         Ok(())
     }
 
     /// Drops buffered deltas every peer acknowledged (a peer with no acknowledgement holds
     /// back nothing below the buffer's start).
-    fn collect(&mut self) {
+    pub(super) fn collect(&mut self) {
         let start = self.buffer.start();
         // Peers known only by an acknowledgement persisted before a restart count too: they
         // were registered before it, and will resume from it when they come back.
@@ -759,8 +690,9 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
         count_kind(&mut self.stats.sent, kind, t.bytes.len());
         if let Some(peer) = self.peers.get_mut(&t.to) {
             peer.sent.add(t.bytes.len());
+            #[cfg(feature = "reconcile")]
             if kind != FrameKind::Digest {
-                peer.digest_at = self.now.saturating_add(self.config.repair_after_ms);
+                peer.rounds.digest_at = self.now.saturating_add(self.config.repair_after_ms);
             }
         }
         Some(t)
@@ -770,30 +702,32 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
         let me = self.id();
         let _span = debug_span!("poll", replica = %me).entered();
         let ids: Vec<ReplicaId> = self.peers.keys().copied().collect();
+        #[cfg(feature = "reconcile")]
         let snapshot = self.snapshot();
         for id in ids {
             let Some(peer) = self.peers.get_mut(&id) else {
                 continue;
             };
             let timeout = self.config.retransmit_after_ms;
-            let hello_due = (!peer.heard
+            let hello_due = !peer.heard
                 && peer
                     .hello_sent_at
-                    .is_none_or(|at| self.now.saturating_sub(at) >= timeout))
-                // A peer registered by a frame of an older session (we restarted) still gets
-                // one hello: it announces our first round.
-                || (peer.hello_sent_at.is_none() && snapshot.is_some());
+                    .is_none_or(|at| self.now.saturating_sub(at) >= timeout);
+            // A peer registered by a frame of an older session (we restarted) still gets
+            // one hello: it announces our first round.
+            #[cfg(feature = "reconcile")]
+            let hello_due = hello_due || (peer.hello_sent_at.is_none() && snapshot.is_some());
             if hello_due || peer.reply_due {
-                if peer.round.is_none()
-                    && let Some(mine) = snapshot.clone()
-                {
-                    // The hello announces the session's first round.
-                    peer.round = Some(Round::new(0, mine, self.now));
-                    peer.rounds = 1;
-                    self.stats.rounds.started += 1;
-                }
-                let announced = peer.round.as_ref().filter(|r| r.id == 0).map(|r| &r.ours);
-                let hello = message::hello(me, peer.reply_due, peer.nonce, announced);
+                #[cfg(feature = "reconcile")]
+                let hello = super::reconciling::hello(
+                    me,
+                    peer,
+                    snapshot.as_ref(),
+                    self.now,
+                    &mut self.stats,
+                );
+                #[cfg(not(feature = "reconcile"))]
+                let hello = message::hello(me, peer.reply_due);
                 self.outbox.push_back((
                     FrameKind::Hello,
                     Transmit {
@@ -804,7 +738,10 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
                 peer.hello_sent_at = Some(self.now);
                 peer.reply_due = false;
             }
-            let base_due = self.bases.get(&id).is_some_and(|b| b.shipped.is_none());
+            #[cfg(feature = "reconcile")]
+            let base_due = self.recon.base_due(id);
+            #[cfg(not(feature = "reconcile"))]
+            let base_due = false;
             if peer.heard
                 && peer.in_flight.is_none()
                 && (peer.acked.unwrap_or(0) < self.seq || base_due)
@@ -841,41 +778,20 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
             return;
         }
         let skip = self.config.avoid_back_propagation.then_some(id);
-        let based = self.bases.get(&id).map(|base| {
-            let start = peer.acked.map_or(base.seq, |a| a.max(base.seq));
-            self.buffer.since(start).map(|deltas| {
-                let mut group = base.value.clone();
-                for (_, delta, origin) in deltas {
-                    if skip.is_none() || origin != skip {
-                        group.join_delta_group(delta.clone());
-                    }
-                }
-                group
-            })
-        });
-        // Until the peer's hello came, a round announced in ours is under way too.
-        let busy = peer.round_busy();
         let (acked, since) = (peer.acked, peer.since);
-        if matches!(based, Some(None)) {
-            // Evicted past the base: find the difference again.
-            self.bases.remove(&id);
+        // What a reconciliation round found the peer lacks, with the deltas since.
+        #[cfg(feature = "reconcile")]
+        let based = self.based(id, skip);
+        #[cfg(not(feature = "reconcile"))]
+        let based: Option<T> = None;
+        // The buffer does not reach back to what the peer has: a round finds what it lacks
+        // (wait for the one under way, or start one) before a full state would.
+        #[cfg(feature = "reconcile")]
+        if based.is_none() && self.buffer.since(from).is_none() && self.round_for_gap(id) {
+            return;
         }
-        let based = based.flatten();
-        if based.is_none() && self.buffer.since(from).is_none() {
-            // The buffer does not reach back to what the peer has: a round finds what it
-            // lacks (wait for the one under way, or start one) before a full state would.
-            if busy || self.start_round_for_gap(id) {
-                return;
-            }
-        }
-        let seq = self.seq;
         let interval = match based {
-            Some(group) => {
-                if let Some(base) = self.bases.get_mut(&id) {
-                    base.shipped = Some(seq);
-                }
-                Some(Interval::Group(group))
-            }
+            Some(group) => Some(Interval::Group(group)),
             None => self.buffer.interval(from, skip),
         };
         let (full, payload) = match interval {
@@ -952,524 +868,7 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
         debug!(peer = %id, full, seq, from, "shipped");
     }
 
-    // ----- history-free reconciliation (see `round` and `reconcile/DESIGN.md`) -----
-
-    /// What this replica announces for a round: its causal context, or `None` for a type
-    /// without dots or a context too large for a frame (the peer then gets full states).
-    fn snapshot(&self) -> Option<CausalContext> {
-        let ctx = self.state.causal_context(SEAL)?;
-        (crate::codec::encoded_len(ctx) <= self.config.max_frame_bytes / 2).then(|| ctx.clone())
-    }
-
-    /// Sends `frame` of `kind` to `to`.
-    fn push(&mut self, kind: FrameKind, to: ReplicaId, bytes: Vec<u8>) {
-        self.outbox.push_back((kind, Transmit { to, bytes }));
-    }
-
-    /// The peer announced what it has seen for round `id`; `answer`: it opened the round and
-    /// awaits our announcement.
-    fn on_announce(&mut self, from: ReplicaId, id: u64, theirs: CausalContext, answer: bool) {
-        let Some(mine) = self.snapshot() else {
-            return;
-        };
-        let (now, max_rounds) = (self.now, self.config.max_rounds);
-        let Some(peer) = self.peers.get_mut(&from).filter(|p| p.reconciles()) else {
-            return;
-        };
-        match &mut peer.round {
-            Some(r) if r.id == id => {
-                if r.theirs.is_some() {
-                    // A resent announcement: our answer may have been lost.
-                    if answer && id > 0 {
-                        let frame = message::summary(id, true, &r.ours);
-                        self.push(FrameKind::Summary, from, frame);
-                    }
-                    return;
-                }
-                r.theirs = Some(theirs);
-                r.at = now;
-            }
-            Some(r) if r.id > id => return, // an older round, abandoned
-            _ => {
-                if peer.rounds >= max_rounds {
-                    debug!(peer = %from, "round refused: the session's rounds are used up");
-                    return;
-                }
-                peer.rounds += 1;
-                self.stats.rounds.started += 1;
-                let mut r = Round::new(id, mine, now);
-                r.theirs = Some(theirs);
-                if answer {
-                    let frame = message::summary(id, true, &r.ours);
-                    peer.round = Some(r);
-                    self.push(FrameKind::Summary, from, frame);
-                } else {
-                    peer.round = Some(r);
-                }
-            }
-        }
-        self.start_round(from);
-    }
-
-    /// Both announcements are in: take our role (the lower replica id sends symbols).
-    fn start_round(&mut self, from: ReplicaId) {
-        let me = self.id();
-        let Some(peer) = self.peers.get_mut(&from) else {
-            return;
-        };
-        let (Some(r), Some(nonce)) = (peer.round.as_mut(), peer.theirs) else {
-            return;
-        };
-        let Some(theirs) = r
-            .theirs
-            .as_ref()
-            .filter(|_| matches!(r.role, Role::Announced))
-        else {
-            return;
-        };
-        let own_top = self
-            .state
-            .causal_context(SEAL)
-            .map_or(0, |c| c.next_dot(me).counter - 1);
-        let seen_top = theirs.next_dot(me).counter - 1;
-        if seen_top > own_top {
-            self.fork(from, own_top, seen_top);
-            return;
-        }
-        if theirs.is_empty() || r.ours.is_empty() {
-            // An empty peer gets the full state; from an empty peer there is nothing to find.
-            r.role = Role::Finished(if theirs.is_empty() {
-                Outcome::Empty
-            } else {
-                Outcome::Decoded
-            });
-            return;
-        }
-        if me > from {
-            r.role = Role::Decoder {
-                decoder: None,
-                have: 0,
-            };
-            return;
-        }
-        let replicas = round::shared_replicas(&r.ours, theirs);
-        let state = &self.state;
-        let items = round::items(
-            &mut |f| state.for_each_held(f, SEAL),
-            &replicas,
-            &r.ours,
-            theirs,
-        );
-        let Some(items) = items else {
-            r.role = Role::Finished(Outcome::Failed);
-            return;
-        };
-        r.items_seq = self.seq;
-        let mut encoder = Encoder::new(round::session_key(peer.nonce, nonce), items);
-        let symbols = encoder.produce(FIRST_BATCH);
-        let frame = message::sketch(r.id, 0, &symbols);
-        self.stats.rounds.symbols += symbols.len() as u64;
-        r.role = Role::Sketcher {
-            encoder,
-            symbols,
-            sent_at: self.now,
-            resends: 0,
-        };
-        r.at = self.now;
-        self.push(FrameKind::Sketch, from, frame);
-    }
-
-    /// Coded symbols from the peer (we decode). Returns whether the state changed.
-    fn on_sketch(
-        &mut self,
-        from: ReplicaId,
-        id: u64,
-        start: u64,
-        symbols: &[crate::sync::reconcile::Symbol],
-    ) -> bool {
-        let (now, max_symbols) = (self.now, self.config.max_symbols);
-        let Some(peer) = self.peers.get_mut(&from) else {
-            return false;
-        };
-        let (Some(r), Some(nonce)) = (peer.round.as_mut().filter(|r| r.id == id), peer.theirs)
-        else {
-            return false;
-        };
-        let (decoder, have) = match &mut r.role {
-            Role::Finished(outcome) => {
-                // Our verdict was lost: say it again.
-                let verdict = if *outcome == Outcome::Decoded {
-                    Verdict::Done(r.told.clone())
-                } else {
-                    Verdict::Failed
-                };
-                let frame = message::verdict(id, &verdict);
-                self.push(FrameKind::Verdict, from, frame);
-                return false;
-            }
-            Role::Decoder { decoder, have } => (decoder, have),
-            _ => return false,
-        };
-        let Some(theirs) = r.theirs.as_ref() else {
-            return false;
-        };
-        r.at = now;
-        let replicas = round::shared_replicas(&r.ours, theirs);
-        if decoder.is_none() {
-            let state = &self.state;
-            let items = round::items(
-                &mut |f| state.for_each_held(f, SEAL),
-                &replicas,
-                &r.ours,
-                theirs,
-            );
-            r.items_seq = self.seq;
-            if let Some(items) = items {
-                let limits = Limits {
-                    max_symbols: usize::try_from(max_symbols).unwrap_or(usize::MAX),
-                    ..Limits::default()
-                };
-                *decoder = Some(Decoder::new(
-                    round::session_key(peer.nonce, nonce),
-                    items,
-                    limits,
-                ));
-            }
-        }
-        let decoded = decoder.as_mut().and_then(|d| {
-            // Batches may come again (a lost verdict) or overlap: take only what is new.
-            let got = d.received();
-            let skip = usize::try_from(got.checked_sub(start)?).ok()?;
-            if let Some(new) = symbols.get(skip..).filter(|n| !n.is_empty()) {
-                d.add(new, got).ok()?;
-            }
-            Some(d.try_decode())
-        });
-        *have = decoder.as_ref().map_or(0, Decoder::received);
-        let verdict = match decoded {
-            Some(Some(diff)) => {
-                let (ours, theirs, since) = (r.ours.clone(), theirs.clone(), r.items_seq);
-                r.role = Role::Finished(Outcome::Decoded);
-                r.told.clone_from(&diff.only_ours);
-                self.stats.rounds.decoded += 1;
-                let frame = message::verdict(id, &Verdict::Done(diff.only_ours.clone()));
-                self.push(FrameKind::Verdict, from, frame);
-                self.make_base(from, &diff.only_theirs, &replicas, &ours, &theirs, since);
-                return false;
-            }
-            Some(None) if *have < max_symbols => Verdict::More(*have),
-            _ => {
-                r.role = Role::Finished(Outcome::Failed);
-                self.stats.rounds.failed += 1;
-                warn!(peer = %from, round = id, "reconciliation given up: full state instead");
-                Verdict::Failed
-            }
-        };
-        let frame = message::verdict(id, &verdict);
-        self.push(FrameKind::Verdict, from, frame);
-        false
-    }
-
-    /// The peer's base, once the difference is known: our additions outside its announcement,
-    /// and the removal of `lacking`, items it holds and we no longer do (we removed them).
-    /// Items are checked against both announcements: a lying peer can only make us tell it
-    /// to drop dots it says it has seen and we have seen.
-    fn make_base(
-        &mut self,
-        from: ReplicaId,
-        lacking: &[u64],
-        replicas: &[ReplicaId],
-        ours: &CausalContext,
-        theirs: &CausalContext,
-        since: u64,
-    ) {
-        let mut removed = CausalContext::default();
-        for &item in lacking {
-            if let Some(dot) = round::unpack(item, replicas)
-                && ours.contains(dot)
-                && theirs.contains(dot)
-            {
-                removed.insert(dot);
-            }
-        }
-        let mut base = self.state.outside(theirs, SEAL);
-        base.join(T::removal(removed, SEAL));
-        debug!(peer = %from, removed = lacking.len(), "round decoded");
-        self.set_base(from, base, since);
-    }
-
-    /// Keeps `base` for the next message to `peer`, joined with the deltas from `since` (our
-    /// items were built then: later changes are in the buffer). A bottom one with nothing
-    /// buffered since means the peer lacks nothing we hold: it counts as acknowledged.
-    fn set_base(&mut self, peer: ReplicaId, base: T, since: u64) {
-        let seq = since;
-        if base.is_bottom() && since == self.seq {
-            self.bases.remove(&peer);
-            if let Some(p) = self.peers.get_mut(&peer) {
-                p.acked = Some(p.acked.map_or(seq, |a| a.max(seq)));
-            }
-            self.collect();
-            return;
-        }
-        self.bases.insert(
-            peer,
-            Base {
-                seq,
-                value: base,
-                shipped: None,
-            },
-        );
-    }
-
-    /// The decoder's verdict on our symbols.
-    fn on_verdict(&mut self, from: ReplicaId, id: u64, verdict: Verdict) {
-        let (now, max_symbols) = (self.now, self.config.max_symbols);
-        let Some(peer) = self.peers.get_mut(&from) else {
-            return;
-        };
-        let Some(r) = peer.round.as_mut().filter(|r| r.id == id) else {
-            return;
-        };
-        let Role::Sketcher {
-            encoder,
-            symbols,
-            sent_at,
-            resends,
-        } = &mut r.role
-        else {
-            return;
-        };
-        r.at = now;
-        match verdict {
-            Verdict::More(have) => {
-                let sent = symbols.len() as u64;
-                let start = have.min(sent);
-                let end = (sent.saturating_mul(2)).min(max_symbols).max(sent);
-                if end > sent {
-                    let more = u16::try_from(end - sent).unwrap_or(u16::MAX);
-                    symbols.extend(encoder.produce(more));
-                }
-                let batch = symbols.get(start as usize..).unwrap_or_default();
-                if batch.is_empty() {
-                    r.role = Role::Finished(Outcome::Failed);
-                    self.stats.rounds.failed += 1;
-                    return;
-                }
-                let frame = message::sketch(id, start, batch);
-                self.stats.rounds.symbols += batch.len() as u64;
-                *sent_at = now;
-                *resends = 0;
-                self.push(FrameKind::Sketch, from, frame);
-            }
-            Verdict::Done(lacking) => {
-                let theirs = r.theirs.take();
-                let ours = r.ours.clone();
-                let since = r.items_seq;
-                r.role = Role::Finished(Outcome::Decoded);
-                self.stats.rounds.decoded += 1;
-                if let Some(theirs) = theirs {
-                    let replicas = round::shared_replicas(&ours, &theirs);
-                    self.make_base(from, &lacking, &replicas, &ours, &theirs, since);
-                }
-            }
-            Verdict::Failed => {
-                r.role = Role::Finished(Outcome::Failed);
-                self.stats.rounds.failed += 1;
-            }
-        }
-    }
-
-    /// Whether nothing is under way with `peer`: everything sent acknowledged, no round.
-    fn quiet(&self, id: ReplicaId) -> bool {
-        self.peers.get(&id).is_some_and(|p| {
-            p.heard
-                && p.reconciles()
-                && p.in_flight.is_none()
-                && p.pending.is_none()
-                && p.ack_due.is_none()
-                && !p.round_busy()
-                && p.acked == Some(self.seq)
-                && !self.bases.contains_key(&id)
-        })
-    }
-
-    /// Our state's fingerprint under `peer`'s session key: the events seen and the dots
-    /// held, each hashed with the key, combined order-independently. Cached per sequence
-    /// number (the state changes only with it).
-    fn fingerprint(&mut self, id: ReplicaId) -> Option<u64> {
-        let seq = self.seq;
-        let peer = self.peers.get(&id)?;
-        if let Some((_, fp)) = peer.fingerprint.filter(|(at, _)| *at == seq) {
-            return Some(fp);
-        }
-        let key = round::session_key(peer.nonce, peer.theirs?);
-        let ctx = self.state.causal_context(SEAL)?;
-        // One keyed hash per replica id (its two halves chained), then one per event.
-        let mut replicas = foldhash::HashMap::<ReplicaId, u64>::default();
-        let mut hash = |tag: u64, dot: crate::causal::Dot| {
-            let r = *replicas.entry(dot.replica).or_insert_with(|| {
-                let id = u128::from_le_bytes(*dot.replica.as_bytes());
-                key.hash(key.hash(id as u64) ^ (id >> 64) as u64)
-            });
-            key.hash(r ^ dot.counter.rotate_left(2) ^ tag)
-        };
-        let mut fp = 0u64;
-        for (replica, max) in ctx.version_vector() {
-            fp ^= hash(0, crate::causal::Dot::new(replica, max));
-        }
-        for dot in ctx.cloud() {
-            fp ^= hash(1, dot);
-        }
-        self.state
-            .for_each_held(&mut |dot| fp ^= hash(2, dot), SEAL);
-        if let Some(p) = self.peers.get_mut(&id) {
-            p.fingerprint = Some((seq, fp));
-        }
-        Some(fp)
-    }
-
-    /// A quiet peer's fingerprint: on a mismatch while we are quiet too, a repair round.
-    fn on_digest(&mut self, from: ReplicaId, fingerprint: u64) {
-        if !self.quiet(from) || self.fingerprint(from) == Some(fingerprint) {
-            return;
-        }
-        if self.start_new_round(from) {
-            self.stats.rounds.repairs += 1;
-            warn!(peer = %from, "state fingerprints differ on a quiet session: repairing");
-        }
-    }
-
-    /// The buffer no longer reaches back to what `peer` acknowledged: a round finds what it
-    /// lacks instead of a full state, unless the last round failed or rounds are used up.
-    fn start_round_for_gap(&mut self, id: ReplicaId) -> bool {
-        // A peer that never acknowledged anything after a round that could not help it
-        // (it is empty, or the round failed) gets the full state.
-        let hopeless = self.peers.get(&id).is_none_or(|p| {
-            p.acked.is_none()
-                && p.round.as_ref().is_some_and(|r| {
-                    matches!(r.role, Role::Finished(Outcome::Empty | Outcome::Failed))
-                })
-        });
-        !hopeless && self.start_new_round(id)
-    }
-
-    /// Opens a new round with `peer` (a summary of ours goes out). Returns whether it did.
-    fn start_new_round(&mut self, id: ReplicaId) -> bool {
-        let Some(mine) = self.snapshot() else {
-            return false;
-        };
-        let (now, max_rounds) = (self.now, self.config.max_rounds);
-        let Some(peer) = self.peers.get_mut(&id).filter(|p| p.reconciles()) else {
-            return false;
-        };
-        if peer.rounds >= max_rounds || peer.round_busy() {
-            return peer.round_busy();
-        }
-        let round = peer.round.as_ref().map_or(1, |r| r.id + 1);
-        peer.rounds += 1;
-        self.stats.rounds.started += 1;
-        let frame = message::summary(round, false, &mine);
-        peer.round = Some(Round::new(round, mine, now));
-        self.push(FrameKind::Summary, id, frame);
-        true
-    }
-
-    /// A peer has seen events of our id up to `seen_top`, beyond the `own_top` we issued: this
-    /// replica is a restored backup or a copy of one that went on. Keep the state, continue
-    /// under a fresh id, and open every session again under it.
-    fn fork(&mut self, from: ReplicaId, own_top: u64, seen_top: u64) {
-        let old = self.id();
-        let new = ReplicaId::from_random_bytes(self.nonce());
-        warn!(
-            %old, %new, peer = %from, own_top, seen_top,
-            "a peer has seen events of this replica's id that it never issued (a restored \
-             backup or a copy): continuing under a fresh replica id"
-        );
-        self.hlc.fork(new);
-        self.stats.forks += 1;
-        let start = self.buffer.start();
-        let ids: Vec<ReplicaId> = self.peers.keys().copied().collect();
-        for id in ids {
-            let nonce = self.nonce();
-            if let Some(peer) = self.peers.get_mut(&id) {
-                let acked = peer.acked;
-                *peer = Peer::new(start, nonce);
-                peer.acked = acked;
-            }
-        }
-        self.bases = SortedMap::default();
-        self.outbox.clear();
-    }
-
-    /// Work due at `now` for reconciliation: symbols resent, stalled rounds given up,
-    /// fingerprints of quiet sessions sent.
-    fn tick_rounds(&mut self) {
-        let (now, timeout, me) = (self.now, self.config.retransmit_after_ms, self.id());
-        let give_up = timeout.saturating_mul(8);
-        let mut frames = Vec::new();
-        let mut digests = Vec::new();
-        for (&id, peer) in self.peers.iter_mut() {
-            if let Some(r) = peer.round.as_mut().filter(|r| r.busy()) {
-                if now.saturating_sub(r.at) >= give_up {
-                    r.role = Role::Finished(Outcome::Stalled);
-                    self.stats.rounds.failed += 1;
-                    debug!(peer = %id, round = r.id, "round stalled: given up");
-                } else if let Role::Sketcher {
-                    symbols,
-                    sent_at,
-                    resends,
-                    ..
-                } = &mut r.role
-                    && now.saturating_sub(*sent_at) >= timeout
-                {
-                    // No verdict: send the symbols again (the decoder ignores what it has).
-                    *sent_at = now;
-                    *resends += 1;
-                    frames.push((FrameKind::Sketch, id, message::sketch(r.id, 0, symbols)));
-                } else if matches!(r.role, Role::Announced)
-                    && r.theirs.is_none()
-                    && now.saturating_sub(r.sent_at) >= timeout
-                {
-                    // No announcement back: ask again.
-                    r.sent_at = now;
-                    frames.push(if r.id == 0 {
-                        (
-                            FrameKind::Hello,
-                            id,
-                            message::hello(me, false, peer.nonce, Some(&r.ours)),
-                        )
-                    } else {
-                        (
-                            FrameKind::Summary,
-                            id,
-                            message::summary(r.id, false, &r.ours),
-                        )
-                    });
-                }
-            }
-            if self.config.repair_after_ms > 0
-                && peer.heard
-                && peer.reconciles()
-                && now >= peer.digest_at
-            {
-                peer.digest_at = now.saturating_add(self.config.repair_after_ms);
-                digests.push(id);
-            }
-        }
-        for (kind, id, frame) in frames {
-            self.stats.retransmissions += 1;
-            self.push(kind, id, frame);
-        }
-        for id in digests {
-            if self.quiet(id)
-                && let Some(fp) = self.fingerprint(id)
-            {
-                self.push(FrameKind::Digest, id, message::digest(fp));
-            }
-        }
-    }
-
-    fn set_in_flight(&mut self, id: ReplicaId, upto: u64) {
+    pub(super) fn set_in_flight(&mut self, id: ReplicaId, upto: u64) {
         if let Some(peer) = self.peers.get_mut(&id) {
             peer.in_flight = Some(InFlight {
                 upto,
@@ -1540,6 +939,16 @@ mod tests {
         ReplicaId::from_u128(n)
     }
 
+    #[cfg(feature = "reconcile")]
+    fn hello(id: ReplicaId, reply: bool) -> Vec<u8> {
+        message::hello(id, reply, [7; 16], None)
+    }
+
+    #[cfg(not(feature = "reconcile"))]
+    fn hello(id: ReplicaId, reply: bool) -> Vec<u8> {
+        message::hello(id, reply)
+    }
+
     fn engine(config: SyncConfig) -> SyncEngine<GCounter> {
         let hlc = Hlc::builder(r(1))
             .clock(|| 1_700_000_000_000u64)
@@ -1551,9 +960,7 @@ mod tests {
     #[test]
     fn a_mislabelled_hello_registers_no_peer() {
         let mut e = engine(SyncConfig::default());
-        let err = e
-            .receive(r(2), &message::hello(r(3), false, [7; 16], None))
-            .unwrap_err();
+        let err = e.receive(r(2), &hello(r(3), false)).unwrap_err();
         assert_eq!(
             err,
             SyncError::PeerMismatch {
@@ -1564,7 +971,7 @@ mod tests {
         assert_eq!(e.peers().count(), 0);
         assert!(e.poll_transmit().is_none());
         assert_eq!(
-            e.receive(r(1), &message::hello(r(1), false, [7; 16], None)),
+            e.receive(r(1), &hello(r(1), false)),
             Err(SyncError::SelfId(r(1)))
         );
     }
@@ -1576,13 +983,10 @@ mod tests {
             ..SyncConfig::default()
         });
         for n in [2, 3] {
-            assert_eq!(
-                e.receive(r(n), &message::hello(r(n), false, [7; 16], None)),
-                Ok(false)
-            );
+            assert_eq!(e.receive(r(n), &hello(r(n), false)), Ok(false));
         }
         assert_eq!(
-            e.receive(r(4), &message::hello(r(4), false, [7; 16], None)),
+            e.receive(r(4), &hello(r(4), false)),
             Err(SyncError::TooManyPeers { peer: r(4), max: 2 })
         );
         assert_eq!(e.receive(r(2), &message::ack(0)), Ok(false)); // known peers still served
@@ -1617,8 +1021,7 @@ mod tests {
         assert_eq!(acks, vec![(r(2), 6), (r(3), 2), (r(4), 8)]); // clamped to seq
         for n in [2, 3] {
             e.connect(r(n));
-            e.receive(r(n), &message::hello(r(n), true, [7; 16], None))
-                .unwrap();
+            e.receive(r(n), &hello(r(n), true)).unwrap();
         }
         while e.poll_transmit().is_some() {}
         let stats = e.stats();
@@ -1661,8 +1064,7 @@ mod tests {
         e.receive(r(2), &message::ack(8)).unwrap(); // r(2) is back and has everything
         assert_eq!(e.buffered_since(3).map(Iterator::count), Some(5));
         e.connect(r(3));
-        e.receive(r(3), &message::hello(r(3), true, [7; 16], None))
-            .unwrap();
+        e.receive(r(3), &hello(r(3), true)).unwrap();
         while e.poll_transmit().is_some() {}
         assert_eq!(e.stats().full_states.total(), 0); // r(3): the interval 3..8
     }

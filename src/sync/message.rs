@@ -3,7 +3,9 @@
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+#[cfg(feature = "reconcile")]
 use super::reconcile::Symbol;
+#[cfg(feature = "reconcile")]
 use crate::causal::CausalContext;
 use crate::clock::Timestamp;
 use crate::codec::{
@@ -36,9 +38,12 @@ pub(crate) enum Message<T> {
         replica: ReplicaId,
         reply: bool,
         minor: u64,
+        #[cfg(feature = "reconcile")]
         nonce: Option<[u8; 16]>,
+        #[cfg(feature = "reconcile")]
         context: Option<CausalContext>,
     },
+    #[cfg(feature = "reconcile")]
     /// "This is what I have seen, for round `round`" (minor 1): opens a later reconciliation
     /// round (`reply` unset) or answers one.
     Summary {
@@ -46,14 +51,17 @@ pub(crate) enum Message<T> {
         reply: bool,
         context: CausalContext,
     },
+    #[cfg(feature = "reconcile")]
     /// Coded symbols `start..` of the sender's held dots inside both announcements (minor 1).
     Sketch {
         round: u64,
         start: u64,
         symbols: Vec<Symbol>,
     },
+    #[cfg(feature = "reconcile")]
     /// The decoder's answer to symbols (minor 1).
     Verdict { round: u64, verdict: Verdict },
+    #[cfg(feature = "reconcile")]
     /// A quiet peer's fingerprint of its state, under the session key (minor 1).
     Digest { fingerprint: u64 },
     /// A delta-interval (or, `full`, the whole state) ending at the sender's sequence `seq`;
@@ -76,6 +84,7 @@ pub(crate) enum Message<T> {
 }
 
 /// What a decoder says of the symbols it got.
+#[cfg(feature = "reconcile")]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Verdict {
     /// Not decoded from the first `have` symbols: send more.
@@ -91,28 +100,36 @@ pub(crate) enum Verdict {
 /// The minor version this build speaks: additions within the format version that older
 /// peers may ignore. 1: hellos carry a nonce and a causal context; the summary, sketch,
 /// verdict and digest frames of history-free reconciliation.
+#[cfg(feature = "reconcile")]
 pub(crate) const MINOR_VERSION: u64 = 1;
+/// Without the `reconcile` feature this build speaks minor 0.
+#[cfg(not(feature = "reconcile"))]
+pub(crate) const MINOR_VERSION: u64 = 0;
 
 /// A hello; `context` is the announcement of the session's first round (omitted for a type
 /// without dots, or one too large for a frame).
 pub(crate) fn hello(
     replica: ReplicaId,
     reply: bool,
-    nonce: [u8; 16],
-    context: Option<&CausalContext>,
+    #[cfg(feature = "reconcile")] nonce: [u8; 16],
+    #[cfg(feature = "reconcile")] context: Option<&CausalContext>,
 ) -> Vec<u8> {
     let mut w = Writer::new(FrameKind::Hello);
     w.raw(replica.as_bytes())
         .raw(&[u8::from(reply)])
-        .varint(MINOR_VERSION)
-        .raw(&nonce);
-    if let Some(ctx) = context {
-        // A context always encodes (ids and integers).
-        let _ = w.value(ctx);
+        .varint(MINOR_VERSION);
+    #[cfg(feature = "reconcile")]
+    {
+        w.raw(&nonce);
+        if let Some(ctx) = context {
+            // A context always encodes (ids and integers).
+            let _ = w.value(ctx);
+        }
     }
     w.finish()
 }
 
+#[cfg(feature = "reconcile")]
 pub(crate) fn summary(round: u64, reply: bool, context: &CausalContext) -> Vec<u8> {
     let mut w = Writer::new(FrameKind::Summary);
     w.varint(round).raw(&[u8::from(reply)]);
@@ -120,6 +137,7 @@ pub(crate) fn summary(round: u64, reply: bool, context: &CausalContext) -> Vec<u
     w.finish()
 }
 
+#[cfg(feature = "reconcile")]
 pub(crate) fn sketch(round: u64, start: u64, symbols: &[Symbol]) -> Vec<u8> {
     let mut w = Writer::new(FrameKind::Sketch);
     w.varint(round).varint(start).varint(symbols.len() as u64);
@@ -131,6 +149,7 @@ pub(crate) fn sketch(round: u64, start: u64, symbols: &[Symbol]) -> Vec<u8> {
     w.finish()
 }
 
+#[cfg(feature = "reconcile")]
 pub(crate) fn verdict(round: u64, verdict: &Verdict) -> Vec<u8> {
     let mut w = Writer::new(FrameKind::Verdict);
     w.varint(round);
@@ -154,6 +173,7 @@ pub(crate) fn verdict(round: u64, verdict: &Verdict) -> Vec<u8> {
     w.finish()
 }
 
+#[cfg(feature = "reconcile")]
 pub(crate) fn digest(fingerprint: u64) -> Vec<u8> {
     let mut w = Writer::new(FrameKind::Digest);
     w.raw(&fingerprint.to_le_bytes());
@@ -232,7 +252,9 @@ impl<T: DeserializeOwned> Message<T> {
                 let minor = r.varint()?;
                 // Fields a later minor version appends are ignored: the hello is where peers
                 // of one format version but different minors meet.
+                #[cfg(feature = "reconcile")]
                 let (mut nonce, mut context) = (None, None);
+                #[cfg(feature = "reconcile")]
                 if minor >= 1 {
                     nonce = Some(r.fixed()?);
                     if !r.is_empty() {
@@ -243,10 +265,13 @@ impl<T: DeserializeOwned> Message<T> {
                     replica,
                     reply,
                     minor,
+                    #[cfg(feature = "reconcile")]
                     nonce,
+                    #[cfg(feature = "reconcile")]
                     context,
                 }
             }
+            #[cfg(feature = "reconcile")]
             FrameKind::Summary => {
                 let round = r.varint()?;
                 let reply = flag(r.raw(1)?)?;
@@ -256,6 +281,7 @@ impl<T: DeserializeOwned> Message<T> {
                     context: r.value()?.0,
                 }
             }
+            #[cfg(feature = "reconcile")]
             FrameKind::Sketch => {
                 let round = r.varint()?;
                 let start = r.varint()?;
@@ -279,6 +305,7 @@ impl<T: DeserializeOwned> Message<T> {
                     symbols,
                 }
             }
+            #[cfg(feature = "reconcile")]
             FrameKind::Verdict => {
                 let round = r.varint()?;
                 let verdict = match r.raw(1)? {
@@ -303,6 +330,7 @@ impl<T: DeserializeOwned> Message<T> {
                 r.end()?;
                 Self::Verdict { round, verdict }
             }
+            #[cfg(feature = "reconcile")]
             FrameKind::Digest => {
                 let fingerprint = u64::from_le_bytes(r.fixed()?);
                 r.end()?;
@@ -343,6 +371,14 @@ impl<T: DeserializeOwned> Message<T> {
                     offset,
                     bytes,
                 }
+            }
+            #[cfg(not(feature = "reconcile"))]
+            FrameKind::Summary | FrameKind::Sketch | FrameKind::Verdict | FrameKind::Digest => {
+                // Sent only to peers whose hello announced minor 1.
+                return Err(DecodeError::UnexpectedKind {
+                    expected: "sync",
+                    found: kind.name(),
+                });
             }
             FrameKind::Value => {
                 return Err(DecodeError::UnexpectedKind {

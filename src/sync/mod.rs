@@ -7,8 +7,12 @@ mod engine;
 mod error;
 mod message;
 mod peer;
+#[cfg(feature = "reconcile")]
 mod reconcile;
+#[cfg(feature = "reconcile")]
+mod reconciling;
 mod replica;
+#[cfg(feature = "reconcile")]
 mod round;
 mod sorted_map;
 mod stats;

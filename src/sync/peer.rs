@@ -4,7 +4,8 @@
 use std::collections::BTreeMap;
 
 use super::message::ChunkId;
-use super::round::Round;
+#[cfg(feature = "reconcile")]
+use super::round::PeerRounds;
 use super::stats::{Count, FullStates};
 use crate::codec::DecodeError;
 use crate::codec::checksum;
@@ -48,22 +49,13 @@ pub(crate) struct Peer {
     pub(crate) full_states: FullStates,
     pub(crate) sent: Count,
     pub(crate) received: Count,
-    /// Our nonce for this session (the session key is ours XOR the peer's).
-    pub(crate) nonce: [u8; 16],
-    /// The peer's nonce and minor version, from its hello (minor 0 peers send none).
-    pub(crate) theirs: Option<[u8; 16]>,
-    /// The reconciliation round under way or last finished.
-    pub(crate) round: Option<Round>,
-    /// Rounds started this session (capped by `SyncConfig::max_rounds`).
-    pub(crate) rounds: u32,
-    /// When a quiet session next compares fingerprints (tick time, ms).
-    pub(crate) digest_at: u64,
-    /// Our fingerprint for this session, with the sequence number it was computed at.
-    pub(crate) fingerprint: Option<(u64, u64)>,
+    /// The session's reconciliation: nonces, rounds, fingerprints.
+    #[cfg(feature = "reconcile")]
+    pub(crate) rounds: PeerRounds,
 }
 
 impl Peer {
-    pub(crate) fn new(since: u64, nonce: [u8; 16]) -> Self {
+    pub(crate) fn new(since: u64) -> Self {
         Self {
             since,
             acked: None,
@@ -77,23 +69,9 @@ impl Peer {
             full_states: FullStates::default(),
             sent: Count::default(),
             received: Count::default(),
-            nonce,
-            theirs: None,
-            round: None,
-            rounds: 0,
-            digest_at: 0,
-            fingerprint: None,
+            #[cfg(feature = "reconcile")]
+            rounds: PeerRounds::new([0; 16]),
         }
-    }
-
-    /// Whether the peer reconciles (it sent a minor-1 hello with a nonce).
-    pub(crate) fn reconciles(&self) -> bool {
-        self.theirs.is_some()
-    }
-
-    /// Whether a round holds back what we ship to the peer.
-    pub(crate) fn round_busy(&self) -> bool {
-        self.round.as_ref().is_some_and(Round::busy)
     }
 
     pub(crate) fn due_ack(&mut self, seq: u64) {

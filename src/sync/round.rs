@@ -10,7 +10,8 @@
 //! removed there, since a seen dot never becomes live again. That holds whenever each side
 //! builds its items, so items are built from the state as it is when they are needed.
 
-use crate::causal::{CausalContext, Dot};
+use crate::causal::dot_store::SEAL;
+use crate::causal::{CausalContext, Dot, Reconcile};
 use crate::id::ReplicaId;
 
 use super::reconcile::{Decoder, Encoder, SessionKey, Symbol};
@@ -92,6 +93,46 @@ impl Round {
     }
 }
 
+/// A session's reconciliation state, kept per peer.
+#[derive(Debug)]
+pub(crate) struct PeerRounds {
+    /// Our nonce for this session (the session key is ours XOR the peer's).
+    pub(crate) nonce: [u8; 16],
+    /// The peer's nonce, from its hello (minor-0 peers send none and do not reconcile).
+    pub(crate) theirs: Option<[u8; 16]>,
+    /// The round under way or last finished.
+    pub(crate) round: Option<Round>,
+    /// Rounds started this session (capped by `SyncConfig::max_rounds`).
+    pub(crate) count: u32,
+    /// When a quiet session next compares fingerprints (tick time, ms).
+    pub(crate) digest_at: u64,
+    /// Our fingerprint for this session, with the sequence number it was computed at.
+    pub(crate) fingerprint: Option<(u64, u64)>,
+}
+
+impl PeerRounds {
+    pub(crate) fn new(nonce: [u8; 16]) -> Self {
+        Self {
+            nonce,
+            theirs: None,
+            round: None,
+            count: 0,
+            digest_at: 0,
+            fingerprint: None,
+        }
+    }
+
+    /// Whether the peer reconciles (it sent a minor-1 hello with a nonce).
+    pub(crate) fn reconciles(&self) -> bool {
+        self.theirs.is_some()
+    }
+
+    /// Whether a round holds back what we ship to the peer.
+    pub(crate) fn busy(&self) -> bool {
+        self.round.as_ref().is_some_and(Round::busy)
+    }
+}
+
 /// The replicas both snapshots have seen events of, sorted: a packed item's replica index is
 /// its position here, the same on both sides.
 pub(crate) fn shared_replicas(a: &CausalContext, b: &CausalContext) -> Vec<ReplicaId> {
@@ -108,8 +149,8 @@ pub(crate) fn shared_replicas(a: &CausalContext, b: &CausalContext) -> Vec<Repli
 
 /// The held dots inside both snapshots, packed as `index << 40 | counter`; `None` if one does
 /// not fit (a table of 2²⁴ replicas or a counter past 2⁴⁰: the round is not run).
-pub(crate) fn items(
-    held: &mut dyn FnMut(&mut dyn FnMut(Dot)),
+pub(crate) fn items<T: Reconcile>(
+    state: &T,
     replicas: &[ReplicaId],
     ours: &CausalContext,
     theirs: &CausalContext,
@@ -119,18 +160,21 @@ pub(crate) fn items(
     }
     let mut out = Vec::new();
     let mut fits = true;
-    held(&mut |dot| {
-        if !(ours.contains(dot) && theirs.contains(dot)) {
-            return;
-        }
-        match (
-            replicas.binary_search(&dot.replica),
-            dot.counter < 1 << COUNTER_BITS,
-        ) {
-            (Ok(i), true) => out.push(((i as u64) << COUNTER_BITS) | dot.counter),
-            _ => fits = false,
-        }
-    });
+    state.for_each_held(
+        &mut |dot| {
+            if !(ours.contains(dot) && theirs.contains(dot)) {
+                return;
+            }
+            match (
+                replicas.binary_search(&dot.replica),
+                dot.counter < 1 << COUNTER_BITS,
+            ) {
+                (Ok(i), true) => out.push(((i as u64) << COUNTER_BITS) | dot.counter),
+                _ => fits = false,
+            }
+        },
+        SEAL,
+    );
     fits.then_some(out)
 }
 

@@ -201,7 +201,8 @@ fn reconciliation_frames() {
     };
     let mut a = restore(1, &snapshot);
     let mut b = restore(2, &snapshot);
-    b.update(|s, _| Ok::<_, deltacrdt::Error>(s.remove(&2))).unwrap();
+    b.update(|s, _| Ok::<_, deltacrdt::Error>(s.remove(&2)))
+        .unwrap();
     a.connect(r(2));
     b.connect(r(1));
     let mut frames = Vec::new();
@@ -223,7 +224,10 @@ fn reconciliation_frames() {
     }
     assert_eq!(a.state(), b.state());
     assert!(!a.state().contains(&2));
-    assert_eq!(a.stats().full_states.total() + b.stats().full_states.total(), 0);
+    assert_eq!(
+        a.stats().full_states.total() + b.stats().full_states.total(),
+        0
+    );
     let kind = |f: &[u8]| f[3];
     let find = |who: &str, k: u8| {
         frames
@@ -235,7 +239,11 @@ fn reconciliation_frames() {
     pinned("set hello", &find("a", 0x01), &vector("set_hello"));
     pinned("sketch", &find("a", 0x07), &vector("sketch"));
     pinned("verdict", &find("b", 0x08), &vector("verdict"));
-    pinned("reconciled delta", &find("b", 0x02), &vector("reconciled_delta"));
+    pinned(
+        "reconciled delta",
+        &find("b", 0x02),
+        &vector("reconciled_delta"),
+    );
 }
 
 /// Divergence repair: a delta lost while its acknowledgement was forged leaves a quiet session
@@ -247,29 +255,32 @@ fn repair_frames() {
     let mut b = engine::<OrSet<u64>>(2);
     a.connect(r(2));
     b.connect(r(1));
-    let pump = |a: &mut SyncEngine<OrSet<u64>>, b: &mut SyncEngine<OrSet<u64>>, log: &mut Vec<Vec<u8>>| {
-        for _ in 0..8 {
-            let mut moved = false;
-            while let Some(t) = a.poll_transmit() {
-                log.push(t.bytes.clone());
-                b.receive(r(1), &t.bytes).unwrap();
-                moved = true;
+    let pump =
+        |a: &mut SyncEngine<OrSet<u64>>, b: &mut SyncEngine<OrSet<u64>>, log: &mut Vec<Vec<u8>>| {
+            for _ in 0..8 {
+                let mut moved = false;
+                while let Some(t) = a.poll_transmit() {
+                    log.push(t.bytes.clone());
+                    b.receive(r(1), &t.bytes).unwrap();
+                    moved = true;
+                }
+                while let Some(t) = b.poll_transmit() {
+                    log.push(t.bytes.clone());
+                    a.receive(r(2), &t.bytes).unwrap();
+                    moved = true;
+                }
+                if !moved {
+                    break;
+                }
             }
-            while let Some(t) = b.poll_transmit() {
-                log.push(t.bytes.clone());
-                a.receive(r(2), &t.bytes).unwrap();
-                moved = true;
-            }
-            if !moved {
-                break;
-            }
-        }
-    };
+        };
     let mut log = Vec::new();
-    a.update(|s, _| Ok::<_, deltacrdt::Error>(s.insert(r(1), 7))).unwrap();
+    a.update(|s, _| Ok::<_, deltacrdt::Error>(s.insert(r(1), 7)))
+        .unwrap();
     pump(&mut a, &mut b, &mut log);
     // The next insert is lost on the way, and an acknowledgement of it is forged.
-    a.update(|s, _| Ok::<_, deltacrdt::Error>(s.insert(r(1), 8))).unwrap();
+    a.update(|s, _| Ok::<_, deltacrdt::Error>(s.insert(r(1), 8)))
+        .unwrap();
     while a.poll_transmit().is_some() {}
     let forged = {
         let mut f = unhex("44430105");
@@ -285,7 +296,10 @@ fn repair_frames() {
     a.tick(later);
     b.tick(later);
     pump(&mut a, &mut b, &mut log);
-    assert!(b.state().contains(&8), "the repair round brought the lost insert");
+    assert!(
+        b.state().contains(&8),
+        "the repair round brought the lost insert"
+    );
     assert_eq!(a.state(), b.state());
     assert!(a.stats().rounds.repairs + b.stats().rounds.repairs >= 1);
     let of = |k: u8| log.iter().find(|f| f[3] == k).cloned().unwrap();
@@ -299,7 +313,11 @@ fn crc32(bytes: &[u8]) -> u32 {
     for &b in bytes {
         crc ^= u32::from(b);
         for _ in 0..8 {
-            crc = if crc & 1 == 1 { (crc >> 1) ^ 0xedb8_8320 } else { crc >> 1 };
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xedb8_8320
+            } else {
+                crc >> 1
+            };
         }
     }
     !crc

@@ -27,7 +27,7 @@ use std::fmt::Debug;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use deltacrdt::{Delta, Hlc, Lattice, ReplicaId, SyncConfig, SyncEngine};
+use deltacrdt::{Delta, Hlc, ReplicaId, SyncConfig, SyncEngine};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 

@@ -1,0 +1,720 @@
+//! The engine's side of history-free reconciliation: announcing contexts, sending or decoding
+//! coded symbols, making each peer's base from the difference, repairing quiet sessions whose
+//! fingerprints differ, and forking away from a reused replica id (the protocol is on
+//! [`SyncEngine`]; one round's state is in `round`, the symbols in `reconcile`).
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tracing::{debug, warn};
+
+use super::engine::{SyncEngine, Transmit};
+use super::message::{self, Verdict};
+use super::peer::Peer;
+use super::reconcile::{Decoder, Encoder, Limits, SessionKey, Symbol};
+use super::round::{self, Outcome, PeerRounds, Role, Round};
+use super::sorted_map::SortedMap;
+use super::{SyncConfig, SyncStats};
+use crate::causal::dot_store::SEAL;
+use crate::causal::{CausalContext, Reconcile};
+use crate::clock::Hlc;
+use crate::codec::FrameKind;
+use crate::id::ReplicaId;
+
+/// What a peer lacks as of our sequence number `seq`, found by a reconciliation round: the
+/// next data message carries it joined with the interval from `seq`.
+#[derive(Debug)]
+pub(super) struct Base<T> {
+    seq: u64,
+    value: T,
+    /// The sequence number of the message that carried it: its acknowledgement retires it.
+    shipped: Option<u64>,
+}
+
+/// Coded symbols in a round's first batch: a difference of 10 dots decodes from it almost
+/// always (see `reconcile/DESIGN.md`); each further batch doubles what was sent.
+const FIRST_BATCH: u16 = 32;
+
+/// The engine's reconciliation state: the bases found for peers, and the source of session
+/// nonces (a SipHash keyed by a secret seed, over a counter).
+#[derive(Debug)]
+pub(super) struct Reconciler<T> {
+    /// Per peer, what a round found it lacks, shipped ahead of the next interval until
+    /// acknowledged.
+    pub(super) bases: SortedMap<ReplicaId, Base<T>>,
+    nonce_key: SessionKey,
+    nonces: u64,
+}
+
+impl<T> Reconciler<T> {
+    pub(super) fn new(hlc: &Hlc, config: &SyncConfig) -> Self {
+        #[cfg(not(no_os))]
+        let random = || {
+            let _ = hlc;
+            *ReplicaId::random().as_bytes()
+        };
+        // No OS random source (wasm): the binding passes one; this fallback is predictable.
+        #[cfg(no_os)]
+        let random = || {
+            let mut seed = *hlc.replica().as_bytes();
+            seed[..8].copy_from_slice(&hlc.last().as_u64().to_le_bytes());
+            seed
+        };
+        Self {
+            bases: SortedMap::default(),
+            nonce_key: SessionKey::from_nonces(config.nonce_seed.unwrap_or_else(random), [0; 16]),
+            nonces: 0,
+        }
+    }
+
+    /// A fresh session nonce: the next output of a SipHash keyed by the nonce seed (random
+    /// from the OS, or [`SyncConfig::nonce_seed`]).
+    pub(super) fn nonce(&mut self) -> [u8; 16] {
+        self.nonces += 1;
+        let a = self.nonce_key.hash(self.nonces);
+        let b = self.nonce_key.hash(self.nonces | 1 << 63);
+        let mut nonce = [0u8; 16];
+        nonce[..8].copy_from_slice(&a.to_le_bytes());
+        nonce[8..].copy_from_slice(&b.to_le_bytes());
+        nonce
+    }
+
+    /// Whether `peer` has a base not shipped yet.
+    pub(super) fn base_due(&self, peer: ReplicaId) -> bool {
+        self.bases.get(&peer).is_some_and(|b| b.shipped.is_none())
+    }
+
+    /// `peer` acknowledged `ack`: a base the acknowledged message carried is retired.
+    pub(super) fn retire(&mut self, peer: ReplicaId, ack: u64) {
+        if self
+            .bases
+            .get(&peer)
+            .and_then(|b| b.shipped)
+            .is_some_and(|s| s <= ack)
+        {
+            self.bases.remove(&peer);
+        }
+    }
+}
+
+/// The hello for `peer`, announcing our first round with it (made now, from `snapshot`, if
+/// the session has none yet).
+pub(super) fn hello(
+    me: ReplicaId,
+    peer: &mut Peer,
+    snapshot: Option<&CausalContext>,
+    now: u64,
+    stats: &mut SyncStats,
+) -> Vec<u8> {
+    let rounds = &mut peer.rounds;
+    if rounds.round.is_none()
+        && let Some(mine) = snapshot
+    {
+        rounds.round = Some(Round::new(0, mine.clone(), now));
+        rounds.count = 1;
+        stats.rounds.started += 1;
+    }
+    let announced = rounds.round.as_ref().filter(|r| r.id == 0).map(|r| &r.ours);
+    message::hello(me, peer.reply_due, rounds.nonce, announced)
+}
+
+impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
+    /// A peer's hello: its session nonce (none from a minor-0 peer, which does not reconcile)
+    /// and its announcement for round 0.
+    pub(super) fn on_hello(
+        &mut self,
+        from: ReplicaId,
+        nonce: Option<[u8; 16]>,
+        context: Option<CausalContext>,
+    ) {
+        let Some(peer) = self.peers.get_mut(&from) else {
+            return;
+        };
+        let rounds = &mut peer.rounds;
+        let Some(nonce) = nonce else {
+            if let Some(r) = rounds.round.as_mut().filter(|r| r.busy()) {
+                r.role = Role::Finished(Outcome::Failed);
+            }
+            return;
+        };
+        if rounds.theirs.is_some_and(|n| n != nonce) {
+            // The peer restarted: a new session, with rounds of its own.
+            rounds.round = None;
+            rounds.count = 0;
+            rounds.fingerprint = None;
+            self.recon.bases.remove(&from);
+        }
+        rounds.theirs = Some(nonce);
+        match context {
+            Some(ctx) => self.on_announce(from, 0, ctx, false),
+            None => {
+                // A peer without a context (or too large a one) does not reconcile.
+                if let Some(r) = rounds.round.as_mut().filter(|r| r.id == 0) {
+                    r.role = Role::Finished(Outcome::Failed);
+                }
+            }
+        }
+    }
+
+    /// The times reconciliation needs a tick for `peer`: a busy round's symbols or
+    /// announcement resent, or the round given up; a quiet session's fingerprint.
+    pub(super) fn round_deadlines(&self, peer: &Peer, times: &mut Vec<u64>) {
+        let timeout = self.config.retransmit_after_ms;
+        if let Some(r) = peer.rounds.round.as_ref().filter(|r| r.busy()) {
+            times.push(r.at.saturating_add(timeout.saturating_mul(8)));
+            match &r.role {
+                Role::Sketcher { sent_at, .. } => times.push(sent_at.saturating_add(timeout)),
+                Role::Announced if r.theirs.is_none() => {
+                    times.push(r.sent_at.saturating_add(timeout));
+                }
+                _ => {}
+            }
+        }
+        if self.config.repair_after_ms > 0
+            && peer.heard
+            && peer.rounds.reconciles()
+            && self.state.causal_context(SEAL).is_some()
+        {
+            times.push(peer.rounds.digest_at);
+        }
+    }
+
+    /// The base found for `id` joined with the deltas buffered since it was made (from the
+    /// peer's acknowledgement if that is later), marked as shipped; `None` without a base, or
+    /// when the buffer was evicted past it (the base is dropped: a new round will run).
+    pub(super) fn based(&mut self, id: ReplicaId, skip: Option<ReplicaId>) -> Option<T> {
+        let acked = self.peers.get(&id)?.acked;
+        let base = self.recon.bases.get(&id)?;
+        let start = acked.map_or(base.seq, |a| a.max(base.seq));
+        let Some(deltas) = self.buffer.since(start) else {
+            self.recon.bases.remove(&id);
+            return None;
+        };
+        let mut group = base.value.clone();
+        for (_, delta, origin) in deltas {
+            if skip.is_none() || origin != skip {
+                group.join_delta_group(delta.clone());
+            }
+        }
+        let seq = self.seq;
+        if let Some(base) = self.recon.bases.get_mut(&id) {
+            base.shipped = Some(seq);
+        }
+        Some(group)
+    }
+
+    /// The buffer no longer reaches back to what `id` has: whether a round takes care of it
+    /// (one is under way — until the peer's hello comes, the one our hello announced — or a new
+    /// one starts) instead of a full state. A peer that never acknowledged anything after a
+    /// round that could not help it (it is empty, or the round failed) gets the full state.
+    pub(super) fn round_for_gap(&mut self, id: ReplicaId) -> bool {
+        let Some(peer) = self.peers.get(&id) else {
+            return false;
+        };
+        if peer.rounds.busy() {
+            return true;
+        }
+        let hopeless = peer.acked.is_none()
+            && peer.rounds.round.as_ref().is_some_and(|r| {
+                matches!(r.role, Role::Finished(Outcome::Empty | Outcome::Failed))
+            });
+        !hopeless && self.start_new_round(id)
+    }
+
+    /// What this replica announces for a round: its causal context, or `None` for a type
+    /// without dots or a context too large for a frame (the peer then gets full states).
+    pub(super) fn snapshot(&self) -> Option<CausalContext> {
+        let ctx = self.state.causal_context(SEAL)?;
+        (crate::codec::encoded_len(ctx) <= self.config.max_frame_bytes / 2).then(|| ctx.clone())
+    }
+
+    /// Sends `frame` of `kind` to `to`.
+    pub(super) fn push(&mut self, kind: FrameKind, to: ReplicaId, bytes: Vec<u8>) {
+        self.outbox.push_back((kind, Transmit { to, bytes }));
+    }
+
+    /// The peer announced what it has seen for round `id`; `answer`: it opened the round and
+    /// awaits our announcement.
+    pub(super) fn on_announce(
+        &mut self,
+        from: ReplicaId,
+        id: u64,
+        theirs: CausalContext,
+        answer: bool,
+    ) {
+        let Some(mine) = self.snapshot() else {
+            return;
+        };
+        let (now, max_rounds) = (self.now, self.config.max_rounds);
+        let Some(peer) = self.peers.get_mut(&from).filter(|p| p.rounds.reconciles()) else {
+            return;
+        };
+        match &mut peer.rounds.round {
+            Some(r) if r.id == id => {
+                if r.theirs.is_some() {
+                    // A resent announcement: our answer may have been lost.
+                    if answer && id > 0 {
+                        let frame = message::summary(id, true, &r.ours);
+                        self.push(FrameKind::Summary, from, frame);
+                    }
+                    return;
+                }
+                r.theirs = Some(theirs);
+                r.at = now;
+            }
+            Some(r) if r.id > id => return, // an older round, abandoned
+            _ => {
+                if peer.rounds.count >= max_rounds {
+                    debug!(peer = %from, "round refused: the session's rounds are used up");
+                    return;
+                }
+                peer.rounds.count += 1;
+                self.stats.rounds.started += 1;
+                let mut r = Round::new(id, mine, now);
+                r.theirs = Some(theirs);
+                if answer {
+                    let frame = message::summary(id, true, &r.ours);
+                    peer.rounds.round = Some(r);
+                    self.push(FrameKind::Summary, from, frame);
+                } else {
+                    peer.rounds.round = Some(r);
+                }
+            }
+        }
+        self.start_round(from);
+    }
+
+    /// Both announcements are in: take our role (the lower replica id sends symbols).
+    pub(super) fn start_round(&mut self, from: ReplicaId) {
+        let me = self.id();
+        let Some(peer) = self.peers.get_mut(&from) else {
+            return;
+        };
+        let (Some(r), Some(nonce)) = (peer.rounds.round.as_mut(), peer.rounds.theirs) else {
+            return;
+        };
+        let Some(theirs) = r
+            .theirs
+            .as_ref()
+            .filter(|_| matches!(r.role, Role::Announced))
+        else {
+            return;
+        };
+        let own_top = self
+            .state
+            .causal_context(SEAL)
+            .map_or(0, |c| c.next_dot(me).counter - 1);
+        let seen_top = theirs.next_dot(me).counter - 1;
+        if seen_top > own_top {
+            self.fork(from, own_top, seen_top);
+            return;
+        }
+        if theirs.is_empty() || r.ours.is_empty() {
+            // An empty peer gets the full state; from an empty peer there is nothing to find.
+            r.role = Role::Finished(if theirs.is_empty() {
+                Outcome::Empty
+            } else {
+                Outcome::Decoded
+            });
+            return;
+        }
+        if me > from {
+            r.role = Role::Decoder {
+                decoder: None,
+                have: 0,
+            };
+            return;
+        }
+        let replicas = round::shared_replicas(&r.ours, theirs);
+        let items = round::items(&self.state, &replicas, &r.ours, theirs);
+        let Some(items) = items else {
+            r.role = Role::Finished(Outcome::Failed);
+            return;
+        };
+        r.items_seq = self.seq;
+        let mut encoder = Encoder::new(round::session_key(peer.rounds.nonce, nonce), items);
+        let symbols = encoder.produce(FIRST_BATCH);
+        let frame = message::sketch(r.id, 0, &symbols);
+        self.stats.rounds.symbols += symbols.len() as u64;
+        r.role = Role::Sketcher {
+            encoder,
+            symbols,
+            sent_at: self.now,
+            resends: 0,
+        };
+        r.at = self.now;
+        self.push(FrameKind::Sketch, from, frame);
+    }
+
+    /// Coded symbols from the peer (we decode). Returns whether the state changed.
+    pub(super) fn on_sketch(
+        &mut self,
+        from: ReplicaId,
+        id: u64,
+        start: u64,
+        symbols: &[Symbol],
+    ) -> bool {
+        let (now, max_symbols) = (self.now, self.config.max_symbols);
+        let Some(peer) = self.peers.get_mut(&from) else {
+            return false;
+        };
+        let (Some(r), Some(nonce)) = (
+            peer.rounds.round.as_mut().filter(|r| r.id == id),
+            peer.rounds.theirs,
+        ) else {
+            return false;
+        };
+        let (decoder, have) = match &mut r.role {
+            Role::Finished(outcome) => {
+                // Our verdict was lost: say it again.
+                let verdict = if *outcome == Outcome::Decoded {
+                    Verdict::Done(r.told.clone())
+                } else {
+                    Verdict::Failed
+                };
+                let frame = message::verdict(id, &verdict);
+                self.push(FrameKind::Verdict, from, frame);
+                return false;
+            }
+            Role::Decoder { decoder, have } => (decoder, have),
+            _ => return false,
+        };
+        let Some(theirs) = r.theirs.as_ref() else {
+            return false;
+        };
+        r.at = now;
+        let replicas = round::shared_replicas(&r.ours, theirs);
+        if decoder.is_none() {
+            let items = round::items(&self.state, &replicas, &r.ours, theirs);
+            r.items_seq = self.seq;
+            if let Some(items) = items {
+                let limits = Limits {
+                    max_symbols: usize::try_from(max_symbols).unwrap_or(usize::MAX),
+                    ..Limits::default()
+                };
+                *decoder = Some(Decoder::new(
+                    round::session_key(peer.rounds.nonce, nonce),
+                    items,
+                    limits,
+                ));
+            }
+        }
+        let decoded = decoder.as_mut().and_then(|d| {
+            // Batches may come again (a lost verdict) or overlap: take only what is new.
+            let got = d.received();
+            let skip = usize::try_from(got.checked_sub(start)?).ok()?;
+            if let Some(new) = symbols.get(skip..).filter(|n| !n.is_empty()) {
+                d.add(new, got).ok()?;
+            }
+            Some(d.try_decode())
+        });
+        *have = decoder.as_ref().map_or(0, Decoder::received);
+        let verdict = match decoded {
+            Some(Some(diff)) => {
+                let (ours, theirs, since) = (r.ours.clone(), theirs.clone(), r.items_seq);
+                r.role = Role::Finished(Outcome::Decoded);
+                r.told.clone_from(&diff.only_ours);
+                self.stats.rounds.decoded += 1;
+                let frame = message::verdict(id, &Verdict::Done(diff.only_ours.clone()));
+                self.push(FrameKind::Verdict, from, frame);
+                self.make_base(from, &diff.only_theirs, &replicas, &ours, &theirs, since);
+                return false;
+            }
+            Some(None) if *have < max_symbols => Verdict::More(*have),
+            _ => {
+                r.role = Role::Finished(Outcome::Failed);
+                self.stats.rounds.failed += 1;
+                warn!(peer = %from, round = id, "reconciliation given up: full state instead");
+                Verdict::Failed
+            }
+        };
+        let frame = message::verdict(id, &verdict);
+        self.push(FrameKind::Verdict, from, frame);
+        false
+    }
+
+    /// The peer's base, once the difference is known: our additions outside its announcement,
+    /// and the removal of `lacking`, items it holds and we no longer do (we removed them).
+    /// Items are checked against both announcements: a lying peer can only make us tell it
+    /// to drop dots it says it has seen and we have seen.
+    pub(super) fn make_base(
+        &mut self,
+        from: ReplicaId,
+        lacking: &[u64],
+        replicas: &[ReplicaId],
+        ours: &CausalContext,
+        theirs: &CausalContext,
+        since: u64,
+    ) {
+        let mut removed = CausalContext::default();
+        for &item in lacking {
+            if let Some(dot) = round::unpack(item, replicas)
+                && ours.contains(dot)
+                && theirs.contains(dot)
+            {
+                removed.insert(dot);
+            }
+        }
+        let mut base = self.state.outside(theirs, SEAL);
+        base.join(T::removal(removed, SEAL));
+        debug!(peer = %from, removed = lacking.len(), "round decoded");
+        self.set_base(from, base, since);
+    }
+
+    /// Keeps `base` for the next message to `peer`, joined with the deltas from `since` (our
+    /// items were built then: later changes are in the buffer). A bottom one with nothing
+    /// buffered since means the peer lacks nothing we hold: it counts as acknowledged.
+    pub(super) fn set_base(&mut self, peer: ReplicaId, base: T, since: u64) {
+        let seq = since;
+        if base.is_bottom() && since == self.seq {
+            self.recon.bases.remove(&peer);
+            if let Some(p) = self.peers.get_mut(&peer) {
+                p.acked = Some(p.acked.map_or(seq, |a| a.max(seq)));
+            }
+            self.collect();
+            return;
+        }
+        self.recon.bases.insert(
+            peer,
+            Base {
+                seq,
+                value: base,
+                shipped: None,
+            },
+        );
+    }
+
+    /// The decoder's verdict on our symbols.
+    pub(super) fn on_verdict(&mut self, from: ReplicaId, id: u64, verdict: Verdict) {
+        let (now, max_symbols) = (self.now, self.config.max_symbols);
+        let Some(peer) = self.peers.get_mut(&from) else {
+            return;
+        };
+        let Some(r) = peer.rounds.round.as_mut().filter(|r| r.id == id) else {
+            return;
+        };
+        let Role::Sketcher {
+            encoder,
+            symbols,
+            sent_at,
+            resends,
+        } = &mut r.role
+        else {
+            return;
+        };
+        r.at = now;
+        match verdict {
+            Verdict::More(have) => {
+                let sent = symbols.len() as u64;
+                let start = have.min(sent);
+                let end = (sent.saturating_mul(2)).min(max_symbols).max(sent);
+                if end > sent {
+                    let more = u16::try_from(end - sent).unwrap_or(u16::MAX);
+                    symbols.extend(encoder.produce(more));
+                }
+                let batch = symbols.get(start as usize..).unwrap_or_default();
+                if batch.is_empty() {
+                    r.role = Role::Finished(Outcome::Failed);
+                    self.stats.rounds.failed += 1;
+                    return;
+                }
+                let frame = message::sketch(id, start, batch);
+                self.stats.rounds.symbols += batch.len() as u64;
+                *sent_at = now;
+                *resends = 0;
+                self.push(FrameKind::Sketch, from, frame);
+            }
+            Verdict::Done(lacking) => {
+                let theirs = r.theirs.take();
+                let ours = r.ours.clone();
+                let since = r.items_seq;
+                r.role = Role::Finished(Outcome::Decoded);
+                self.stats.rounds.decoded += 1;
+                if let Some(theirs) = theirs {
+                    let replicas = round::shared_replicas(&ours, &theirs);
+                    self.make_base(from, &lacking, &replicas, &ours, &theirs, since);
+                }
+            }
+            Verdict::Failed => {
+                r.role = Role::Finished(Outcome::Failed);
+                self.stats.rounds.failed += 1;
+            }
+        }
+    }
+
+    /// Whether nothing is under way with `peer`: everything sent acknowledged, no round.
+    pub(super) fn quiet(&self, id: ReplicaId) -> bool {
+        self.peers.get(&id).is_some_and(|p| {
+            p.heard
+                && p.rounds.reconciles()
+                && p.in_flight.is_none()
+                && p.pending.is_none()
+                && p.ack_due.is_none()
+                && !p.rounds.busy()
+                && p.acked == Some(self.seq)
+                && !self.recon.bases.contains_key(&id)
+        })
+    }
+
+    /// Our state's fingerprint under `peer`'s session key: the events seen and the dots
+    /// held, each hashed with the key, combined order-independently. Cached per sequence
+    /// number (the state changes only with it).
+    pub(super) fn fingerprint(&mut self, id: ReplicaId) -> Option<u64> {
+        let seq = self.seq;
+        let peer = self.peers.get(&id)?;
+        if let Some((_, fp)) = peer.rounds.fingerprint.filter(|(at, _)| *at == seq) {
+            return Some(fp);
+        }
+        let key = round::session_key(peer.rounds.nonce, peer.rounds.theirs?);
+        let ctx = self.state.causal_context(SEAL)?;
+        // One keyed hash per replica id (its two halves chained), then one per event.
+        let mut replicas = foldhash::HashMap::<ReplicaId, u64>::default();
+        let mut hash = |tag: u64, dot: crate::causal::Dot| {
+            let r = *replicas.entry(dot.replica).or_insert_with(|| {
+                let id = u128::from_le_bytes(*dot.replica.as_bytes());
+                key.hash(key.hash(id as u64) ^ (id >> 64) as u64)
+            });
+            key.hash(r ^ dot.counter.rotate_left(2) ^ tag)
+        };
+        let mut fp = 0u64;
+        for (replica, max) in ctx.version_vector() {
+            fp ^= hash(0, crate::causal::Dot::new(replica, max));
+        }
+        for dot in ctx.cloud() {
+            fp ^= hash(1, dot);
+        }
+        self.state
+            .for_each_held(&mut |dot| fp ^= hash(2, dot), SEAL);
+        if let Some(p) = self.peers.get_mut(&id) {
+            p.rounds.fingerprint = Some((seq, fp));
+        }
+        Some(fp)
+    }
+
+    /// A quiet peer's fingerprint: on a mismatch while we are quiet too, a repair round.
+    pub(super) fn on_digest(&mut self, from: ReplicaId, fingerprint: u64) {
+        if !self.quiet(from) || self.fingerprint(from) == Some(fingerprint) {
+            return;
+        }
+        if self.start_new_round(from) {
+            self.stats.rounds.repairs += 1;
+            warn!(peer = %from, "state fingerprints differ on a quiet session: repairing");
+        }
+    }
+
+    /// Opens a new round with `peer` (a summary of ours goes out). Returns whether it did.
+    pub(super) fn start_new_round(&mut self, id: ReplicaId) -> bool {
+        let Some(mine) = self.snapshot() else {
+            return false;
+        };
+        let (now, max_rounds) = (self.now, self.config.max_rounds);
+        let Some(peer) = self.peers.get_mut(&id).filter(|p| p.rounds.reconciles()) else {
+            return false;
+        };
+        if peer.rounds.count >= max_rounds || peer.rounds.busy() {
+            return peer.rounds.busy();
+        }
+        let round = peer.rounds.round.as_ref().map_or(1, |r| r.id + 1);
+        peer.rounds.count += 1;
+        self.stats.rounds.started += 1;
+        let frame = message::summary(round, false, &mine);
+        peer.rounds.round = Some(Round::new(round, mine, now));
+        self.push(FrameKind::Summary, id, frame);
+        true
+    }
+
+    /// A peer has seen events of our id up to `seen_top`, beyond the `own_top` we issued: this
+    /// replica is a restored backup or a copy of one that went on. Keep the state, continue
+    /// under a fresh id, and open every session again under it.
+    pub(super) fn fork(&mut self, from: ReplicaId, own_top: u64, seen_top: u64) {
+        let old = self.id();
+        let new = ReplicaId::from_random_bytes(self.recon.nonce());
+        warn!(
+            %old, %new, peer = %from, own_top, seen_top,
+            "a peer has seen events of this replica's id that it never issued (a restored \
+             backup or a copy): continuing under a fresh replica id"
+        );
+        self.hlc.fork(new);
+        self.stats.forks += 1;
+        let start = self.buffer.start();
+        let ids: Vec<ReplicaId> = self.peers.keys().copied().collect();
+        for id in ids {
+            let nonce = self.recon.nonce();
+            if let Some(peer) = self.peers.get_mut(&id) {
+                let acked = peer.acked;
+                *peer = Peer::new(start);
+                peer.rounds = PeerRounds::new(nonce);
+                peer.acked = acked;
+            }
+        }
+        self.recon.bases = SortedMap::default();
+        self.outbox.clear();
+    }
+
+    /// Work due at `now` for reconciliation: symbols resent, stalled rounds given up,
+    /// fingerprints of quiet sessions sent.
+    pub(super) fn tick_rounds(&mut self) {
+        let (now, timeout, me) = (self.now, self.config.retransmit_after_ms, self.id());
+        let give_up = timeout.saturating_mul(8);
+        let mut frames = Vec::new();
+        let mut digests = Vec::new();
+        for (&id, peer) in self.peers.iter_mut() {
+            if let Some(r) = peer.rounds.round.as_mut().filter(|r| r.busy()) {
+                if now.saturating_sub(r.at) >= give_up {
+                    r.role = Role::Finished(Outcome::Stalled);
+                    self.stats.rounds.failed += 1;
+                    debug!(peer = %id, round = r.id, "round stalled: given up");
+                } else if let Role::Sketcher {
+                    symbols,
+                    sent_at,
+                    resends,
+                    ..
+                } = &mut r.role
+                    && now.saturating_sub(*sent_at) >= timeout
+                {
+                    // No verdict: send the symbols again (the decoder ignores what it has).
+                    *sent_at = now;
+                    *resends += 1;
+                    frames.push((FrameKind::Sketch, id, message::sketch(r.id, 0, symbols)));
+                } else if matches!(r.role, Role::Announced)
+                    && r.theirs.is_none()
+                    && now.saturating_sub(r.sent_at) >= timeout
+                {
+                    // No announcement back: ask again.
+                    r.sent_at = now;
+                    frames.push(if r.id == 0 {
+                        (
+                            FrameKind::Hello,
+                            id,
+                            message::hello(me, false, peer.rounds.nonce, Some(&r.ours)),
+                        )
+                    } else {
+                        (
+                            FrameKind::Summary,
+                            id,
+                            message::summary(r.id, false, &r.ours),
+                        )
+                    });
+                }
+            }
+            if self.config.repair_after_ms > 0
+                && peer.heard
+                && peer.rounds.reconciles()
+                && now >= peer.rounds.digest_at
+            {
+                peer.rounds.digest_at = now.saturating_add(self.config.repair_after_ms);
+                digests.push(id);
+            }
+        }
+        for (kind, id, frame) in frames {
+            self.stats.retransmissions += 1;
+            self.push(kind, id, frame);
+        }
+        for id in digests {
+            if self.quiet(id)
+                && let Some(fp) = self.fingerprint(id)
+            {
+                self.push(FrameKind::Digest, id, message::digest(fp));
+            }
+        }
+    }
+}

@@ -6,7 +6,7 @@ use std::time::Duration;
 use deltacrdt::{Doc, Hlc, ReplicaId, SyncConfig, SyncEngine, decode, encode};
 use wasm_bindgen::prelude::*;
 
-use crate::convert::{Js, host_now, millis, random_bytes, random_replica, replica_id};
+use crate::convert::{Js, host_now, millis, random_replica, replica_id};
 use crate::error::{Code, Failure, Result};
 use crate::save::Saved;
 use crate::shared::{Place, Shared};
@@ -123,15 +123,6 @@ fn clock(replica: ReplicaId, o: &Options) -> Result<deltacrdt::HlcBuilder> {
     })
 }
 
-/// The engine's configuration: the defaults, with session nonces seeded from the host's
-/// `crypto.getRandomValues` (the module has no other random source).
-fn config() -> Result<SyncConfig> {
-    Ok(SyncConfig {
-        nonce_seed: Some(random_bytes()?),
-        ..SyncConfig::default()
-    })
-}
-
 impl WasmDoc {
     fn from_engine(engine: SyncEngine<Doc>) -> Self {
         Self {
@@ -145,7 +136,7 @@ impl WasmDoc {
             .last(saved.last)
             .build()
             .map_err(Failure::from)?;
-        let engine = SyncEngine::restore(hlc, saved.state, seq, config()?);
+        let engine = SyncEngine::restore(hlc, saved.state, seq, SyncConfig::default());
         Ok(Self::from_engine(engine))
     }
 
@@ -179,7 +170,7 @@ impl WasmDoc {
             None => random_replica()?,
         };
         let hlc = clock(replica, &o)?.build().map_err(Failure::from)?;
-        Ok(Self::from_engine(SyncEngine::with_config(hlc, config()?)))
+        Ok(Self::from_engine(SyncEngine::new(hlc)))
     }
 
     /// This replica's id, a UUID string.

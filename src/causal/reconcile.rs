@@ -25,13 +25,21 @@ use crate::lattice::Lattice;
 /// own implements it with an empty body:
 ///
 /// ```
-/// use deltacrdt::{Lattice, Reconcile};
+/// use deltacrdt::{Delta, Hlc, Lattice, Reconcile, ReplicaId, SyncEngine};
 /// #[derive(Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 /// struct Max(u64);
 /// impl Lattice for Max {
 ///     fn join(&mut self, other: Self) { self.0 = self.0.max(other.0); }
 /// }
 /// impl Reconcile for Max {} // synced by full states where acknowledgements run out
+///
+/// let mut engine = SyncEngine::<Max>::new(Hlc::builder(ReplicaId::from_u128(1)).build()?);
+/// engine.update(|m, _| {
+///     m.0 = 7;
+///     Ok::<_, std::convert::Infallible>(Delta::new(Max(7)))
+/// })?;
+/// assert_eq!(engine.state().0, 7);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 ///
 /// The methods that describe a value are sealed (their last argument cannot be made outside

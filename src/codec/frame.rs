@@ -327,12 +327,6 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// Whether the frame is fully read.
-    #[cfg(feature = "reconcile")]
-    pub(crate) fn is_empty(&self) -> bool {
-        self.rest.is_empty()
-    }
-
     /// The bytes not read yet.
     #[cfg(feature = "reconcile")]
     pub(crate) fn rest(&self) -> &'a [u8] {

@@ -11,9 +11,7 @@ use super::buffer::{DeltaBuffer, Interval};
 use super::message::{self, ChunkId, Message};
 use super::peer::{InFlight, Peer, Pending, Reassembly};
 #[cfg(feature = "reconcile")]
-use super::reconciling::Reconciler;
-#[cfg(feature = "reconcile")]
-use super::round::PeerRounds;
+use super::round::{self, PeerRounds, Reconciler};
 use super::sorted_map::SortedMap;
 use super::stats::{Count, PeerStats, SyncStats, Traffic};
 use super::{SyncConfig, SyncError};
@@ -521,30 +519,47 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
             }
             #[cfg(feature = "reconcile")]
             Message::Summary {
+                session,
                 round,
                 reply,
                 context,
             } => {
-                self.on_announce(from, round, context, !reply);
+                if self.in_session(from, session) {
+                    self.on_announce(from, round, context, !reply);
+                }
                 Ok(false)
             }
             #[cfg(feature = "reconcile")]
             Message::Sketch {
+                session,
                 round,
                 start,
                 symbols,
             } => {
-                self.on_sketch(from, round, start, &symbols);
+                if self.in_session(from, session) {
+                    self.on_sketch(from, round, start, &symbols);
+                }
                 Ok(false)
             }
             #[cfg(feature = "reconcile")]
-            Message::Verdict { round, verdict } => {
-                self.on_verdict(from, round, verdict);
+            Message::Verdict {
+                session,
+                round,
+                verdict,
+            } => {
+                if self.in_session(from, session) {
+                    self.on_verdict(from, round, verdict);
+                }
                 Ok(false)
             }
             #[cfg(feature = "reconcile")]
-            Message::Digest { fingerprint } => {
-                self.on_digest(from, fingerprint);
+            Message::Digest {
+                session,
+                fingerprint,
+            } => {
+                if self.in_session(from, session) {
+                    self.on_digest(from, fingerprint);
+                }
                 Ok(false)
             }
             Message::Ack { seq } => self.on_ack(from, seq).map(|()| false),
@@ -719,11 +734,11 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
             let hello_due = hello_due || (peer.hello_sent_at.is_none() && snapshot.is_some());
             if hello_due || peer.reply_due {
                 #[cfg(feature = "reconcile")]
-                let hello = super::reconciling::hello(
+                let hello = round::hello(
                     me,
-                    peer,
+                    (&mut peer.rounds, peer.reply_due),
                     snapshot.as_ref(),
-                    self.now,
+                    (self.now, self.seq),
                     &mut self.stats,
                 );
                 #[cfg(not(feature = "reconcile"))]

@@ -47,6 +47,7 @@ pub(crate) enum Message<T> {
     /// "This is what I have seen, for round `round`" (minor 1): opens a later reconciliation
     /// round (`reply` unset) or answers one.
     Summary {
+        session: u32,
         round: u64,
         reply: bool,
         context: CausalContext,
@@ -54,16 +55,21 @@ pub(crate) enum Message<T> {
     #[cfg(feature = "reconcile")]
     /// Coded symbols `start..` of the sender's held dots inside both announcements (minor 1).
     Sketch {
+        session: u32,
         round: u64,
         start: u64,
         symbols: Vec<Symbol>,
     },
     #[cfg(feature = "reconcile")]
     /// The decoder's answer to symbols (minor 1).
-    Verdict { round: u64, verdict: Verdict },
+    Verdict {
+        session: u32,
+        round: u64,
+        verdict: Verdict,
+    },
     #[cfg(feature = "reconcile")]
     /// A quiet peer's fingerprint of its state, under the session key (minor 1).
-    Digest { fingerprint: u64 },
+    Digest { session: u32, fingerprint: u64 },
     /// A delta-interval (or, `full`, the whole state) ending at the sender's sequence `seq`;
     /// `ack` (0: none) piggybacks an acknowledgement of the receiver's own sequence.
     Data {
@@ -121,26 +127,36 @@ pub(crate) fn hello(
     #[cfg(feature = "reconcile")]
     {
         w.raw(&nonce);
-        if let Some(ctx) = context {
+        match context {
             // A context always encodes (ids and integers).
-            let _ = w.value(ctx);
+            Some(ctx) => {
+                let _ = w.raw(&[1]).value(ctx);
+            }
+            None => {
+                w.raw(&[0]);
+            }
         }
     }
     w.finish()
 }
 
 #[cfg(feature = "reconcile")]
-pub(crate) fn summary(round: u64, reply: bool, context: &CausalContext) -> Vec<u8> {
+pub(crate) fn summary(session: u32, round: u64, reply: bool, context: &CausalContext) -> Vec<u8> {
     let mut w = Writer::new(FrameKind::Summary);
-    w.varint(round).raw(&[u8::from(reply)]);
+    w.raw(&session.to_le_bytes())
+        .varint(round)
+        .raw(&[u8::from(reply)]);
     let _ = w.value(context);
     w.finish()
 }
 
 #[cfg(feature = "reconcile")]
-pub(crate) fn sketch(round: u64, start: u64, symbols: &[Symbol]) -> Vec<u8> {
+pub(crate) fn sketch(session: u32, round: u64, start: u64, symbols: &[Symbol]) -> Vec<u8> {
     let mut w = Writer::new(FrameKind::Sketch);
-    w.varint(round).varint(start).varint(symbols.len() as u64);
+    w.raw(&session.to_le_bytes())
+        .varint(round)
+        .varint(start)
+        .varint(symbols.len() as u64);
     let mut body = Vec::with_capacity(symbols.len() * 14);
     for s in symbols {
         s.write(&mut body);
@@ -150,9 +166,9 @@ pub(crate) fn sketch(round: u64, start: u64, symbols: &[Symbol]) -> Vec<u8> {
 }
 
 #[cfg(feature = "reconcile")]
-pub(crate) fn verdict(round: u64, verdict: &Verdict) -> Vec<u8> {
+pub(crate) fn verdict(session: u32, round: u64, verdict: &Verdict) -> Vec<u8> {
     let mut w = Writer::new(FrameKind::Verdict);
-    w.varint(round);
+    w.raw(&session.to_le_bytes()).varint(round);
     match verdict {
         Verdict::More(have) => {
             w.raw(&[0]).varint(*have);
@@ -174,9 +190,10 @@ pub(crate) fn verdict(round: u64, verdict: &Verdict) -> Vec<u8> {
 }
 
 #[cfg(feature = "reconcile")]
-pub(crate) fn digest(fingerprint: u64) -> Vec<u8> {
+pub(crate) fn digest(session: u32, fingerprint: u64) -> Vec<u8> {
     let mut w = Writer::new(FrameKind::Digest);
-    w.raw(&fingerprint.to_le_bytes());
+    w.raw(&session.to_le_bytes())
+        .raw(&fingerprint.to_le_bytes());
     w.finish()
 }
 
@@ -257,7 +274,7 @@ impl<T: DeserializeOwned> Message<T> {
                 #[cfg(feature = "reconcile")]
                 if minor >= 1 {
                     nonce = Some(r.fixed()?);
-                    if !r.is_empty() {
+                    if flag(r.raw(1)?)? {
                         context = Some(r.value()?.0);
                     }
                 }
@@ -273,9 +290,11 @@ impl<T: DeserializeOwned> Message<T> {
             }
             #[cfg(feature = "reconcile")]
             FrameKind::Summary => {
+                let session = u32::from_le_bytes(r.fixed()?);
                 let round = r.varint()?;
                 let reply = flag(r.raw(1)?)?;
                 Self::Summary {
+                    session,
                     round,
                     reply,
                     context: r.value()?.0,
@@ -283,6 +302,7 @@ impl<T: DeserializeOwned> Message<T> {
             }
             #[cfg(feature = "reconcile")]
             FrameKind::Sketch => {
+                let session = u32::from_le_bytes(r.fixed()?);
                 let round = r.varint()?;
                 let start = r.varint()?;
                 let n = r.varint()?;
@@ -300,6 +320,7 @@ impl<T: DeserializeOwned> Message<T> {
                     return Err(DecodeError::TrailingBytes(rest.len()));
                 }
                 Self::Sketch {
+                    session,
                     round,
                     start,
                     symbols,
@@ -307,6 +328,7 @@ impl<T: DeserializeOwned> Message<T> {
             }
             #[cfg(feature = "reconcile")]
             FrameKind::Verdict => {
+                let session = u32::from_le_bytes(r.fixed()?);
                 let round = r.varint()?;
                 let verdict = match r.raw(1)? {
                     [0] => Verdict::More(r.varint()?),
@@ -328,13 +350,21 @@ impl<T: DeserializeOwned> Message<T> {
                     _ => return Err(DecodeError::Malformed(postcard::Error::DeserializeBadEnum)),
                 };
                 r.end()?;
-                Self::Verdict { round, verdict }
+                Self::Verdict {
+                    session,
+                    round,
+                    verdict,
+                }
             }
             #[cfg(feature = "reconcile")]
             FrameKind::Digest => {
+                let session = u32::from_le_bytes(r.fixed()?);
                 let fingerprint = u64::from_le_bytes(r.fixed()?);
                 r.end()?;
-                Self::Digest { fingerprint }
+                Self::Digest {
+                    session,
+                    fingerprint,
+                }
             }
             FrameKind::Ack => {
                 let seq = r.varint()?;

@@ -10,112 +10,12 @@ use tracing::{debug, warn};
 use super::engine::{SyncEngine, Transmit};
 use super::message::{self, Verdict};
 use super::peer::Peer;
-use super::reconcile::{Decoder, Encoder, Limits, SessionKey, Symbol};
-use super::round::{self, Outcome, PeerRounds, Role, Round};
-use super::sorted_map::SortedMap;
-use super::{SyncConfig, SyncStats};
+use super::reconcile::{Decoder, Encoder, Limits, Symbol};
+use super::round::{self, Base, FIRST_BATCH, Outcome, PeerRounds, Role, Round};
 use crate::causal::dot_store::SEAL;
 use crate::causal::{CausalContext, Reconcile};
-use crate::clock::Hlc;
 use crate::codec::FrameKind;
 use crate::id::ReplicaId;
-
-/// What a peer lacks as of our sequence number `seq`, found by a reconciliation round: the
-/// next data message carries it joined with the interval from `seq`.
-#[derive(Debug)]
-pub(super) struct Base<T> {
-    seq: u64,
-    value: T,
-    /// The sequence number of the message that carried it: its acknowledgement retires it.
-    shipped: Option<u64>,
-}
-
-/// Coded symbols in a round's first batch: a difference of 10 dots decodes from it almost
-/// always (see `reconcile/DESIGN.md`); each further batch doubles what was sent.
-const FIRST_BATCH: u16 = 32;
-
-/// The engine's reconciliation state: the bases found for peers, and the source of session
-/// nonces (a SipHash keyed by a secret seed, over a counter).
-#[derive(Debug)]
-pub(super) struct Reconciler<T> {
-    /// Per peer, what a round found it lacks, shipped ahead of the next interval until
-    /// acknowledged.
-    pub(super) bases: SortedMap<ReplicaId, Base<T>>,
-    nonce_key: SessionKey,
-    nonces: u64,
-}
-
-impl<T> Reconciler<T> {
-    pub(super) fn new(hlc: &Hlc, config: &SyncConfig) -> Self {
-        #[cfg(not(no_os))]
-        let random = || {
-            let _ = hlc;
-            *ReplicaId::random().as_bytes()
-        };
-        // No OS random source (wasm): the binding passes one; this fallback is predictable.
-        #[cfg(no_os)]
-        let random = || {
-            let mut seed = *hlc.replica().as_bytes();
-            seed[..8].copy_from_slice(&hlc.last().as_u64().to_le_bytes());
-            seed
-        };
-        Self {
-            bases: SortedMap::default(),
-            nonce_key: SessionKey::from_nonces(config.nonce_seed.unwrap_or_else(random), [0; 16]),
-            nonces: 0,
-        }
-    }
-
-    /// A fresh session nonce: the next output of a SipHash keyed by the nonce seed (random
-    /// from the OS, or [`SyncConfig::nonce_seed`]).
-    pub(super) fn nonce(&mut self) -> [u8; 16] {
-        self.nonces += 1;
-        let a = self.nonce_key.hash(self.nonces);
-        let b = self.nonce_key.hash(self.nonces | 1 << 63);
-        let mut nonce = [0u8; 16];
-        nonce[..8].copy_from_slice(&a.to_le_bytes());
-        nonce[8..].copy_from_slice(&b.to_le_bytes());
-        nonce
-    }
-
-    /// Whether `peer` has a base not shipped yet.
-    pub(super) fn base_due(&self, peer: ReplicaId) -> bool {
-        self.bases.get(&peer).is_some_and(|b| b.shipped.is_none())
-    }
-
-    /// `peer` acknowledged `ack`: a base the acknowledged message carried is retired.
-    pub(super) fn retire(&mut self, peer: ReplicaId, ack: u64) {
-        if self
-            .bases
-            .get(&peer)
-            .and_then(|b| b.shipped)
-            .is_some_and(|s| s <= ack)
-        {
-            self.bases.remove(&peer);
-        }
-    }
-}
-
-/// The hello for `peer`, announcing our first round with it (made now, from `snapshot`, if
-/// the session has none yet).
-pub(super) fn hello(
-    me: ReplicaId,
-    peer: &mut Peer,
-    snapshot: Option<&CausalContext>,
-    now: u64,
-    stats: &mut SyncStats,
-) -> Vec<u8> {
-    let rounds = &mut peer.rounds;
-    if rounds.round.is_none()
-        && let Some(mine) = snapshot
-    {
-        rounds.round = Some(Round::new(0, mine.clone(), now));
-        rounds.count = 1;
-        stats.rounds.started += 1;
-    }
-    let announced = rounds.round.as_ref().filter(|r| r.id == 0).map(|r| &r.ours);
-    message::hello(me, peer.reply_due, rounds.nonce, announced)
-}
 
 impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
     /// A peer's hello: its session nonce (none from a minor-0 peer, which does not reconcile)
@@ -143,7 +43,7 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
             rounds.fingerprint = None;
             self.recon.bases.remove(&from);
         }
-        rounds.theirs = Some(nonce);
+        rounds.met(nonce);
         match context {
             Some(ctx) => self.on_announce(from, 0, ctx, false),
             None => {
@@ -153,6 +53,14 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
                 }
             }
         }
+    }
+
+    /// Whether a reconciliation frame tagged `tag` belongs to the session open with `from`
+    /// (not to an earlier one whose frames are still in flight).
+    pub(super) fn in_session(&self, from: ReplicaId, tag: u32) -> bool {
+        self.peers
+            .get(&from)
+            .is_some_and(|p| p.rounds.reconciles() && p.rounds.tag == tag)
     }
 
     /// The times reconciliation needs a tick for `peer`: a busy round's symbols or
@@ -248,12 +156,13 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
         let Some(peer) = self.peers.get_mut(&from).filter(|p| p.rounds.reconciles()) else {
             return;
         };
+        let tag = peer.rounds.tag;
         match &mut peer.rounds.round {
             Some(r) if r.id == id => {
                 if r.theirs.is_some() {
                     // A resent announcement: our answer may have been lost.
                     if answer && id > 0 {
-                        let frame = message::summary(id, true, &r.ours);
+                        let frame = message::summary(tag, id, true, &r.ours);
                         self.push(FrameKind::Summary, from, frame);
                     }
                     return;
@@ -269,10 +178,10 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
                 }
                 peer.rounds.count += 1;
                 self.stats.rounds.started += 1;
-                let mut r = Round::new(id, mine, now);
+                let mut r = Round::new(id, mine, now, self.seq);
                 r.theirs = Some(theirs);
                 if answer {
-                    let frame = message::summary(id, true, &r.ours);
+                    let frame = message::summary(tag, id, true, &r.ours);
                     peer.rounds.round = Some(r);
                     self.push(FrameKind::Summary, from, frame);
                 } else {
@@ -289,6 +198,7 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
         let Some(peer) = self.peers.get_mut(&from) else {
             return;
         };
+        let tag = peer.rounds.tag;
         let (Some(r), Some(nonce)) = (peer.rounds.round.as_mut(), peer.rounds.theirs) else {
             return;
         };
@@ -330,10 +240,9 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
             r.role = Role::Finished(Outcome::Failed);
             return;
         };
-        r.items_seq = self.seq;
         let mut encoder = Encoder::new(round::session_key(peer.rounds.nonce, nonce), items);
         let symbols = encoder.produce(FIRST_BATCH);
-        let frame = message::sketch(r.id, 0, &symbols);
+        let frame = message::sketch(tag, r.id, 0, &symbols);
         self.stats.rounds.symbols += symbols.len() as u64;
         r.role = Role::Sketcher {
             encoder,
@@ -357,6 +266,7 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
         let Some(peer) = self.peers.get_mut(&from) else {
             return false;
         };
+        let tag = peer.rounds.tag;
         let (Some(r), Some(nonce)) = (
             peer.rounds.round.as_mut().filter(|r| r.id == id),
             peer.rounds.theirs,
@@ -371,7 +281,7 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
                 } else {
                     Verdict::Failed
                 };
-                let frame = message::verdict(id, &verdict);
+                let frame = message::verdict(tag, id, &verdict);
                 self.push(FrameKind::Verdict, from, frame);
                 return false;
             }
@@ -385,7 +295,6 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
         let replicas = round::shared_replicas(&r.ours, theirs);
         if decoder.is_none() {
             let items = round::items(&self.state, &replicas, &r.ours, theirs);
-            r.items_seq = self.seq;
             if let Some(items) = items {
                 let limits = Limits {
                     max_symbols: usize::try_from(max_symbols).unwrap_or(usize::MAX),
@@ -410,11 +319,11 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
         *have = decoder.as_ref().map_or(0, Decoder::received);
         let verdict = match decoded {
             Some(Some(diff)) => {
-                let (ours, theirs, since) = (r.ours.clone(), theirs.clone(), r.items_seq);
+                let (ours, theirs, since) = (r.ours.clone(), theirs.clone(), r.since);
                 r.role = Role::Finished(Outcome::Decoded);
                 r.told.clone_from(&diff.only_ours);
                 self.stats.rounds.decoded += 1;
-                let frame = message::verdict(id, &Verdict::Done(diff.only_ours.clone()));
+                let frame = message::verdict(tag, id, &Verdict::Done(diff.only_ours.clone()));
                 self.push(FrameKind::Verdict, from, frame);
                 self.make_base(from, &diff.only_theirs, &replicas, &ours, &theirs, since);
                 return false;
@@ -427,7 +336,7 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
                 Verdict::Failed
             }
         };
-        let frame = message::verdict(id, &verdict);
+        let frame = message::verdict(tag, id, &verdict);
         self.push(FrameKind::Verdict, from, frame);
         false
     }
@@ -460,8 +369,8 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
         self.set_base(from, base, since);
     }
 
-    /// Keeps `base` for the next message to `peer`, joined with the deltas from `since` (our
-    /// items were built then: later changes are in the buffer). A bottom one with nothing
+    /// Keeps `base` for the next message to `peer`, joined with the deltas from `since` (we
+    /// announced our snapshot then: later changes are in the buffer). A bottom one with nothing
     /// buffered since means the peer lacks nothing we hold: it counts as acknowledged.
     pub(super) fn set_base(&mut self, peer: ReplicaId, base: T, since: u64) {
         let seq = since;
@@ -489,6 +398,7 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
         let Some(peer) = self.peers.get_mut(&from) else {
             return;
         };
+        let tag = peer.rounds.tag;
         let Some(r) = peer.rounds.round.as_mut().filter(|r| r.id == id) else {
             return;
         };
@@ -517,7 +427,7 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
                     self.stats.rounds.failed += 1;
                     return;
                 }
-                let frame = message::sketch(id, start, batch);
+                let frame = message::sketch(tag, id, start, batch);
                 self.stats.rounds.symbols += batch.len() as u64;
                 *sent_at = now;
                 *resends = 0;
@@ -526,7 +436,7 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
             Verdict::Done(lacking) => {
                 let theirs = r.theirs.take();
                 let ours = r.ours.clone();
-                let since = r.items_seq;
+                let since = r.since;
                 r.role = Role::Finished(Outcome::Decoded);
                 self.stats.rounds.decoded += 1;
                 if let Some(theirs) = theirs {
@@ -613,11 +523,12 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
         if peer.rounds.count >= max_rounds || peer.rounds.busy() {
             return peer.rounds.busy();
         }
+        let tag = peer.rounds.tag;
         let round = peer.rounds.round.as_ref().map_or(1, |r| r.id + 1);
         peer.rounds.count += 1;
         self.stats.rounds.started += 1;
-        let frame = message::summary(round, false, &mine);
-        peer.rounds.round = Some(Round::new(round, mine, now));
+        let frame = message::summary(tag, round, false, &mine);
+        peer.rounds.round = Some(Round::new(round, mine, now, self.seq));
         self.push(FrameKind::Summary, id, frame);
         true
     }
@@ -646,7 +557,7 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
                 peer.acked = acked;
             }
         }
-        self.recon.bases = SortedMap::default();
+        self.recon.forget();
         self.outbox.clear();
     }
 
@@ -658,6 +569,7 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
         let mut frames = Vec::new();
         let mut digests = Vec::new();
         for (&id, peer) in self.peers.iter_mut() {
+            let tag = peer.rounds.tag;
             if let Some(r) = peer.rounds.round.as_mut().filter(|r| r.busy()) {
                 if now.saturating_sub(r.at) >= give_up {
                     r.role = Role::Finished(Outcome::Stalled);
@@ -674,7 +586,11 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
                     // No verdict: send the symbols again (the decoder ignores what it has).
                     *sent_at = now;
                     *resends += 1;
-                    frames.push((FrameKind::Sketch, id, message::sketch(r.id, 0, symbols)));
+                    frames.push((
+                        FrameKind::Sketch,
+                        id,
+                        message::sketch(tag, r.id, 0, symbols),
+                    ));
                 } else if matches!(r.role, Role::Announced)
                     && r.theirs.is_none()
                     && now.saturating_sub(r.sent_at) >= timeout
@@ -691,7 +607,7 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
                         (
                             FrameKind::Summary,
                             id,
-                            message::summary(r.id, false, &r.ours),
+                            message::summary(tag, r.id, false, &r.ours),
                         )
                     });
                 }
@@ -702,18 +618,18 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
                 && now >= peer.rounds.digest_at
             {
                 peer.rounds.digest_at = now.saturating_add(self.config.repair_after_ms);
-                digests.push(id);
+                digests.push((id, tag));
             }
         }
         for (kind, id, frame) in frames {
             self.stats.retransmissions += 1;
             self.push(kind, id, frame);
         }
-        for id in digests {
+        for (id, tag) in digests {
             if self.quiet(id)
                 && let Some(fp) = self.fingerprint(id)
             {
-                self.push(FrameKind::Digest, id, message::digest(fp));
+                self.push(FrameKind::Digest, id, message::digest(tag, fp));
             }
         }
     }

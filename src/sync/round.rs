@@ -14,7 +14,11 @@ use crate::causal::dot_store::SEAL;
 use crate::causal::{CausalContext, Dot, Reconcile};
 use crate::id::ReplicaId;
 
+use super::message;
 use super::reconcile::{Decoder, Encoder, SessionKey, Symbol};
+use super::sorted_map::SortedMap;
+use super::{SyncConfig, SyncStats};
+use crate::clock::Hlc;
 
 /// The largest replica index and counter a packed item can carry.
 const INDEX_BITS: u32 = 24;
@@ -64,9 +68,11 @@ pub(crate) struct Round {
     pub(crate) role: Role,
     /// When the round last made progress (tick time, ms): a round stalled for long is given up.
     pub(crate) at: u64,
-    /// Our sequence number when our items were built: every change after it is in the
-    /// delta buffer from there, so the base made at the end starts there.
-    pub(crate) items_seq: u64,
+    /// Our sequence number when we announced `ours`: every change after the snapshot is in
+    /// the delta buffer from there, so the base made at the end ships with the deltas since.
+    /// (Items are built later, from the state as it is then; a dot we learned after the
+    /// snapshot and removed is outside our items, and only those deltas carry its removal.)
+    pub(crate) since: u64,
     /// The decoder's items it told the peer it lacks (resent if the verdict is lost).
     pub(crate) told: Vec<u64>,
     /// When our announcement last went out (resent until the peer's comes).
@@ -74,14 +80,14 @@ pub(crate) struct Round {
 }
 
 impl Round {
-    pub(crate) fn new(id: u64, ours: CausalContext, now: u64) -> Self {
+    pub(crate) fn new(id: u64, ours: CausalContext, now: u64, since: u64) -> Self {
         Self {
             id,
             ours,
             theirs: None,
             role: Role::Announced,
             at: now,
-            items_seq: 0,
+            since,
             told: Vec::new(),
             sent_at: now,
         }
@@ -100,6 +106,9 @@ pub(crate) struct PeerRounds {
     pub(crate) nonce: [u8; 16],
     /// The peer's nonce, from its hello (minor-0 peers send none and do not reconcile).
     pub(crate) theirs: Option<[u8; 16]>,
+    /// The session's tag, from both nonces: every reconciliation frame carries it, and one of
+    /// another session (a peer's earlier life, still in flight) is ignored.
+    pub(crate) tag: u32,
     /// The round under way or last finished.
     pub(crate) round: Option<Round>,
     /// Rounds started this session (capped by `SyncConfig::max_rounds`).
@@ -115,11 +124,18 @@ impl PeerRounds {
         Self {
             nonce,
             theirs: None,
+            tag: 0,
             round: None,
             count: 0,
             digest_at: 0,
             fingerprint: None,
         }
+    }
+
+    /// Records the peer's nonce: the session key and tag follow from it.
+    pub(crate) fn met(&mut self, theirs: [u8; 16]) {
+        self.theirs = Some(theirs);
+        self.tag = session_key(self.nonce, theirs).hash(u64::MAX) as u32;
     }
 
     /// Whether the peer reconciles (it sent a minor-1 hello with a nonce).
@@ -188,4 +204,106 @@ pub(crate) fn unpack(item: u64, replicas: &[ReplicaId]) -> Option<Dot> {
 /// The session key of two hello nonces.
 pub(crate) fn session_key(ours: [u8; 16], theirs: [u8; 16]) -> SessionKey {
     SessionKey::from_nonces(ours, theirs)
+}
+
+/// What a peer lacks as of our sequence number `seq`, found by a reconciliation round: the
+/// next data message carries it joined with the interval from `seq`.
+#[derive(Debug)]
+pub(crate) struct Base<T> {
+    pub(crate) seq: u64,
+    pub(crate) value: T,
+    /// The sequence number of the message that carried it: its acknowledgement retires it.
+    pub(crate) shipped: Option<u64>,
+}
+
+/// Coded symbols in a round's first batch (520 B): a difference of 10 dots decodes from it
+/// 99.6 % of the time (`cargo bench --bench reconcile`, 5,000 trials); each further batch
+/// doubles what was sent.
+pub(crate) const FIRST_BATCH: u16 = 40;
+
+/// The engine's reconciliation state: the bases found for peers, and the source of session
+/// nonces (a SipHash keyed by a secret seed, over a counter).
+#[derive(Debug)]
+pub(crate) struct Reconciler<T> {
+    /// Per peer, what a round found it lacks, shipped ahead of the next interval until
+    /// acknowledged.
+    pub(crate) bases: SortedMap<ReplicaId, Base<T>>,
+    nonce_key: SessionKey,
+    nonces: u64,
+}
+
+impl<T> Reconciler<T> {
+    pub(crate) fn new(hlc: &Hlc, config: &SyncConfig) -> Self {
+        #[cfg(not(no_os))]
+        let random = || {
+            let _ = hlc;
+            *ReplicaId::random().as_bytes()
+        };
+        // No OS random source (wasm): the binding passes one; this fallback is predictable.
+        #[cfg(no_os)]
+        let random = || {
+            let mut seed = *hlc.replica().as_bytes();
+            seed[..8].copy_from_slice(&hlc.last().as_u64().to_le_bytes());
+            seed
+        };
+        Self {
+            bases: SortedMap::default(),
+            nonce_key: SessionKey::from_nonces(config.nonce_seed.unwrap_or_else(random), [0; 16]),
+            nonces: 0,
+        }
+    }
+
+    /// A fresh session nonce: the next output of a SipHash keyed by the nonce seed (random
+    /// from the OS, or [`SyncConfig::nonce_seed`]).
+    pub(crate) fn nonce(&mut self) -> [u8; 16] {
+        self.nonces += 1;
+        let a = self.nonce_key.hash(self.nonces);
+        let b = self.nonce_key.hash(self.nonces | 1 << 63);
+        let mut nonce = [0u8; 16];
+        nonce[..8].copy_from_slice(&a.to_le_bytes());
+        nonce[8..].copy_from_slice(&b.to_le_bytes());
+        nonce
+    }
+
+    /// Drops every base (the replica forked: its sessions start again).
+    pub(crate) fn forget(&mut self) {
+        self.bases = SortedMap::default();
+    }
+
+    /// Whether `peer` has a base not shipped yet.
+    pub(crate) fn base_due(&self, peer: ReplicaId) -> bool {
+        self.bases.get(&peer).is_some_and(|b| b.shipped.is_none())
+    }
+
+    /// `peer` acknowledged `ack`: a base the acknowledged message carried is retired.
+    pub(crate) fn retire(&mut self, peer: ReplicaId, ack: u64) {
+        if self
+            .bases
+            .get(&peer)
+            .and_then(|b| b.shipped)
+            .is_some_and(|s| s <= ack)
+        {
+            self.bases.remove(&peer);
+        }
+    }
+}
+
+/// The hello for `peer`, announcing our first round with it (made now, from `snapshot`, if
+/// the session has none yet).
+pub(crate) fn hello(
+    me: ReplicaId,
+    (rounds, reply): (&mut PeerRounds, bool),
+    snapshot: Option<&CausalContext>,
+    (now, seq): (u64, u64),
+    stats: &mut SyncStats,
+) -> Vec<u8> {
+    if rounds.round.is_none()
+        && let Some(mine) = snapshot
+    {
+        rounds.round = Some(Round::new(0, mine.clone(), now, seq));
+        rounds.count = 1;
+        stats.rounds.started += 1;
+    }
+    let announced = rounds.round.as_ref().filter(|r| r.id == 0).map(|r| &r.ours);
+    message::hello(me, reply, rounds.nonce, announced)
 }

@@ -202,7 +202,12 @@ where
         let nodes = (0..n)
             .map(|i| {
                 let skew_ms = rng.below(max_skew_ms + 1);
-                Self::make_node(i, skew_ms, config.clone())
+                // Session nonces from the seed too, so a schedule replays exactly.
+                let config = SyncConfig {
+                    nonce_seed: Some(nonce_seed(seed, i, 0)),
+                    ..config.clone()
+                };
+                Self::make_node(i, skew_ms, config)
             })
             .collect();
         Self {
@@ -365,7 +370,11 @@ where
             .last(node.engine.hlc().last())
             .build()
             .expect("valid clock");
-        node.engine = SyncEngine::restore(hlc, state, seq, node.config.clone());
+        let config = SyncConfig {
+            nonce_seed: Some(nonce_seed(seed, i, node.restarts + 1)),
+            ..node.config.clone()
+        };
+        node.engine = SyncEngine::restore(hlc, state, seq, config);
         node.engine.tick(self.now);
         for &j in &node.neighbours {
             node.engine.connect(id(j));
@@ -522,4 +531,13 @@ where
         }
         first
     }
+}
+
+/// The nonce seed of replica `i` in its `life`-th run under the schedule `seed`.
+fn nonce_seed(seed: u64, i: usize, life: u32) -> [u8; 16] {
+    let mut out = [0u8; 16];
+    out[..8].copy_from_slice(&seed.to_le_bytes());
+    out[8..12].copy_from_slice(&(i as u32).to_le_bytes());
+    out[12..].copy_from_slice(&life.to_le_bytes());
+    out
 }

@@ -2,13 +2,14 @@
 //! and decoder speed, and bandwidth against range-based reconciliation, measured in one run.
 //!
 //! Run with `cargo bench --bench reconcile` (`DELTACRDT_BENCH_QUICK=1`: 40 trials instead of
-//! 200, 3 timing runs instead of 11). The module is crate-private, so this bench compiles its
+//! 200, 1,000 instead of 5,000 for d = 10, 3 timing runs instead of 11). The module is crate-private, so this bench compiles its
 //! source file as a module of its own (the file uses nothing of the crate). Inputs come from a
 //! seeded splitmix64; symbol counts and byte figures are the same on every machine, times are
 //! medians of repeated runs on this one.
 //!
 //! Sections:
-//! 1. symbols needed to decode a difference of d items (median, p95, p99 over the trials);
+//! 1. symbols needed to decode a difference of d items (median, p95, p99 over the trials), and
+//!    for d = 10 the share of sessions decoded within the first k symbols;
 //! 2. encoder throughput for 1,000,000 items, against a one-pass scan of the same mapping;
 //! 3. decode time;
 //! 4. 50,000 items, 10 removed on one side: rateless IBLT against range-based reconciliation
@@ -234,6 +235,34 @@ fn main() {
             p99 as f64 / d as f64
         );
     }
+
+    let cdf_trials = if quick { 1_000 } else { 5_000 };
+    println!(
+        "\n1b. d = 10, {cdf_trials} trials (1,000 common items; common items cancel exactly, so"
+    );
+    println!("    the count does not depend on them): share decoded within the first k symbols");
+    let mut needed: Vec<u64> = (0..cdf_trials)
+        .map(|_| {
+            let key = SessionKey::from_nonces(rng.nonce(), rng.nonce());
+            let (ours, theirs) = sets(&mut rng, 1_000, 10);
+            symbols_needed(key, &ours, &theirs, 10)
+        })
+        .collect();
+    needed.sort_unstable();
+    for k in [16u64, 24, 32, 38, 40, 48, 56, 64, 80, 96, 128] {
+        let within = needed.partition_point(|&x| x <= k);
+        println!(
+            "    k = {k:>3} ({:>4} B): {:>6.2} %",
+            13 * k,
+            100.0 * within as f64 / needed.len() as f64
+        );
+    }
+    println!(
+        "    p99 = {}, p99.9 = {}, max = {}",
+        percentile(&needed, 0.99),
+        percentile(&needed, 0.999),
+        needed[needed.len() - 1]
+    );
 
     let n = 1_000_000;
     let items: Vec<u64> = (0..n).map(|_| rng.dot()).collect();

@@ -3,9 +3,10 @@
 //!
 //! An [`Encoder`] turns a set into an endless stream of coded [`Symbol`]s; a [`Decoder`] holding
 //! the other set subtracts its own stream from the peer's and peels the difference out of it.
-//! Every item is in symbol 0 and then in symbol `i` with probability `1 / (1 + i/2)`, so the
-//! first `m` symbols hold about `2 ln m` copies of each item and any difference of `d` items
-//! decodes from roughly `1.35–1.7 d` symbols, whatever `d` is: neither side needs to guess it.
+//! Every item is in symbol 0 and then in symbol `i` with probability about `1 / (1 + i/2)`, so
+//! the first `m` symbols hold about `2 ln m` copies of each item and a difference of `d` items
+//! decodes from roughly `1.4–1.7 d` symbols (more for tiny `d`), whatever `d` is: neither side
+//! needs to guess it. Figures and the protocol reasoning: `DESIGN.md` beside this file.
 //!
 //! This file uses nothing of the crate (std, `siphasher`, `foldhash`, `thiserror` only), so the
 //! benchmark can include it as a module and measure it without widening the crate's API.
@@ -191,7 +192,7 @@ impl Entry {
     /// `end`, moving `next` to `end` or beyond; `next` must be at least `start`.
     fn walk(&mut self, out: &mut [Symbol], start: u32, end: u32, sign: i64) {
         while self.next < end {
-            if let Some(s) = out.get_mut((self.next - start) as usize) {
+            if let Some(s) = out.get_mut(self.next.wrapping_sub(start) as usize) {
                 s.apply(self.item, self.check, sign);
             }
             self.advance();
@@ -208,12 +209,12 @@ impl Entry {
 struct Queue {
     last: u32,
     sign: i64,
-    buckets: Vec<Vec<Entry>>,
+    buckets: [Vec<Entry>; 33],
 }
 
 impl Queue {
     fn new(entries: Vec<Entry>, sign: i64) -> Queue {
-        let mut buckets = vec![Vec::new(); 33];
+        let mut buckets: [Vec<Entry>; 33] = std::array::from_fn(|_| Vec::new());
         if let Some(b) = buckets.first_mut() {
             *b = entries;
         }
@@ -270,9 +271,10 @@ impl Queue {
 
 /// The coded-symbol stream of one item set, produced in order, batch by batch.
 ///
-/// Producing the first `m` symbols costs `O(n log m)` in total however they are batched: each
-/// item is touched only at the indices it maps to (about `2 ln m` of them). Memory: 32 bytes per
-/// item (up to twice that while the queue's buckets grow).
+/// Each item is touched only at the indices it maps to (about `2 ln m` of the first `m`), plus
+/// one move per batch: producing the first `m` symbols in batches that grow geometrically costs
+/// `O(n log m)`; in batches of one symbol, `O(n log² m)` at worst; never `O(n m)`. Memory: 24
+/// bytes per item, up to three times that transiently while a batch moves entries.
 #[derive(Debug, Clone)]
 pub(crate) struct Encoder {
     queue: Queue,
@@ -361,9 +363,6 @@ pub(crate) enum ReconcileError {
         /// [`Limits::max_difference`].
         cap: usize,
     },
-    /// The symbols yielded one item twice: they are not the stream of any set.
-    #[error("inconsistent coded symbols: an item was recovered twice")]
-    Inconsistent,
 }
 
 /// The decoded difference between our set and the peer's, each list sorted.
@@ -380,9 +379,9 @@ pub(crate) struct Difference {
 /// Feed it the peer's symbols in order with [`add`](Decoder::add) and ask
 /// [`try_decode`](Decoder::try_decode) after each batch. Memory is bounded by [`Limits`] (and our
 /// own encoder); a peer that lies can make the session fail, never loop or grow without bound.
-/// After an [`Inconsistent`](ReconcileError::Inconsistent) or
-/// [`DifferenceCap`](ReconcileError::DifferenceCap) error the decoder is spent: every later
-/// `add` returns that error and `try_decode` returns `None`.
+/// After a [`DifferenceCap`](ReconcileError::DifferenceCap) error the decoder is spent: every
+/// later `add` returns that error and `try_decode` returns `None`. Symbols that are no set's
+/// stream (an item recovered twice, or on both sides) never decode: `try_decode` stays `None`.
 #[derive(Debug, Clone)]
 pub(crate) struct Decoder {
     key: SessionKey,
@@ -395,7 +394,6 @@ pub(crate) struct Decoder {
     /// Our symbols minus the peer's, with the recovered items removed.
     diff: Vec<Symbol>,
     pending: Vec<usize>,
-    recovered: foldhash::HashSet<u64>,
     only_ours: Vec<u64>,
     only_theirs: Vec<u64>,
     failed: Option<ReconcileError>,
@@ -416,7 +414,6 @@ impl Decoder {
             found_theirs: Queue::new(Vec::new(), 1),
             diff: Vec::new(),
             pending: Vec::new(),
-            recovered: foldhash::HashSet::default(),
             only_ours: Vec::new(),
             only_theirs: Vec::new(),
             failed: None,
@@ -433,8 +430,8 @@ impl Decoder {
     /// # Errors
     /// [`OutOfOrder`](ReconcileError::OutOfOrder) unless `start` is [`received`](Self::received),
     /// [`SymbolCap`](ReconcileError::SymbolCap) past [`Limits::max_symbols`] (both leave the
-    /// decoder unchanged); [`DifferenceCap`](ReconcileError::DifferenceCap) or
-    /// [`Inconsistent`](ReconcileError::Inconsistent) when peeling fails (the decoder is spent).
+    /// decoder unchanged); [`DifferenceCap`](ReconcileError::DifferenceCap) once more items are
+    /// recovered than [`Limits::max_difference`] (the decoder is spent).
     pub(crate) fn add(&mut self, theirs: &[Symbol], start: u64) -> Result<(), ReconcileError> {
         if let Some(e) = &self.failed {
             return Err(e.clone());
@@ -484,10 +481,7 @@ impl Decoder {
             if s.check != e.check || !e.maps_to(i) {
                 continue;
             }
-            if !self.recovered.insert(s.key) {
-                return Err(ReconcileError::Inconsistent);
-            }
-            if self.recovered.len() > self.limits.max_difference {
+            if self.only_ours.len() + self.only_theirs.len() >= self.limits.max_difference {
                 return Err(ReconcileError::DifferenceCap {
                     cap: self.limits.max_difference,
                 });
@@ -514,7 +508,7 @@ impl Decoder {
     }
 
     /// The difference, once every symbol taken is fully peeled; `None` while more symbols are
-    /// needed (and forever once the decoder is spent).
+    /// needed, and forever once the decoder is spent or the symbols proved inconsistent.
     pub(crate) fn try_decode(&self) -> Option<Difference> {
         if self.failed.is_some() || self.diff.is_empty() || !self.diff.iter().all(Symbol::is_zero) {
             return None;
@@ -525,7 +519,13 @@ impl Decoder {
         };
         d.only_ours.sort_unstable();
         d.only_theirs.sort_unstable();
-        Some(d)
+        // An item recovered twice, or on both sides: the symbols were not the stream of a set.
+        let repeats = |v: &[u64]| v.windows(2).any(|w| w.first() == w.last());
+        let both = d
+            .only_theirs
+            .iter()
+            .any(|x| d.only_ours.binary_search(x).is_ok());
+        (!repeats(&d.only_ours) && !repeats(&d.only_theirs) && !both).then_some(d)
     }
 }
 
@@ -672,7 +672,7 @@ mod tests {
                 }
             }
             prop_assert!(dec.received() <= 200);
-            prop_assert!(dec.recovered.len() <= 51);
+            prop_assert!(dec.only_ours.len() + dec.only_theirs.len() <= 50);
         }
     }
 
@@ -787,7 +787,7 @@ mod tests {
             outcome = dec.add(&eb.produce(100), dec.received());
             assert_eq!(dec.try_decode(), None);
         }
-        assert!(dec.received() <= 2_000 && dec.recovered.len() <= 301);
+        assert!(dec.received() <= 2_000 && dec.only_ours.len() + dec.only_theirs.len() <= 300);
         // Only the symbol cap leaves the decoder usable; peeling failures spend it.
         let spent = outcome != Err(ReconcileError::SymbolCap { cap: 2_000 });
         assert_eq!(dec.add(&[], dec.received()).is_err(), spent, "{outcome:?}");

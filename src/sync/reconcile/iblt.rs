@@ -794,6 +794,36 @@ mod tests {
     }
 
     #[test]
+    fn an_item_claimed_in_symbol_zero_only_is_bounded() {
+        // A peer holding nothing but claiming x in symbol 0 alone: x is recovered as theirs,
+        // peeling it leaves x pure in the other symbols it maps to, so it comes back as ours,
+        // and so on. No set has that stream; the difference cap ends the ping-pong.
+        let (k, x) = (key(12), 0xdead_beef);
+        let limits = Limits {
+            max_symbols: 64,
+            max_difference: 100,
+        };
+        let mut dec = Decoder::new(k, [], limits);
+        let mut lie = vec![Symbol::default(); 16];
+        lie[0] = Symbol {
+            count: 1,
+            key: x,
+            check: check_of(k.hash(x)),
+        };
+        assert_eq!(
+            dec.add(&lie, 0),
+            Err(ReconcileError::DifferenceCap { cap: 100 })
+        );
+        assert_eq!(dec.only_ours.len() + dec.only_theirs.len(), 100);
+        assert_eq!(dec.try_decode(), None);
+        assert_eq!(
+            dec.add(&[Symbol::default(); 16], 16),
+            Err(ReconcileError::DifferenceCap { cap: 100 })
+        );
+        assert_eq!(dec.received(), 16);
+    }
+
+    #[test]
     fn difference_cap_stops_the_session() {
         let (ours, theirs, _) = split(10, 2_000, 50, 50);
         let mut enc = Encoder::new(key(4), theirs);

@@ -8,10 +8,13 @@
 //! decodes from roughly `1.4–1.7 d` symbols (more for tiny `d`), whatever `d` is: neither side
 //! needs to guess it. Figures and the protocol reasoning: `DESIGN.md` beside this file.
 //!
-//! This file uses nothing of the crate (std, `siphasher`, `foldhash`, `thiserror` only), so the
-//! benchmark can include it as a module and measure it without widening the crate's API.
+//! This file uses nothing of the crate but `crate::platform::sort` (otherwise std, `siphasher`
+//! and `thiserror`), so the benchmark can include it, with that file, as modules of its own and
+//! measure it without widening the crate's API.
 
 use siphasher::sip::SipHasher24;
+
+use crate::platform::sort::sort_unstable;
 
 /// The key of one reconciliation session: every hash of the session is SipHash-2-4 under it.
 ///
@@ -288,7 +291,7 @@ impl Encoder {
     }
 
     fn of(key: SessionKey, mut items: Vec<u64>) -> Encoder {
-        items.sort_unstable();
+        sort_unstable(&mut items);
         items.dedup();
         let entries = items
             .into_iter()
@@ -517,8 +520,8 @@ impl Decoder {
             only_ours: self.only_ours.clone(),
             only_theirs: self.only_theirs.clone(),
         };
-        d.only_ours.sort_unstable();
-        d.only_theirs.sort_unstable();
+        sort_unstable(&mut d.only_ours);
+        sort_unstable(&mut d.only_theirs);
         // An item recovered twice, or on both sides: the symbols were not the stream of a set.
         let repeats = |v: &[u64]| v.windows(2).any(|w| w.first() == w.last());
         let both = d
@@ -578,8 +581,8 @@ mod tests {
         let mut theirs = shared.to_vec();
         theirs.extend_from_slice(ob);
         let (mut x, mut y) = (oa.to_vec(), ob.to_vec());
-        x.sort_unstable();
-        y.sort_unstable();
+        sort_unstable(&mut x);
+        sort_unstable(&mut y);
         (
             ours,
             theirs,

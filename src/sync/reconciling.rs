@@ -414,7 +414,7 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
         r.at = now;
         match verdict {
             Verdict::More(have) => {
-                let sent = symbols.len() as u64;
+                let sent = encoder.produced();
                 let start = have.min(sent);
                 let end = (sent.saturating_mul(2)).min(max_symbols).max(sent);
                 if end > sent {

@@ -3,14 +3,18 @@
 //!
 //! An [`Encoder`] turns a set into an endless stream of coded [`Symbol`]s; a [`Decoder`] holding
 //! the other set subtracts its own stream from the peer's and peels the difference out of it.
-//! Every item is in symbol 0 and then in symbol `i` with probability `1 / (1 + i/2)`, so the
-//! first `m` symbols hold about `2 ln m` copies of each item and any difference of `d` items
-//! decodes from roughly `1.35–1.7 d` symbols, whatever `d` is: neither side needs to guess it.
+//! Every item is in symbol 0 and then in symbol `i` with probability about `1 / (1 + i/2)`, so
+//! the first `m` symbols hold about `2 ln m` copies of each item and a difference of `d` items
+//! decodes from roughly `1.4–1.7 d` symbols (more for tiny `d`), whatever `d` is: neither side
+//! needs to guess it. Figures and the protocol reasoning: `DESIGN.md` beside this file.
 //!
-//! This file uses nothing of the crate (std, `siphasher`, `foldhash`, `thiserror` only), so the
-//! benchmark can include it as a module and measure it without widening the crate's API.
+//! This file uses nothing of the crate but `crate::platform::sort` (otherwise std, `siphasher`
+//! and `thiserror`), so the benchmark can include it, with that file, as modules of its own and
+//! measure it without widening the crate's API.
 
 use siphasher::sip::SipHasher24;
+
+use crate::platform::sort::sort_unstable;
 
 /// The key of one reconciliation session: every hash of the session is SipHash-2-4 under it.
 ///
@@ -132,34 +136,36 @@ impl Symbol {
 }
 
 /// An item with its position in its own mapping: `next` is the next symbol index it goes to.
+/// Indices are 32-bit: an item never maps to index `u32::MAX` or beyond (no session comes near).
 #[derive(Debug, Clone, Copy)]
 struct Entry {
-    next: u64,
     rng: u64,
     item: u64,
+    next: u32,
     check: u32,
-    sign: i32,
 }
 
 impl Entry {
     /// The item at its first index (0), its mapping seeded by its keyed hash.
-    fn new(item: u64, hash: u64, sign: i32) -> Entry {
+    fn new(item: u64, hash: u64) -> Entry {
         Entry {
-            next: 0,
             rng: hash,
             item,
+            next: 0,
             check: check_of(hash),
-            sign,
         }
     }
 
     /// Moves `next` to the following index the item maps to.
     ///
-    /// The item is in index `k` with probability `p(k) = 2 / (k + 2)`, so from index `i` the
-    /// next one is beyond `j` with probability `prod_{k=i+1..=j} (1 - p(k)) = (i+1)(i+2) /
-    /// ((j+1)(j+2))`. With `u` uniform in (0, 1] the next index is the least `j` for which that
-    /// falls below `u`: `j > sqrt((i+1)(i+2)/u + 1/4) - 3/2`. IEEE arithmetic (correctly rounded
-    /// division and square root, no fused operations) makes this the same on every target.
+    /// With `u` uniform in (0, 1] and `s = u^(-1/2)`, the next index after `i` is the least `j`
+    /// above `(i + 3/2) s - 3/2`: it is beyond `j` with probability `((i + 3/2) / (j + 3/2))^2 =
+    /// prod_{k=i+1..=j} (1 - p(k))`, so every index `k` holds the item independently with
+    /// probability `p(k) = (2k + 2) / (k + 3/2)^2`, the paper's `1 / (1 + k/2)` up to `O(k^-3)`
+    /// (0.64 instead of 2/3 at `k = 1`, within 1 % from `k = 5`). This is the paper's sampling
+    /// form; `s` depends on the generator only, so its division and square root stay off the
+    /// chain from one index to the next. IEEE arithmetic (correctly rounded, never fused) makes
+    /// the mapping the same on every target.
     fn advance(&mut self) {
         // splitmix64: a Weyl sequence through a bijective mixer.
         self.rng = self.rng.wrapping_add(0x9e37_79b9_7f4a_7c15);
@@ -167,44 +173,64 @@ impl Entry {
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
         z ^= z >> 31;
-        let u = ((z >> 11) + 1) as f64 / (1u64 << 53) as f64;
-        let i = self.next as f64;
-        let t = (i + 1.0) * (i + 2.0) / u;
-        // `as` saturates, so far-away indices stick at u64::MAX instead of wrapping.
-        let j = ((t + 0.25).sqrt() - 1.5).floor() as u64;
+        let s = ((1u64 << 53) as f64 / ((z >> 11) + 1) as f64).sqrt();
+        // `as` truncates (the floor here, the value being at least -1.5) and saturates, so
+        // far-away indices stick at u32::MAX instead of wrapping.
+        let j = ((f64::from(self.next) + 1.5) * s - 1.5) as u32;
         self.next = j.saturating_add(1).max(self.next.saturating_add(1));
     }
 
     /// Whether the item maps to symbol `index` (walks its mapping from the current index).
-    fn maps_to(mut self, index: u64) -> bool {
+    fn maps_to(mut self, index: usize) -> bool {
+        let Ok(index) = u32::try_from(index) else {
+            return false;
+        };
         while self.next < index {
             self.advance();
         }
         self.next == index
     }
+
+    /// Adds the item with `sign` to every symbol of `out` (indices `start..`) it maps to below
+    /// `end`, moving `next` to `end` or beyond; `next` must be at least `start`.
+    fn walk(&mut self, out: &mut [Symbol], start: u32, end: u32, sign: i64) {
+        while self.next < end {
+            if let Some(s) = out.get_mut(self.next.wrapping_sub(start) as usize) {
+                s.apply(self.item, self.check, sign);
+            }
+            self.advance();
+        }
+    }
 }
 
-/// Entries ordered by `next`: a radix heap (keys only grow), so taking every entry below an
-/// index costs a few sequential moves per entry instead of a binary heap's `log n` cache misses.
-/// Bucket `b` holds the entries whose `next` first differs from `last` at bit `b - 1`.
+/// Entries ordered by `next`, all added with one sign: a radix heap (keys only grow). Bucket
+/// `b` holds the entries whose `next` first differs from `last` at bit `b - 1` (bucket 0: equal
+/// to `last`). A call walks every entry of a bucket lying wholly below its end in place, one
+/// move per entry; only the bucket straddling the end is split. So one big batch costs a
+/// sequential pass, and tiny batches cost a few moves per mapping, never a pass each.
 #[derive(Debug, Clone)]
 struct Queue {
-    last: u64,
-    buckets: Vec<Vec<Entry>>,
+    last: u32,
+    sign: i64,
+    buckets: [Vec<Entry>; 33],
 }
 
 impl Queue {
-    fn new(entries: Vec<Entry>) -> Queue {
-        let mut buckets = vec![Vec::new(); 65];
+    fn new(entries: Vec<Entry>, sign: i64) -> Queue {
+        let mut buckets: [Vec<Entry>; 33] = std::array::from_fn(|_| Vec::new());
         if let Some(b) = buckets.first_mut() {
             *b = entries;
         }
-        Queue { last: 0, buckets }
+        Queue {
+            last: 0,
+            sign,
+            buckets,
+        }
     }
 
     /// Inserts an entry; its `next` must be at least `last`.
     fn push(&mut self, e: Entry) {
-        let b = (64 - (e.next ^ self.last).leading_zeros()) as usize;
+        let b = (32 - (e.next ^ self.last).leading_zeros()) as usize;
         if let Some(bucket) = self.buckets.get_mut(b) {
             bucket.push(e);
         }
@@ -213,35 +239,34 @@ impl Queue {
     /// Adds every entry to each symbol of `out` (indices `start..start + out.len()`) it maps
     /// to. Every entry's `next` must be at least `start`; afterwards every one is past the end.
     fn apply(&mut self, out: &mut [Symbol], start: u64) {
-        let end = start.saturating_add(out.len() as u64);
+        let Ok(start) = u32::try_from(start) else {
+            return;
+        };
+        let end = u32::try_from(out.len()).map_or(u32::MAX, |n| start.saturating_add(n));
         while let Some(b) = self.buckets.iter().position(|v| !v.is_empty()) {
             let Some(slot) = self.buckets.get_mut(b) else {
                 return;
             };
-            if b == 0 {
-                // Every entry here maps to `last`.
-                if self.last >= end {
-                    return;
-                }
-                let entries = std::mem::take(slot);
-                let symbol = out.get_mut(self.last.wrapping_sub(start) as usize);
-                let mut symbol = symbol;
+            let entries = std::mem::take(slot);
+            // The greatest key bucket `b` can hold.
+            let top = self.last | u32::MAX.checked_shr(32 - b as u32).unwrap_or(0);
+            if top < end {
                 for mut e in entries {
-                    if let Some(s) = symbol.as_deref_mut() {
-                        s.apply(e.item, e.check, i64::from(e.sign));
-                    }
-                    e.advance();
+                    e.walk(out, start, end, self.sign);
                     self.push(e);
                 }
-            } else {
-                let min = slot.iter().map(|e| e.next).min().unwrap_or(u64::MAX);
-                if min >= end {
-                    return;
+                continue;
+            }
+            let min = entries.iter().map(|e| e.next).min().unwrap_or(u32::MAX);
+            if min >= end {
+                if let Some(slot) = self.buckets.get_mut(b) {
+                    *slot = entries;
                 }
-                self.last = min;
-                for e in std::mem::take(slot) {
-                    self.push(e);
-                }
+                return;
+            }
+            self.last = min;
+            for e in entries {
+                self.push(e);
             }
         }
     }
@@ -249,9 +274,10 @@ impl Queue {
 
 /// The coded-symbol stream of one item set, produced in order, batch by batch.
 ///
-/// Producing the first `m` symbols costs `O(n log m)` in total however they are batched: each
-/// item is touched only at the indices it maps to (about `2 ln m` of them). Memory: 32 bytes per
-/// item (up to twice that while the queue's buckets grow).
+/// Each item is touched only at the indices it maps to (about `2 ln m` of the first `m`), plus
+/// one move per batch: producing the first `m` symbols in batches that grow geometrically costs
+/// `O(n log m)`; in batches of one symbol, `O(n log² m)` at worst; never `O(n m)`. Memory: 24
+/// bytes per item, up to three times that transiently while a batch moves entries.
 #[derive(Debug, Clone)]
 pub(crate) struct Encoder {
     queue: Queue,
@@ -265,14 +291,14 @@ impl Encoder {
     }
 
     fn of(key: SessionKey, mut items: Vec<u64>) -> Encoder {
-        crate::platform::sort::sort_unstable(&mut items);
+        sort_unstable(&mut items);
         items.dedup();
         let entries = items
             .into_iter()
-            .map(|x| Entry::new(x, key.hash(x), 1))
+            .map(|x| Entry::new(x, key.hash(x)))
             .collect();
         Encoder {
-            queue: Queue::new(entries),
+            queue: Queue::new(entries, 1),
             produced: 0,
         }
     }
@@ -340,9 +366,6 @@ pub(crate) enum ReconcileError {
         /// [`Limits::max_difference`].
         cap: usize,
     },
-    /// The symbols yielded one item twice: they are not the stream of any set.
-    #[error("inconsistent coded symbols: an item was recovered twice")]
-    Inconsistent,
 }
 
 /// The decoded difference between our set and the peer's, each list sorted.
@@ -359,20 +382,21 @@ pub(crate) struct Difference {
 /// Feed it the peer's symbols in order with [`add`](Decoder::add) and ask
 /// [`try_decode`](Decoder::try_decode) after each batch. Memory is bounded by [`Limits`] (and our
 /// own encoder); a peer that lies can make the session fail, never loop or grow without bound.
-/// After an [`Inconsistent`](ReconcileError::Inconsistent) or
-/// [`DifferenceCap`](ReconcileError::DifferenceCap) error the decoder is spent: every later
-/// `add` returns that error and `try_decode` returns `None`.
+/// After a [`DifferenceCap`](ReconcileError::DifferenceCap) error the decoder is spent: every
+/// later `add` returns that error and `try_decode` returns `None`. Symbols that are no set's
+/// stream (an item recovered twice, or on both sides) never decode: `try_decode` stays `None`.
 #[derive(Debug, Clone)]
 pub(crate) struct Decoder {
     key: SessionKey,
     limits: Limits,
     ours: Encoder,
-    /// Recovered items, to remove from the symbols still to come.
-    found: Queue,
+    /// Recovered items, to remove from the symbols still to come: ours (added back with -1)
+    /// and theirs (+1).
+    found_ours: Queue,
+    found_theirs: Queue,
     /// Our symbols minus the peer's, with the recovered items removed.
     diff: Vec<Symbol>,
     pending: Vec<usize>,
-    recovered: foldhash::HashSet<u64>,
     only_ours: Vec<u64>,
     only_theirs: Vec<u64>,
     failed: Option<ReconcileError>,
@@ -389,10 +413,10 @@ impl Decoder {
             key,
             limits,
             ours: Encoder::of(key, ours.into_iter().collect()),
-            found: Queue::new(Vec::new()),
+            found_ours: Queue::new(Vec::new(), -1),
+            found_theirs: Queue::new(Vec::new(), 1),
             diff: Vec::new(),
             pending: Vec::new(),
-            recovered: foldhash::HashSet::default(),
             only_ours: Vec::new(),
             only_theirs: Vec::new(),
             failed: None,
@@ -409,8 +433,8 @@ impl Decoder {
     /// # Errors
     /// [`OutOfOrder`](ReconcileError::OutOfOrder) unless `start` is [`received`](Self::received),
     /// [`SymbolCap`](ReconcileError::SymbolCap) past [`Limits::max_symbols`] (both leave the
-    /// decoder unchanged); [`DifferenceCap`](ReconcileError::DifferenceCap) or
-    /// [`Inconsistent`](ReconcileError::Inconsistent) when peeling fails (the decoder is spent).
+    /// decoder unchanged); [`DifferenceCap`](ReconcileError::DifferenceCap) once more items are
+    /// recovered than [`Limits::max_difference`] (the decoder is spent).
     pub(crate) fn add(&mut self, theirs: &[Symbol], start: u64) -> Result<(), ReconcileError> {
         if let Some(e) = &self.failed {
             return Err(e.clone());
@@ -432,7 +456,8 @@ impl Decoder {
         for (s, t) in fresh.iter_mut().zip(theirs) {
             s.apply(t.key, t.check, t.count.wrapping_neg());
         }
-        self.found.apply(&mut fresh, start);
+        self.found_ours.apply(&mut fresh, start);
+        self.found_theirs.apply(&mut fresh, start);
         self.diff.extend_from_slice(&fresh);
         self.pending.extend((len..self.diff.len()).filter(|&i| {
             self.diff
@@ -449,50 +474,44 @@ impl Decoder {
     /// Recovers the items of pure symbols (count ±1, check matching the key's checksum, the key
     /// mapping to that index) and removes each from every symbol it is in, until none is left.
     fn peel(&mut self) -> Result<(), ReconcileError> {
-        let len = self.diff.len() as u64;
+        let len = u32::try_from(self.diff.len()).unwrap_or(u32::MAX);
         while let Some(i) = self.pending.pop() {
             let Some(&s) = self.diff.get(i) else { continue };
-            let hash = self.key.hash(s.key);
-            // Removing the item undoes its contribution: -1 for ours, +1 for theirs.
-            let sign = match s.count {
-                1 => -1,
-                -1 => 1,
-                _ => continue,
-            };
-            let mut e = Entry::new(s.key, hash, sign);
-            if s.check != e.check || !e.maps_to(i as u64) {
+            if s.count.unsigned_abs() != 1 {
                 continue;
             }
-            if !self.recovered.insert(s.key) {
-                return Err(ReconcileError::Inconsistent);
+            let mut e = Entry::new(s.key, self.key.hash(s.key));
+            if s.check != e.check || !e.maps_to(i) {
+                continue;
             }
-            if self.recovered.len() > self.limits.max_difference {
+            if self.only_ours.len() + self.only_theirs.len() >= self.limits.max_difference {
                 return Err(ReconcileError::DifferenceCap {
                     cap: self.limits.max_difference,
                 });
             }
-            if sign < 0 {
-                &mut self.only_ours
+            // Removing the item undoes its contribution: -1 for ours, +1 for theirs.
+            let (found, list) = if s.count == 1 {
+                (&mut self.found_ours, &mut self.only_ours)
             } else {
-                &mut self.only_theirs
-            }
-            .push(s.key);
+                (&mut self.found_theirs, &mut self.only_theirs)
+            };
+            list.push(s.key);
             while e.next < len {
                 if let Some(sym) = self.diff.get_mut(e.next as usize) {
-                    sym.apply(e.item, e.check, i64::from(e.sign));
+                    sym.apply(e.item, e.check, found.sign);
                     if sym.count.unsigned_abs() == 1 {
                         self.pending.push(e.next as usize);
                     }
                 }
                 e.advance();
             }
-            self.found.push(e);
+            found.push(e);
         }
         Ok(())
     }
 
     /// The difference, once every symbol taken is fully peeled; `None` while more symbols are
-    /// needed (and forever once the decoder is spent).
+    /// needed, and forever once the decoder is spent or the symbols proved inconsistent.
     pub(crate) fn try_decode(&self) -> Option<Difference> {
         if self.failed.is_some() || self.diff.is_empty() || !self.diff.iter().all(Symbol::is_zero) {
             return None;
@@ -501,9 +520,15 @@ impl Decoder {
             only_ours: self.only_ours.clone(),
             only_theirs: self.only_theirs.clone(),
         };
-        crate::platform::sort::sort_unstable(&mut d.only_ours);
-        crate::platform::sort::sort_unstable(&mut d.only_theirs);
-        Some(d)
+        sort_unstable(&mut d.only_ours);
+        sort_unstable(&mut d.only_theirs);
+        // An item recovered twice, or on both sides: the symbols were not the stream of a set.
+        let repeats = |v: &[u64]| v.windows(2).any(|w| w.first() == w.last());
+        let both = d
+            .only_theirs
+            .iter()
+            .any(|x| d.only_ours.binary_search(x).is_ok());
+        (!repeats(&d.only_ours) && !repeats(&d.only_theirs) && !both).then_some(d)
     }
 }
 
@@ -556,8 +581,8 @@ mod tests {
         let mut theirs = shared.to_vec();
         theirs.extend_from_slice(ob);
         let (mut x, mut y) = (oa.to_vec(), ob.to_vec());
-        crate::platform::sort::sort_unstable(&mut x);
-        crate::platform::sort::sort_unstable(&mut y);
+        sort_unstable(&mut x);
+        sort_unstable(&mut y);
         (
             ours,
             theirs,
@@ -650,7 +675,7 @@ mod tests {
                 }
             }
             prop_assert!(dec.received() <= 200);
-            prop_assert!(dec.recovered.len() <= 51);
+            prop_assert!(dec.only_ours.len() + dec.only_theirs.len() <= 50);
         }
     }
 
@@ -685,12 +710,12 @@ mod tests {
 
     #[test]
     fn mapping_density_follows_the_paper() {
-        // Index i holds each item with probability 1 / (1 + i/2).
+        // Index i holds each item with probability (2i + 2) / (i + 3/2)^2 (about 1 / (1 + i/2)).
         let n = 20_000;
         let syms = Encoder::new(key(5), 0..n).produce(300);
         let mut hits = vec![0u64; 300];
         for x in 0..n {
-            let mut e = Entry::new(x, key(5).hash(x), 1);
+            let mut e = Entry::new(x, key(5).hash(x));
             while e.next < 300 {
                 hits[e.next as usize] += 1;
                 e.advance();
@@ -699,7 +724,12 @@ mod tests {
         assert_eq!(syms[0].count, n as i64);
         for (i, &h) in hits.iter().enumerate() {
             assert_eq!(syms[i].count, h as i64);
-            let p = 2.0 / (i as f64 + 2.0);
+            let k = i as f64;
+            let p = if i == 0 {
+                1.0
+            } else {
+                (2.0 * k + 2.0) / ((k + 1.5) * (k + 1.5))
+            };
             let mean = p * n as f64;
             let sd = (mean * (1.0 - p)).sqrt();
             assert!(
@@ -760,10 +790,40 @@ mod tests {
             outcome = dec.add(&eb.produce(100), dec.received());
             assert_eq!(dec.try_decode(), None);
         }
-        assert!(dec.received() <= 2_000 && dec.recovered.len() <= 301);
+        assert!(dec.received() <= 2_000 && dec.only_ours.len() + dec.only_theirs.len() <= 300);
         // Only the symbol cap leaves the decoder usable; peeling failures spend it.
         let spent = outcome != Err(ReconcileError::SymbolCap { cap: 2_000 });
         assert_eq!(dec.add(&[], dec.received()).is_err(), spent, "{outcome:?}");
+    }
+
+    #[test]
+    fn an_item_claimed_in_symbol_zero_only_is_bounded() {
+        // A peer holding nothing but claiming x in symbol 0 alone: x is recovered as theirs,
+        // peeling it leaves x pure in the other symbols it maps to, so it comes back as ours,
+        // and so on. No set has that stream; the difference cap ends the ping-pong.
+        let (k, x) = (key(12), 0xdead_beef);
+        let limits = Limits {
+            max_symbols: 64,
+            max_difference: 100,
+        };
+        let mut dec = Decoder::new(k, [], limits);
+        let mut lie = vec![Symbol::default(); 16];
+        lie[0] = Symbol {
+            count: 1,
+            key: x,
+            check: check_of(k.hash(x)),
+        };
+        assert_eq!(
+            dec.add(&lie, 0),
+            Err(ReconcileError::DifferenceCap { cap: 100 })
+        );
+        assert_eq!(dec.only_ours.len() + dec.only_theirs.len(), 100);
+        assert_eq!(dec.try_decode(), None);
+        assert_eq!(
+            dec.add(&[Symbol::default(); 16], 16),
+            Err(ReconcileError::DifferenceCap { cap: 100 })
+        );
+        assert_eq!(dec.received(), 16);
     }
 
     #[test]

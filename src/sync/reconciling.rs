@@ -240,7 +240,10 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
             r.role = Role::Finished(Outcome::Failed);
             return;
         };
-        let mut encoder = Encoder::new(round::session_key(peer.rounds.nonce, nonce), items);
+        let mut encoder = Box::new(Encoder::new(
+            round::session_key(peer.rounds.nonce, nonce),
+            items,
+        ));
         let symbols = encoder.produce(FIRST_BATCH);
         let frame = message::sketch(tag, r.id, 0, &symbols);
         self.stats.rounds.symbols += symbols.len() as u64;
@@ -300,11 +303,11 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
                     max_symbols: usize::try_from(max_symbols).unwrap_or(usize::MAX),
                     ..Limits::default()
                 };
-                *decoder = Some(Decoder::new(
+                *decoder = Some(Box::new(Decoder::new(
                     round::session_key(peer.rounds.nonce, nonce),
                     items,
                     limits,
-                ));
+                )));
             }
         }
         let decoded = decoder.as_mut().and_then(|d| {

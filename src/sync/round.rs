@@ -32,14 +32,17 @@ pub(crate) enum Role {
     /// We send coded symbols: those sent so far (kept to resend), the last batch at
     /// `sent_at`, resent `resends` times since.
     Sketcher {
-        encoder: Encoder,
+        encoder: Box<Encoder>,
         symbols: Vec<Symbol>,
         sent_at: u64,
         resends: u32,
     },
     /// We decode the peer's symbols against ours (built when the first symbols arrive);
     /// `have` symbols arrived.
-    Decoder { decoder: Option<Decoder>, have: u64 },
+    Decoder {
+        decoder: Option<Box<Decoder>>,
+        have: u64,
+    },
     /// Over.
     Finished(Outcome),
 }

@@ -319,7 +319,7 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
             }
             Some(d.try_decode())
         });
-        *have = decoder.as_ref().map_or(0, Decoder::received);
+        *have = decoder.as_ref().map_or(0, |d| d.received());
         let verdict = match decoded {
             Some(Some(diff)) => {
                 let (ours, theirs, since) = (r.ours.clone(), theirs.clone(), r.since);

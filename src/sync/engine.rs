@@ -498,8 +498,11 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
         peer.received.add(bytes.len());
         peer.heard = true;
         #[cfg(feature = "reconcile")]
-        if !matches!(msg, Message::Digest { .. }) {
-            peer.rounds.digest_at = self.now.saturating_add(self.config.repair_after_ms);
+        {
+            peer.rounds.heard = true;
+            if !matches!(msg, Message::Digest { .. }) {
+                peer.rounds.digest_at = self.now.saturating_add(self.config.repair_after_ms);
+            }
         }
         match msg {
             Message::Hello {
@@ -893,10 +896,20 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
     }
 
     fn count_full_state(&mut self, id: ReplicaId, reason: FullReason) {
-        let bump = |f: &mut super::stats::FullStates| match reason {
-            FullReason::NewPeer => f.new_peer += 1,
-            FullReason::Restart => f.restart += 1,
-            FullReason::Evicted => f.evicted += 1,
+        #[cfg(feature = "reconcile")]
+        let empty = self
+            .peers
+            .get(&id)
+            .is_some_and(|p| p.rounds.announced_empty());
+        #[cfg(not(feature = "reconcile"))]
+        let empty = false;
+        let bump = |f: &mut super::stats::FullStates| {
+            match reason {
+                FullReason::NewPeer => f.new_peer += 1,
+                FullReason::Restart => f.restart += 1,
+                FullReason::Evicted => f.evicted += 1,
+            }
+            f.to_empty += u64::from(empty);
         };
         bump(&mut self.stats.full_states);
         if let Some(peer) = self.peers.get_mut(&id) {

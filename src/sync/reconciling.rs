@@ -39,7 +39,9 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
         if rounds.theirs.is_some_and(|n| n != nonce) {
             // The peer restarted: a new session, with rounds of its own.
             rounds.round = None;
+            rounds.first = None;
             rounds.count = 0;
+            rounds.last_id = 0;
             rounds.fingerprint = None;
             self.recon.bases.remove(&from);
         }
@@ -48,7 +50,7 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
             Some(ctx) => self.on_announce(from, 0, ctx, false),
             None => {
                 // A peer without a context (or too large a one) does not reconcile.
-                if let Some(r) = rounds.round.as_mut().filter(|r| r.id == 0) {
+                if let Some(r) = rounds.round.as_mut().filter(|r| r.id == 0 && r.busy()) {
                     r.role = Role::Finished(Outcome::Failed);
                 }
             }
@@ -57,10 +59,23 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
 
     /// Whether a reconciliation frame tagged `tag` belongs to the session open with `from`
     /// (not to an earlier one whose frames are still in flight).
-    pub(super) fn in_session(&self, from: ReplicaId, tag: u32) -> bool {
-        self.peers
-            .get(&from)
-            .is_some_and(|p| p.rounds.reconciles() && p.rounds.tag == tag)
+    /// A frame of another session means the peer has not seen our hello (it was lost, or we
+    /// restarted): we greet it again, at most once per retransmission interval.
+    pub(super) fn in_session(&mut self, from: ReplicaId, tag: u32) -> bool {
+        let (now, timeout) = (self.now, self.config.retransmit_after_ms);
+        let Some(peer) = self.peers.get_mut(&from) else {
+            return false;
+        };
+        if peer.rounds.reconciles() && peer.rounds.tag == tag {
+            return true;
+        }
+        if peer
+            .hello_sent_at
+            .is_none_or(|at| now.saturating_sub(at) >= timeout)
+        {
+            peer.hello_sent_at = None;
+        }
+        false
     }
 
     /// The times reconciliation needs a tick for `peer`: a busy round's symbols or
@@ -121,10 +136,30 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
         if peer.rounds.busy() {
             return true;
         }
-        let hopeless = peer.acked.is_none()
-            && peer.rounds.round.as_ref().is_some_and(|r| {
-                matches!(r.role, Role::Finished(Outcome::Empty | Outcome::Failed))
-            });
+        let last = match peer.rounds.round.as_ref().map(|r| &r.role) {
+            Some(Role::Finished(outcome)) => Some(*outcome),
+            _ => None,
+        };
+        if last == Some(Outcome::Stalled) && !peer.rounds.heard {
+            // The last round got no answer: the next one waits until the peer is heard from
+            // (a partition, a peer gone), so rounds are not spent on silence.
+            return true;
+        }
+        if !peer.rounds.reconciles() {
+            // Its hello never came: greet it again (our hello announces a new first round).
+            if let Some(peer) = self.peers.get_mut(&id)
+                && peer.rounds.count < self.config.max_rounds
+                && last == Some(Outcome::Stalled)
+            {
+                peer.rounds.round = None;
+                peer.rounds.first = None;
+                peer.hello_sent_at = None;
+                return true;
+            }
+            return false;
+        }
+        let hopeless =
+            peer.acked.is_none() && matches!(last, Some(Outcome::Empty | Outcome::Failed));
         !hopeless && self.start_new_round(id)
     }
 
@@ -157,6 +192,7 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
             return;
         };
         let tag = peer.rounds.tag;
+        peer.rounds.last_id = peer.rounds.last_id.max(id);
         match &mut peer.rounds.round {
             Some(r) if r.id == id => {
                 if r.theirs.is_some() {
@@ -170,14 +206,28 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
                 r.theirs = Some(theirs);
                 r.at = now;
             }
-            Some(r) if r.id > id => return, // an older round, abandoned
+            Some(r) if r.id > id => {
+                // The peer is behind (its announcement of ours was lost): say ours again, or
+                // open a newer round than both if ours is over.
+                if answer && r.busy() {
+                    let frame = message::summary(tag, r.id, false, &r.ours);
+                    self.push(FrameKind::Summary, from, frame);
+                } else if answer {
+                    self.start_new_round(from);
+                }
+                return;
+            }
             _ => {
                 if peer.rounds.count >= max_rounds {
                     debug!(peer = %from, "round refused: the session's rounds are used up");
                     return;
                 }
                 peer.rounds.count += 1;
+                peer.rounds.heard = false;
                 self.stats.rounds.started += 1;
+                if id == 0 {
+                    peer.rounds.first = Some(mine.clone());
+                }
                 let mut r = Round::new(id, mine, now, self.seq);
                 r.theirs = Some(theirs);
                 if answer {
@@ -265,7 +315,7 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
         start: u64,
         symbols: &[Symbol],
     ) -> bool {
-        let (now, max_symbols) = (self.now, self.config.max_symbols);
+        let (now, max_symbols, me) = (self.now, self.config.max_symbols, self.id());
         let Some(peer) = self.peers.get_mut(&from) else {
             return false;
         };
@@ -276,6 +326,13 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
         ) else {
             return false;
         };
+        if matches!(r.role, Role::Finished(Outcome::Stalled)) && me > from {
+            // We gave up waiting, but the symbols came after all: decode them.
+            r.role = Role::Decoder {
+                decoder: None,
+                have: 0,
+            };
+        }
         let (decoder, have) = match &mut r.role {
             Role::Finished(outcome) => {
                 // Our verdict was lost: say it again.
@@ -311,10 +368,15 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
             }
         }
         let decoded = decoder.as_mut().and_then(|d| {
-            // Batches may come again (a lost verdict) or overlap: take only what is new.
+            // Batches may come again (a lost verdict) or overlap: take only what is new. One
+            // past a gap (a batch was lost) adds nothing: the verdict asks from the gap on.
             let got = d.received();
-            let skip = usize::try_from(got.checked_sub(start)?).ok()?;
-            if let Some(new) = symbols.get(skip..).filter(|n| !n.is_empty()) {
+            if let Some(skip) = got.checked_sub(start)
+                && let Some(new) = usize::try_from(skip)
+                    .ok()
+                    .and_then(|skip| symbols.get(skip..))
+                    .filter(|n| !n.is_empty())
+            {
                 d.add(new, got).ok()?;
             }
             Some(d.try_decode())
@@ -508,9 +570,15 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
         if !self.quiet(from) || self.fingerprint(from) == Some(fingerprint) {
             return;
         }
-        if self.start_new_round(from) {
-            self.stats.rounds.repairs += 1;
-            warn!(peer = %from, "state fingerprints differ on a quiet session: repairing");
+        self.stats.rounds.repairs += 1;
+        warn!(peer = %from, "state fingerprints differ on a quiet session: repairing");
+        if !self.start_new_round(from) {
+            // No round possible (our context does not fit a frame, or the session's rounds
+            // are used up): forget the peer's acknowledgement, so it gets everything again.
+            if let Some(peer) = self.peers.get_mut(&from) {
+                peer.acked = None;
+                peer.in_flight = None;
+            }
         }
     }
 
@@ -527,8 +595,16 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
             return peer.rounds.busy();
         }
         let tag = peer.rounds.tag;
-        let round = peer.rounds.round.as_ref().map_or(1, |r| r.id + 1);
+        // Newer than any round either side has opened, so the peer adopts it.
+        let round = peer
+            .rounds
+            .round
+            .as_ref()
+            .map_or(0, |r| r.id)
+            .max(peer.rounds.last_id)
+            + 1;
         peer.rounds.count += 1;
+        peer.rounds.heard = false;
         self.stats.rounds.started += 1;
         let frame = message::summary(tag, round, false, &mine);
         peer.rounds.round = Some(Round::new(round, mine, now, self.seq));

@@ -114,12 +114,20 @@ pub(crate) struct PeerRounds {
     pub(crate) tag: u32,
     /// The round under way or last finished.
     pub(crate) round: Option<Round>,
+    /// Our announcement of the session's first round, which every hello of the session
+    /// carries (a peer whose first hello was lost still gets it, whatever round we are in).
+    pub(crate) first: Option<CausalContext>,
     /// Rounds started this session (capped by `SyncConfig::max_rounds`).
     pub(crate) count: u32,
+    /// The highest round number the peer announced this session.
+    pub(crate) last_id: u64,
     /// When a quiet session next compares fingerprints (tick time, ms).
     pub(crate) digest_at: u64,
     /// Our fingerprint for this session, with the sequence number it was computed at.
     pub(crate) fingerprint: Option<(u64, u64)>,
+    /// A frame came from the peer since the last round started (a stalled round is retried
+    /// only then).
+    pub(crate) heard: bool,
 }
 
 impl PeerRounds {
@@ -129,9 +137,12 @@ impl PeerRounds {
             theirs: None,
             tag: 0,
             round: None,
+            first: None,
             count: 0,
+            last_id: 0,
             digest_at: 0,
             fingerprint: None,
+            heard: false,
         }
     }
 
@@ -144,6 +155,13 @@ impl PeerRounds {
     /// Whether the peer reconciles (it sent a minor-1 hello with a nonce).
     pub(crate) fn reconciles(&self) -> bool {
         self.theirs.is_some()
+    }
+
+    /// Whether the last round ended because the peer announced an empty context.
+    pub(crate) fn announced_empty(&self) -> bool {
+        self.round
+            .as_ref()
+            .is_some_and(|r| matches!(r.role, Role::Finished(Outcome::Empty)))
     }
 
     /// Whether a round holds back what we ship to the peer.
@@ -304,9 +322,10 @@ pub(crate) fn hello(
         && let Some(mine) = snapshot
     {
         rounds.round = Some(Round::new(0, mine.clone(), now, seq));
-        rounds.count = 1;
+        rounds.first = Some(mine.clone());
+        rounds.count += 1;
+        rounds.heard = false;
         stats.rounds.started += 1;
     }
-    let announced = rounds.round.as_ref().filter(|r| r.id == 0).map(|r| &r.ours);
-    message::hello(me, reply, rounds.nonce, announced)
+    message::hello(me, reply, rounds.nonce, rounds.first.as_ref())
 }

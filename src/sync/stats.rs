@@ -69,6 +69,10 @@ pub struct FullStates {
     pub restart: u64,
     /// A peer that fell behind the capped buffer.
     pub evicted: u64,
+    /// Of the above, those sent to a peer that had announced an empty causal context: it had
+    /// nothing, so the state is what it lacks (every other one is a fallback: a peer without
+    /// reconciliation, a context too large for a frame, a round that failed).
+    pub to_empty: u64,
 }
 
 impl FullStates {

@@ -266,6 +266,11 @@ where
         self.nodes[b].engine.connect(id(a));
     }
 
+    /// Whether `a` and `b` sync with each other.
+    pub fn linked(&self, a: usize, b: usize) -> bool {
+        self.nodes[a].neighbours.contains(&b)
+    }
+
     /// Connects every pair.
     pub fn full_mesh(&mut self) {
         for a in 0..self.len() {
@@ -393,6 +398,28 @@ where
     fn delay(&mut self) -> u64 {
         self.rng
             .range(self.faults.min_delay_ms, self.faults.max_delay_ms)
+    }
+
+    /// A lying or broken receiver: one data frame in flight (chosen at random) is lost, and
+    /// its sender gets an acknowledgement of it as if it had arrived. Returns whether there
+    /// was one. Without divergence repair the sender would never send those deltas again.
+    pub fn forge_ack(&mut self) -> bool {
+        let data: Vec<usize> = (0..self.frames.len())
+            .filter(|&k| matches!(self.frames[k].bytes.get(3), Some(0x02 | 0x03)))
+            .collect();
+        if data.is_empty() {
+            return false;
+        }
+        let k = data[self.rng.index(data.len())];
+        let frame = self.frames.remove(k);
+        let (seq, _) = read_varint(&frame.bytes[4..]);
+        let mut ack = vec![0x44, 0x43, 0x01, 0x05];
+        write_varint(&mut ack, seq);
+        let crc = crc32(&ack);
+        ack.extend_from_slice(&crc.to_le_bytes());
+        let due = self.now + self.delay();
+        self.push(due, frame.to, frame.from, ack);
+        true
     }
 
     /// Hands every frame replica `from` has to send to the network.
@@ -540,4 +567,39 @@ fn nonce_seed(seed: u64, i: usize, life: u32) -> [u8; 16] {
     out[8..12].copy_from_slice(&(i as u32).to_le_bytes());
     out[12..].copy_from_slice(&life.to_le_bytes());
     out
+}
+
+fn read_varint(bytes: &[u8]) -> (u64, usize) {
+    let mut value = 0u64;
+    for (i, &b) in bytes.iter().enumerate().take(10) {
+        value |= u64::from(b & 0x7f) << (7 * i);
+        if b < 0x80 {
+            return (value, i + 1);
+        }
+    }
+    (value, bytes.len())
+}
+
+fn write_varint(out: &mut Vec<u8>, mut value: u64) {
+    while value >= 0x80 {
+        out.push((value as u8) | 0x80);
+        value >>= 7;
+    }
+    out.push(value as u8);
+}
+
+/// The CRC-32 (IEEE) that closes every frame.
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &b in bytes {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xedb8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
 }

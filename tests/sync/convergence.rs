@@ -43,6 +43,7 @@ fn env_u64(name: &str) -> Option<u64> {
 fn sim_config() -> SyncConfig {
     SyncConfig {
         retransmit_after_ms: 150,
+        repair_after_ms: 1_000,
         ..SyncConfig::default()
     }
 }
@@ -140,6 +141,16 @@ struct Outcome {
     restarts: u32,
     partitions: u32,
     full_states: u64,
+    /// Full states to peers that had something, in schedules whose frames hold a causal
+    /// context (must be none: rounds find what such a peer lacks) ...
+    full_to_nonempty: u64,
+    /// ... and in schedules with frames too small for one (a context that does not fit half a
+    /// frame is not announced: those peers get full states).
+    full_tiny_frames: u64,
+    new_links: u32,
+    forged_acks: u32,
+    rounds: u64,
+    repairs: u64,
     evictions: u64,
     chunks: u64,
     frames: u64,
@@ -165,7 +176,8 @@ fn schedule(seed: u64) -> Outcome {
     let mut config = sim_config();
     // Exercise chunked payloads, a tiny buffer cap and the optimisations switched off in some
     // schedules; convergence must not depend on any of them.
-    if shape.chance(0.25) {
+    let tiny = shape.chance(0.25);
+    if tiny {
         config.max_frame_bytes = 160;
     }
     if shape.chance(0.2) {
@@ -198,6 +210,15 @@ fn schedule(seed: u64) -> Outcome {
             let victim = sim.rng.index(n);
             sim.crash_restart(victim);
             out.restarts += 1;
+        } else if event < 19 {
+            // A new link between two replicas that never synced directly.
+            let (a, b) = (sim.rng.index(n), sim.rng.index(n));
+            if a != b && !sim.linked(a, b) {
+                sim.connect(a, b);
+                out.new_links += 1;
+            }
+        } else if event < 22 && sim.forge_ack() {
+            out.forged_acks += 1;
         }
         let at = sim.rng.index(n);
         let op = doc_op(&mut sim.rng);
@@ -210,6 +231,14 @@ fn schedule(seed: u64) -> Outcome {
     }
     sim.heal();
     sim.faults.drop = 0.0;
+    sim.run_until_quiescent(10, 5_000)
+        .unwrap_or_else(|e| panic!("{e}"));
+    // A forged acknowledgement leaves a quiet session diverged: the fingerprints of quiet
+    // sessions find it and a repair round fixes it.
+    let repair = config.repair_after_ms;
+    for _ in 0..(3 * repair / 50) {
+        sim.step(50);
+    }
     sim.run_until_quiescent(10, 5_000)
         .unwrap_or_else(|e| panic!("{e}"));
     let converged = sim.assert_converged();
@@ -226,6 +255,14 @@ fn schedule(seed: u64) -> Outcome {
     for node in &sim.nodes {
         let stats = node.engine.stats();
         out.full_states += stats.full_states.total();
+        let fallbacks = stats.full_states.total() - stats.full_states.to_empty;
+        if tiny {
+            out.full_tiny_frames += fallbacks;
+        } else {
+            out.full_to_nonempty += fallbacks;
+        }
+        out.rounds += stats.rounds.decoded;
+        out.repairs += stats.rounds.repairs;
         out.evictions += stats.evictions;
         out.chunks += stats.sent.chunk.messages;
     }
@@ -253,6 +290,12 @@ fn random_schedules_converge_to_the_join_of_all_deltas() {
         total.restarts += out.restarts;
         total.partitions += out.partitions;
         total.full_states += out.full_states;
+        total.full_to_nonempty += out.full_to_nonempty;
+        total.full_tiny_frames += out.full_tiny_frames;
+        total.new_links += out.new_links;
+        total.forged_acks += out.forged_acks;
+        total.rounds += out.rounds;
+        total.repairs += out.repairs;
         total.evictions += out.evictions;
         total.chunks += out.chunks;
         total.frames += out.frames;
@@ -261,7 +304,13 @@ fn random_schedules_converge_to_the_join_of_all_deltas() {
     if schedules >= 100 {
         assert!(total.restarts > 0 && total.partitions > 0, "{total:?}");
         assert!(total.evictions > 0 && total.chunks > 0, "{total:?}");
+        assert!(total.new_links > 0 && total.forged_acks > 0, "{total:?}");
+        assert!(total.rounds > 0 && total.repairs > 0, "{total:?}");
     }
+    // History ran out (new links, restarts, evictions, lost or forged acknowledgements) and
+    // rounds found what each peer lacked: the only full states went to peers that had nothing,
+    // or in schedules whose frames are too small to announce a context in.
+    assert_eq!(total.full_to_nonempty, 0, "{total:?}");
     println!("{schedules} schedules from seed {base:#x}: {total:?}");
 }
 

@@ -415,7 +415,7 @@ where
         let (seq, _) = read_varint(&frame.bytes[4..]);
         let mut ack = vec![0x44, 0x43, 0x01, 0x05];
         write_varint(&mut ack, seq);
-        let crc = crc32(&ack);
+        let crc = crc32fast::hash(&ack);
         ack.extend_from_slice(&crc.to_le_bytes());
         let due = self.now + self.delay();
         self.push(due, frame.to, frame.from, ack);
@@ -586,20 +586,4 @@ fn write_varint(out: &mut Vec<u8>, mut value: u64) {
         value >>= 7;
     }
     out.push(value as u8);
-}
-
-/// The CRC-32 (IEEE) that closes every frame.
-fn crc32(bytes: &[u8]) -> u32 {
-    let mut crc = !0u32;
-    for &b in bytes {
-        crc ^= u32::from(b);
-        for _ in 0..8 {
-            crc = if crc & 1 == 1 {
-                (crc >> 1) ^ 0xedb8_8320
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
 }

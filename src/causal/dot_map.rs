@@ -2,43 +2,32 @@
 
 use core::hash::Hash;
 use core::ops::ControlFlow;
-use foldhash::HashMap;
+use foldhash::{HashMap, HashSet};
 
 use super::context::Seen;
 use super::dot::{ActorMap, LocalDot};
-use super::dot_store::{DotStore, JoinMode, SEAL, Seal};
+use super::dot_store::{DotStore, JoinMode, SEAL, Seal, StoreOps, probe};
 use super::{CausalContext, InvalidContext};
 
-/// Key ↦ nested dot store; keys whose store is bottom are absent (canonical form), except as
-/// hints in a keyed delta (see "keyed deltas" in the store module).
+/// Key ↦ nested dot store; keys whose store is bottom are absent (canonical form).
 ///
 /// Nested stores are joined with the *parent's* contexts, so a key removed on one side (its dots
 /// covered by that side's context) and updated concurrently on the other keeps exactly the
 /// update's dots: update wins, and concurrent creations of one key merge.
+///
+/// `index` maps every dot held anywhere under a key to that key (see "the dot index" in the
+/// store module): a join finds the keys a remove touches without visiting the others.
 #[derive(Clone, Debug)]
 pub struct DotMap<K, S> {
-    pub(crate) entries: HashMap<K, S>,
-    /// Every dot the context covers under this map but no entry holds belongs to a listed key.
-    pub(crate) keyed: bool,
+    entries: HashMap<K, S>,
+    index: HashMap<LocalDot, K>,
 }
 
 impl<K, S> Default for DotMap<K, S> {
     fn default() -> Self {
         Self {
             entries: HashMap::default(),
-            keyed: false,
-        }
-    }
-}
-
-impl<K: Hash + Eq, S> DotMap<K, S> {
-    /// A keyed delta store holding `key ↦ value` (a hint if `value` is bottom).
-    pub(crate) fn keyed_single(key: K, value: S) -> Self {
-        let mut entries = HashMap::default();
-        entries.insert(key, value);
-        Self {
-            entries,
-            keyed: true,
+            index: HashMap::default(),
         }
     }
 }
@@ -46,6 +35,140 @@ impl<K: Hash + Eq, S> DotMap<K, S> {
 impl<K: Hash + Eq, S: PartialEq> PartialEq for DotMap<K, S> {
     fn eq(&self, other: &Self) -> bool {
         self.entries == other.entries
+    }
+}
+
+impl<K: Hash + Eq, S> DotMap<K, S> {
+    /// The store under `key`, if any.
+    pub(crate) fn get(&self, key: &K) -> Option<&S> {
+        self.entries.get(key)
+    }
+
+    /// The entries, in no particular order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&K, &S)> {
+        self.entries.iter()
+    }
+
+    /// Number of keys.
+    pub(crate) fn len(&self) -> usize {
+        self.entries.len()
+    }
+}
+
+impl<K: Hash + Eq + Clone, S: DotStore> DotMap<K, S> {
+    /// A store holding `key ↦ value` (nothing if `value` is bottom).
+    pub(crate) fn single(key: K, value: S) -> Self {
+        let mut map = Self::default();
+        map.insert_new(key, value);
+        map
+    }
+
+    /// Inserts `value` under `key`, which holds nothing, indexing its dots (bottom values are
+    /// not stored).
+    fn insert_new(&mut self, key: K, value: S) {
+        if value.is_bottom() {
+            return;
+        }
+        value.for_each_dot(&mut |d| {
+            self.index.insert(d, key.clone());
+        });
+        self.entries.insert(key, value);
+    }
+
+    /// Removes `key`, unindexing its dots: O(dots under it).
+    pub(crate) fn remove(&mut self, key: &K) -> Option<S> {
+        let value = self.entries.remove(key)?;
+        value.for_each_dot(&mut |d| self.unindex(d, key));
+        Some(value)
+    }
+
+    /// Drops `dot` from the index if it names `key`.
+    fn unindex(&mut self, dot: LocalDot, key: &K) {
+        if self.index.get(&dot) == Some(key) {
+            self.index.remove(&dot);
+        }
+    }
+
+    /// Changes the value under `key` (created empty if absent) with `f`, a mutator of the
+    /// value that returns its delta's context (`delta`, in a table of its own; `ctx` is the
+    /// map's): the index follows the events of `delta`, which cover every dot the mutator added
+    /// or dropped, so a mutation costs O(its delta). A mutator that changed dots its delta does
+    /// not name is caught by a count of the dots and the key reindexed from scratch.
+    pub(crate) fn edit<R>(
+        &mut self,
+        key: K,
+        ctx: &mut CausalContext,
+        f: impl FnOnce(&mut S, &mut CausalContext) -> (R, CausalContext),
+    ) -> (R, CausalContext) {
+        let mut value = self.entries.remove(&key).unwrap_or_default();
+        let before = value.dot_count();
+        let (result, delta) = f(&mut value, ctx);
+        let (mut added, mut dropped) = (0usize, 0usize);
+        delta.for_each_event_in(ctx, &mut |d| {
+            let indexed = self.index.get(&d) == Some(&key);
+            if value.holds(d) && !indexed {
+                self.index.insert(d, key.clone());
+                added += 1;
+            } else if !value.holds(d) && indexed {
+                self.index.remove(&d);
+                dropped += 1;
+            }
+        });
+        if before + added != value.dot_count() + dropped {
+            self.index.retain(|_, k| *k != key);
+            value.for_each_dot(&mut |d| {
+                self.index.insert(d, key.clone());
+            });
+        }
+        if !value.is_bottom() {
+            self.entries.insert(key, value);
+        }
+        (result, delta)
+    }
+
+    /// Rebuilds the index from the entries.
+    fn reindex(&mut self) {
+        self.index.clear();
+        for (k, s) in &self.entries {
+            s.for_each_dot(&mut |d| {
+                self.index.insert(d, k.clone());
+            });
+        }
+    }
+
+    /// Joins `other` (bottom for a key only we hold) into the entry under `key`. `lost` lists
+    /// the dots of ours under `key` the join may drop (`None`: any of them), so the index
+    /// follows in O(|other| + |lost|).
+    fn join_key(
+        &mut self,
+        key: K,
+        other: S,
+        lost: Option<&[LocalDot]>,
+        ours: &Seen<'_>,
+        theirs: &Seen<'_>,
+        mode: JoinMode,
+    ) {
+        let mut mine = self.entries.remove(&key).unwrap_or_default();
+        let mut gained = Vec::new();
+        other.for_each_dot(&mut |d| gained.push(d));
+        let mut held = Vec::new();
+        if lost.is_none() && mode.scan {
+            mine.for_each_dot(&mut |d| held.push(d));
+        }
+        mine.join_store(ours, other, theirs, mode);
+        for &d in lost.unwrap_or(&held) {
+            if !mine.holds(d) {
+                self.unindex(d, &key);
+            }
+        }
+        for d in gained {
+            if mine.holds(d) {
+                self.index.entry(d).or_insert_with(|| key.clone());
+            }
+        }
+        if !mine.is_bottom() {
+            self.entries.insert(key, mine);
+        }
     }
 }
 
@@ -60,6 +183,44 @@ impl<K: Hash + Eq + Clone + core::fmt::Debug, S: DotStore> crate::causal::dot_st
         self.entries.is_empty()
     }
 
+    fn holds(&self, dot: LocalDot) -> bool {
+        self.index.contains_key(&dot)
+    }
+
+    fn dot_count(&self) -> usize {
+        self.index.len()
+    }
+
+    fn restrict(&self, events: &CausalContext, _: Seal) -> Self {
+        let mut keys = HashSet::default();
+        if events.event_count() <= u64::try_from(self.index.len()).unwrap_or(u64::MAX) {
+            let _ = events.try_for_each_event(&mut |d| {
+                if let Some(k) = self.index.get(&d) {
+                    keys.insert(k);
+                }
+                ControlFlow::Continue(())
+            });
+        } else {
+            keys.extend(self.entries.keys());
+        }
+        let mut out = Self::default();
+        for k in keys {
+            if let Some(s) = self.entries.get(k) {
+                out.insert_new(k.clone(), s.restrict(events, SEAL));
+            }
+        }
+        out
+    }
+
+    fn index_is_exact(&self) -> bool {
+        let mut rebuilt = HashMap::default();
+        let mut unique = true;
+        for (k, s) in &self.entries {
+            s.for_each_dot(&mut |d| unique &= rebuilt.insert(d, k.clone()).is_none());
+        }
+        unique && rebuilt == self.index && self.entries.values().all(S::index_is_exact)
+    }
+
     fn try_for_each_dot(&self, f: &mut dyn FnMut(LocalDot) -> ControlFlow<()>) -> ControlFlow<()> {
         self.entries
             .values()
@@ -68,6 +229,7 @@ impl<K: Hash + Eq + Clone + core::fmt::Debug, S: DotStore> crate::causal::dot_st
 
     fn remap(&mut self, map: &ActorMap, _: Seal) {
         self.entries.values_mut().for_each(|s| s.remap(map, SEAL));
+        self.reindex();
     }
 
     fn retain_dots(&mut self, keep: &mut dyn FnMut(LocalDot) -> bool, _: Seal) {
@@ -75,60 +237,50 @@ impl<K: Hash + Eq + Clone + core::fmt::Debug, S: DotStore> crate::causal::dot_st
             s.retain_dots(keep, SEAL);
             !s.is_bottom()
         });
-        self.keyed = false;
+        self.reindex();
     }
 
     fn join_store(&mut self, ours: &Seen<'_>, mut other: Self, theirs: &Seen<'_>, mode: JoinMode) {
-        let keyed = mode.hints && self.keyed && other.keyed;
-        if !keyed && self.keyed {
-            self.normalize(SEAL);
-        }
-        if mode.scan && !other.keyed {
-            // Keys only we hold lose the dots `other` has seen (and so removed).
-            self.entries.retain(|k, s| {
-                if !other.entries.contains_key(k) {
-                    s.join_store(ours, S::default(), theirs, mode);
+        // The dots of ours `theirs` has seen, by key: the only ones the join can drop.
+        let mut hits: Option<HashMap<K, Vec<LocalDot>>> = None;
+        if mode.scan && probe(theirs, self.index.len()) {
+            let mut found: HashMap<K, Vec<LocalDot>> = HashMap::default();
+            let _ = theirs.try_for_each_event(&mut |d| {
+                if let Some(k) = self.index.get(&d) {
+                    found.entry(k.clone()).or_default().push(d);
                 }
-                !s.is_bottom()
+                ControlFlow::Continue(())
             });
+            hits = Some(found);
         }
-        for (k, s) in other.entries.drain() {
-            let mut mine = self.entries.remove(&k).unwrap_or_else(|| {
-                // A key we lack: if we are keyed, our context has no dot under it.
-                let mut fresh = S::default();
-                fresh.mark_keyed(self.keyed, SEAL);
-                fresh
-            });
-            mine.join_store(ours, s, theirs, mode);
-            if keyed {
-                self.entries.insert(k, mine);
-            } else {
-                mine.normalize(SEAL);
-                if !mine.is_bottom() {
-                    self.entries.insert(k, mine);
+        if mode.scan {
+            // Keys only we hold lose the dots `other` has seen (and so removed).
+            let only_ours: Vec<K> = match &hits {
+                Some(found) => found.keys().cloned().collect(),
+                None => self.entries.keys().cloned().collect(),
+            };
+            for k in only_ours {
+                if !other.entries.contains_key(&k) {
+                    let lost = hits
+                        .as_ref()
+                        .map(|h| h.get(&k).map_or(&[][..], Vec::as_slice));
+                    self.join_key(k, S::default(), lost, ours, theirs, mode);
                 }
             }
         }
-        self.keyed = keyed;
-    }
-
-    fn normalize(&mut self, _: Seal) {
-        if self.keyed {
-            self.entries.retain(|_, s| {
-                s.normalize(SEAL);
-                !s.is_bottom()
-            });
-            self.keyed = false;
+        for (k, s) in other.entries.drain() {
+            let lost = match (&hits, mode.scan) {
+                (_, false) => Some(&[][..]),
+                (Some(found), true) => Some(found.get(&k).map_or(&[][..], Vec::as_slice)),
+                (None, true) => None,
+            };
+            self.join_key(k, s, lost, ours, theirs, mode);
         }
-    }
-
-    fn mark_keyed(&mut self, keyed: bool, _: Seal) {
-        self.keyed = keyed;
     }
 
     fn validate(&self, ctx: &CausalContext) -> Result<(), InvalidContext> {
         for s in self.entries.values() {
-            if s.is_bottom() && !self.keyed {
+            if s.is_bottom() {
                 return Err(InvalidContext::NotCanonical("a map holds an empty entry"));
             }
             s.validate(ctx)?;
@@ -139,39 +291,25 @@ impl<K: Hash + Eq + Clone + core::fmt::Debug, S: DotStore> crate::causal::dot_st
 
 #[cfg(feature = "serde")]
 mod serde_impl {
-    use super::{DotMap, DotStore, Hash};
-    use crate::causal::dot_store::{SEAL, Seq, holds_dots};
+    use super::{DotMap, DotStore, Hash, StoreOps};
+    use crate::causal::dot_store::{SEAL, Seq};
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-    /// Wire shape: the entries. Hints are not shipped (see "keyed deltas" in the store module):
-    /// a decoded map is never keyed.
+    /// Wire shape: the entries.
     impl<K: Serialize, S: DotStore> Serialize for DotMap<K, S>
     where
         S::Wire: Serialize,
     {
         fn serialize<SER: Serializer>(&self, s: SER) -> Result<SER::Ok, SER::Error> {
-            let keyed = self.keyed;
-            let shipped = |(_, v): &(&K, &S)| !keyed || holds_dots(*v);
-            let entries = || {
-                self.entries
-                    .iter()
-                    .filter(shipped)
-                    .map(|(k, v)| (k, v.wire()))
-            };
-            let len = if keyed {
-                entries().count()
-            } else {
-                self.entries.len()
-            };
             Seq {
-                len,
-                items: entries,
+                len: self.entries.len(),
+                items: || self.entries.iter().map(|(k, v)| (k, v.wire())),
             }
             .serialize(s)
         }
     }
 
-    impl<'de, K: Deserialize<'de> + Hash + Eq, S: DotStore> Deserialize<'de> for DotMap<K, S>
+    impl<'de, K: Deserialize<'de> + Hash + Eq + Clone, S: DotStore> Deserialize<'de> for DotMap<K, S>
     where
         S::Wire: Deserialize<'de>,
     {
@@ -186,15 +324,22 @@ mod serde_impl {
         }
     }
 
-    impl<K: Hash + Eq, S> DotMap<K, S> {
-        /// Adds one decoded entry (a decoded map is never keyed).
+    impl<K: Hash + Eq + Clone, S: StoreOps> DotMap<K, S> {
+        /// Adds one decoded entry, indexing its dots.
         ///
         /// # Errors
-        /// The reason, when `key` is already present.
+        /// The reason, when `key` is already present or a dot is held under another key too.
         pub(crate) fn insert_decoded(&mut self, key: K, value: S) -> Result<(), &'static str> {
-            match self.entries.insert(key, value) {
-                None => Ok(()),
-                Some(_) => Err("a map key appears twice"),
+            if self.entries.contains_key(&key) {
+                return Err("a map key appears twice");
+            }
+            let mut unique = true;
+            value.for_each_dot(&mut |d| unique &= self.index.insert(d, key.clone()).is_none());
+            self.entries.insert(key, value);
+            if unique {
+                Ok(())
+            } else {
+                Err("a dot is held twice")
             }
         }
     }

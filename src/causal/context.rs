@@ -934,4 +934,71 @@ mod tests {
         let dup = CausalContext::from_entries(vec![Entry::new(r(1)), Entry::new(r(1))]);
         assert_eq!(dup.validate(), Err(InvalidContext::DuplicateReplica(r(1))));
     }
+
+    fn events(c: &CausalContext) -> Vec<Dot> {
+        let mut out = Vec::new();
+        let _ = c.try_for_each_event(&mut |d| {
+            out.push(c.to_dot(d));
+            ControlFlow::Continue(())
+        });
+        out.sort();
+        out
+    }
+
+    fn context(dots: &[(u128, u64)]) -> CausalContext {
+        let mut c = CausalContext::default();
+        for &(id, n) in dots {
+            c.insert(Dot::new(r(id), n));
+        }
+        c
+    }
+
+    #[test]
+    fn difference_is_the_set_difference_in_compact_form() {
+        let ours = context(&[
+            (1, 1),
+            (1, 2),
+            (1, 3),
+            (1, 4),
+            (1, 6),
+            (1, 9),
+            (2, 1),
+            (2, 2),
+        ]);
+        let theirs = context(&[(1, 1), (1, 3), (1, 6), (3, 1)]);
+        let diff = ours.difference(&theirs);
+        assert_eq!(
+            events(&diff),
+            [
+                Dot::new(r(1), 2),
+                Dot::new(r(1), 4),
+                Dot::new(r(1), 9),
+                Dot::new(r(2), 1),
+                Dot::new(r(2), 2)
+            ]
+        );
+        // A replica they never saw keeps our entry whole (compact); the rest is a cloud.
+        assert_eq!(diff.max(r(2)), 2);
+        assert_eq!(diff.max(r(1)), 0);
+        assert_eq!(diff.cloud_len(), 3);
+        assert!(diff.validate().is_ok());
+        // Nothing is lacking from a superset, and everything from bottom.
+        assert!(ours.difference(&ours).is_empty());
+        assert_eq!(ours.difference(&CausalContext::default()), ours);
+    }
+
+    #[test]
+    fn difference_above_their_cloud_compacts_from_one() {
+        // They saw only 2 out of order: we lack 1 and 3..=5 of theirs, stored as max 1 + cloud.
+        let ours = context(&[(1, 1), (1, 2), (1, 3), (1, 4), (1, 5)]);
+        let theirs = context(&[(1, 2)]);
+        let diff = ours.difference(&theirs);
+        assert_eq!(diff.max(r(1)), 1);
+        assert_eq!(
+            diff.cloud().collect::<Vec<_>>(),
+            [Dot::new(r(1), 3), Dot::new(r(1), 4), Dot::new(r(1), 5)]
+        );
+        assert!(diff.validate().is_ok());
+        assert_eq!(diff.event_count(), 4);
+    }
 }

@@ -648,3 +648,174 @@ macro_rules! causal_type {
     };
 }
 pub(crate) use causal_type;
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use proptest::prelude::*;
+    use proptest::sample::Index;
+
+    use super::{Causal, CausalContext, ControlFlow, StoreOps, outside};
+    use crate::causal::Dot;
+    use crate::crdt::OrSet;
+    use crate::document::{Doc, Scalar};
+    use crate::id::ReplicaId;
+    use crate::lattice::Lattice;
+
+    fn events(c: &CausalContext) -> BTreeSet<Dot> {
+        let mut out = BTreeSet::new();
+        let _ = c.try_for_each_event(&mut |d| {
+            out.insert(c.to_dot(d));
+            ControlFlow::Continue(())
+        });
+        out
+    }
+
+    fn held<T: Causal>(x: &T) -> BTreeSet<Dot> {
+        let mut out = BTreeSet::new();
+        x.store().for_each_dot(&mut |d| {
+            out.insert(x.context().to_dot(d));
+        });
+        out
+    }
+
+    /// The two properties of [`outside`], for `v` and a `w` whose context is the one given.
+    fn outside_laws<T: Causal + Lattice + core::fmt::Debug>(
+        v: &T,
+        w: &T,
+    ) -> Result<(), TestCaseError> {
+        let c = w.context();
+        let o = outside(v, c);
+        prop_assert_eq!(
+            &v.clone().joined(o.clone()),
+            v,
+            "outside(v, c) is not below v"
+        );
+        let lacking: BTreeSet<Dot> = events(v.context())
+            .into_iter()
+            .filter(|d| !c.contains(*d))
+            .collect();
+        prop_assert_eq!(
+            events(o.context()),
+            lacking,
+            "its context is not v's events c lacks"
+        );
+        let j = w.clone().joined(o);
+        let after = held(&j);
+        for d in held(v).into_iter().filter(|d| !c.contains(*d)) {
+            prop_assert!(after.contains(&d), "w ⊔ outside(v, c) lacks {:?} of v", d);
+        }
+        for d in held(w) {
+            prop_assert!(after.contains(&d), "w ⊔ outside(v, c) removed {:?} of w", d);
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn outside_ships_what_a_context_lacks_and_removes_nothing() {
+        let (a, b) = (ReplicaId::from_u128(1), ReplicaId::from_u128(2));
+        let mut v = OrSet::default();
+        for e in 0..20u16 {
+            let _ = v.insert(a, e);
+        }
+        let mut w = v.clone();
+        let _ = w.remove(&3); // w removed 3; v never heard
+        let _ = w.insert(b, 100);
+        let _ = v.insert(a, 21);
+        let _ = v.remove(&5);
+        let o = outside(&v, w.context());
+        // Only the new element, and only the events w lacks (21's dot and 5's dot).
+        assert_eq!(o.iter().collect::<Vec<_>>(), [&21]);
+        assert_eq!(o.context().event_count(), 1);
+        let mut j = w.clone();
+        j.join(o);
+        assert!(j.contains(&21) && !j.contains(&3) && j.contains(&5) && j.contains(&100));
+        // Nothing lacking: empty.
+        assert!(Lattice::is_bottom(&outside(&v, v.context())));
+    }
+
+    /// An operation of the outside histories: `(replica, kind, element)`, or a join.
+    #[derive(Clone, Debug)]
+    enum Op {
+        Do(usize, u8, u16),
+        Join(usize, usize),
+    }
+
+    fn ops() -> impl Strategy<Value = Vec<Op>> {
+        let op = prop_oneof![
+            5 => (0..3usize, 0..6u8, 0..24u16).prop_map(|(r, k, e)| Op::Do(r, k, e)),
+            2 => (0..3usize, 0..3usize).prop_map(|(a, b)| Op::Join(a, b)),
+        ];
+        prop::collection::vec(op, 0..50)
+    }
+
+    /// Every state each replica went through.
+    fn replay<T: Lattice>(
+        ops: &[Op],
+        mut perform: impl FnMut(&mut T, ReplicaId, u8, u16),
+    ) -> Vec<T> {
+        let mut xs = vec![T::default(); 3];
+        let mut seen = vec![T::default()];
+        for op in ops {
+            match *op {
+                Op::Do(r, k, e) => {
+                    let id = ReplicaId::from_u128(r as u128 + 1);
+                    if let Some(x) = xs.get_mut(r) {
+                        perform(x, id, k, e);
+                    }
+                }
+                Op::Join(from, to) => {
+                    if let Some(x) = xs.get(from).cloned()
+                        && let Some(y) = xs.get_mut(to)
+                    {
+                        y.join(x);
+                    }
+                }
+            }
+            seen.extend(xs.iter().cloned());
+        }
+        seen
+    }
+
+    fn pick<T: Clone>(xs: &[T], i: &Index) -> T {
+        xs.get(i.index(xs.len()))
+            .cloned()
+            .unwrap_or_else(|| unreachable!())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn outside_laws_hold_for_sets(ops in ops(), v in any::<Index>(), w in any::<Index>()) {
+            let states = replay::<OrSet<u16>>(&ops, |x, r, k, e| match k {
+                0..=2 => drop(x.insert(r, e)),
+                3 | 4 => drop(x.remove(&e)),
+                _ => drop(x.clear()),
+            });
+            outside_laws(&pick(&states, &v), &pick(&states, &w))?;
+        }
+
+        #[test]
+        fn outside_laws_hold_for_documents(ops in ops(), v in any::<Index>(), w in any::<Index>()) {
+            const PATHS: [&[&str]; 3] = [&["s"], &["m", "s"], &["m", "n", "s"]];
+            let states = replay::<Doc>(&ops, |x, r, k, e| {
+                let path = PATHS[usize::from(e) % 3];
+                let element = Scalar::Int(i64::from(e / 3));
+                let _ = match k {
+                    0 | 1 => x.insert(r, path, element),
+                    2 => x.remove_element(r, path, &element),
+                    3 => x.increment(r, &["m", "c"], 1),
+                    4 => x.delete(r, &["m", "n"]),
+                    _ => x.delete(r, &["m"]),
+                };
+            });
+            let (v, w) = (pick(&states, &v), pick(&states, &w));
+            outside_laws(v.root(), w.root())?;
+            let o = v.outside(w.context());
+            prop_assert_eq!(o.root(), &outside(v.root(), w.context()));
+            prop_assert!(o.index_is_exact());
+        }
+    }
+}

@@ -140,14 +140,24 @@ where
             }
         };
         if let Some((to, value)) = incoming {
-            prop_assert!(value.exact(), "step {}: a shipped value's index is stale", n);
+            prop_assert!(
+                value.exact(),
+                "step {}: a shipped value's index is stale",
+                n
+            );
             xs[to].join(value);
         }
         if let Some(d) = deltas.last() {
             prop_assert!(d.exact(), "step {}: a delta's index is stale", n);
         }
         for (i, x) in xs.iter().enumerate() {
-            prop_assert!(x.exact(), "step {}: replica {}'s index is stale: {:?}", n, i, x);
+            prop_assert!(
+                x.exact(),
+                "step {}: replica {}'s index is stale: {:?}",
+                n,
+                i,
+                x
+            );
         }
     }
     Ok(())

@@ -683,6 +683,17 @@ impl CausalContext {
             .try_for_each(|(e, i)| e.try_for_each(&mut |n| f(LocalDot::new(Actor(i), n))))
     }
 
+    /// Calls `f` with every counter seen of `actor`, until it breaks.
+    pub(crate) fn try_for_each_counter(
+        &self,
+        actor: Actor,
+        f: &mut dyn FnMut(u64) -> ControlFlow<()>,
+    ) -> ControlFlow<()> {
+        self.entries
+            .get(actor.index())
+            .map_or(ControlFlow::Continue(()), |e| e.try_for_each(f))
+    }
+
     /// Calls `f` with every event seen whose replica `table` knows, as a dot of `table`.
     pub(crate) fn for_each_event_in(&self, table: &Self, f: &mut dyn FnMut(LocalDot)) {
         for e in &self.entries {

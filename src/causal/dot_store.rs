@@ -238,8 +238,9 @@ fn join_recording<T: Causal>(a: &mut T, b: T, removed: Option<&[Cell<bool>]>) {
 ///
 /// # Cost
 /// O(|d|) plus, only for replicas whose events in `d`'s context are not all held by `d`'s store
-/// (`d` removed or overwrote something of theirs) and not already kept by (a), one pass over
-/// `x`'s dots. Deltas and groups that only add new entries never take that pass.
+/// (`d` removed or overwrote something of theirs) and not already kept by (a), a probe of `x`'s
+/// dot index per event of those replicas in `d`'s context — or one pass over `x`'s dots when
+/// they are fewer. Deltas and groups that only add new entries take neither.
 pub(crate) fn novelty<T: Causal>(x: &T, d: &T) -> Option<T> {
     let Classified {
         coverage,
@@ -374,6 +375,25 @@ fn keep_removers<T: Causal>(
         if let Some(slot) = to_ours.get_mut(theirs.index()) {
             *slot = Some(ours);
         }
+    }
+    // Few events to look at: probe `x`'s index with them instead of a pass over its dots.
+    let events = candidates
+        .iter()
+        .fold(0u64, |n, (ours, _)| n.saturating_add(cd.events_of(*ours)));
+    if events <= u64::try_from(x.store().dot_count()).unwrap_or(u64::MAX) {
+        for &(ours, theirs) in candidates {
+            let _ = cd.try_for_each_counter(ours, &mut |n| {
+                if x.store().holds(LocalDot::new(theirs, n))
+                    && !held.contains(&LocalDot::new(ours, n))
+                    && let Some(k) = keep.get_mut(ours.index())
+                {
+                    *k = true;
+                    return ControlFlow::Break(());
+                }
+                ControlFlow::Continue(())
+            });
+        }
+        return;
     }
     // Stops as soon as every candidate is marked: a one-remove delta usually stops halfway.
     let mut unmarked = candidates.len();

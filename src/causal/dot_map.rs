@@ -6,7 +6,7 @@ use foldhash::{HashMap, HashSet};
 
 use super::context::Seen;
 use super::dot::{ActorMap, LocalDot};
-use super::dot_store::{DotStore, JoinMode, SEAL, Seal, StoreOps, probe};
+use super::dot_store::{DotStore, JoinMode, SEAL, Seal, probe};
 use super::{CausalContext, InvalidContext};
 
 /// Key ↦ nested dot store; keys whose store is bottom are absent (canonical form).
@@ -16,12 +16,17 @@ use super::{CausalContext, InvalidContext};
 /// update's dots: update wins, and concurrent creations of one key merge.
 ///
 /// `index` maps every dot held anywhere under a key to that key (see "the dot index" in the
-/// store module): a join finds the keys a remove touches without visiting the others.
+/// store module): a join finds the keys a remove touches without visiting the others. A map of
+/// at most [`LINEAR`] keys (every delta of one key) keeps no index and asks its few values.
 #[derive(Clone, Debug)]
 pub struct DotMap<K, S> {
     entries: HashMap<K, S>,
+    /// Dot → key; empty while `entries.len() <= LINEAR`.
     index: HashMap<LocalDot, K>,
 }
+
+/// Up to this many keys a map keeps no index: finding a dot asks each value.
+const LINEAR: usize = 8;
 
 impl<K, S> Default for DotMap<K, S> {
     fn default() -> Self {
@@ -63,23 +68,28 @@ impl<K: Hash + Eq + Clone, S: DotStore> DotMap<K, S> {
         map
     }
 
-    /// Inserts `value` under `key`, which holds nothing, indexing its dots (bottom values are
-    /// not stored).
-    fn insert_new(&mut self, key: K, value: S) {
-        if value.is_bottom() {
-            return;
-        }
-        value.for_each_dot(&mut |d| {
-            self.index.insert(d, key.clone());
-        });
-        self.entries.insert(key, value);
+    /// Whether the index is in use (more than [`LINEAR`] keys; every stored value holds a dot,
+    /// so an index in use is never empty).
+    fn indexed(&self) -> bool {
+        !self.index.is_empty()
     }
 
-    /// Removes `key`, unindexing its dots: O(dots under it).
-    pub(crate) fn remove(&mut self, key: &K) -> Option<S> {
-        let value = self.entries.remove(key)?;
-        value.for_each_dot(&mut |d| self.unindex(d, key));
-        Some(value)
+    /// The key holding `dot`.
+    fn key_of(&self, dot: LocalDot) -> Option<&K> {
+        if self.indexed() {
+            return self.index.get(&dot);
+        }
+        self.entries
+            .iter()
+            .find(|(_, s)| s.holds(dot))
+            .map(|(k, _)| k)
+    }
+
+    /// Records that `key` holds `dot` (when the index is in use).
+    fn note(&mut self, dot: LocalDot, key: &K) {
+        if self.indexed() {
+            self.index.entry(dot).or_insert_with(|| key.clone());
+        }
     }
 
     /// Drops `dot` from the index if it names `key`.
@@ -87,6 +97,50 @@ impl<K: Hash + Eq + Clone, S: DotStore> DotMap<K, S> {
         if self.index.get(&dot) == Some(key) {
             self.index.remove(&dot);
         }
+    }
+
+    /// Builds or drops the index when the number of keys crossed [`LINEAR`].
+    fn retune(&mut self) {
+        match (self.entries.len() > LINEAR, self.indexed()) {
+            (true, false) => self.reindex(),
+            (false, true) => self.index = HashMap::default(),
+            _ => {}
+        }
+    }
+
+    /// Rebuilds the index from the entries (none for a small map).
+    fn reindex(&mut self) {
+        self.index.clear();
+        if self.entries.len() > LINEAR {
+            for (k, s) in &self.entries {
+                s.for_each_dot(&mut |d| {
+                    self.index.insert(d, k.clone());
+                });
+            }
+        }
+    }
+
+    /// Inserts `value` under `key`, which holds nothing, indexing its dots (bottom values are
+    /// not stored).
+    fn insert_new(&mut self, key: K, value: S) {
+        if value.is_bottom() {
+            return;
+        }
+        if self.indexed() {
+            value.for_each_dot(&mut |d| self.note(d, &key));
+        }
+        self.entries.insert(key, value);
+        self.retune();
+    }
+
+    /// Removes `key`, unindexing its dots: O(dots under it).
+    pub(crate) fn remove(&mut self, key: &K) -> Option<S> {
+        let value = self.entries.remove(key)?;
+        if self.indexed() {
+            value.for_each_dot(&mut |d| self.unindex(d, key));
+        }
+        self.retune();
+        Some(value)
     }
 
     /// Changes the value under `key` (created empty if absent) with `f`, a mutator of the
@@ -103,37 +157,30 @@ impl<K: Hash + Eq + Clone, S: DotStore> DotMap<K, S> {
         let mut value = self.entries.remove(&key).unwrap_or_default();
         let before = value.dot_count();
         let (result, delta) = f(&mut value, ctx);
-        let (mut added, mut dropped) = (0usize, 0usize);
-        delta.for_each_event_in(ctx, &mut |d| {
-            let indexed = self.index.get(&d) == Some(&key);
-            if value.holds(d) && !indexed {
-                self.index.insert(d, key.clone());
-                added += 1;
-            } else if !value.holds(d) && indexed {
-                self.index.remove(&d);
-                dropped += 1;
-            }
-        });
-        if before + added != value.dot_count() + dropped {
-            self.index.retain(|_, k| *k != key);
-            value.for_each_dot(&mut |d| {
-                self.index.insert(d, key.clone());
+        if self.indexed() {
+            let (mut added, mut dropped) = (0usize, 0usize);
+            delta.for_each_event_in(ctx, &mut |d| {
+                let indexed = self.index.get(&d) == Some(&key);
+                if value.holds(d) && !indexed {
+                    self.index.insert(d, key.clone());
+                    added += 1;
+                } else if !value.holds(d) && indexed {
+                    self.index.remove(&d);
+                    dropped += 1;
+                }
             });
+            if before + added != value.dot_count() + dropped {
+                self.index.retain(|_, k| *k != key);
+                value.for_each_dot(&mut |d| {
+                    self.index.insert(d, key.clone());
+                });
+            }
         }
         if !value.is_bottom() {
             self.entries.insert(key, value);
         }
+        self.retune();
         (result, delta)
-    }
-
-    /// Rebuilds the index from the entries.
-    fn reindex(&mut self) {
-        self.index.clear();
-        for (k, s) in &self.entries {
-            s.for_each_dot(&mut |d| {
-                self.index.insert(d, k.clone());
-            });
-        }
     }
 
     /// Joins `other` (bottom for a key only we hold) into the entry under `key`. `lost` lists
@@ -149,22 +196,26 @@ impl<K: Hash + Eq + Clone, S: DotStore> DotMap<K, S> {
         mode: JoinMode,
     ) {
         let mut mine = self.entries.remove(&key).unwrap_or_default();
-        let mut gained = Vec::new();
-        other.for_each_dot(&mut |d| gained.push(d));
-        let mut held = Vec::new();
-        if lost.is_none() && mode.scan {
-            mine.for_each_dot(&mut |d| held.push(d));
-        }
-        mine.join_store(ours, other, theirs, mode);
-        for &d in lost.unwrap_or(&held) {
-            if !mine.holds(d) {
-                self.unindex(d, &key);
+        if self.indexed() {
+            let mut gained = Vec::new();
+            other.for_each_dot(&mut |d| gained.push(d));
+            let mut held = Vec::new();
+            if lost.is_none() && mode.scan {
+                mine.for_each_dot(&mut |d| held.push(d));
             }
-        }
-        for d in gained {
-            if mine.holds(d) {
-                self.index.entry(d).or_insert_with(|| key.clone());
+            mine.join_store(ours, other, theirs, mode);
+            for &d in lost.unwrap_or(&held) {
+                if !mine.holds(d) {
+                    self.unindex(d, &key);
+                }
             }
+            for d in gained {
+                if mine.holds(d) {
+                    self.note(d, &key);
+                }
+            }
+        } else {
+            mine.join_store(ours, other, theirs, mode);
         }
         if !mine.is_bottom() {
             self.entries.insert(key, mine);
@@ -184,16 +235,22 @@ impl<K: Hash + Eq + Clone + core::fmt::Debug, S: DotStore> crate::causal::dot_st
     }
 
     fn holds(&self, dot: LocalDot) -> bool {
-        self.index.contains_key(&dot)
+        self.key_of(dot).is_some()
     }
 
     fn dot_count(&self) -> usize {
-        self.index.len()
+        if self.indexed() {
+            self.index.len()
+        } else {
+            self.entries.values().map(S::dot_count).sum()
+        }
     }
 
     fn restrict(&self, events: &CausalContext, _: Seal) -> Self {
         let mut keys = HashSet::default();
-        if events.event_count() <= u64::try_from(self.index.len()).unwrap_or(u64::MAX) {
+        if self.indexed()
+            && events.event_count() <= u64::try_from(self.index.len()).unwrap_or(u64::MAX)
+        {
             let _ = events.try_for_each_event(&mut |d| {
                 if let Some(k) = self.index.get(&d) {
                     keys.insert(k);
@@ -217,6 +274,9 @@ impl<K: Hash + Eq + Clone + core::fmt::Debug, S: DotStore> crate::causal::dot_st
         let mut unique = true;
         for (k, s) in &self.entries {
             s.for_each_dot(&mut |d| unique &= rebuilt.insert(d, k.clone()).is_none());
+        }
+        if self.entries.len() <= LINEAR {
+            rebuilt.clear();
         }
         unique && rebuilt == self.index && self.entries.values().all(S::index_is_exact)
     }
@@ -243,7 +303,7 @@ impl<K: Hash + Eq + Clone + core::fmt::Debug, S: DotStore> crate::causal::dot_st
     fn join_store(&mut self, ours: &Seen<'_>, mut other: Self, theirs: &Seen<'_>, mode: JoinMode) {
         // The dots of ours `theirs` has seen, by key: the only ones the join can drop.
         let mut hits: Option<HashMap<K, Vec<LocalDot>>> = None;
-        if mode.scan && probe(theirs, self.index.len()) {
+        if mode.scan && self.indexed() && probe(theirs, self.index.len()) {
             let mut found: HashMap<K, Vec<LocalDot>> = HashMap::default();
             let _ = theirs.try_for_each_event(&mut |d| {
                 if let Some(k) = self.index.get(&d) {
@@ -276,6 +336,7 @@ impl<K: Hash + Eq + Clone + core::fmt::Debug, S: DotStore> crate::causal::dot_st
             };
             self.join_key(k, s, lost, ours, theirs, mode);
         }
+        self.retune();
     }
 
     fn validate(&self, ctx: &CausalContext) -> Result<(), InvalidContext> {
@@ -291,7 +352,7 @@ impl<K: Hash + Eq + Clone + core::fmt::Debug, S: DotStore> crate::causal::dot_st
 
 #[cfg(feature = "serde")]
 mod serde_impl {
-    use super::{DotMap, DotStore, Hash, StoreOps};
+    use super::{DotMap, DotStore, Hash};
     use crate::causal::dot_store::{SEAL, Seq};
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -324,7 +385,7 @@ mod serde_impl {
         }
     }
 
-    impl<K: Hash + Eq + Clone, S: StoreOps> DotMap<K, S> {
+    impl<K: Hash + Eq + Clone, S: DotStore> DotMap<K, S> {
         /// Adds one decoded entry, indexing its dots.
         ///
         /// # Errors
@@ -333,14 +394,16 @@ mod serde_impl {
             if self.entries.contains_key(&key) {
                 return Err("a map key appears twice");
             }
-            let mut unique = true;
-            value.for_each_dot(&mut |d| unique &= self.index.insert(d, key.clone()).is_none());
-            self.entries.insert(key, value);
-            if unique {
-                Ok(())
-            } else {
-                Err("a dot is held twice")
+            if value.is_bottom() {
+                return Err("a map holds an empty entry");
             }
+            let mut unique = true;
+            value.for_each_dot(&mut |d| unique &= self.key_of(d).is_none());
+            if !unique {
+                return Err("a dot is held twice");
+            }
+            self.insert_new(key, value);
+            Ok(())
         }
     }
 }

@@ -195,7 +195,7 @@ const LINEAR: usize = 8;
 /// of them — live in a slab of `(element, packed dot)` indexed twice by 4-byte slot numbers,
 /// element → slot and dot → slot, so the dot index costs 5 bytes per bucket instead of a second
 /// copy of every element.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct Elements<E> {
     /// Single-dot elements, in no order (a removal moves the last slot into the hole).
     slots: Vec<(E, Packed)>,
@@ -207,6 +207,22 @@ pub struct Elements<E> {
     many: HashMap<E, Vec<LocalDot>>,
     /// Dot → element, for the dots of `many`.
     many_dots: HashMap<LocalDot, E>,
+}
+
+/// Keeps the slab's spare capacity, as the tables (and a `HashMap`) keep theirs: a clone that
+/// grows then does not first copy the whole slab into a larger one.
+impl<E: Clone> Clone for Elements<E> {
+    fn clone(&self) -> Self {
+        let mut slots = Vec::with_capacity(self.slots.capacity());
+        slots.extend_from_slice(&self.slots);
+        Self {
+            slots,
+            by_element: self.by_element.clone(),
+            by_dot: self.by_dot.clone(),
+            many: self.many.clone(),
+            many_dots: self.many_dots.clone(),
+        }
+    }
 }
 
 impl<E: Hash + Eq> PartialEq for Elements<E> {

@@ -4,8 +4,9 @@
 //! is in memory or decoded from bytes — that index equals one rebuilt from scratch
 //! (`index_is_exact`), in the replicas and in every delta and group they exchange.
 //!
-//! Sets use elements `0..32` so they grow past the size below which a set scans instead of
-//! hashing (both regimes are exercised, and the moves between them).
+//! Sets use elements `0..32`, and one map keys `0..16`, so they grow past the size below which a
+//! store keeps no index and scans instead (both regimes are exercised, and the moves between
+//! them); the other map and the documents stay small.
 #![allow(clippy::indexing_slicing, reason = "tests")]
 
 use deltacrdt::{Delta, Doc, OrMap, OrSet, ReplicaId};
@@ -50,6 +51,40 @@ impl Replay for OrSet<u16> {
     }
 }
 
+/// An operation on a wide map (keys `0..16`, so it grows past the size below which a map keeps
+/// no index).
+#[derive(Clone, Copy, Debug)]
+#[allow(unreachable_pub, reason = "a `Replay` impl's `Op` must be public")]
+pub enum WideMapOp {
+    Update(u16, WideOp),
+    Remove(u16),
+    Clear,
+}
+
+impl Replay for OrMap<u16, OrSet<u16>> {
+    type Op = WideMapOp;
+    type Local = ();
+
+    fn op() -> BoxedStrategy<WideMapOp> {
+        prop_oneof![
+            10 => (0..16u16, OrSet::<u16>::op()).prop_map(|(k, op)| WideMapOp::Update(k, op)),
+            3 => (0..16u16).prop_map(WideMapOp::Remove),
+            1 => Just(WideMapOp::Clear),
+        ]
+        .boxed()
+    }
+
+    fn perform(&mut self, (): &mut (), replica: ReplicaId, op: &mut WideMapOp) -> Delta<Self> {
+        match *op {
+            WideMapOp::Update(k, mut inner) => {
+                self.update(replica, k, |v, r| v.perform(&mut (), r, &mut inner))
+            }
+            WideMapOp::Remove(k) => self.remove(&k),
+            WideMapOp::Clear => self.clear(),
+        }
+    }
+}
+
 /// The hook under test, for each type.
 trait Exact {
     fn exact(&self) -> bool;
@@ -62,6 +97,12 @@ impl Exact for OrSet<u16> {
 }
 
 impl Exact for OrMap<u8, OrSet<u16>> {
+    fn exact(&self) -> bool {
+        self.index_is_exact()
+    }
+}
+
+impl Exact for OrMap<u16, OrSet<u16>> {
     fn exact(&self) -> bool {
         self.index_is_exact()
     }
@@ -174,6 +215,11 @@ proptest! {
     #[test]
     fn or_map_of_or_sets_index_stays_exact(s in steps::<OrMap<u8, OrSet<u16>>>()) {
         index_stays_exact::<OrMap<u8, OrSet<u16>>>(s)?;
+    }
+
+    #[test]
+    fn wide_or_map_of_or_sets_index_stays_exact(s in steps::<OrMap<u16, OrSet<u16>>>()) {
+        index_stays_exact::<OrMap<u16, OrSet<u16>>>(s)?;
     }
 
     #[test]

@@ -952,7 +952,7 @@ mod tests {
             out.push(c.to_dot(d));
             ControlFlow::Continue(())
         });
-        out.sort();
+        crate::platform::sort::sort_unstable(&mut out);
         out
     }
 

@@ -3,6 +3,7 @@
 use core::hash::Hash;
 use core::ops::ControlFlow;
 use foldhash::{HashMap, HashSet};
+use std::collections::hash_map::Entry;
 
 use super::context::Seen;
 use super::dot::{ActorMap, LocalDot};
@@ -159,15 +160,20 @@ impl<K: Hash + Eq + Clone, S: DotStore> DotMap<K, S> {
         let (result, delta) = f(&mut value, ctx);
         if self.indexed() {
             let (mut added, mut dropped) = (0usize, 0usize);
-            delta.for_each_event_in(ctx, &mut |d| {
-                let indexed = self.index.get(&d) == Some(&key);
-                if value.holds(d) && !indexed {
-                    self.index.insert(d, key.clone());
+            delta.for_each_event_in(ctx, &mut |d| match (self.index.entry(d), value.holds(d)) {
+                (Entry::Vacant(slot), true) => {
+                    slot.insert(key.clone());
                     added += 1;
-                } else if !value.holds(d) && indexed {
-                    self.index.remove(&d);
+                }
+                (Entry::Occupied(slot), false) if *slot.get() == key => {
+                    slot.remove();
                     dropped += 1;
                 }
+                (Entry::Occupied(mut slot), true) if *slot.get() != key => {
+                    slot.insert(key.clone());
+                    added += 1;
+                }
+                _ => {}
             });
             if before + added != value.dot_count() + dropped {
                 self.index.retain(|_, k| *k != key);

@@ -119,7 +119,7 @@ impl<E: Hash + Eq> OrSet<E> {
     /// Whether `element` is in the set.
     #[must_use]
     pub fn contains(&self, element: &E) -> bool {
-        self.store.slot_of(element).is_some() || self.store.many.contains_key(element)
+        self.store.contains(element)
     }
 
     /// Number of elements.
@@ -301,7 +301,8 @@ impl<E: Hash + Eq> Elements<E> {
 
     /// Whether `element` is stored.
     fn contains(&self, element: &E) -> bool {
-        self.slot_of(element).is_some() || self.many.contains_key(element)
+        self.slot_of(element).is_some()
+            || (!self.many.is_empty() && self.many.contains_key(element))
     }
 
     /// Indexes slot `i` in both tables (they are in use).
@@ -374,6 +375,9 @@ impl<E: Hash + Eq> Elements<E> {
     fn take(&mut self, element: &E) -> Option<Dots> {
         if let Some(i) = self.slot_of(element) {
             return self.remove_slot(i).map(|(_, p)| Dots::One(p.unpack()));
+        }
+        if self.many.is_empty() {
+            return None;
         }
         let dots = self.many.remove(element)?;
         for d in &dots {
@@ -608,7 +612,7 @@ impl<E: Hash + Eq + Clone + core::fmt::Debug> crate::causal::dot_store::StoreOps
             match self.packed_of(&e) {
                 // The common cases, without allocating: same dot, or no dot of ours.
                 Some(mine) if mine == p => {}
-                None if !self.many.contains_key(&e) => {
+                None if self.many.is_empty() || !self.many.contains_key(&e) => {
                     if !ours.contains(d) {
                         self.set_one(e, d);
                     }

@@ -1,6 +1,6 @@
 //! `DotMap`: key ↦ nested dot store, the store of maps and remove-wins sets.
 
-use core::hash::Hash;
+use core::hash::{BuildHasher, Hash};
 use core::ops::ControlFlow;
 use foldhash::{HashMap, HashSet};
 use std::collections::hash_map::Entry;
@@ -307,40 +307,57 @@ impl<K: Hash + Eq + Clone + core::fmt::Debug, S: DotStore> crate::causal::dot_st
     }
 
     fn join_store(&mut self, ours: &Seen<'_>, mut other: Self, theirs: &Seen<'_>, mode: JoinMode) {
-        // The dots of ours `theirs` has seen, by key: the only ones the join can drop.
-        let mut hits: Option<HashMap<K, Vec<LocalDot>>> = None;
         if mode.scan && self.indexed() && probe(theirs, self.index.len()) {
-            let mut found: HashMap<K, Vec<LocalDot>> = HashMap::default();
+            // The keys holding dots of ours `theirs` has seen (the only dots the join can drop),
+            // grouped by sorting on the key's hash: no map of its own (one less in the module).
+            let mut found: Vec<(u64, LocalDot)> = Vec::new();
             let _ = theirs.try_for_each_event(&mut |d| {
                 if let Some(k) = self.index.get(&d) {
-                    found.entry(k.clone()).or_default().push(d);
+                    found.push((self.entries.hasher().hash_one(k), d));
                 }
                 ControlFlow::Continue(())
             });
-            hits = Some(found);
-        }
-        if mode.scan {
-            // Keys only we hold lose the dots `other` has seen (and so removed).
-            let only_ours: Vec<K> = match &hits {
-                Some(found) => found.keys().cloned().collect(),
-                None => self.entries.keys().cloned().collect(),
-            };
-            for k in only_ours {
-                if !other.entries.contains_key(&k) {
-                    let lost = hits
-                        .as_ref()
-                        .map(|h| h.get(&k).map_or(&[][..], Vec::as_slice));
-                    self.join_key(k, S::default(), lost, ours, theirs, mode);
+            crate::platform::sort::sort_unstable(&mut found);
+            let mut groups: Vec<(K, Vec<LocalDot>)> = Vec::new();
+            // `run`: where the groups of the current hash start.
+            let (mut run, mut hash) = (0, None);
+            for &(h, d) in &found {
+                if hash != Some(h) {
+                    (run, hash) = (groups.len(), Some(h));
+                }
+                let Some(k) = self.index.get(&d) else {
+                    continue;
+                };
+                // Keys of one hash are few: find ours among this run's groups.
+                match groups.iter_mut().skip(run).find(|(g, _)| g == k) {
+                    Some((_, dots)) => dots.push(d),
+                    None => groups.push((k.clone(), vec![d])),
                 }
             }
-        }
-        for (k, s) in other.entries.drain() {
-            let lost = match (&hits, mode.scan) {
-                (_, false) => Some(&[][..]),
-                (Some(found), true) => Some(found.get(&k).map_or(&[][..], Vec::as_slice)),
-                (None, true) => None,
-            };
-            self.join_key(k, s, lost, ours, theirs, mode);
+            for (k, lost) in groups {
+                let s = other.entries.remove(&k).unwrap_or_default();
+                self.join_key(k, s, Some(&lost), ours, theirs, mode);
+            }
+            for (k, s) in other.entries.drain() {
+                self.join_key(k, s, Some(&[]), ours, theirs, mode);
+            }
+        } else {
+            if mode.scan {
+                // Keys only we hold lose the dots `other` has seen (and so removed).
+                let only_ours: Vec<K> = self
+                    .entries
+                    .keys()
+                    .filter(|k| !other.entries.contains_key(k))
+                    .cloned()
+                    .collect();
+                for k in only_ours {
+                    self.join_key(k, S::default(), None, ours, theirs, mode);
+                }
+            }
+            let lost = if mode.scan { None } else { Some(&[][..]) };
+            for (k, s) in other.entries.drain() {
+                self.join_key(k, s, lost, ours, theirs, mode);
+            }
         }
         self.retune();
     }

@@ -253,6 +253,49 @@ fn slot(i: usize) -> u32 {
     u32::try_from(i).unwrap_or(u32::MAX)
 }
 
+/// What a table lookup looks for.
+enum Want<'a, E> {
+    Element(&'a E),
+    Dot(Packed),
+}
+
+impl<E> Clone for Want<'_, E> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<E> Copy for Want<'_, E> {}
+
+/// Whether a slot number holds what `want` names. One closure type for both tables (and one
+/// hash table `find` in the wasm module).
+fn matches<'a, E: Eq>(slots: &'a [(E, Packed)], want: Want<'a, E>) -> impl Fn(&u32) -> bool + 'a {
+    move |&i| {
+        slots.get(i as usize).is_some_and(|(e, p)| match want {
+            Want::Element(x) => e == x,
+            Want::Dot(d) => *p == d,
+        })
+    }
+}
+
+/// A slot number's hash in the element table or (`dot`) the dot table: one closure type for
+/// both tables' growth.
+fn rehash<'a, E: Hash>(
+    slots: &'a [(E, Packed)],
+    hasher: &'a foldhash::fast::RandomState,
+    dot: bool,
+) -> impl Fn(&u32) -> u64 + 'a {
+    move |&i| {
+        slots.get(i as usize).map_or(0, |(e, p)| {
+            if dot {
+                hasher.hash_one(p.0)
+            } else {
+                hasher.hash_one(e)
+            }
+        })
+    }
+}
+
 impl<E: Hash + Eq> Elements<E> {
     fn hash_element(&self, e: &E) -> u64 {
         self.many.hasher().hash_one(e)
@@ -262,26 +305,29 @@ impl<E: Hash + Eq> Elements<E> {
         self.many.hasher().hash_one(p.0)
     }
 
+    /// The slot `want` names: by the tables, or by a scan while they are not in use.
+    fn find(&self, want: Want<'_, E>) -> Option<usize> {
+        let hit = matches(&self.slots, want);
+        if self.slots.len() <= LINEAR {
+            return (0..slot(self.slots.len()))
+                .find(|i| hit(i))
+                .map(|i| i as usize);
+        }
+        let (table, hash) = match want {
+            Want::Element(e) => (&self.by_element, self.hash_element(e)),
+            Want::Dot(p) => (&self.by_dot, self.hash_dot(p)),
+        };
+        table.find(hash, hit).map(|&i| i as usize)
+    }
+
     /// The slot of single-dot `element`.
     fn slot_of(&self, element: &E) -> Option<usize> {
-        let at = |i: usize| self.slots.get(i).is_some_and(|(e, _)| e == element);
-        if self.slots.len() <= LINEAR {
-            return (0..self.slots.len()).find(|&i| at(i));
-        }
-        let i = *self
-            .by_element
-            .find(self.hash_element(element), |&i| at(i as usize))?;
-        Some(i as usize)
+        self.find(Want::Element(element))
     }
 
     /// The slot holding `dot`.
     fn slot_of_dot(&self, dot: Packed) -> Option<usize> {
-        let at = |i: usize| self.slots.get(i).is_some_and(|(_, p)| *p == dot);
-        if self.slots.len() <= LINEAR {
-            return (0..self.slots.len()).find(|&i| at(i));
-        }
-        let i = *self.by_dot.find(self.hash_dot(dot), |&i| at(i as usize))?;
-        Some(i as usize)
+        self.find(Want::Dot(dot))
     }
 
     /// The dot of `element` if it is a single-dot element.
@@ -313,14 +359,10 @@ impl<E: Hash + Eq> Elements<E> {
         let (he, hd) = (self.hash_element(e), self.hash_dot(*p));
         let hasher = self.many.hasher();
         let slots = &self.slots;
-        self.by_element.insert_unique(he, slot(i), |&j| {
-            slots.get(j as usize).map_or(0, |(e, _)| hasher.hash_one(e))
-        });
-        self.by_dot.insert_unique(hd, slot(i), |&j| {
-            slots
-                .get(j as usize)
-                .map_or(0, |(_, p)| hasher.hash_one(p.0))
-        });
+        self.by_element
+            .insert_unique(he, slot(i), rehash(slots, hasher, false));
+        self.by_dot
+            .insert_unique(hd, slot(i), rehash(slots, hasher, true));
     }
 
     /// Adds single-dot `element` (absent) with `dot`, in the slab.
@@ -328,47 +370,42 @@ impl<E: Hash + Eq> Elements<E> {
         self.slots.push((element, dot));
         match self.slots.len() {
             n if n <= LINEAR => {}
-            n if n == LINEAR + 1 => {
-                self.by_element.reserve(n, |_| 0);
-                self.by_dot.reserve(n, |_| 0);
-                (0..n).for_each(|i| self.index_slot(i));
-            }
+            n if n == LINEAR + 1 => (0..n).for_each(|i| self.index_slot(i)),
             n => self.index_slot(n - 1),
+        }
+    }
+
+    /// Points the tables' entries for slot `from` (which holds what it holds) at `to`, or drops
+    /// them if `to` is `None`.
+    fn repoint(&mut self, from: usize, to: Option<usize>) {
+        let Some((e, p)) = self.slots.get(from) else {
+            return;
+        };
+        let (he, hd) = (self.hash_element(e), self.hash_dot(*p));
+        for (table, hash) in [(&mut self.by_element, he), (&mut self.by_dot, hd)] {
+            if let Ok(entry) = table.find_entry(hash, |&j| j as usize == from) {
+                match to {
+                    Some(to) => *entry.into_mut() = slot(to),
+                    None => drop(entry.remove()),
+                }
+            }
         }
     }
 
     /// Removes slot `i` and returns it; the last slot moves into its place.
     fn remove_slot(&mut self, i: usize) -> Option<(E, Packed)> {
-        let (he, hd) = {
-            let (e, p) = self.slots.get(i)?;
-            (self.hash_element(e), self.hash_dot(*p))
-        };
-        let last = self.slots.len() - 1;
+        let last = self.slots.len().checked_sub(1)?;
         if self.slots.len() == LINEAR + 1 {
             // Back to scanning: the tables go.
             self.by_element = HashTable::new();
             self.by_dot = HashTable::new();
         } else if self.slots.len() > LINEAR {
-            let (i32, last32) = (slot(i), slot(last));
-            if let Ok(entry) = self.by_element.find_entry(he, |&j| j == i32) {
-                entry.remove();
-            }
-            if let Ok(entry) = self.by_dot.find_entry(hd, |&j| j == i32) {
-                entry.remove();
-            }
-            if i != last
-                && let Some((e, p)) = self.slots.get(last)
-            {
-                let (he, hd) = (self.hash_element(e), self.hash_dot(*p));
-                if let Some(j) = self.by_element.find_mut(he, |&j| j == last32) {
-                    *j = i32;
-                }
-                if let Some(j) = self.by_dot.find_mut(hd, |&j| j == last32) {
-                    *j = i32;
-                }
+            self.repoint(i, None);
+            if i != last {
+                self.repoint(last, Some(i));
             }
         }
-        Some(self.slots.swap_remove(i))
+        (i <= last).then(|| self.slots.swap_remove(i))
     }
 
     /// Removes `element` and hands out its dots.
@@ -496,17 +533,7 @@ impl<E: Hash + Eq + Clone + core::fmt::Debug> crate::causal::dot_store::StoreOps
         let tables = if self.slots.len() <= LINEAR {
             self.by_element.is_empty() && self.by_dot.is_empty()
         } else {
-            self.by_element.len() == self.slots.len()
-                && self.by_dot.len() == self.slots.len()
-                && self.slots.iter().enumerate().all(|(i, (e, p))| {
-                    self.by_element
-                        .find(self.hash_element(e), |&j| j as usize == i)
-                        .is_some()
-                        && self
-                            .by_dot
-                            .find(self.hash_dot(*p), |&j| j as usize == i)
-                            .is_some()
-                })
+            self.by_element.len() == self.slots.len() && self.by_dot.len() == self.slots.len()
         };
         let mut rebuilt = HashMap::default();
         let mut unique = true;

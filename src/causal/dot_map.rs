@@ -7,7 +7,7 @@ use std::collections::hash_map::Entry;
 
 use super::context::Seen;
 use super::dot::{ActorMap, LocalDot};
-use super::dot_store::{DotStore, JoinMode, SEAL, Seal, probe};
+use super::dot_store::{DotStore, INDEXED, JoinMode, SEAL, Seal, probe};
 use super::{CausalContext, InvalidContext};
 
 /// Key ↦ nested dot store; keys whose store is bottom are absent (canonical form).
@@ -19,7 +19,7 @@ use super::{CausalContext, InvalidContext};
 /// `index` maps every dot held anywhere under a key to that key (see "the dot index" in the
 /// store module): a join finds the keys a remove touches without visiting the others. A map of
 /// at most [`LINEAR`] keys (every delta of one key) keeps no index and asks its few values.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct DotMap<K, S> {
     entries: HashMap<K, S>,
     /// Dot → key; empty while `entries.len() <= LINEAR`.
@@ -28,6 +28,20 @@ pub struct DotMap<K, S> {
 
 /// Up to this many keys a map keeps no index: finding a dot asks each value.
 const LINEAR: usize = 8;
+
+impl<K: Clone, S: Clone> Clone for DotMap<K, S> {
+    fn clone(&self) -> Self {
+        Self {
+            entries: self.entries.clone(),
+            // Always empty without the index: no clone of it in the module.
+            index: if INDEXED {
+                self.index.clone()
+            } else {
+                HashMap::default()
+            },
+        }
+    }
+}
 
 impl<K, S> Default for DotMap<K, S> {
     fn default() -> Self {
@@ -72,7 +86,7 @@ impl<K: Hash + Eq + Clone, S: DotStore> DotMap<K, S> {
     /// Whether the index is in use (more than [`LINEAR`] keys; every stored value holds a dot,
     /// so an index in use is never empty).
     fn indexed(&self) -> bool {
-        !self.index.is_empty()
+        INDEXED && !self.index.is_empty()
     }
 
     /// The key holding `dot`.
@@ -95,14 +109,14 @@ impl<K: Hash + Eq + Clone, S: DotStore> DotMap<K, S> {
 
     /// Drops `dot` from the index if it names `key`.
     fn unindex(&mut self, dot: LocalDot, key: &K) {
-        if self.index.get(&dot) == Some(key) {
+        if self.indexed() && self.index.get(&dot) == Some(key) {
             self.index.remove(&dot);
         }
     }
 
     /// Builds or drops the index when the number of keys crossed [`LINEAR`].
     fn retune(&mut self) {
-        match (self.entries.len() > LINEAR, self.indexed()) {
+        match (INDEXED && self.entries.len() > LINEAR, self.indexed()) {
             (true, false) => self.reindex(),
             (false, true) => self.index = HashMap::default(),
             _ => {}
@@ -112,7 +126,7 @@ impl<K: Hash + Eq + Clone, S: DotStore> DotMap<K, S> {
     /// Rebuilds the index from the entries (none for a small map).
     fn reindex(&mut self) {
         self.index.clear();
-        if self.entries.len() > LINEAR {
+        if INDEXED && self.entries.len() > LINEAR {
             for (k, s) in &self.entries {
                 s.for_each_dot(&mut |d| {
                     self.index.insert(d, k.clone());
@@ -412,18 +426,13 @@ mod serde_impl {
         /// Adds one decoded entry, indexing its dots.
         ///
         /// # Errors
-        /// The reason, when `key` is already present or a dot is held under another key too.
+        /// The reason, when `key` is already present or `value` is empty.
         pub(crate) fn insert_decoded(&mut self, key: K, value: S) -> Result<(), &'static str> {
             if self.entries.contains_key(&key) {
                 return Err("a map key appears twice");
             }
             if value.is_bottom() {
                 return Err("a map holds an empty entry");
-            }
-            let mut unique = true;
-            value.for_each_dot(&mut |d| unique &= self.key_of(d).is_none());
-            if !unique {
-                return Err("a dot is held twice");
             }
             self.insert_new(key, value);
             Ok(())

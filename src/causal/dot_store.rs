@@ -21,7 +21,8 @@
 //! that context covers more events than we hold dots — by one pass over ours: O(min(events of
 //! theirs, our dots)) either way, whether the value was made in memory or decoded from bytes.
 //! A map's index names the top-level key; the nested join under that key finds the rest with
-//! the nested store's own index.
+//! the nested store's own index. The npm module (`small_code`) keeps no index ([`INDEXED`]):
+//! its joins take the pass, which computes the same result.
 
 use core::cell::Cell;
 use core::fmt::Debug;
@@ -143,10 +144,15 @@ pub struct JoinMode {
     pub(crate) scan: bool,
 }
 
+/// Whether stores keep their dot index. Not in the npm module (`small_code`): there the index
+/// code would cost ~14 KB of a module users download, for states a browser keeps small; joins
+/// compute the same result by the pass over ours, as before the index.
+pub(crate) const INDEXED: bool = !cfg!(small_code);
+
 /// Whether a join should find the dots `theirs` removes by probing an index of `dots` entries
 /// with `theirs`' events (true) rather than by a pass over ours.
 pub(crate) fn probe(theirs: &Seen<'_>, dots: usize) -> bool {
-    theirs.event_count() <= u64::try_from(dots).unwrap_or(u64::MAX)
+    INDEXED && theirs.event_count() <= u64::try_from(dots).unwrap_or(u64::MAX)
 }
 
 /// A causal type: a dot store with its own context (sealed: only this crate implements it,
@@ -380,7 +386,7 @@ fn keep_removers<T: Causal>(
     let events = candidates
         .iter()
         .fold(0u64, |n, (ours, _)| n.saturating_add(cd.events_of(*ours)));
-    if events <= u64::try_from(x.store().dot_count()).unwrap_or(u64::MAX) {
+    if INDEXED && events <= u64::try_from(x.store().dot_count()).unwrap_or(u64::MAX) {
         for &(ours, theirs) in candidates {
             let _ = cd.try_for_each_counter(ours, &mut |n| {
                 if x.store().holds(LocalDot::new(theirs, n))

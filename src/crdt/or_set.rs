@@ -9,7 +9,7 @@ use crate::causal::context::Seen;
 use crate::causal::dot::{Actor, ActorMap, LocalDot};
 use crate::causal::dot_set::join_dots;
 use crate::causal::dot_store::{
-    DeltaContext, DotStore, JoinMode, Seal, StoreOps, causal_type, probe,
+    DeltaContext, DotStore, INDEXED, JoinMode, Seal, StoreOps, causal_type, probe,
 };
 use crate::causal::{CausalContext, InvalidContext};
 use crate::id::ReplicaId;
@@ -220,7 +220,12 @@ impl<E: Clone> Clone for Elements<E> {
             by_element: self.by_element.clone(),
             by_dot: self.by_dot.clone(),
             many: self.many.clone(),
-            many_dots: self.many_dots.clone(),
+            // Always empty without the index: no clone of it in the module.
+            many_dots: if INDEXED {
+                self.many_dots.clone()
+            } else {
+                HashMap::default()
+            },
         }
     }
 }
@@ -308,7 +313,7 @@ impl<E: Hash + Eq> Elements<E> {
     /// The slot `want` names: by the tables, or by a scan while they are not in use.
     fn find(&self, want: Want<'_, E>) -> Option<usize> {
         let hit = matches(&self.slots, want);
-        if self.slots.len() <= LINEAR {
+        if self.slots.len() <= LINEAR || (!INDEXED && matches!(want, Want::Dot(_))) {
             return (0..slot(self.slots.len()))
                 .find(|i| hit(i))
                 .map(|i| i as usize);
@@ -342,7 +347,13 @@ impl<E: Hash + Eq> Elements<E> {
         {
             return Some(e);
         }
-        self.many_dots.get(&dot)
+        if INDEXED {
+            return self.many_dots.get(&dot);
+        }
+        self.many
+            .iter()
+            .find(|(_, dots)| dots.contains(&dot))
+            .map(|(e, _)| e)
     }
 
     /// Whether `element` is stored.
@@ -361,8 +372,10 @@ impl<E: Hash + Eq> Elements<E> {
         let slots = &self.slots;
         self.by_element
             .insert_unique(he, slot(i), rehash(slots, hasher, false));
-        self.by_dot
-            .insert_unique(hd, slot(i), rehash(slots, hasher, true));
+        if INDEXED {
+            self.by_dot
+                .insert_unique(hd, slot(i), rehash(slots, hasher, true));
+        }
     }
 
     /// Adds single-dot `element` (absent) with `dot`, in the slab.
@@ -382,7 +395,8 @@ impl<E: Hash + Eq> Elements<E> {
             return;
         };
         let (he, hd) = (self.hash_element(e), self.hash_dot(*p));
-        for (table, hash) in [(&mut self.by_element, he), (&mut self.by_dot, hd)] {
+        let tables = [(&mut self.by_element, he), (&mut self.by_dot, hd)];
+        for (table, hash) in tables.into_iter().take(if INDEXED { 2 } else { 1 }) {
             if let Ok(entry) = table.find_entry(hash, |&j| j as usize == from) {
                 match to {
                     Some(to) => *entry.into_mut() = slot(to),
@@ -417,8 +431,10 @@ impl<E: Hash + Eq> Elements<E> {
             return None;
         }
         let dots = self.many.remove(element)?;
-        for d in &dots {
-            self.many_dots.remove(d);
+        if INDEXED {
+            for d in &dots {
+                self.many_dots.remove(d);
+            }
         }
         Some(Dots::Many(dots))
     }
@@ -439,8 +455,10 @@ impl<E: Hash + Eq> Elements<E> {
     where
         E: Clone,
     {
-        for &d in &dots {
-            self.many_dots.insert(d, element.clone());
+        if INDEXED {
+            for &d in &dots {
+                self.many_dots.insert(d, element.clone());
+            }
         }
         self.many.insert(element, dots);
     }
@@ -458,7 +476,7 @@ impl<E: Hash + Eq> Elements<E> {
     }
 
     /// Drops the dots of `element` that `drop` selects (the element goes if none is left).
-    fn drop_dots(&mut self, element: &E, mut drop: impl FnMut(LocalDot) -> bool)
+    fn drop_dots(&mut self, element: &E, drop: &mut dyn FnMut(LocalDot) -> bool)
     where
         E: Clone,
     {
@@ -475,7 +493,9 @@ impl<E: Hash + Eq> Elements<E> {
             // `drop` was true for some dot; it is asked once more per dot (it is a pure test).
             let mut kept = Vec::with_capacity(dots.len());
             for d in dots {
-                self.many_dots.remove(&d);
+                if INDEXED {
+                    self.many_dots.remove(&d);
+                }
                 if !drop(d) {
                     kept.push((d, ()));
                 }
@@ -499,7 +519,11 @@ impl<E: Hash + Eq + Clone + core::fmt::Debug> crate::causal::dot_store::StoreOps
     }
 
     fn dot_count(&self) -> usize {
-        self.slots.len() + self.many_dots.len()
+        if INDEXED {
+            self.slots.len() + self.many_dots.len()
+        } else {
+            self.slots.len() + self.many.values().map(Vec::len).sum::<usize>()
+        }
     }
 
     fn restrict(&self, events: &CausalContext, _: Seal) -> Self {
@@ -533,7 +557,8 @@ impl<E: Hash + Eq + Clone + core::fmt::Debug> crate::causal::dot_store::StoreOps
         let tables = if self.slots.len() <= LINEAR {
             self.by_element.is_empty() && self.by_dot.is_empty()
         } else {
-            self.by_element.len() == self.slots.len() && self.by_dot.len() == self.slots.len()
+            self.by_element.len() == self.slots.len()
+                && self.by_dot.len() == if INDEXED { self.slots.len() } else { 0 }
         };
         let mut rebuilt = HashMap::default();
         let mut unique = true;
@@ -548,6 +573,9 @@ impl<E: Hash + Eq + Clone + core::fmt::Debug> crate::causal::dot_store::StoreOps
             .iter()
             .enumerate()
             .all(|(i, (e, p))| self.slot_of(e) == Some(i) && self.slot_of_dot(*p) == Some(i));
+        if !INDEXED {
+            rebuilt.clear();
+        }
         tables && unique && slots_unique && rebuilt == self.many_dots
     }
 
@@ -575,21 +603,14 @@ impl<E: Hash + Eq + Clone + core::fmt::Debug> crate::causal::dot_store::StoreOps
                 self.remove_slot(i);
             }
         }
-        let changed: Vec<(E, Vec<(LocalDot, ())>)> = self
+        let changed: Vec<E> = self
             .many
             .iter()
-            .filter_map(|(e, dots)| {
-                let kept: Vec<_> = dots
-                    .iter()
-                    .filter(|d| keep(**d))
-                    .map(|d| (*d, ()))
-                    .collect();
-                (kept.len() != dots.len()).then(|| (e.clone(), kept))
-            })
+            .filter(|(_, dots)| dots.iter().any(|d| !keep(*d)))
+            .map(|(e, _)| e.clone())
             .collect();
-        for (e, kept) in changed {
-            self.take(&e);
-            self.set(e, kept);
+        for e in changed {
+            self.drop_dots(&e, &mut |d| !keep(d));
         }
     }
 
@@ -608,7 +629,7 @@ impl<E: Hash + Eq + Clone + core::fmt::Debug> crate::causal::dot_store::StoreOps
                     ControlFlow::Continue(())
                 });
                 for e in hit {
-                    self.drop_dots(&e, |d| theirs.removes(d));
+                    self.drop_dots(&e, &mut |d| theirs.removes(d));
                 }
             } else {
                 // The context test comes first: it rules out most elements without hashing them.
@@ -630,7 +651,7 @@ impl<E: Hash + Eq + Clone + core::fmt::Debug> crate::causal::dot_store::StoreOps
                     .map(|(e, _)| e.clone())
                     .collect();
                 for e in hit {
-                    self.drop_dots(&e, |d| theirs.removes(d));
+                    self.drop_dots(&e, &mut |d| theirs.removes(d));
                 }
             }
         }
@@ -732,15 +753,12 @@ mod serde_impl {
             let shape = Shape::<E>::deserialize(d)?;
             let mut store = Self::default();
             let twice = || Error::custom("an element is stored twice");
-            let dot_twice = || Error::custom("a dot is held twice");
             for (e, dot) in shape.one {
-                let packed = Packed::pack(dot)
-                    .ok_or_else(|| Error::custom("unpackable dot in the single-dot list"))?;
+                if Packed::pack(dot).is_none() {
+                    return Err(Error::custom("unpackable dot in the single-dot list"));
+                }
                 if store.slot_of(&e).is_some() {
                     return Err(twice());
-                }
-                if store.slot_of_dot(packed).is_some() {
-                    return Err(dot_twice());
                 }
                 store.set_one(e, dot);
             }
@@ -748,14 +766,7 @@ mod serde_impl {
                 if store.many.contains_key(&e) {
                     return Err(twice());
                 }
-                for d in &dots.0 {
-                    if store.element_of(*d).is_some()
-                        || store.many_dots.insert(*d, e.clone()).is_some()
-                    {
-                        return Err(dot_twice());
-                    }
-                }
-                store.many.insert(e, dots.0);
+                store.set_many(e, dots.0);
             }
             Ok(store)
         }

@@ -207,7 +207,9 @@ fn bench_ops<T: CmRDT + Clone>(
 
 /// Replica B holds A's 100,000-element set; A then inserts 100 new elements and removes 100
 /// present ones, and B applies A's 200 deltas (ours) or ops (`crdts`) one by one — and, ours
-/// only, the same 200 deltas joined into one delta-group.
+/// only, the same 200 deltas joined into one delta-group, and the 100 removes as a receiver gets
+/// them from bytes (`removes-decoded`: decoded beforehand; `removes-decode-apply`: decoding
+/// timed too).
 fn set_apply_remote(c: &mut Criterion) {
     let a = replica(1);
     let mut rng = SplitMix(0x5EED_0005);

@@ -14,7 +14,10 @@
 //! 2. catch-up of an in-sync peer after 10 inserts + 10 removes;
 //! 3. steady state on 5 replicas (mesh, ring): state-based, delta, delta+BP, delta+BP+RR
 //!    against "each update's delta sent once over each link a flood uses";
-//! 4. gossip of one update on 100 replicas (random connected graph, mean degree 4).
+//! 4. gossip of one update on 100 replicas (random connected graph, mean degree 4);
+//! 5. (with the `reconcile` feature) history-free catch-up: two replicas restored from one
+//!    snapshot, one edited, reconciled against rounds switched off (full states), on a
+//!    50,000-live set, a 1,000,000-element set (200,000 in the quick run) and a `Doc`.
 //!
 //! A Markdown table for the README closes the report.
 #![allow(clippy::print_stdout, reason = "the bench prints its bandwidth report")]
@@ -42,6 +45,10 @@ use serde::de::DeserializeOwned;
 
 mod support;
 use support::{SetOps, SplitMix, pick, replica};
+
+#[cfg(feature = "reconcile")]
+#[path = "sync/history_free.rs"]
+mod history_free;
 
 /// Simulated physical clock shared by every replica of a run (milliseconds).
 type Clock = Arc<AtomicU64>;
@@ -97,6 +104,8 @@ struct Net<T> {
     nodes: Vec<SyncEngine<T>>,
     index: HashMap<ReplicaId, usize>,
     clock: Clock,
+    /// Frames and bytes delivered, by the kind byte of their header.
+    wire: HashMap<u8, (u64, u64)>,
 }
 
 impl<T: deltacrdt::Reconcile + Serialize + DeserializeOwned> Net<T> {
@@ -105,6 +114,7 @@ impl<T: deltacrdt::Reconcile + Serialize + DeserializeOwned> Net<T> {
             index: nodes.iter().enumerate().map(|(i, n)| (n.id(), i)).collect(),
             nodes,
             clock,
+            wire: HashMap::new(),
         };
         for &(a, b) in edges {
             let (ra, rb) = (net.nodes[a].id(), net.nodes[b].id());
@@ -126,6 +136,9 @@ impl<T: deltacrdt::Reconcile + Serialize + DeserializeOwned> Net<T> {
             }
         }
         for (from, t) in &frames {
+            let tally = self.wire.entry(t.bytes[3]).or_default();
+            tally.0 += 1;
+            tally.1 += t.bytes.len() as u64;
             let to = self.index[&t.to];
             self.nodes[to].receive(*from, &t.bytes).unwrap();
         }
@@ -141,6 +154,15 @@ impl<T: deltacrdt::Reconcile + Serialize + DeserializeOwned> Net<T> {
         rounds
     }
 
+    /// (frames, bytes) delivered so far whose header says `kind`.
+    #[cfg_attr(
+        not(feature = "reconcile"),
+        allow(dead_code, reason = "read by section 5")
+    )]
+    fn wire(&self, kind: u8) -> (u64, u64) {
+        self.wire.get(&kind).copied().unwrap_or_default()
+    }
+
     /// Everything sent so far, by kind, over all engines.
     fn sent(&self) -> Traffic {
         let mut sum = Traffic::default();
@@ -152,6 +174,7 @@ impl<T: deltacrdt::Reconcile + Serialize + DeserializeOwned> Net<T> {
                 (&mut sum.state, s.state),
                 (&mut sum.chunk, s.chunk),
                 (&mut sum.ack, s.ack),
+                (&mut sum.reconcile, s.reconcile),
             ] {
                 acc.messages += c.messages;
                 acc.bytes += c.bytes;
@@ -174,6 +197,7 @@ fn diff(after: &Traffic, before: &Traffic) -> Traffic {
         (&mut d.state, after.state, before.state),
         (&mut d.chunk, after.chunk, before.chunk),
         (&mut d.ack, after.ack, before.ack),
+        (&mut d.reconcile, after.reconcile, before.reconcile),
     ] {
         out.messages = a.messages - b.messages;
         out.bytes = a.bytes - b.bytes;
@@ -190,6 +214,7 @@ fn breakdown(t: &Traffic) -> String {
         ("state", t.state),
         ("chunk", t.chunk),
         ("ack", t.ack),
+        ("reconcile", t.reconcile),
     ] {
         if c.messages > 0 {
             if !s.is_empty() {
@@ -976,6 +1001,8 @@ fn main() {
     let k = catch_up(&ops, batches);
     let s = steady(seeds, steps);
     let (g, base_bytes) = gossip(gossip_seeds, 1_000);
+    #[cfg(feature = "reconcile")]
+    let h = history_free::history_free(&ops, quick);
 
     println!(
         "## README table (sync bench, {} run)",
@@ -1021,6 +1048,28 @@ fn main() {
     println!("|---|---:|---:|");
     for r in &g {
         println!("| {} | {:.0} | {:.0} |", r.mode, r.rounds, r.bytes);
+    }
+    #[cfg(feature = "reconcile")]
+    {
+        println!();
+        println!(
+            "| history-free catch-up (restored from one snapshot) | total (A->B / B->A) | round trips | deltas alone / one group | rounds off (full states) | encode(&state) |"
+        );
+        println!("|---|---:|---:|---:|---:|---:|");
+        for c in &h.cases {
+            println!(
+                "| {} | {:.0} B ({:.0} / {:.0}) | {:.0} | {:.0} / {:.0} B | {:.0} B | {:.0} B |",
+                c.label,
+                c.total,
+                c.a_to_b,
+                c.b_to_a,
+                c.round_trips,
+                c.alone,
+                c.group,
+                c.old_total,
+                c.full_state
+            );
+        }
     }
     println!("<!-- sync-bench:end -->");
     println!("\ntotal wall time {:.2?}", started.elapsed());

@@ -5,7 +5,7 @@
 //!
 //! Every target takes raw bytes, so a corpus file means the same thing to libFuzzer and to the
 //! replay test (`sync_actions` reads its actions from the bytes with `arbitrary`, exactly as
-//! `fuzz_target!(|actions: T| …)` would).
+//! `fuzz_target!(|actions: T| …)` would; `reconcile_rounds` reads its scenario byte by byte).
 //!
 //! Every frame ends with the CRC-32 of the bytes before it, so a mutated frame almost always
 //! stops at `DecodeError::Checksum`. The two byte targets therefore run each input as it is
@@ -23,6 +23,7 @@ use std::sync::OnceLock;
 
 mod actions;
 mod frames;
+mod rounds;
 
 pub use actions::{
     Action, Op, Scenario, Sim, random_scenario, run_scenario, scenario_bytes, sync_actions,
@@ -34,6 +35,7 @@ pub use frames::{
     deep_register_frame, greedy_nested_register_frame, header, hostile_frames, valid_frames,
     varint, wide_register_frame,
 };
+pub use rounds::{random_rounds_input, reconcile_rounds};
 
 /// The physical time every fixture's clock starts at (ms since the Unix epoch).
 pub const EPOCH_MS: u64 = 1_700_000_000_000;

@@ -82,6 +82,14 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
     /// announcement resent, or the round given up; a quiet session's fingerprint.
     pub(super) fn round_deadlines(&self, peer: &Peer, times: &mut Vec<u64>) {
         let timeout = self.config.retransmit_after_ms;
+        if let Some(r) = peer.rounds.round.as_ref()
+            && matches!(r.role, Role::Finished(Outcome::Stalled))
+            && !peer.rounds.heard
+            && peer.acked.is_none_or(|a| a < self.seq)
+        {
+            // Something to send, waiting on a silent peer: the retry.
+            times.push(self.retry_at(r));
+        }
         if let Some(r) = peer.rounds.round.as_ref().filter(|r| r.busy()) {
             times.push(r.at.saturating_add(timeout.saturating_mul(8)));
             match &r.role {
@@ -140,9 +148,17 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
             Some(Role::Finished(outcome)) => Some(*outcome),
             _ => None,
         };
-        if last == Some(Outcome::Stalled) && !peer.rounds.heard {
+        if last == Some(Outcome::Stalled)
+            && !peer.rounds.heard
+            && peer
+                .rounds
+                .round
+                .as_ref()
+                .is_some_and(|r| self.now < self.retry_at(r))
+        {
             // The last round got no answer: the next one waits until the peer is heard from
-            // (a partition, a peer gone), so rounds are not spent on silence.
+            // (a partition, a peer gone), so rounds are not spent on silence; but not for
+            // ever, since the peer may be waiting for us just the same.
             return true;
         }
         if !peer.rounds.reconciles() {
@@ -161,6 +177,14 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
         let hopeless =
             peer.acked.is_none() && matches!(last, Some(Outcome::Empty | Outcome::Failed));
         !hopeless && self.start_new_round(id)
+    }
+
+    /// When a round given up for silence is followed by a new one even if the peer has not
+    /// been heard from: twice the give-up time after its last progress. Two peers that both
+    /// gave up wait for each other only that long; the session's round cap bounds the retries,
+    /// then full states go out.
+    fn retry_at(&self, r: &Round) -> u64 {
+        r.at.saturating_add(self.config.retransmit_after_ms.saturating_mul(16))
     }
 
     /// What this replica announces for a round: its causal context, or `None` for a type

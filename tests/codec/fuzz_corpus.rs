@@ -74,6 +74,21 @@ fn corpus_sync_actions() {
     let _ = replay("sync_actions", targets::sync_actions);
 }
 
+#[test]
+fn corpus_reconcile_rounds() {
+    let _ = replay("reconcile_rounds", targets::reconcile_rounds);
+}
+
+/// A few hundred random scenarios of `reconcile_rounds` (the fuzzer's breadth on stable);
+/// a failing seed is printed first.
+#[test]
+fn random_reconcile_rounds() {
+    for seed in 0..300 {
+        eprintln!("reconcile_rounds seed {seed}");
+        targets::reconcile_rounds(&targets::random_rounds_input(seed));
+    }
+}
+
 /// Writes the seed corpus, replacing what was there (seeds of an older format would only waste
 /// fuzzing time): the valid frames the engine produces and the hand-made hostile ones for the
 /// two byte targets, seeded action sequences for `sync_actions`.
@@ -117,6 +132,32 @@ fn write_seed_corpus() {
         let bytes = targets::scenario_bytes(scenario);
         fs::write(dir.join(format!("{i}_{name}")), bytes).unwrap();
     }
+    let dir = fresh_dir("reconcile_rounds");
+    for (name, bytes) in reconcile_rounds_seeds() {
+        fs::write(dir.join(name), bytes).unwrap();
+    }
+}
+
+/// Seeds for `reconcile_rounds`: an honest run of two and of three replicas (every frame
+/// delivered in order, then time), and seeded random scenarios.
+fn reconcile_rounds_seeds() -> Vec<(String, Vec<u8>)> {
+    let mut seeds = Vec::new();
+    for replicas in [0u8, 1] {
+        // head (replicas, snapshot), nonce seed, per replica 3 edits (inserts and removes).
+        let mut bytes = vec![replicas + 2 * 3, 7];
+        for i in 0..2 + replicas {
+            bytes.extend([3, 2 * i, 2 * i + 1, 40 + i]);
+        }
+        // Deliver the oldest frame 60 times, with a tick now and then.
+        for step in 0..60u8 {
+            bytes.extend(if step % 10 == 9 { [8, 20] } else { [0, 0] });
+        }
+        seeds.push((format!("honest_{}_replicas", 2 + replicas), bytes));
+    }
+    for seed in 0..8 {
+        seeds.push((format!("seeded_{seed}"), targets::random_rounds_input(seed)));
+    }
+    seeds
 }
 
 /// The seed scenarios' bytes decode back to the scenarios (so the seeds mean what their

@@ -2,8 +2,8 @@
 //! (no shared acknowledgements), one of them edited, then connected. With the `reconcile`
 //! feature they find the difference with a reconciliation round (hello contexts, coded
 //! symbols, a verdict) and ship deltas. The baseline, measured in the same run on the same
-//! inputs, is the same engines with `max_symbols: 0`: every round fails at once and the peers
-//! fall back to full states (the behaviour before reconciliation).
+//! inputs, is the same engines with `max_symbols: 0`: reconciliation is off and the peers
+//! exchange full states (the behaviour before reconciliation).
 
 use std::convert::Infallible;
 use std::time::Instant;
@@ -149,7 +149,7 @@ fn print_case(case: &Case, example: &Run, old: &Run, seeds: u64) {
     println!(
         "{}: median of {seeds} seeds: total {:.0} B (A->B {:.0} B, B->A {:.0} B), {:.0} round \
          trip(s) until equal; deltas alone {:.0} B, one group {:.0} B, encode(&state) {:.0} B; \
-         full states (max_symbols 0: the round fails at once) {:.0} B; max_rounds 0: {:.0} B \
+         full states (max_symbols 0: reconciliation off) {:.0} B; max_rounds 0: {:.0} B \
          with {:.0} full states; wall {:.2} ms (full states {:.2} ms)",
         case.label,
         case.total,
@@ -369,10 +369,9 @@ pub(super) fn history_free(ops: &SetOps, quick: bool) -> HistoryFree {
          both directions), so round trips until equal = ceil(rounds until a.state() == \
          b.state() / 2). Baselines: the ops' deltas encoded alone (each minus the {HEADER}-byte \
          header) and joined into one group (minus the header); encode(&state); the same \
-         engines with SyncConfig {{ max_symbols: 0 }} (every round fails at once, so the \
-         peers exchange full states: the behaviour before reconciliation) and with \
-         SyncConfig {{ max_rounds: 0 }} (which should mean no rounds, but the hello's round 0 \
-         still runs). Medians over seeds; each seed's edits are the same in both \
+         engines with SyncConfig {{ max_symbols: 0 }} and with SyncConfig {{ max_rounds: 0 }} \
+         (each switches reconciliation off, so the peers exchange full states: the behaviour \
+         before reconciliation). Medians over seeds; each seed's edits are the same in both \
          runs."
     );
     let t = Instant::now();

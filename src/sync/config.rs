@@ -40,10 +40,13 @@ pub struct SyncConfig {
     /// reconciliation round on a mismatch (divergence repair); 0 switches repair off.
     pub repair_after_ms: u64,
     /// The most reconciliation rounds per session (its first, after evictions, repairs);
-    /// past it a peer without acknowledgements gets full states and repair stops.
+    /// past it a peer without acknowledgements gets full states and repair stops. 0 switches
+    /// reconciliation off: hellos announce no context, and peers without acknowledgements get
+    /// full states, as in format minor 0.
     pub max_rounds: u32,
-    /// The most coded symbols one round may take (about 13 bytes each); a difference that
-    /// needs more is sent as a full state.
+    /// The most coded symbols one round may take (about 13 bytes each; the first batch is at
+    /// most this many too); a difference that needs more is sent as a full state. 0 switches
+    /// reconciliation off, as `max_rounds: 0` does.
     pub max_symbols: u64,
     /// The secret seed session nonces (and the id a forked replica takes) are derived from.
     /// `None`: 16 bytes from the operating system's random source. Targets without one

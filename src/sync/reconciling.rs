@@ -188,8 +188,13 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
     }
 
     /// What this replica announces for a round: its causal context, or `None` for a type
-    /// without dots or a context too large for a frame (the peer then gets full states).
+    /// without dots, a context too large for a frame, or reconciliation switched off
+    /// (`max_rounds` or `max_symbols` 0): the peer then gets full states.
     pub(super) fn snapshot(&self) -> Option<CausalContext> {
+        if self.config.max_rounds == 0 || self.config.max_symbols == 0 {
+            // Reconciliation switched off: no announcement, so no round (not even the first).
+            return None;
+        }
         let ctx = self.state.causal_context(SEAL)?;
         (crate::codec::encoded_len(ctx) <= self.config.max_frame_bytes / 2).then(|| ctx.clone())
     }
@@ -318,7 +323,9 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
             round::session_key(peer.rounds.nonce, nonce),
             items,
         ));
-        let symbols = encoder.produce(FIRST_BATCH);
+        let first =
+            u16::try_from(self.config.max_symbols).map_or(FIRST_BATCH, |m| m.min(FIRST_BATCH));
+        let symbols = encoder.produce(first);
         let frame = message::sketch(tag, r.id, 0, &symbols);
         self.stats.rounds.symbols += symbols.len() as u64;
         r.role = Role::Sketcher {

@@ -396,6 +396,46 @@ fn a_restarted_replica_reconciles_instead_of_sending_full_states() {
     }
 }
 
+/// `max_rounds: 0` and `max_symbols: 0` each switch reconciliation off, the first round
+/// included: a restarted replica's peers then catch it up with full states, and converge.
+#[test]
+fn reconciliation_switched_off_runs_no_round_and_sends_full_states() {
+    for off in [
+        SyncConfig {
+            max_rounds: 0,
+            ..sim_config()
+        },
+        SyncConfig {
+            max_symbols: 0,
+            ..sim_config()
+        },
+    ] {
+        let mut sim = Sim::<Doc>::new(0x0ff, 3, &off, 2_000, Faults::LOSSY);
+        sim.full_mesh();
+        let mut reference = Doc::default();
+        for _ in 0..10 {
+            let at = sim.rng.index(3);
+            let op = doc_op(&mut sim.rng);
+            reference.join(sim.update(at, |doc, hlc| perform(&op, doc, hlc)));
+            sim.step(5);
+        }
+        sim.run_until_quiescent(10, 5_000)
+            .unwrap_or_else(|e| panic!("{e}"));
+        sim.crash_restart(1);
+        sim.faults.drop = 0.0;
+        sim.run_until_quiescent(10, 5_000)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(sim.assert_converged(), &reference);
+        let (started, full): (u64, u64) = (0..3)
+            .map(|i| sim.nodes[i].engine.stats())
+            .fold((0, 0), |(s, f), st| {
+                (s + st.rounds.started, f + st.full_states.total())
+            });
+        assert_eq!(started, 0, "a round ran with reconciliation off");
+        assert!(full > 0, "the restarted replica got no full state");
+    }
+}
+
 #[test]
 fn a_peer_behind_a_tiny_buffer_cap_is_reconciled_and_converges() {
     let seed = 0x0e71_c7ed;

@@ -85,9 +85,12 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
         if let Some(r) = peer.rounds.round.as_ref()
             && matches!(r.role, Role::Finished(Outcome::Stalled))
             && !peer.rounds.heard
-            && peer.acked.is_none_or(|a| a < self.seq)
+            && peer.heard
+            && peer.in_flight.is_none()
+            && peer.acked.unwrap_or(0) < self.seq
         {
-            // Something to send, waiting on a silent peer: the retry.
+            // Something to ship (the condition under which `fill_outbox` calls `ship`, which
+            // then retries), waiting on a silent peer: the retry.
             times.push(self.retry_at(r));
         }
         if let Some(r) = peer.rounds.round.as_ref().filter(|r| r.busy()) {

@@ -27,8 +27,6 @@ use deltacrdt::{
     DecodeError, DecodeLimits, Doc, FORMAT_VERSION, OrSet, SyncConfig, SyncEngine, SyncError,
     decode, decode_with, encode,
 };
-use serde::Serialize;
-use serde::de::DeserializeOwned;
 
 #[allow(
     unreachable_pub,
@@ -40,7 +38,7 @@ use serde::de::DeserializeOwned;
 #[path = "../fuzz/src/lib.rs"]
 mod targets;
 
-use targets::{PEER, Rng, fixed_clock, r, receive_checked, resealed, seal};
+use targets::{Fixture, PEER, Rng, fixed_clock, r, receive_checked, resealed, seal};
 
 #[global_allocator]
 static ALLOC: Cap<System> = Cap::new(System, usize::MAX);
@@ -175,7 +173,7 @@ struct Replica<T> {
 
 impl<T> Replica<T>
 where
-    T: Clone + std::fmt::Debug + deltacrdt::Reconcile + Serialize + DeserializeOwned,
+    T: Fixture,
 {
     fn new(state: T) -> Self {
         let engine = Self::fresh(&state);

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use deltacrdt::{Doc, OrSet, Scalar, SyncConfig, SyncEngine, Value, encode};
 
-use super::{PEER, fixed_clock, r, resealed, seal, seeded_doc, seeded_set};
+use super::{Fixture, PEER, fixed_clock, r, resealed, seal, seeded_doc, seeded_set};
 
 /// Valid frames of every kind, named: hello (both flags), delta, state, chunk and ack frames the
 /// engine produced for `Doc` and `OrSet<u64>`; the reconciliation frames (hellos with a
@@ -69,11 +69,7 @@ fn collect_sync_frames<T>(
     mutate: impl Fn(&mut SyncEngine<T>, u8),
     initial: T,
 ) where
-    T: Clone
-        + std::fmt::Debug
-        + deltacrdt::Reconcile
-        + serde::Serialize
-        + serde::de::DeserializeOwned,
+    T: Fixture,
 {
     for max_frame_bytes in [256, SyncConfig::default().max_frame_bytes] {
         let config = SyncConfig {
@@ -114,11 +110,7 @@ fn round_frames<T>(
     mutate: impl Fn(&mut SyncEngine<T>, u8),
     initial: T,
 ) where
-    T: Clone
-        + std::fmt::Debug
-        + deltacrdt::Reconcile
-        + serde::Serialize
-        + serde::de::DeserializeOwned,
+    T: Fixture,
 {
     let config = |n: u8| SyncConfig {
         retransmit_after_ms: 50,
@@ -217,11 +209,7 @@ fn sync_pair<T>(
     initial: T,
     config: SyncConfig,
 ) where
-    T: Clone
-        + std::fmt::Debug
-        + deltacrdt::Reconcile
-        + serde::Serialize
-        + serde::de::DeserializeOwned,
+    T: Fixture,
 {
     // Seeded nonces: the corpus written from these frames is the same on every run.
     let seeded = |n: u8| Some([n; 16]);

@@ -37,6 +37,22 @@ pub use frames::{
 };
 pub use rounds::{random_rounds_input, reconcile_rounds};
 
+/// What the fixtures ask of a replicated type: a `SyncEngine` runs it, and a check can compare,
+/// print and encode it.
+pub trait Fixture:
+    Clone + std::fmt::Debug + deltacrdt::Reconcile + serde::Serialize + serde::de::DeserializeOwned
+{
+}
+
+impl<T> Fixture for T where
+    T: Clone
+        + std::fmt::Debug
+        + deltacrdt::Reconcile
+        + serde::Serialize
+        + serde::de::DeserializeOwned
+{
+}
+
 /// The physical time every fixture's clock starts at (ms since the Unix epoch).
 pub const EPOCH_MS: u64 = 1_700_000_000_000;
 
@@ -188,11 +204,7 @@ pub fn receive_checked<T>(
     frame: &[u8],
 ) -> Result<bool, deltacrdt::SyncError>
 where
-    T: Clone
-        + std::fmt::Debug
-        + deltacrdt::Reconcile
-        + serde::Serialize
-        + serde::de::DeserializeOwned,
+    T: Fixture,
 {
     let before = snapshot(engine);
     let result = engine.receive(from, frame);

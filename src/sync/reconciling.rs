@@ -82,9 +82,7 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
     /// announcement resent, or the round given up; a quiet session's fingerprint.
     pub(super) fn round_deadlines(&self, peer: &Peer, times: &mut Vec<u64>) {
         let timeout = self.config.retransmit_after_ms;
-        if let Some(r) = peer.rounds.round.as_ref()
-            && matches!(r.role, Role::Finished(Outcome::Stalled))
-            && !peer.rounds.heard
+        if let Some(r) = peer.rounds.stalled_unheard()
             && peer.heard
             && peer.in_flight.is_none()
             && peer.acked.unwrap_or(0) < self.seq
@@ -151,13 +149,10 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
             Some(Role::Finished(outcome)) => Some(*outcome),
             _ => None,
         };
-        if last == Some(Outcome::Stalled)
-            && !peer.rounds.heard
-            && peer
-                .rounds
-                .round
-                .as_ref()
-                .is_some_and(|r| self.now < self.retry_at(r))
+        if peer
+            .rounds
+            .stalled_unheard()
+            .is_some_and(|r| self.now < self.retry_at(r))
         {
             // The last round got no answer: the next one waits until the peer is heard from
             // (a partition, a peer gone), so rounds are not spent on silence; but not for

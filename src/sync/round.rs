@@ -126,7 +126,7 @@ pub(crate) struct PeerRounds {
     /// Our fingerprint for this session, with the sequence number it was computed at.
     pub(crate) fingerprint: Option<(u64, u64)>,
     /// A frame came from the peer since the last round started (a stalled round is retried
-    /// only then).
+    /// then, or once [`stalled_unheard`](Self::stalled_unheard)'s retry time has passed).
     pub(crate) heard: bool,
 }
 
@@ -162,6 +162,14 @@ impl PeerRounds {
         self.round
             .as_ref()
             .is_some_and(|r| matches!(r.role, Role::Finished(Outcome::Empty)))
+    }
+
+    /// The last round, if it was given up for silence and the peer has not been heard from
+    /// since: the next one waits for the peer, or for the retry time.
+    pub(crate) fn stalled_unheard(&self) -> Option<&Round> {
+        self.round
+            .as_ref()
+            .filter(|r| !self.heard && matches!(r.role, Role::Finished(Outcome::Stalled)))
     }
 
     /// Whether a round holds back what we ship to the peer.

@@ -207,7 +207,9 @@ fn bench_ops<T: CmRDT + Clone>(
 
 /// Replica B holds A's 100,000-element set; A then inserts 100 new elements and removes 100
 /// present ones, and B applies A's 200 deltas (ours) or ops (`crdts`) one by one — and, ours
-/// only, the same 200 deltas joined into one delta-group.
+/// only, the same 200 deltas joined into one delta-group, and the 100 removes as a receiver gets
+/// them from bytes (`removes-decoded`: decoded beforehand; `removes-decode-apply`: decoding
+/// timed too).
 fn set_apply_remote(c: &mut Criterion) {
     let a = replica(1);
     let mut rng = SplitMix(0x5EED_0005);
@@ -245,8 +247,7 @@ fn set_apply_remote(c: &mut Criterion) {
         group.join(d.clone());
     }
 
-    // The removes as a receiver decodes them from bytes: hints are not shipped, so each one is
-    // joined by the full scan of the receiving state.
+    // The removes as a receiver decodes them from bytes (decoded outside the timed section).
     let decoded: Vec<Delta<OrSet<u64>>> = removes
         .iter()
         .map(|d| {
@@ -255,8 +256,26 @@ fn set_apply_remote(c: &mut Criterion) {
         })
         .collect();
 
+    // The same removes as bytes, decoded inside the timed section: decode + apply per update.
+    let bytes: Vec<Vec<u8>> = removes
+        .iter()
+        .map(|d| postcard::to_stdvec(&**d).unwrap())
+        .collect();
+
     let mut g = c.benchmark_group("set/apply_remote");
     g.throughput(Throughput::Elements(100));
+    g.bench_function("removes-decode-apply/deltacrdt", |bench| {
+        bench.iter_batched(
+            || ours_b.clone(),
+            |mut state| {
+                for b in &bytes {
+                    state.apply(Delta::new(postcard::from_bytes::<OrSet<u64>>(b).unwrap()));
+                }
+                state
+            },
+            BatchSize::LargeInput,
+        );
+    });
     bench_deltas(&mut g, "inserts/deltacrdt", &ours_b, &adds);
     bench_deltas(&mut g, "removes/deltacrdt", &ours_b, &removes);
     bench_deltas(&mut g, "removes-decoded/deltacrdt", &ours_b, &decoded);

@@ -32,10 +32,9 @@ pub trait Lattice: Clone + Default + PartialEq {
     /// Joins `other` into `self`: afterwards `self` is the least upper bound of both.
     fn join(&mut self, other: Self);
 
-    /// Joins `other` into `self` like [`join`](Lattice::join) — the result is the same lattice
-    /// element — but keeps the representation hints that let the result be applied to a state in
-    /// time proportional to its own size (see "keyed deltas" in the causal module). Use it to
-    /// build delta-groups; [`Delta::join`] does.
+    /// Joins `other` into a delta-group; [`Delta::join`] calls it. Every type in this crate
+    /// builds groups with [`join`](Lattice::join) itself (causal stores keep a dot index, so a
+    /// group needs no representation hints to be applied in time proportional to its size).
     fn join_delta_group(&mut self, other: Self) {
         self.join(other);
     }

@@ -2,6 +2,7 @@
 
 use core::cell::Cell;
 use core::fmt;
+use core::ops::ControlFlow;
 
 use foldhash::HashMap;
 use smallvec::SmallVec;
@@ -88,6 +89,30 @@ impl<'a> Seen<'a> {
     }
 
     /// The same view, recording in `removed` (indexed by our replicas) what it removes.
+    /// How many events the context has seen (saturating): what iterating them costs.
+    pub(crate) fn event_count(&self) -> u64 {
+        self.ctx.event_count()
+    }
+
+    /// Calls `f` with every event the context has seen, as a dot of *our* table (the other
+    /// side's replicas are all interned in ours by then), until it breaks.
+    pub(crate) fn try_for_each_event(
+        &self,
+        f: &mut dyn FnMut(LocalDot) -> ControlFlow<()>,
+    ) -> ControlFlow<()> {
+        match self.back {
+            None => self.ctx.try_for_each_event(f),
+            Some(back) => back.iter().try_for_each(|&(ours, theirs)| {
+                self.ctx
+                    .entries
+                    .get(theirs as usize)
+                    .map_or(ControlFlow::Continue(()), |e| {
+                        e.try_for_each(&mut |n| f(LocalDot::new(Actor(ours), n)))
+                    })
+            }),
+        }
+    }
+
     pub(crate) fn recording(self, removed: &'a [Cell<bool>]) -> Self {
         Self {
             removed: Some(removed),
@@ -233,6 +258,32 @@ impl Entry {
 
     /// Whether every counter seen here is seen by `other` too. Relies on `other` being compact
     /// (as every context is after a join or decoding): then `other` lacks `other.max + 1`.
+    /// Calls `f` with every counter seen, in increasing order, until it breaks.
+    fn try_for_each(&self, f: &mut dyn FnMut(u64) -> ControlFlow<()>) -> ControlFlow<()> {
+        (1..=self.max).try_for_each(&mut *f)?;
+        self.cloud.iter().try_for_each(|&n| f(n))
+    }
+
+    /// The counters of `self` that `other` (an entry of the same replica) has not seen, compact.
+    fn minus(&self, other: &Entry) -> Entry {
+        let mut cloud = SmallVec::new();
+        let mut theirs = other.cloud.iter().peekable();
+        for n in other.max.saturating_add(1)..=self.max {
+            while theirs.next_if(|&&m| m < n).is_some() {}
+            if theirs.next_if_eq(&&n).is_none() {
+                cloud.push(n);
+            }
+        }
+        cloud.extend(self.cloud.iter().copied().filter(|&n| !other.contains(n)));
+        let mut entry = Entry {
+            id: self.id,
+            max: 0,
+            cloud,
+        };
+        entry.compact();
+        entry
+    }
+
     fn is_subset(&self, other: &Entry) -> bool {
         self.max <= other.max && self.cloud.iter().all(|&n| other.contains(n))
     }
@@ -385,6 +436,46 @@ impl CausalContext {
                 mine.join(entry);
             }
         }
+    }
+
+    /// The events of `self` that `other` has not seen (`self ∖ other`): per replica, the
+    /// counters above `other`'s compact prefix that `other`'s cloud lacks, as a cloud, compacted
+    /// (a replica `other` has never seen keeps its entry whole). Costs O(events returned) plus
+    /// O(replicas); what a peer whose context is `other` lacks of ours.
+    ///
+    /// # Examples
+    /// ```
+    /// use deltacrdt::{CausalContext, Dot, ReplicaId};
+    /// let (a, b) = (ReplicaId::from_u128(1), ReplicaId::from_u128(2));
+    /// let mut ours = CausalContext::default();
+    /// let mut theirs = CausalContext::default();
+    /// for n in 1..=5 {
+    ///     ours.insert(Dot::new(a, n));
+    /// }
+    /// ours.insert(Dot::new(b, 1));
+    /// for n in [1, 2, 4] {
+    ///     theirs.insert(Dot::new(a, n));
+    /// }
+    /// let lacking = ours.difference(&theirs);
+    /// assert_eq!(lacking.cloud().collect::<Vec<_>>(), [Dot::new(a, 3), Dot::new(a, 5)]);
+    /// assert_eq!(lacking.max(b), 1);
+    /// ```
+    #[must_use]
+    pub fn difference(&self, other: &Self) -> Self {
+        let entries = self
+            .entries
+            .iter()
+            .map(|e| match other.entry(e.id) {
+                Some(theirs) if !theirs.is_empty() => e.minus(theirs),
+                _ => e.clone(),
+            })
+            .collect();
+        let mut ctx = Self {
+            entries,
+            index: None,
+        };
+        ctx.reindex();
+        ctx
     }
 
     // ----- crate-internal: the replica table and index-based dots -----
@@ -573,6 +664,49 @@ impl CausalContext {
     }
 
     /// Number of replicas in the table (including some whose entry may be empty).
+    /// Every event seen (saturating): what [`try_for_each_event`](Self::try_for_each_event)
+    /// costs.
+    pub(crate) fn event_count(&self) -> u64 {
+        self.entries
+            .iter()
+            .fold(0u64, |n, e| n.saturating_add(e.len()))
+    }
+
+    /// Calls `f` with every event seen, as a dot of this table, until it breaks.
+    pub(crate) fn try_for_each_event(
+        &self,
+        f: &mut dyn FnMut(LocalDot) -> ControlFlow<()>,
+    ) -> ControlFlow<()> {
+        self.entries
+            .iter()
+            .zip(0u32..)
+            .try_for_each(|(e, i)| e.try_for_each(&mut |n| f(LocalDot::new(Actor(i), n))))
+    }
+
+    /// Calls `f` with every counter seen of `actor`, until it breaks.
+    pub(crate) fn try_for_each_counter(
+        &self,
+        actor: Actor,
+        f: &mut dyn FnMut(u64) -> ControlFlow<()>,
+    ) -> ControlFlow<()> {
+        self.entries
+            .get(actor.index())
+            .map_or(ControlFlow::Continue(()), |e| e.try_for_each(f))
+    }
+
+    /// Calls `f` with every event seen whose replica `table` knows, as a dot of `table`.
+    pub(crate) fn for_each_event_in(&self, table: &Self, f: &mut dyn FnMut(LocalDot)) {
+        for e in &self.entries {
+            let Some(actor) = table.position(e.id).and_then(|i| u32::try_from(i).ok()) else {
+                continue;
+            };
+            let _ = e.try_for_each(&mut |n| {
+                f(LocalDot::new(Actor(actor), n));
+                ControlFlow::Continue(())
+            });
+        }
+    }
+
     pub(crate) fn table_len(&self) -> usize {
         self.entries.len()
     }
@@ -601,37 +735,6 @@ impl CausalContext {
     #[cfg(feature = "reconcile")]
     pub(crate) fn has_seen(&self, replica: ReplicaId) -> bool {
         self.entry(replica).is_some_and(|e| !e.is_empty())
-    }
-
-    /// The events of `self` that `other` lacks, in `self`'s table (so indices into `self` stay
-    /// valid): per replica, the counters above `other`'s version-vector entry that `other`'s
-    /// cloud lacks, as a cloud (or `self`'s whole entry, for a replica `other` has not seen).
-    /// O(replicas + events of `self` above `other`'s entries).
-    pub(crate) fn minus(&self, other: &Self) -> Self {
-        let entries = self
-            .entries
-            .iter()
-            .map(|e| {
-                let Some(theirs) = other.entry(e.id).filter(|t| !t.is_empty()) else {
-                    return e.clone();
-                };
-                let mut rest = Entry::new(e.id);
-                let from = theirs.max.saturating_add(1);
-                for n in (from..=e.max).chain(e.cloud.iter().copied().filter(|&n| n >= from)) {
-                    if !theirs.contains(n) {
-                        rest.cloud.push(n);
-                    }
-                }
-                rest.compact();
-                rest
-            })
-            .collect();
-        let mut ctx = Self {
-            entries,
-            index: None,
-        };
-        ctx.reindex();
-        ctx
     }
 
     /// Checks the table and clouds are well formed.
@@ -847,5 +950,72 @@ mod tests {
         assert_eq!(bad.validate(), Err(InvalidContext::MalformedCloud(r(1))));
         let dup = CausalContext::from_entries(vec![Entry::new(r(1)), Entry::new(r(1))]);
         assert_eq!(dup.validate(), Err(InvalidContext::DuplicateReplica(r(1))));
+    }
+
+    fn events(c: &CausalContext) -> Vec<Dot> {
+        let mut out = Vec::new();
+        let _ = c.try_for_each_event(&mut |d| {
+            out.push(c.to_dot(d));
+            ControlFlow::Continue(())
+        });
+        crate::platform::sort::sort_unstable(&mut out);
+        out
+    }
+
+    fn context(dots: &[(u128, u64)]) -> CausalContext {
+        let mut c = CausalContext::default();
+        for &(id, n) in dots {
+            c.insert(Dot::new(r(id), n));
+        }
+        c
+    }
+
+    #[test]
+    fn difference_is_the_set_difference_in_compact_form() {
+        let ours = context(&[
+            (1, 1),
+            (1, 2),
+            (1, 3),
+            (1, 4),
+            (1, 6),
+            (1, 9),
+            (2, 1),
+            (2, 2),
+        ]);
+        let theirs = context(&[(1, 1), (1, 3), (1, 6), (3, 1)]);
+        let diff = ours.difference(&theirs);
+        assert_eq!(
+            events(&diff),
+            [
+                Dot::new(r(1), 2),
+                Dot::new(r(1), 4),
+                Dot::new(r(1), 9),
+                Dot::new(r(2), 1),
+                Dot::new(r(2), 2)
+            ]
+        );
+        // A replica they never saw keeps our entry whole (compact); the rest is a cloud.
+        assert_eq!(diff.max(r(2)), 2);
+        assert_eq!(diff.max(r(1)), 0);
+        assert_eq!(diff.cloud_len(), 3);
+        assert!(diff.validate().is_ok());
+        // Nothing is lacking from a superset, and everything from bottom.
+        assert!(ours.difference(&ours).is_empty());
+        assert_eq!(ours.difference(&CausalContext::default()), ours);
+    }
+
+    #[test]
+    fn difference_above_their_cloud_compacts_from_one() {
+        // They saw only 2 out of order: we lack 1 and 3..=5 of theirs, stored as max 1 + cloud.
+        let ours = context(&[(1, 1), (1, 2), (1, 3), (1, 4), (1, 5)]);
+        let theirs = context(&[(1, 2)]);
+        let diff = ours.difference(&theirs);
+        assert_eq!(diff.max(r(1)), 1);
+        assert_eq!(
+            diff.cloud().collect::<Vec<_>>(),
+            [Dot::new(r(1), 3), Dot::new(r(1), 4), Dot::new(r(1), 5)]
+        );
+        assert!(diff.validate().is_ok());
+        assert_eq!(diff.event_count(), 4);
     }
 }

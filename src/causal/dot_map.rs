@@ -1,44 +1,53 @@
 //! `DotMap`: key ↦ nested dot store, the store of maps and remove-wins sets.
 
-use core::hash::Hash;
+use core::hash::{BuildHasher, Hash};
 use core::ops::ControlFlow;
-use foldhash::HashMap;
+use foldhash::{HashMap, HashSet};
+use std::collections::hash_map::Entry;
 
 use super::context::Seen;
 use super::dot::{ActorMap, LocalDot};
-use super::dot_store::{DotStore, JoinMode, SEAL, Seal};
+use super::dot_store::{DotStore, INDEXED, JoinMode, SEAL, Seal, probe};
 use super::{CausalContext, InvalidContext};
 
-/// Key ↦ nested dot store; keys whose store is bottom are absent (canonical form), except as
-/// hints in a keyed delta (see "keyed deltas" in the store module).
+/// Key ↦ nested dot store; keys whose store is bottom are absent (canonical form).
 ///
 /// Nested stores are joined with the *parent's* contexts, so a key removed on one side (its dots
 /// covered by that side's context) and updated concurrently on the other keeps exactly the
 /// update's dots: update wins, and concurrent creations of one key merge.
-#[derive(Clone, Debug)]
+///
+/// `index` maps every dot held anywhere under a key to that key (see "the dot index" in the
+/// store module): a join finds the keys a remove touches without visiting the others. A map of
+/// at most [`LINEAR`] keys (every delta of one key) keeps no index and asks its few values.
+#[derive(Debug)]
 pub struct DotMap<K, S> {
-    pub(crate) entries: HashMap<K, S>,
-    /// Every dot the context covers under this map but no entry holds belongs to a listed key.
-    pub(crate) keyed: bool,
+    entries: HashMap<K, S>,
+    /// Dot → key; empty while `entries.len() <= LINEAR`.
+    index: HashMap<LocalDot, K>,
+}
+
+/// Up to this many keys a map keeps no index: finding a dot asks each value.
+const LINEAR: usize = 8;
+
+impl<K: Clone, S: Clone> Clone for DotMap<K, S> {
+    fn clone(&self) -> Self {
+        Self {
+            entries: self.entries.clone(),
+            // Always empty without the index: no clone of it in the module.
+            index: if INDEXED {
+                self.index.clone()
+            } else {
+                HashMap::default()
+            },
+        }
+    }
 }
 
 impl<K, S> Default for DotMap<K, S> {
     fn default() -> Self {
         Self {
             entries: HashMap::default(),
-            keyed: false,
-        }
-    }
-}
-
-impl<K: Hash + Eq, S> DotMap<K, S> {
-    /// A keyed delta store holding `key ↦ value` (a hint if `value` is bottom).
-    pub(crate) fn keyed_single(key: K, value: S) -> Self {
-        let mut entries = HashMap::default();
-        entries.insert(key, value);
-        Self {
-            entries,
-            keyed: true,
+            index: HashMap::default(),
         }
     }
 }
@@ -46,6 +55,191 @@ impl<K: Hash + Eq, S> DotMap<K, S> {
 impl<K: Hash + Eq, S: PartialEq> PartialEq for DotMap<K, S> {
     fn eq(&self, other: &Self) -> bool {
         self.entries == other.entries
+    }
+}
+
+impl<K: Hash + Eq, S> DotMap<K, S> {
+    /// The store under `key`, if any.
+    pub(crate) fn get(&self, key: &K) -> Option<&S> {
+        self.entries.get(key)
+    }
+
+    /// The entries, in no particular order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&K, &S)> {
+        self.entries.iter()
+    }
+
+    /// Number of keys.
+    pub(crate) fn len(&self) -> usize {
+        self.entries.len()
+    }
+}
+
+impl<K: Hash + Eq + Clone, S: DotStore> DotMap<K, S> {
+    /// A store holding `key ↦ value` (nothing if `value` is bottom).
+    pub(crate) fn single(key: K, value: S) -> Self {
+        let mut map = Self::default();
+        map.insert_new(key, value);
+        map
+    }
+
+    /// Whether the index is in use (more than [`LINEAR`] keys; every stored value holds a dot,
+    /// so an index in use is never empty).
+    fn indexed(&self) -> bool {
+        INDEXED && !self.index.is_empty()
+    }
+
+    /// The key holding `dot`.
+    fn key_of(&self, dot: LocalDot) -> Option<&K> {
+        if self.indexed() {
+            return self.index.get(&dot);
+        }
+        self.entries
+            .iter()
+            .find(|(_, s)| s.holds(dot))
+            .map(|(k, _)| k)
+    }
+
+    /// Records that `key` holds `dot` (when the index is in use).
+    fn note(&mut self, dot: LocalDot, key: &K) {
+        if self.indexed() {
+            self.index.entry(dot).or_insert_with(|| key.clone());
+        }
+    }
+
+    /// Drops `dot` from the index if it names `key`.
+    fn unindex(&mut self, dot: LocalDot, key: &K) {
+        if self.indexed() && self.index.get(&dot) == Some(key) {
+            self.index.remove(&dot);
+        }
+    }
+
+    /// Builds or drops the index when the number of keys crossed [`LINEAR`].
+    fn retune(&mut self) {
+        match (INDEXED && self.entries.len() > LINEAR, self.indexed()) {
+            (true, false) => self.reindex(),
+            (false, true) => self.index = HashMap::default(),
+            _ => {}
+        }
+    }
+
+    /// Rebuilds the index from the entries (none for a small map).
+    fn reindex(&mut self) {
+        self.index.clear();
+        if INDEXED && self.entries.len() > LINEAR {
+            for (k, s) in &self.entries {
+                s.for_each_dot(&mut |d| {
+                    self.index.insert(d, k.clone());
+                });
+            }
+        }
+    }
+
+    /// Inserts `value` under `key`, which holds nothing, indexing its dots (bottom values are
+    /// not stored).
+    fn insert_new(&mut self, key: K, value: S) {
+        if value.is_bottom() {
+            return;
+        }
+        if self.indexed() {
+            value.for_each_dot(&mut |d| self.note(d, &key));
+        }
+        self.entries.insert(key, value);
+        self.retune();
+    }
+
+    /// Removes `key`, unindexing its dots: O(dots under it).
+    pub(crate) fn remove(&mut self, key: &K) -> Option<S> {
+        let value = self.entries.remove(key)?;
+        if self.indexed() {
+            value.for_each_dot(&mut |d| self.unindex(d, key));
+        }
+        self.retune();
+        Some(value)
+    }
+
+    /// Changes the value under `key` (created empty if absent) with `f`, a mutator of the
+    /// value that returns its delta's context (`delta`, in a table of its own; `ctx` is the
+    /// map's): the index follows the events of `delta`, which cover every dot the mutator added
+    /// or dropped, so a mutation costs O(its delta). A mutator that changed dots its delta does
+    /// not name is caught by a count of the dots and the key reindexed from scratch.
+    pub(crate) fn edit<R>(
+        &mut self,
+        key: K,
+        ctx: &mut CausalContext,
+        f: impl FnOnce(&mut S, &mut CausalContext) -> (R, CausalContext),
+    ) -> (R, CausalContext) {
+        let mut value = self.entries.remove(&key).unwrap_or_default();
+        let before = value.dot_count();
+        let (result, delta) = f(&mut value, ctx);
+        if self.indexed() {
+            let (mut added, mut dropped) = (0usize, 0usize);
+            delta.for_each_event_in(ctx, &mut |d| match (self.index.entry(d), value.holds(d)) {
+                (Entry::Vacant(slot), true) => {
+                    slot.insert(key.clone());
+                    added += 1;
+                }
+                (Entry::Occupied(slot), false) if *slot.get() == key => {
+                    slot.remove();
+                    dropped += 1;
+                }
+                (Entry::Occupied(mut slot), true) if *slot.get() != key => {
+                    slot.insert(key.clone());
+                    added += 1;
+                }
+                _ => {}
+            });
+            if before + added != value.dot_count() + dropped {
+                self.index.retain(|_, k| *k != key);
+                value.for_each_dot(&mut |d| {
+                    self.index.insert(d, key.clone());
+                });
+            }
+        }
+        if !value.is_bottom() {
+            self.entries.insert(key, value);
+        }
+        self.retune();
+        (result, delta)
+    }
+
+    /// Joins `other` (bottom for a key only we hold) into the entry under `key`. `lost` lists
+    /// the dots of ours under `key` the join may drop (`None`: any of them), so the index
+    /// follows in O(|other| + |lost|).
+    fn join_key(
+        &mut self,
+        key: K,
+        other: S,
+        lost: Option<&[LocalDot]>,
+        ours: &Seen<'_>,
+        theirs: &Seen<'_>,
+        mode: JoinMode,
+    ) {
+        let mut mine = self.entries.remove(&key).unwrap_or_default();
+        if self.indexed() {
+            let mut gained = Vec::new();
+            other.for_each_dot(&mut |d| gained.push(d));
+            let mut held = Vec::new();
+            if lost.is_none() && mode.scan {
+                mine.for_each_dot(&mut |d| held.push(d));
+            }
+            mine.join_store(ours, other, theirs, mode);
+            for &d in lost.unwrap_or(&held) {
+                if !mine.holds(d) {
+                    self.unindex(d, &key);
+                }
+            }
+            for d in gained {
+                if mine.holds(d) {
+                    self.note(d, &key);
+                }
+            }
+        } else {
+            mine.join_store(ours, other, theirs, mode);
+        }
+        if !mine.is_bottom() {
+            self.entries.insert(key, mine);
+        }
     }
 }
 
@@ -60,6 +254,53 @@ impl<K: Hash + Eq + Clone + core::fmt::Debug, S: DotStore> crate::causal::dot_st
         self.entries.is_empty()
     }
 
+    fn holds(&self, dot: LocalDot) -> bool {
+        self.key_of(dot).is_some()
+    }
+
+    fn dot_count(&self) -> usize {
+        if self.indexed() {
+            self.index.len()
+        } else {
+            self.entries.values().map(S::dot_count).sum()
+        }
+    }
+
+    fn restrict(&self, events: &CausalContext, _: Seal) -> Self {
+        let mut keys = HashSet::default();
+        if self.indexed()
+            && events.event_count() <= u64::try_from(self.index.len()).unwrap_or(u64::MAX)
+        {
+            let _ = events.try_for_each_event(&mut |d| {
+                if let Some(k) = self.index.get(&d) {
+                    keys.insert(k);
+                }
+                ControlFlow::Continue(())
+            });
+        } else {
+            keys.extend(self.entries.keys());
+        }
+        let mut out = Self::default();
+        for k in keys {
+            if let Some(s) = self.entries.get(k) {
+                out.insert_new(k.clone(), s.restrict(events, SEAL));
+            }
+        }
+        out
+    }
+
+    fn index_is_exact(&self) -> bool {
+        let mut rebuilt = HashMap::default();
+        let mut unique = true;
+        for (k, s) in &self.entries {
+            s.for_each_dot(&mut |d| unique &= rebuilt.insert(d, k.clone()).is_none());
+        }
+        if self.entries.len() <= LINEAR {
+            rebuilt.clear();
+        }
+        unique && rebuilt == self.index && self.entries.values().all(S::index_is_exact)
+    }
+
     fn try_for_each_dot(&self, f: &mut dyn FnMut(LocalDot) -> ControlFlow<()>) -> ControlFlow<()> {
         self.entries
             .values()
@@ -68,6 +309,7 @@ impl<K: Hash + Eq + Clone + core::fmt::Debug, S: DotStore> crate::causal::dot_st
 
     fn remap(&mut self, map: &ActorMap, _: Seal) {
         self.entries.values_mut().for_each(|s| s.remap(map, SEAL));
+        self.reindex();
     }
 
     fn retain_dots(&mut self, keep: &mut dyn FnMut(LocalDot) -> bool, _: Seal) {
@@ -75,60 +317,68 @@ impl<K: Hash + Eq + Clone + core::fmt::Debug, S: DotStore> crate::causal::dot_st
             s.retain_dots(keep, SEAL);
             !s.is_bottom()
         });
-        self.keyed = false;
+        self.reindex();
     }
 
     fn join_store(&mut self, ours: &Seen<'_>, mut other: Self, theirs: &Seen<'_>, mode: JoinMode) {
-        let keyed = mode.hints && self.keyed && other.keyed;
-        if !keyed && self.keyed {
-            self.normalize(SEAL);
-        }
-        if mode.scan && !other.keyed {
-            // Keys only we hold lose the dots `other` has seen (and so removed).
-            self.entries.retain(|k, s| {
-                if !other.entries.contains_key(k) {
-                    s.join_store(ours, S::default(), theirs, mode);
+        if mode.scan && self.indexed() && probe(theirs, self.index.len()) {
+            // The keys holding dots of ours `theirs` has seen (the only dots the join can drop),
+            // grouped by sorting on the key's hash: no map of its own (one less in the module).
+            let mut found: Vec<(u64, LocalDot)> = Vec::new();
+            let _ = theirs.try_for_each_event(&mut |d| {
+                if let Some(k) = self.index.get(&d) {
+                    found.push((self.entries.hasher().hash_one(k), d));
                 }
-                !s.is_bottom()
+                ControlFlow::Continue(())
             });
-        }
-        for (k, s) in other.entries.drain() {
-            let mut mine = self.entries.remove(&k).unwrap_or_else(|| {
-                // A key we lack: if we are keyed, our context has no dot under it.
-                let mut fresh = S::default();
-                fresh.mark_keyed(self.keyed, SEAL);
-                fresh
-            });
-            mine.join_store(ours, s, theirs, mode);
-            if keyed {
-                self.entries.insert(k, mine);
-            } else {
-                mine.normalize(SEAL);
-                if !mine.is_bottom() {
-                    self.entries.insert(k, mine);
+            crate::platform::sort::sort_unstable(&mut found);
+            let mut groups: Vec<(K, Vec<LocalDot>)> = Vec::new();
+            // `run`: where the groups of the current hash start.
+            let (mut run, mut hash) = (0, None);
+            for &(h, d) in &found {
+                if hash != Some(h) {
+                    (run, hash) = (groups.len(), Some(h));
+                }
+                let Some(k) = self.index.get(&d) else {
+                    continue;
+                };
+                // Keys of one hash are few: find ours among this run's groups.
+                match groups.iter_mut().skip(run).find(|(g, _)| g == k) {
+                    Some((_, dots)) => dots.push(d),
+                    None => groups.push((k.clone(), vec![d])),
                 }
             }
+            for (k, lost) in groups {
+                let s = other.entries.remove(&k).unwrap_or_default();
+                self.join_key(k, s, Some(&lost), ours, theirs, mode);
+            }
+            for (k, s) in other.entries.drain() {
+                self.join_key(k, s, Some(&[]), ours, theirs, mode);
+            }
+        } else {
+            if mode.scan {
+                // Keys only we hold lose the dots `other` has seen (and so removed).
+                let only_ours: Vec<K> = self
+                    .entries
+                    .keys()
+                    .filter(|k| !other.entries.contains_key(k))
+                    .cloned()
+                    .collect();
+                for k in only_ours {
+                    self.join_key(k, S::default(), None, ours, theirs, mode);
+                }
+            }
+            let lost = if mode.scan { None } else { Some(&[][..]) };
+            for (k, s) in other.entries.drain() {
+                self.join_key(k, s, lost, ours, theirs, mode);
+            }
         }
-        self.keyed = keyed;
-    }
-
-    fn normalize(&mut self, _: Seal) {
-        if self.keyed {
-            self.entries.retain(|_, s| {
-                s.normalize(SEAL);
-                !s.is_bottom()
-            });
-            self.keyed = false;
-        }
-    }
-
-    fn mark_keyed(&mut self, keyed: bool, _: Seal) {
-        self.keyed = keyed;
+        self.retune();
     }
 
     fn validate(&self, ctx: &CausalContext) -> Result<(), InvalidContext> {
         for s in self.entries.values() {
-            if s.is_bottom() && !self.keyed {
+            if s.is_bottom() {
                 return Err(InvalidContext::NotCanonical("a map holds an empty entry"));
             }
             s.validate(ctx)?;
@@ -140,38 +390,24 @@ impl<K: Hash + Eq + Clone + core::fmt::Debug, S: DotStore> crate::causal::dot_st
 #[cfg(feature = "serde")]
 mod serde_impl {
     use super::{DotMap, DotStore, Hash};
-    use crate::causal::dot_store::{SEAL, Seq, holds_dots};
+    use crate::causal::dot_store::{SEAL, Seq};
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-    /// Wire shape: the entries. Hints are not shipped (see "keyed deltas" in the store module):
-    /// a decoded map is never keyed.
+    /// Wire shape: the entries.
     impl<K: Serialize, S: DotStore> Serialize for DotMap<K, S>
     where
         S::Wire: Serialize,
     {
         fn serialize<SER: Serializer>(&self, s: SER) -> Result<SER::Ok, SER::Error> {
-            let keyed = self.keyed;
-            let shipped = |(_, v): &(&K, &S)| !keyed || holds_dots(*v);
-            let entries = || {
-                self.entries
-                    .iter()
-                    .filter(shipped)
-                    .map(|(k, v)| (k, v.wire()))
-            };
-            let len = if keyed {
-                entries().count()
-            } else {
-                self.entries.len()
-            };
             Seq {
-                len,
-                items: entries,
+                len: self.entries.len(),
+                items: || self.entries.iter().map(|(k, v)| (k, v.wire())),
             }
             .serialize(s)
         }
     }
 
-    impl<'de, K: Deserialize<'de> + Hash + Eq, S: DotStore> Deserialize<'de> for DotMap<K, S>
+    impl<'de, K: Deserialize<'de> + Hash + Eq + Clone, S: DotStore> Deserialize<'de> for DotMap<K, S>
     where
         S::Wire: Deserialize<'de>,
     {
@@ -186,16 +422,20 @@ mod serde_impl {
         }
     }
 
-    impl<K: Hash + Eq, S> DotMap<K, S> {
-        /// Adds one decoded entry (a decoded map is never keyed).
+    impl<K: Hash + Eq + Clone, S: DotStore> DotMap<K, S> {
+        /// Adds one decoded entry, indexing its dots.
         ///
         /// # Errors
-        /// The reason, when `key` is already present.
+        /// The reason, when `key` is already present or `value` is empty.
         pub(crate) fn insert_decoded(&mut self, key: K, value: S) -> Result<(), &'static str> {
-            match self.entries.insert(key, value) {
-                None => Ok(()),
-                Some(_) => Err("a map key appears twice"),
+            if self.entries.contains_key(&key) {
+                return Err("a map key appears twice");
             }
+            if value.is_bottom() {
+                return Err("a map holds an empty entry");
+            }
+            self.insert_new(key, value);
+            Ok(())
         }
     }
 }

@@ -122,6 +122,26 @@ impl<V: Clone + PartialEq + core::fmt::Debug> crate::causal::dot_store::StoreOps
         self.entries.is_empty()
     }
 
+    fn holds(&self, dot: LocalDot) -> bool {
+        self.entries.binary_search_by_key(&dot, |(d, _)| *d).is_ok()
+    }
+
+    fn dot_count(&self) -> usize {
+        self.entries.len()
+    }
+
+    fn restrict(&self, events: &CausalContext, _: Seal) -> Self {
+        // Small by nature (a register's or flag's concurrent dots): one pass.
+        Self {
+            entries: self
+                .entries
+                .iter()
+                .filter(|(d, _)| events.contains_local(*d))
+                .cloned()
+                .collect(),
+        }
+    }
+
     fn try_for_each_dot(&self, f: &mut dyn FnMut(LocalDot) -> ControlFlow<()>) -> ControlFlow<()> {
         self.entries.iter().try_for_each(|(d, _)| f(*d))
     }

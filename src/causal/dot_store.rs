@@ -10,23 +10,19 @@
 //! and queries the other context through a back-map ([`Seen`]) — O(size of the other side),
 //! whatever the size of our table.
 //!
-//! # Keyed deltas: applying a remove in O(delta)
+//! # The dot index: applying a remove in O(removed)
 //!
-//! Joining must drop every dot of ours that the other side has seen but no longer holds. For a
-//! map-like store that means visiting *every* key of ours — O(state) for each remote remove.
-//! Deltas made by mutators avoid that: they are **keyed**, i.e. every dot their context covers
-//! but their store does not hold belongs to a key the store still lists, with an empty entry if
-//! need be (a *hint*: `remove(e)` ships `{e ↦ ∅}` plus the removed dots). Joining a keyed value
-//! visits only its keys. Hints carry no meaning of their own (equality ignores them); they are
-//! kept while delta-groups are built ([`Lattice::join_delta_group`](crate::Lattice)) and dropped
-//! from every state, so states stay tombstone-free. A value that is not keyed is always safe: it
-//! is joined by the full scan.
-//!
-//! The keyed claim cannot be checked by its receiver (that would take an index from dots to
-//! keys), and a false claim makes replicas that apply it at different times diverge. So hints are
-//! **not serialized**: a decoded value is never keyed and costs the full scan. Values kept in
-//! memory (delta-groups built in-process, deltas handed between replicas in one process) keep the
-//! fast path; whether to trust hints from authenticated peers is the sync layer's decision.
+//! Joining must drop every dot of ours that the other side has seen but no longer holds. A
+//! remove is an empty store plus a context naming the removed dots, so nothing in it says where
+//! those dots live. Every store that can hold many dots (an `OrSet`'s elements, a map's keys)
+//! therefore keeps an exact **index** from each dot it holds to where it lives, kept up to date
+//! by every mutator, join, remap, retain and decode. A join then finds the dots of ours that
+//! `other` removes by walking the events of `other`'s context and probing the index, or — when
+//! that context covers more events than we hold dots — by one pass over ours: O(min(events of
+//! theirs, our dots)) either way, whether the value was made in memory or decoded from bytes.
+//! A map's index names the top-level key; the nested join under that key finds the rest with
+//! the nested store's own index. The npm module (`small_code`) keeps no index ([`INDEXED`]):
+//! its joins take the pass, which computes the same result.
 
 use core::cell::Cell;
 use core::fmt::Debug;
@@ -69,8 +65,40 @@ pub trait StoreOps {
     /// Rebuilds the store from its nested wire form.
     fn from_wire(wire: Self::Wire, seal: Seal) -> Self;
 
-    /// Whether the store holds nothing, not even a hint (it is then dropped from a parent map).
+    /// Whether the store holds nothing (it is then dropped from a parent map).
     fn is_bottom(&self) -> bool;
+
+    /// Whether the store holds `dot` (through its index where it has one).
+    fn holds(&self, dot: LocalDot) -> bool {
+        self.try_for_each_dot(&mut |d| {
+            if d == dot {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        })
+        .is_break()
+    }
+
+    /// How many dots the store holds.
+    fn dot_count(&self) -> usize {
+        let mut n = 0;
+        self.for_each_dot(&mut |_| n += 1);
+        n
+    }
+
+    /// The part of the store holding exactly the dots it holds that `events` (laid out in the
+    /// store's table) contains, each with its entry. Costs O(min(events, dots) · log n) through
+    /// the index.
+    fn restrict(&self, events: &CausalContext, seal: Seal) -> Self
+    where
+        Self: Sized;
+
+    /// Whether every index in the store equals one rebuilt from scratch (stores without an
+    /// index have nothing to check).
+    fn index_is_exact(&self) -> bool {
+        true
+    }
 
     /// Calls `f` with every dot in the store.
     fn for_each_dot(&self, f: &mut dyn FnMut(LocalDot)) {
@@ -86,20 +114,12 @@ pub trait StoreOps {
     /// Renames actors after the other side's replicas were interned in our table.
     fn remap(&mut self, map: &ActorMap, seal: Seal);
 
-    /// Keeps only the dots `keep` accepts. Entries left without a dot are dropped and hints
-    /// with them: the result is normalized (unkeyed).
+    /// Keeps only the dots `keep` accepts. Entries left without a dot are dropped.
     fn retain_dots(&mut self, keep: &mut dyn FnMut(LocalDot) -> bool, seal: Seal);
 
     /// Joins `other` (with context `theirs`) into `self` (with context `ours`); both are laid out
-    /// in one table. See [`JoinMode`] for when parts of `self` missing from `other` are visited
-    /// and whether hints are kept.
+    /// in one table. See [`JoinMode`] for when parts of `self` missing from `other` are visited.
     fn join_store(&mut self, ours: &Seen<'_>, other: Self, theirs: &Seen<'_>, mode: JoinMode);
-
-    /// Drops every hint (empty entry) and the keyed mark: the canonical form of a state.
-    fn normalize(&mut self, _seal: Seal) {}
-
-    /// Marks a bottom store as keyed or not (stores without keys ignore it).
-    fn mark_keyed(&mut self, _keyed: bool, _seal: Seal) {}
 
     /// Checks every dot is covered by `ctx` and the representation is canonical.
     ///
@@ -116,15 +136,23 @@ pub trait StoreOps {
     }
 }
 
-/// How a join treats the parts of `self` that `other` does not mention, and hints.
+/// How a join treats the parts of `self` that `other` does not mention.
 #[derive(Clone, Copy, Debug)]
 pub struct JoinMode {
     /// The two contexts share some event; when false nothing of `self` can be removed, so parts of
-    /// `self` missing from `other` need not be visited even if `other` is not keyed.
+    /// `self` missing from `other` need not be looked for.
     pub(crate) scan: bool,
-    /// Keep hints and the keyed mark where both sides are keyed (building a delta-group); when
-    /// false the result is normalized (a state).
-    pub(crate) hints: bool,
+}
+
+/// Whether stores keep their dot index. Not in the npm module (`small_code`): there the index
+/// code would cost ~14 KB of a module users download, for states a browser keeps small; joins
+/// compute the same result by the pass over ours, as before the index.
+pub(crate) const INDEXED: bool = !cfg!(small_code);
+
+/// Whether a join should find the dots `theirs` removes by probing an index of `dots` entries
+/// with `theirs`' events (true) rather than by a pass over ours.
+pub(crate) fn probe(theirs: &Seen<'_>, dots: usize) -> bool {
+    INDEXED && theirs.event_count() <= u64::try_from(dots).unwrap_or(u64::MAX)
 }
 
 /// A causal type: a dot store with its own context (sealed: only this crate implements it,
@@ -168,19 +196,14 @@ pub trait CausalParts {
 }
 
 /// `a ⊔ b` for causal types: align `b` into `a`'s replica table, join stores, join contexts.
-/// With `hints`, keyed hints survive where both sides are keyed (a delta-group is being built);
-/// without, the result is normalized (a state).
-pub(crate) fn join<T: Causal>(a: &mut T, b: T, hints: bool) {
-    join_recording(a, b, hints, None);
+pub(crate) fn join<T: Causal>(a: &mut T, b: T) {
+    join_recording(a, b, None);
 }
 
 /// [`join`], recording in `removed` (indexed by `a`'s replicas) which replicas lost a dot.
-fn join_recording<T: Causal>(a: &mut T, b: T, hints: bool, removed: Option<&[Cell<bool>]>) {
+fn join_recording<T: Causal>(a: &mut T, b: T, removed: Option<&[Cell<bool>]>) {
     if a.context().is_empty() && a.store().is_bottom() {
         *a = b;
-        if !hints {
-            a.store_mut(SEAL).normalize(SEAL);
-        }
         return;
     }
     let (mut store, ctx) = b.into_parts();
@@ -190,7 +213,6 @@ fn join_recording<T: Causal>(a: &mut T, b: T, hints: bool, removed: Option<&[Cel
     }
     let mode = JoinMode {
         scan: a.context().intersects_aligned(&ctx, alignment.as_ref()),
-        hints,
     };
     let theirs = Seen::aligned(&ctx, alignment.as_ref());
     let theirs = match removed {
@@ -222,8 +244,9 @@ fn join_recording<T: Causal>(a: &mut T, b: T, hints: bool, removed: Option<&[Cel
 ///
 /// # Cost
 /// O(|d|) plus, only for replicas whose events in `d`'s context are not all held by `d`'s store
-/// (`d` removed or overwrote something of theirs) and not already kept by (a), one pass over
-/// `x`'s dots. Deltas and groups that only add new entries never take that pass.
+/// (`d` removed or overwrote something of theirs) and not already kept by (a), a probe of `x`'s
+/// dot index per event of those replicas in `d`'s context — or one pass over `x`'s dots when
+/// they are fewer. Deltas and groups that only add new entries take neither.
 pub(crate) fn novelty<T: Causal>(x: &T, d: &T) -> Option<T> {
     let Classified {
         coverage,
@@ -248,14 +271,14 @@ pub(crate) fn join_novel<T: Causal>(x: &mut T, d: T) -> Option<T> {
     } = classify(x, &d);
     if candidates.is_empty() {
         let novel = project(&d, &coverage, &keep);
-        join(x, d, false);
+        join(x, d);
         return novel;
     }
     let original = d.clone();
     // Indexed by `x`'s replicas; candidates are replicas `x` already knows, so their indices
     // survive the alignment inside the join.
     let removed = vec![Cell::new(false); x.context().table_len()];
-    join_recording(x, d, false, Some(&removed));
+    join_recording(x, d, Some(&removed));
     for (ours, theirs) in candidates {
         if removed.get(theirs.index()).is_some_and(Cell::get)
             && let Some(k) = keep.get_mut(ours.index())
@@ -331,7 +354,7 @@ fn project<T: Causal>(d: &T, coverage: &[Coverage], keep: &[bool]) -> Option<T> 
         .zip(keep)
         .all(|(c, k)| *k || *c == Coverage::Empty)
     {
-        // Every replica is kept: all of `d` is new (hints included, they are still valid).
+        // Every replica is kept: all of `d` is new.
         return Some(d.clone());
     }
     let kept = |actor: Actor| keep.get(actor.index()).copied().unwrap_or(false);
@@ -359,6 +382,25 @@ fn keep_removers<T: Causal>(
             *slot = Some(ours);
         }
     }
+    // Few events to look at: probe `x`'s index with them instead of a pass over its dots.
+    let events = candidates
+        .iter()
+        .fold(0u64, |n, (ours, _)| n.saturating_add(cd.events_of(*ours)));
+    if INDEXED && events <= u64::try_from(x.store().dot_count()).unwrap_or(u64::MAX) {
+        for &(ours, theirs) in candidates {
+            let _ = cd.try_for_each_counter(ours, &mut |n| {
+                if x.store().holds(LocalDot::new(theirs, n))
+                    && !held.contains(&LocalDot::new(ours, n))
+                    && let Some(k) = keep.get_mut(ours.index())
+                {
+                    *k = true;
+                    return ControlFlow::Break(());
+                }
+                ControlFlow::Continue(())
+            });
+        }
+        return;
+    }
     // Stops as soon as every candidate is marked: a one-remove delta usually stops halfway.
     let mut unmarked = candidates.len();
     let _ = x.store().try_for_each_dot(&mut |dot| {
@@ -380,8 +422,7 @@ fn keep_removers<T: Causal>(
     });
 }
 
-/// Semantic equality: same events seen and same store, whatever the replica tables' order and
-/// whatever hints either carries.
+/// Semantic equality: same events seen and same store, whatever the replica tables' order.
 pub(crate) fn eq<T: Causal>(a: &T, b: &T) -> bool {
     if a.context() != b.context() {
         return false;
@@ -391,10 +432,24 @@ pub(crate) fn eq<T: Causal>(a: &T, b: &T) -> bool {
     };
     let mut theirs = b.store().clone();
     theirs.remap(&map, SEAL);
-    theirs.normalize(SEAL);
-    let mut mine = a.store().clone();
-    mine.normalize(SEAL);
-    mine == theirs
+    *a.store() == theirs
+}
+
+/// The part of `value` that `ctx` lacks: every dot `value` holds that `ctx` has not seen, with
+/// its entry (element / key path and value), and as context the events of `value.context()`
+/// that `ctx` has not seen (in cloud form where needed; replicas with no such event are left
+/// out of its table).
+///
+/// Then `outside(v, c) ⊑ v`, and for any `w` with `w.context() == c`: `w ⊔ outside(v, c)` holds
+/// every dot of `v` not in `c`, and removes nothing of `w`'s (its context is disjoint from `c`).
+/// Cost O(k · log n) with k = events of `value.context()` not in `ctx` (the stores' indexes
+/// find the dots among them), plus O(replicas).
+pub(crate) fn outside<T: Causal>(value: &T, ctx: &CausalContext) -> T {
+    let missing = value.context().difference(ctx);
+    let mut store = value.store().restrict(&missing, SEAL);
+    let (missing, map) = missing.project(|a| missing.events_of(a) > 0);
+    store.remap(&map, SEAL);
+    T::from_parts(store, missing, SEAL)
 }
 
 /// Validates a decoded value: a well-formed context covering every dot of a canonical store.
@@ -403,11 +458,11 @@ pub(crate) fn validate<T: Causal>(value: &T) -> Result<(), InvalidContext> {
     value.store().validate(value.context())
 }
 
-/// Whether a store holds at least one dot (a hint holds none).
+/// Whether a store holds at least one dot.
 pub(crate) fn holds_dots<S: DotStore>(store: &S) -> bool {
-    let mut any = false;
-    store.for_each_dot(&mut |_| any = true);
-    any
+    store
+        .try_for_each_dot(&mut |_| ControlFlow::Break(()))
+        .is_break()
 }
 
 /// Serializes the `len` items an iterator yields, without collecting them first (formats such
@@ -522,6 +577,22 @@ macro_rules! causal_type {
             fn is_bottom(&self) -> bool {
                 $crate::causal::dot_store::StoreOps::is_bottom(&self.store)
             }
+            fn holds(&self, dot: $crate::causal::dot::LocalDot) -> bool {
+                self.store.holds(dot)
+            }
+            fn dot_count(&self) -> usize {
+                self.store.dot_count()
+            }
+            fn restrict(
+                &self,
+                events: &$crate::causal::CausalContext,
+                seal: $crate::causal::dot_store::Seal,
+            ) -> Self {
+                Self { store: self.store.restrict(events, seal), ctx: $crate::causal::CausalContext::default() }
+            }
+            fn index_is_exact(&self) -> bool {
+                self.store.index_is_exact()
+            }
             fn try_for_each_dot(
                 &self,
                 f: &mut dyn FnMut($crate::causal::dot::LocalDot) -> core::ops::ControlFlow<()>,
@@ -551,12 +622,6 @@ macro_rules! causal_type {
             ) {
                 self.store.join_store(ours, other.store, theirs, mode);
             }
-            fn normalize(&mut self, seal: $crate::causal::dot_store::Seal) {
-                self.store.normalize(seal);
-            }
-            fn mark_keyed(&mut self, keyed: bool, seal: $crate::causal::dot_store::Seal) {
-                self.store.mark_keyed(keyed, seal);
-            }
             fn validate(&self, ctx: &$crate::causal::CausalContext) -> Result<(), $crate::causal::InvalidContext> {
                 self.store.validate(ctx)
             }
@@ -564,10 +629,7 @@ macro_rules! causal_type {
 
         impl $(< $($p),* >)? $crate::lattice::Lattice for $ty $(< $($p),* >)? $(where $($bounds)*)? {
             fn join(&mut self, other: Self) {
-                $crate::causal::dot_store::join(self, other, false);
-            }
-            fn join_delta_group(&mut self, other: Self) {
-                $crate::causal::dot_store::join(self, other, true);
+                $crate::causal::dot_store::join(self, other);
             }
             fn join_novelty(&mut self, incoming: Self) -> Option<Self> {
                 $crate::causal::dot_store::join_novel(self, incoming)
@@ -608,3 +670,174 @@ macro_rules! causal_type {
     };
 }
 pub(crate) use causal_type;
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use proptest::prelude::*;
+    use proptest::sample::Index;
+
+    use super::{Causal, CausalContext, ControlFlow, StoreOps, outside};
+    use crate::causal::Dot;
+    use crate::crdt::OrSet;
+    use crate::document::{Doc, Scalar};
+    use crate::id::ReplicaId;
+    use crate::lattice::Lattice;
+
+    fn events(c: &CausalContext) -> BTreeSet<Dot> {
+        let mut out = BTreeSet::new();
+        let _ = c.try_for_each_event(&mut |d| {
+            out.insert(c.to_dot(d));
+            ControlFlow::Continue(())
+        });
+        out
+    }
+
+    fn held<T: Causal>(x: &T) -> BTreeSet<Dot> {
+        let mut out = BTreeSet::new();
+        x.store().for_each_dot(&mut |d| {
+            out.insert(x.context().to_dot(d));
+        });
+        out
+    }
+
+    /// The two properties of [`outside`], for `v` and a `w` whose context is the one given.
+    fn outside_laws<T: Causal + Lattice + core::fmt::Debug>(
+        v: &T,
+        w: &T,
+    ) -> Result<(), TestCaseError> {
+        let c = w.context();
+        let o = outside(v, c);
+        prop_assert_eq!(
+            &v.clone().joined(o.clone()),
+            v,
+            "outside(v, c) is not below v"
+        );
+        let lacking: BTreeSet<Dot> = events(v.context())
+            .into_iter()
+            .filter(|d| !c.contains(*d))
+            .collect();
+        prop_assert_eq!(
+            events(o.context()),
+            lacking,
+            "its context is not v's events c lacks"
+        );
+        let j = w.clone().joined(o);
+        let after = held(&j);
+        for d in held(v).into_iter().filter(|d| !c.contains(*d)) {
+            prop_assert!(after.contains(&d), "w ⊔ outside(v, c) lacks {:?} of v", d);
+        }
+        for d in held(w) {
+            prop_assert!(after.contains(&d), "w ⊔ outside(v, c) removed {:?} of w", d);
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn outside_ships_what_a_context_lacks_and_removes_nothing() {
+        let (a, b) = (ReplicaId::from_u128(1), ReplicaId::from_u128(2));
+        let mut v = OrSet::default();
+        for e in 0..20u16 {
+            let _ = v.insert(a, e);
+        }
+        let mut w = v.clone();
+        let _ = w.remove(&3); // w removed 3; v never heard
+        let _ = w.insert(b, 100);
+        let _ = v.insert(a, 21);
+        let _ = v.remove(&5);
+        let o = outside(&v, w.context());
+        // Only the new element, and only the events w lacks (21's dot and 5's dot).
+        assert_eq!(o.iter().collect::<Vec<_>>(), [&21]);
+        assert_eq!(o.context().event_count(), 1);
+        let mut j = w.clone();
+        j.join(o);
+        assert!(j.contains(&21) && !j.contains(&3) && j.contains(&5) && j.contains(&100));
+        // Nothing lacking: empty.
+        assert!(Lattice::is_bottom(&outside(&v, v.context())));
+    }
+
+    /// An operation of the outside histories: `(replica, kind, element)`, or a join.
+    #[derive(Clone, Debug)]
+    enum Op {
+        Do(usize, u8, u16),
+        Join(usize, usize),
+    }
+
+    fn ops() -> impl Strategy<Value = Vec<Op>> {
+        let op = prop_oneof![
+            5 => (0..3usize, 0..6u8, 0..24u16).prop_map(|(r, k, e)| Op::Do(r, k, e)),
+            2 => (0..3usize, 0..3usize).prop_map(|(a, b)| Op::Join(a, b)),
+        ];
+        prop::collection::vec(op, 0..50)
+    }
+
+    /// Every state each replica went through.
+    fn replay<T: Lattice>(
+        ops: &[Op],
+        mut perform: impl FnMut(&mut T, ReplicaId, u8, u16),
+    ) -> Vec<T> {
+        let mut xs = vec![T::default(); 3];
+        let mut seen = vec![T::default()];
+        for op in ops {
+            match *op {
+                Op::Do(r, k, e) => {
+                    let id = ReplicaId::from_u128(r as u128 + 1);
+                    if let Some(x) = xs.get_mut(r) {
+                        perform(x, id, k, e);
+                    }
+                }
+                Op::Join(from, to) => {
+                    if let Some(x) = xs.get(from).cloned()
+                        && let Some(y) = xs.get_mut(to)
+                    {
+                        y.join(x);
+                    }
+                }
+            }
+            seen.extend(xs.iter().cloned());
+        }
+        seen
+    }
+
+    fn pick<T: Clone>(xs: &[T], i: &Index) -> T {
+        xs.get(i.index(xs.len()))
+            .cloned()
+            .unwrap_or_else(|| unreachable!())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn outside_laws_hold_for_sets(ops in ops(), v in any::<Index>(), w in any::<Index>()) {
+            let states = replay::<OrSet<u16>>(&ops, |x, r, k, e| match k {
+                0..=2 => drop(x.insert(r, e)),
+                3 | 4 => drop(x.remove(&e)),
+                _ => drop(x.clear()),
+            });
+            outside_laws(&pick(&states, &v), &pick(&states, &w))?;
+        }
+
+        #[test]
+        fn outside_laws_hold_for_documents(ops in ops(), v in any::<Index>(), w in any::<Index>()) {
+            const PATHS: [&[&str]; 3] = [&["s"], &["m", "s"], &["m", "n", "s"]];
+            let states = replay::<Doc>(&ops, |x, r, k, e| {
+                let path = PATHS[usize::from(e) % 3];
+                let element = Scalar::Int(i64::from(e / 3));
+                let _ = match k {
+                    0 | 1 => x.insert(r, path, element),
+                    2 => x.remove_element(r, path, &element),
+                    3 => x.increment(r, &["m", "c"], 1),
+                    4 => x.delete(r, &["m", "n"]),
+                    _ => x.delete(r, &["m"]),
+                };
+            });
+            let (v, w) = (pick(&states, &v), pick(&states, &w));
+            outside_laws(v.root(), w.root())?;
+            let o = v.lacking(w.context());
+            prop_assert_eq!(o.root(), &outside(v.root(), w.context()));
+            prop_assert!(o.index_is_exact());
+        }
+    }
+}

@@ -13,7 +13,7 @@
 //! Types without dots (`GCounter`, `PnCounter`, `GSet`, `LwwRegister`) keep the defaults: the
 //! sync engine then ships them whole to a peer it has no acknowledgement from.
 
-use super::dot_store::{Causal, SEAL, Seal, StoreOps};
+use super::dot_store::{self, Causal, SEAL, Seal, StoreOps};
 use super::{CausalContext, Dot};
 use crate::lattice::Lattice;
 
@@ -83,17 +83,10 @@ pub(crate) fn for_each_held<T: Causal>(value: &T, f: &mut dyn FnMut(Dot)) {
     value.store().for_each_dot(&mut |d| f(ctx.to_dot(d)));
 }
 
-/// [`Reconcile::outside`] of a causal type. O(our dots): the store is filtered by a scan.
+/// [`Reconcile::outside`] of a causal type: [`dot_store::outside`], O(k · log n) for the k
+/// events `ctx` lacks (the stores' dot indexes find their dots).
 pub(crate) fn outside<T: Causal>(value: &T, ctx: &CausalContext) -> T {
-    let mine = value.context();
-    let mut store = value.store().clone();
-    store.retain_dots(&mut |d| !ctx.contains(mine.to_dot(d)), SEAL);
-    // The difference keeps our table, so the store's indices stay valid; the projection then
-    // drops the replicas it has nothing of (each would cost its 16-byte id on the wire).
-    let rest = mine.minus(ctx);
-    let (rest, map) = rest.project(|a| rest.events_of(a) > 0);
-    store.remap(&map, SEAL);
-    T::from_parts(store, rest, SEAL)
+    dot_store::outside(value, ctx)
 }
 
 /// [`Reconcile::removal`] of a causal type.

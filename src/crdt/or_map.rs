@@ -5,7 +5,7 @@ use core::mem;
 
 use crate::causal::CausalContext;
 use crate::causal::dot_map::DotMap;
-use crate::causal::dot_store::{DeltaContext, SEAL, StoreOps, causal_type, holds_dots};
+use crate::causal::dot_store::{DeltaContext, SEAL, StoreOps, causal_type};
 use crate::causal::{Causal, DotStore};
 use crate::id::ReplicaId;
 use crate::lattice::Delta;
@@ -69,45 +69,37 @@ impl<K: Hash + Eq + Clone + core::fmt::Debug, V: Causal + DotStore> OrMap<K, V> 
         key: K,
         f: impl FnOnce(&mut V, ReplicaId) -> Delta<V>,
     ) -> Delta<Self> {
-        self.store.normalize(SEAL);
-        let mut value = self.store.entries.remove(&key).unwrap_or_default();
-        mem::swap(value.context_mut(SEAL), &mut self.ctx);
-        let nested = f(&mut value, replica);
-        mem::swap(value.context_mut(SEAL), &mut self.ctx);
-        if !StoreOps::is_bottom(&value) {
-            self.store.entries.insert(key.clone(), value);
-        }
-        let (nested_store, ctx) = nested.into_inner().into_parts();
+        let (nested_store, ctx) = self.store.edit(key.clone(), &mut self.ctx, |value, ctx| {
+            mem::swap(value.context_mut(SEAL), ctx);
+            let nested = f(value, replica);
+            mem::swap(value.context_mut(SEAL), ctx);
+            nested.into_inner().into_parts()
+        });
         if StoreOps::is_bottom(&nested_store) && ctx.is_empty() {
             return Delta::new(Self::default());
         }
-        // Keyed: every dot the nested delta covers lies under `key` (a hint if it holds none).
         let nested = V::from_parts(nested_store, CausalContext::default(), SEAL);
         Delta::new(Self {
-            store: DotMap::keyed_single(key, nested),
+            store: DotMap::single(key, nested),
             ctx,
         })
     }
 
     /// Removes `key` and everything nested under it that this replica observed.
     pub fn remove(&mut self, key: &K) -> Delta<Self> {
-        self.store.normalize(SEAL);
-        let Some(value) = self.store.entries.remove(key) else {
+        let Some(value) = self.store.remove(key) else {
             return Delta::new(Self::default());
         };
         let mut delta = DeltaContext::default();
         delta.cover_all(&self.ctx, &value);
-        // Keyed: a hint names the key; its (empty, unkeyed) value makes the receiver drop
-        // everything it holds under the key that the delta's context covers.
         Delta::new(Self {
-            store: DotMap::keyed_single(key.clone(), V::default()),
+            store: DotMap::default(),
             ctx: delta.finish(),
         })
     }
 
     /// Removes every key observed so far.
     pub fn clear(&mut self) -> Delta<Self> {
-        self.store.normalize(SEAL);
         let mut delta = DeltaContext::default();
         delta.cover_all(&self.ctx, &self.store);
         self.store = DotMap::default();
@@ -116,24 +108,21 @@ impl<K: Hash + Eq + Clone + core::fmt::Debug, V: Causal + DotStore> OrMap<K, V> 
             ctx: delta.finish(),
         })
     }
+
+    /// Whether every dot index in the map (its own and its values') equals one rebuilt from
+    /// scratch: the invariant the index law checks.
+    #[doc(hidden)]
+    #[must_use]
+    pub fn index_is_exact(&self) -> bool {
+        self.store.index_is_exact()
+    }
 }
 
 impl<K: Hash + Eq, V: DotStore> OrMap<K, V> {
-    /// The entries that hold something: all of them in a state; a keyed delta also lists keys
-    /// only as hints, which are skipped.
-    fn visible(&self) -> impl Iterator<Item = (&K, &V)> {
-        let keyed = self.store.keyed;
-        self.store
-            .entries
-            .iter()
-            .filter(move |(_, v)| !keyed || holds_dots(*v))
-    }
-
     /// The value under `key`, if any.
     #[must_use]
     pub fn get(&self, key: &K) -> Option<&V> {
-        let v = self.store.entries.get(key)?;
-        (!self.store.keyed || holds_dots(v)).then_some(v)
+        self.store.get(key)
     }
 
     /// Whether `key` is present.
@@ -144,22 +133,18 @@ impl<K: Hash + Eq, V: DotStore> OrMap<K, V> {
 
     /// The entries, in no particular order.
     pub fn iter(&self) -> impl Iterator<Item = (&K, &V)> {
-        self.visible()
+        self.store.iter()
     }
 
     /// The keys, in no particular order.
     pub fn keys(&self) -> impl Iterator<Item = &K> {
-        self.visible().map(|(k, _)| k)
+        self.store.iter().map(|(k, _)| k)
     }
 
     /// Number of keys.
     #[must_use]
     pub fn len(&self) -> usize {
-        if self.store.keyed {
-            self.visible().count()
-        } else {
-            self.store.entries.len()
-        }
+        self.store.len()
     }
 
     /// Whether the map is empty.

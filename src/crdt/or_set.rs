@@ -1,14 +1,15 @@
 //! `OrSet`: the add-wins observed-remove set.
 
-use core::hash::Hash;
+use core::hash::{BuildHasher, Hash};
 use core::ops::ControlFlow;
 use foldhash::HashMap;
+use hashbrown::HashTable;
 
 use crate::causal::context::Seen;
 use crate::causal::dot::{Actor, ActorMap, LocalDot};
 use crate::causal::dot_set::join_dots;
 use crate::causal::dot_store::{
-    DeltaContext, DotStore, JoinMode, SEAL, Seal, StoreOps, causal_type,
+    DeltaContext, DotStore, INDEXED, JoinMode, Seal, StoreOps, causal_type, probe,
 };
 use crate::causal::{CausalContext, InvalidContext};
 use crate::id::ReplicaId;
@@ -22,8 +23,10 @@ use crate::lattice::Delta;
 /// one integer per replica.
 ///
 /// Memory: an element with one dot (the common case) costs its own size plus 8 bytes — the dot
-/// is packed as a 24-bit replica index and a 40-bit counter into one `u64`. Elements with
-/// concurrent dots, or dots that do not fit, live in a second map.
+/// is packed as a 24-bit replica index and a 40-bit counter into one `u64` — in a slab, plus
+/// two 4-byte slot numbers in hash tables (element → slot, dot → slot: the dot index that lets
+/// a remove decoded from bytes apply in O(log n)). Elements with concurrent dots, or dots that
+/// do not fit, live in a second map.
 ///
 /// # Examples
 /// ```
@@ -60,9 +63,8 @@ impl<E> Default for OrSet<E> {
 impl<E: Hash + Eq + Clone + core::fmt::Debug> OrSet<E> {
     /// Adds `element` as `replica` (re-adding refreshes its dot). Returns the delta.
     pub fn insert(&mut self, replica: ReplicaId, element: E) -> Delta<Self> {
-        self.store.normalize(SEAL);
         let mut delta = DeltaContext::default();
-        if let Some(old) = self.store.remove(&element) {
+        if let Some(old) = self.store.take(&element) {
             old.for_each(|d| {
                 delta.cover(&self.ctx, d);
             });
@@ -70,8 +72,7 @@ impl<E: Hash + Eq + Clone + core::fmt::Debug> OrSet<E> {
         let dot = self.ctx.issue(replica);
         let shipped = delta.cover(&self.ctx, dot);
         self.store.set_one(element.clone(), dot);
-        // Keyed: the replaced dots belong to `element`, which the delta lists.
-        let mut store = Elements::keyed();
+        let mut store = Elements::default();
         store.set_one(element, shipped);
         Delta::new(Self {
             store,
@@ -82,26 +83,20 @@ impl<E: Hash + Eq + Clone + core::fmt::Debug> OrSet<E> {
     /// Removes `element` if present: the delta names the dots observed, so a concurrent add of the
     /// same element survives. Removing an absent element yields an empty delta.
     pub fn remove(&mut self, element: &E) -> Delta<Self> {
-        self.store.normalize(SEAL);
         let mut delta = DeltaContext::default();
-        let mut store = Elements::default();
-        if let Some(old) = self.store.remove(element) {
+        if let Some(old) = self.store.take(element) {
             old.for_each(|d| {
                 delta.cover(&self.ctx, d);
             });
-            // Keyed: a hint names the element, so applying the delta visits only it.
-            store = Elements::keyed();
-            store.many.insert(element.clone(), Vec::new());
         }
         Delta::new(Self {
-            store,
+            store: Elements::default(),
             ctx: delta.finish(),
         })
     }
 
     /// Removes every element observed so far.
     pub fn clear(&mut self) -> Delta<Self> {
-        self.store.normalize(SEAL);
         let mut delta = DeltaContext::default();
         delta.cover_all(&self.ctx, &self.store);
         self.store = Elements::default();
@@ -110,25 +105,27 @@ impl<E: Hash + Eq + Clone + core::fmt::Debug> OrSet<E> {
             ctx: delta.finish(),
         })
     }
+
+    /// Whether the dot index equals one rebuilt from scratch: the invariant the index law
+    /// checks.
+    #[doc(hidden)]
+    #[must_use]
+    pub fn index_is_exact(&self) -> bool {
+        self.store.index_is_exact()
+    }
 }
 
 impl<E: Hash + Eq> OrSet<E> {
     /// Whether `element` is in the set.
     #[must_use]
     pub fn contains(&self, element: &E) -> bool {
-        self.store.one.contains_key(element)
-            || self.store.many.get(element).is_some_and(|d| !d.is_empty())
+        self.store.contains(element)
     }
 
     /// Number of elements.
     #[must_use]
     pub fn len(&self) -> usize {
-        let hints = if self.store.keyed {
-            self.store.many.values().filter(|d| d.is_empty()).count()
-        } else {
-            0
-        };
-        self.store.one.len() + self.store.many.len() - hints
+        self.store.slots.len() + self.store.many.len()
     }
 
     /// Whether the set has no element.
@@ -139,8 +136,8 @@ impl<E: Hash + Eq> OrSet<E> {
 
     /// The elements, in no particular order.
     pub fn iter(&self) -> impl Iterator<Item = &E> {
-        let many = self.store.many.iter().filter(|(_, d)| !d.is_empty());
-        self.store.one.keys().chain(many.map(|(e, _)| e))
+        let one = self.store.slots.iter().map(|(e, _)| e);
+        one.chain(self.store.many.keys())
     }
 }
 
@@ -164,7 +161,7 @@ impl Packed {
     }
 }
 
-/// The dots of one element, as handed out by [`Elements::remove`].
+/// The dots of one element, as handed out by [`Elements::take`].
 enum Dots {
     One(LocalDot),
     Many(Vec<LocalDot>),
@@ -186,84 +183,324 @@ impl Dots {
     }
 }
 
-/// The dot store of [`OrSet`]: element ↦ its dots (a `DotMap<E, DotSet>` in the paper's terms).
+/// Up to this many single-dot elements, lookups scan the slab and the two tables stay empty
+/// (a delta then costs one allocation, not three).
+const LINEAR: usize = 8;
+
+/// The dot store of [`OrSet`]: element ↦ its dots (a `DotMap<E, DotSet>` in the paper's terms),
+/// with a dot index (see "the dot index" in the store module).
 ///
-/// Canonical form: an element with exactly one packable dot is in `one`, any other in `many`
-/// (with its dots sorted); never in both. An empty `many` entry is a hint of a keyed delta (see
-/// "keyed deltas" in the store module) and exists only when `keyed`.
-#[derive(Clone, Debug)]
+/// Canonical form: an element with exactly one packable dot is a slot of `slots`, any other is
+/// in `many` (with its dots sorted, at least one); never both. Single-dot elements — nearly all
+/// of them — live in a slab of `(element, packed dot)` indexed twice by 4-byte slot numbers,
+/// element → slot and dot → slot, so the dot index costs 5 bytes per bucket instead of a second
+/// copy of every element.
+#[derive(Debug)]
 pub struct Elements<E> {
-    one: HashMap<E, Packed>,
+    /// Single-dot elements, in no order (a removal moves the last slot into the hole).
+    slots: Vec<(E, Packed)>,
+    /// Element → slot; empty while `slots.len() <= LINEAR`.
+    by_element: HashTable<u32>,
+    /// Packed dot → slot; empty while `slots.len() <= LINEAR`.
+    by_dot: HashTable<u32>,
+    /// Elements with several dots, or one that does not pack. Its hasher seeds the two tables.
     many: HashMap<E, Vec<LocalDot>>,
-    /// Every dot the context covers but no entry holds belongs to a listed element.
-    keyed: bool,
+    /// Dot → element, for the dots of `many`.
+    many_dots: HashMap<LocalDot, E>,
+}
+
+/// Keeps the slab's spare capacity, as the tables (and a `HashMap`) keep theirs: a clone that
+/// grows then does not first copy the whole slab into a larger one.
+impl<E: Clone> Clone for Elements<E> {
+    fn clone(&self) -> Self {
+        let mut slots = Vec::with_capacity(self.slots.capacity());
+        slots.extend_from_slice(&self.slots);
+        Self {
+            slots,
+            by_element: self.by_element.clone(),
+            by_dot: self.by_dot.clone(),
+            many: self.many.clone(),
+            // Always empty without the index: no clone of it in the module.
+            many_dots: if INDEXED {
+                self.many_dots.clone()
+            } else {
+                HashMap::default()
+            },
+        }
+    }
 }
 
 impl<E: Hash + Eq> PartialEq for Elements<E> {
     fn eq(&self, other: &Self) -> bool {
-        self.one == other.one && self.many == other.many
+        self.slots.len() == other.slots.len()
+            && self.many == other.many
+            && self
+                .slots
+                .iter()
+                .all(|(e, p)| other.packed_of(e) == Some(*p))
     }
 }
 
 impl<E> Default for Elements<E> {
     fn default() -> Self {
         Self {
-            one: HashMap::default(),
+            slots: Vec::new(),
+            by_element: HashTable::new(),
+            by_dot: HashTable::new(),
             many: HashMap::default(),
-            keyed: false,
+            many_dots: HashMap::default(),
         }
     }
 }
 
-impl<E> Elements<E> {
-    /// An empty store for a keyed delta.
-    fn keyed() -> Self {
-        Self {
-            keyed: true,
-            ..Self::default()
-        }
+/// The slot number `i` as stored in the tables (the slab never grows past `u32::MAX` slots).
+fn slot(i: usize) -> u32 {
+    u32::try_from(i).unwrap_or(u32::MAX)
+}
+
+/// What a table lookup looks for.
+enum Want<'a, E> {
+    Element(&'a E),
+    Dot(Packed),
+}
+
+impl<E> Clone for Want<'_, E> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<E> Copy for Want<'_, E> {}
+
+/// Whether a slot number holds what `want` names. One closure type for both tables (and one
+/// hash table `find` in the wasm module).
+fn matches<'a, E: Eq>(slots: &'a [(E, Packed)], want: Want<'a, E>) -> impl Fn(&u32) -> bool + 'a {
+    move |&i| {
+        slots.get(i as usize).is_some_and(|(e, p)| match want {
+            Want::Element(x) => e == x,
+            Want::Dot(d) => *p == d,
+        })
+    }
+}
+
+/// A slot number's hash in the element table or (`dot`) the dot table: one closure type for
+/// both tables' growth.
+fn rehash<'a, E: Hash>(
+    slots: &'a [(E, Packed)],
+    hasher: &'a foldhash::fast::RandomState,
+    dot: bool,
+) -> impl Fn(&u32) -> u64 + 'a {
+    move |&i| {
+        slots.get(i as usize).map_or(0, |(e, p)| {
+            if dot {
+                hasher.hash_one(p.0)
+            } else {
+                hasher.hash_one(e)
+            }
+        })
     }
 }
 
 impl<E: Hash + Eq> Elements<E> {
-    fn remove(&mut self, element: &E) -> Option<Dots> {
-        if let Some(p) = self.one.remove(element) {
-            return Some(Dots::One(p.unpack()));
-        }
-        self.many.remove(element).map(Dots::Many)
+    fn hash_element(&self, e: &E) -> u64 {
+        self.many.hasher().hash_one(e)
     }
 
-    fn set_one(&mut self, element: E, dot: LocalDot) {
+    fn hash_dot(&self, p: Packed) -> u64 {
+        self.many.hasher().hash_one(p.0)
+    }
+
+    /// The slot `want` names: by the tables, or by a scan while they are not in use.
+    fn find(&self, want: Want<'_, E>) -> Option<usize> {
+        let hit = matches(&self.slots, want);
+        if self.slots.len() <= LINEAR || (!INDEXED && matches!(want, Want::Dot(_))) {
+            return (0..slot(self.slots.len()))
+                .find(|i| hit(i))
+                .map(|i| i as usize);
+        }
+        let (table, hash) = match want {
+            Want::Element(e) => (&self.by_element, self.hash_element(e)),
+            Want::Dot(p) => (&self.by_dot, self.hash_dot(p)),
+        };
+        table.find(hash, hit).map(|&i| i as usize)
+    }
+
+    /// The slot of single-dot `element`.
+    fn slot_of(&self, element: &E) -> Option<usize> {
+        self.find(Want::Element(element))
+    }
+
+    /// The slot holding `dot`.
+    fn slot_of_dot(&self, dot: Packed) -> Option<usize> {
+        self.find(Want::Dot(dot))
+    }
+
+    /// The dot of `element` if it is a single-dot element.
+    fn packed_of(&self, element: &E) -> Option<Packed> {
+        self.slots.get(self.slot_of(element)?).map(|(_, p)| *p)
+    }
+
+    /// The element holding `dot`.
+    fn element_of(&self, dot: LocalDot) -> Option<&E> {
+        if let Some(p) = Packed::pack(dot)
+            && let Some((e, _)) = self.slot_of_dot(p).and_then(|i| self.slots.get(i))
+        {
+            return Some(e);
+        }
+        if INDEXED {
+            return self.many_dots.get(&dot);
+        }
+        self.many
+            .iter()
+            .find(|(_, dots)| dots.contains(&dot))
+            .map(|(e, _)| e)
+    }
+
+    /// Whether `element` is stored.
+    fn contains(&self, element: &E) -> bool {
+        self.slot_of(element).is_some()
+            || (!self.many.is_empty() && self.many.contains_key(element))
+    }
+
+    /// Indexes slot `i` in both tables (they are in use).
+    fn index_slot(&mut self, i: usize) {
+        let Some((e, p)) = self.slots.get(i) else {
+            return;
+        };
+        let (he, hd) = (self.hash_element(e), self.hash_dot(*p));
+        let hasher = self.many.hasher();
+        let slots = &self.slots;
+        self.by_element
+            .insert_unique(he, slot(i), rehash(slots, hasher, false));
+        if INDEXED {
+            self.by_dot
+                .insert_unique(hd, slot(i), rehash(slots, hasher, true));
+        }
+    }
+
+    /// Adds single-dot `element` (absent) with `dot`, in the slab.
+    fn push(&mut self, element: E, dot: Packed) {
+        self.slots.push((element, dot));
+        match self.slots.len() {
+            n if n <= LINEAR => {}
+            n if n == LINEAR + 1 => (0..n).for_each(|i| self.index_slot(i)),
+            n => self.index_slot(n - 1),
+        }
+    }
+
+    /// Points the tables' entries for slot `from` (which holds what it holds) at `to`, or drops
+    /// them if `to` is `None`.
+    fn repoint(&mut self, from: usize, to: Option<usize>) {
+        let Some((e, p)) = self.slots.get(from) else {
+            return;
+        };
+        let (he, hd) = (self.hash_element(e), self.hash_dot(*p));
+        let tables = [(&mut self.by_element, he), (&mut self.by_dot, hd)];
+        for (table, hash) in tables.into_iter().take(if INDEXED { 2 } else { 1 }) {
+            if let Ok(entry) = table.find_entry(hash, |&j| j as usize == from) {
+                match to {
+                    Some(to) => *entry.into_mut() = slot(to),
+                    None => drop(entry.remove()),
+                }
+            }
+        }
+    }
+
+    /// Removes slot `i` and returns it; the last slot moves into its place.
+    fn remove_slot(&mut self, i: usize) -> Option<(E, Packed)> {
+        let last = self.slots.len().checked_sub(1)?;
+        if self.slots.len() == LINEAR + 1 {
+            // Back to scanning: the tables go.
+            self.by_element = HashTable::new();
+            self.by_dot = HashTable::new();
+        } else if self.slots.len() > LINEAR {
+            self.repoint(i, None);
+            if i != last {
+                self.repoint(last, Some(i));
+            }
+        }
+        (i <= last).then(|| self.slots.swap_remove(i))
+    }
+
+    /// Removes `element` and hands out its dots.
+    fn take(&mut self, element: &E) -> Option<Dots> {
+        if let Some(i) = self.slot_of(element) {
+            return self.remove_slot(i).map(|(_, p)| Dots::One(p.unpack()));
+        }
+        if self.many.is_empty() {
+            return None;
+        }
+        let dots = self.many.remove(element)?;
+        if INDEXED {
+            for d in &dots {
+                self.many_dots.remove(d);
+            }
+        }
+        Some(Dots::Many(dots))
+    }
+
+    /// Stores `element` (absent) with the single `dot`.
+    fn set_one(&mut self, element: E, dot: LocalDot)
+    where
+        E: Clone,
+    {
         match Packed::pack(dot) {
-            Some(p) => {
-                self.one.insert(element, p);
-            }
-            None => {
-                self.many.insert(element, vec![dot]);
-            }
+            Some(p) if self.slots.len() < u32::MAX as usize => self.push(element, p),
+            _ => self.set_many(element, vec![dot]),
         }
     }
 
-    /// Moves `elements` of `many` that were left with fewer than two dots to their canonical place.
-    fn settle(&mut self, elements: Vec<E>) {
-        for e in elements {
-            let dots = self.remove(&e).map(Dots::into_vec).unwrap_or_default();
-            self.set(e, dots);
+    /// Stores `element` (absent) with `dots` (sorted, not empty) in `many`.
+    fn set_many(&mut self, element: E, dots: Vec<LocalDot>)
+    where
+        E: Clone,
+    {
+        if INDEXED {
+            for &d in &dots {
+                self.many_dots.insert(d, element.clone());
+            }
         }
+        self.many.insert(element, dots);
     }
 
-    /// Stores `dots` (sorted) for `element` in canonical form; if empty, a hint when keyed.
-    fn set(&mut self, element: E, dots: Vec<(LocalDot, ())>) {
+    /// Stores `dots` (sorted) for `element` (absent) in canonical form; nothing if empty.
+    fn set(&mut self, element: E, dots: Vec<(LocalDot, ())>)
+    where
+        E: Clone,
+    {
         match dots.as_slice() {
-            [] if self.keyed => {
-                self.many.insert(element, Vec::new());
-            }
             [] => {}
             [(d, ())] if Packed::pack(*d).is_some() => self.set_one(element, *d),
-            _ => {
-                self.many
-                    .insert(element, dots.into_iter().map(|(d, ())| d).collect());
+            _ => self.set_many(element, dots.into_iter().map(|(d, ())| d).collect()),
+        }
+    }
+
+    /// Drops the dots of `element` that `drop` selects (the element goes if none is left).
+    fn drop_dots(&mut self, element: &E, drop: &mut dyn FnMut(LocalDot) -> bool)
+    where
+        E: Clone,
+    {
+        if let Some(i) = self.slot_of(element) {
+            if self.slots.get(i).is_some_and(|(_, p)| drop(p.unpack())) {
+                self.remove_slot(i);
             }
+        } else if self
+            .many
+            .get(element)
+            .is_some_and(|dots| dots.iter().any(|d| drop(*d)))
+            && let Some((e, dots)) = self.many.remove_entry(element)
+        {
+            // `drop` was true for some dot; it is asked once more per dot (it is a pure test).
+            let mut kept = Vec::with_capacity(dots.len());
+            for d in dots {
+                if INDEXED {
+                    self.many_dots.remove(&d);
+                }
+                if !drop(d) {
+                    kept.push((d, ()));
+                }
+            }
+            self.set(e, kept);
         }
     }
 }
@@ -274,100 +511,169 @@ impl<E: Hash + Eq + Clone + core::fmt::Debug> crate::causal::dot_store::StoreOps
     crate::causal::dot_store::wire_is_self!();
 
     fn is_bottom(&self) -> bool {
-        self.one.is_empty() && self.many.is_empty()
+        self.slots.is_empty() && self.many.is_empty()
+    }
+
+    fn holds(&self, dot: LocalDot) -> bool {
+        self.element_of(dot).is_some()
+    }
+
+    fn dot_count(&self) -> usize {
+        if INDEXED {
+            self.slots.len() + self.many_dots.len()
+        } else {
+            self.slots.len() + self.many.values().map(Vec::len).sum::<usize>()
+        }
+    }
+
+    fn restrict(&self, events: &CausalContext, _: Seal) -> Self {
+        let mut found: HashMap<E, Vec<LocalDot>> = HashMap::default();
+        if events.event_count() <= u64::try_from(self.dot_count()).unwrap_or(u64::MAX) {
+            let _ = events.try_for_each_event(&mut |d| {
+                if let Some(e) = self.element_of(d) {
+                    found.entry(e.clone()).or_default().push(d);
+                }
+                ControlFlow::Continue(())
+            });
+        } else {
+            let dots = self.slots.iter().map(|(e, p)| (e, p.unpack()));
+            let many = self
+                .many
+                .iter()
+                .flat_map(|(e, ds)| ds.iter().map(move |d| (e, *d)));
+            for (e, d) in dots.chain(many).filter(|(_, d)| events.contains_local(*d)) {
+                found.entry(e.clone()).or_default().push(d);
+            }
+        }
+        let mut out = Self::default();
+        for (e, mut dots) in found {
+            crate::platform::sort::sort_unstable(&mut dots);
+            out.set(e, dots.into_iter().map(|d| (d, ())).collect());
+        }
+        out
+    }
+
+    fn index_is_exact(&self) -> bool {
+        let tables = if self.slots.len() <= LINEAR {
+            self.by_element.is_empty() && self.by_dot.is_empty()
+        } else {
+            self.by_element.len() == self.slots.len()
+                && self.by_dot.len() == if INDEXED { self.slots.len() } else { 0 }
+        };
+        let mut rebuilt = HashMap::default();
+        let mut unique = true;
+        for (e, dots) in &self.many {
+            unique &= !dots.is_empty() && self.slot_of(e).is_none();
+            for d in dots {
+                unique &= rebuilt.insert(*d, e.clone()).is_none();
+            }
+        }
+        let slots_unique = self
+            .slots
+            .iter()
+            .enumerate()
+            .all(|(i, (e, p))| self.slot_of(e) == Some(i) && self.slot_of_dot(*p) == Some(i));
+        if !INDEXED {
+            rebuilt.clear();
+        }
+        tables && unique && slots_unique && rebuilt == self.many_dots
     }
 
     fn try_for_each_dot(&self, f: &mut dyn FnMut(LocalDot) -> ControlFlow<()>) -> ControlFlow<()> {
-        self.one.values().try_for_each(|p| f(p.unpack()))?;
+        self.slots.iter().try_for_each(|(_, p)| f(p.unpack()))?;
         self.many.values().flatten().try_for_each(|d| f(*d))
     }
 
     fn remap(&mut self, map: &ActorMap, _: Seal) {
-        let mut moved = Vec::new();
-        self.one
-            .retain(|e, p| match Packed::pack(p.unpack().remapped(map)) {
-                Some(q) => {
-                    *p = q;
-                    true
-                }
-                None => {
-                    moved.push((e.clone(), p.unpack().remapped(map)));
-                    false
-                }
-            });
-        for (e, d) in moved {
-            self.many.insert(e, vec![d]);
+        let old = core::mem::take(self);
+        for (e, p) in old.slots {
+            self.set_one(e, p.unpack().remapped(map));
         }
-        for dots in self.many.values_mut() {
+        for (e, mut dots) in old.many {
             dots.iter_mut().for_each(|d| *d = d.remapped(map));
-            crate::platform::sort::sort_unstable(dots);
+            crate::platform::sort::sort_unstable(&mut dots);
+            self.set(e, dots.into_iter().map(|d| (d, ())).collect());
         }
     }
 
     fn retain_dots(&mut self, keep: &mut dyn FnMut(LocalDot) -> bool, _: Seal) {
-        self.normalize(SEAL);
-        self.one.retain(|_, p| keep(p.unpack()));
-        // An element of `many` left with fewer than two dots moves to its canonical place.
-        let mut shrunk = Vec::new();
-        for (e, dots) in &mut self.many {
-            dots.retain(|d| keep(*d));
-            if dots.len() < 2 {
-                shrunk.push(e.clone());
+        // Highest slot first: a removal moves the last slot, which is then already visited.
+        for i in (0..self.slots.len()).rev() {
+            if self.slots.get(i).is_some_and(|(_, p)| !keep(p.unpack())) {
+                self.remove_slot(i);
             }
         }
-        self.settle(shrunk);
+        let changed: Vec<E> = self
+            .many
+            .iter()
+            .filter(|(_, dots)| dots.iter().any(|d| !keep(*d)))
+            .map(|(e, _)| e.clone())
+            .collect();
+        for e in changed {
+            self.drop_dots(&e, &mut |d| !keep(d));
+        }
     }
 
     fn join_store(&mut self, ours: &Seen<'_>, other: Self, theirs: &Seen<'_>, mode: JoinMode) {
-        if !(mode.hints && self.keyed && other.keyed) {
-            // The result is not keyed: it carries no hints (`set` then drops empty elements).
-            self.normalize(SEAL);
-        }
-        if mode.scan && !other.keyed {
-            // Elements only we hold lose the dots `other` has seen (and so removed). The context
-            // test comes first: it rules out most elements without hashing them.
-            self.one.retain(|e, p| {
-                let kept = !theirs.contains(p.unpack())
-                    || other.one.contains_key(e)
-                    || other.many.contains_key(e);
-                if !kept {
-                    theirs.note_removed(p.unpack());
+        if mode.scan {
+            // Elements only we hold lose the dots `other` has seen (and so removed): found by
+            // probing the index with `theirs`' events when they are fewer than our dots.
+            if probe(theirs, self.dot_count()) {
+                let mut hit = Vec::new();
+                let _ = theirs.try_for_each_event(&mut |d| {
+                    if let Some(e) = self.element_of(d)
+                        && !other.contains(e)
+                    {
+                        hit.push(e.clone());
+                    }
+                    ControlFlow::Continue(())
+                });
+                for e in hit {
+                    self.drop_dots(&e, &mut |d| theirs.removes(d));
                 }
-                kept
-            });
-            // An element of `many` left with fewer than two dots moves to its canonical place.
-            let mut shrunk = Vec::new();
-            for (e, dots) in &mut self.many {
-                if !other.one.contains_key(e) && !other.many.contains_key(e) {
-                    dots.retain(|d| !theirs.removes(*d));
-                    if dots.len() < 2 {
-                        shrunk.push(e.clone());
+            } else {
+                // The context test comes first: it rules out most elements without hashing them.
+                for i in (0..self.slots.len()).rev() {
+                    if let Some((e, p)) = self.slots.get(i)
+                        && theirs.contains(p.unpack())
+                        && !other.contains(e)
+                    {
+                        theirs.note_removed(p.unpack());
+                        self.remove_slot(i);
                     }
                 }
+                let hit: Vec<E> = self
+                    .many
+                    .iter()
+                    .filter(|(e, dots)| {
+                        dots.iter().any(|d| theirs.contains(*d)) && !other.contains(e)
+                    })
+                    .map(|(e, _)| e.clone())
+                    .collect();
+                for e in hit {
+                    self.drop_dots(&e, &mut |d| theirs.removes(d));
+                }
             }
-            self.settle(shrunk);
         }
-        for (e, p) in other.one {
+        for (e, p) in other.slots {
             let d = p.unpack();
-            match self.one.get(&e).copied() {
+            match self.packed_of(&e) {
                 // The common cases, without allocating: same dot, or no dot of ours.
                 Some(mine) if mine == p => {}
-                None if !self.many.contains_key(&e) => {
+                None if self.many.is_empty() || !self.many.contains_key(&e) => {
                     if !ours.contains(d) {
-                        self.one.insert(e, p);
-                    } else if self.keyed {
-                        self.many.insert(e, Vec::new());
+                        self.set_one(e, d);
                     }
                 }
                 _ => {
-                    let mine = self.remove(&e).map(Dots::into_vec).unwrap_or_default();
+                    let mine = self.take(&e).map(Dots::into_vec).unwrap_or_default();
                     let joined = join_dots(mine, ours, vec![(d, ())], theirs);
                     self.set(e, joined);
                 }
             }
         }
         for (e, dots) in other.many {
-            let mine = self.remove(&e).map(Dots::into_vec).unwrap_or_default();
+            let mine = self.take(&e).map(Dots::into_vec).unwrap_or_default();
             let joined = join_dots(
                 mine,
                 ours,
@@ -378,24 +684,13 @@ impl<E: Hash + Eq + Clone + core::fmt::Debug> crate::causal::dot_store::StoreOps
         }
     }
 
-    fn normalize(&mut self, _: Seal) {
-        if self.keyed {
-            self.many.retain(|_, dots| !dots.is_empty());
-            self.keyed = false;
-        }
-    }
-
-    fn mark_keyed(&mut self, keyed: bool, _: Seal) {
-        self.keyed = keyed;
-    }
-
     fn validate(&self, ctx: &CausalContext) -> Result<(), InvalidContext> {
         for (e, dots) in &self.many {
-            if self.one.contains_key(e) {
+            if self.slot_of(e).is_some() {
                 return Err(InvalidContext::NotCanonical("an element is stored twice"));
             }
             let canonical = match dots.as_slice() {
-                [] => self.keyed,
+                [] => false,
                 [d] => Packed::pack(*d).is_none(),
                 _ => dots.windows(2).all(|w| matches!(w, [a, b] if a < b)),
             };
@@ -417,11 +712,9 @@ impl<E: Hash + Eq + Clone + core::fmt::Debug> crate::causal::dot_store::StoreOps
 mod serde_impl {
     use super::{Elements, Hash, LocalDot, Packed};
     use crate::causal::dot_store::Seq;
-    use foldhash::HashMap;
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-    /// Wire shape: single-dot elements first (no per-element length), then the rest. Hints are
-    /// not shipped (see "keyed deltas" in the store module): a decoded store is never keyed.
+    /// Wire shape: single-dot elements first (no per-element length), then the rest.
     #[derive(Deserialize)]
     #[serde(bound(deserialize = "E: Deserialize<'de>"))]
     struct Shape<E> {
@@ -441,43 +734,41 @@ mod serde_impl {
             use serde::ser::SerializeStruct;
             let mut shape = s.serialize_struct("Shape", 2)?;
             let one = Seq {
-                len: self.one.len(),
-                items: || self.one.iter().map(|(e, p)| (e, p.unpack())),
+                len: self.slots.len(),
+                items: || self.slots.iter().map(|(e, p)| (e, p.unpack())),
             };
             shape.serialize_field("one", &one)?;
-            let held = |(_, dots): &(&E, &Vec<LocalDot>)| !dots.is_empty();
             let many = Seq {
-                len: self.many.iter().filter(held).count(),
-                items: || self.many.iter().filter(held),
+                len: self.many.len(),
+                items: || self.many.iter(),
             };
             shape.serialize_field("many", &many)?;
             shape.end()
         }
     }
 
-    impl<'de, E: Deserialize<'de> + Hash + Eq> Deserialize<'de> for Elements<E> {
+    impl<'de, E: Deserialize<'de> + Hash + Eq + Clone> Deserialize<'de> for Elements<E> {
         fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            use serde::de::Error;
             let shape = Shape::<E>::deserialize(d)?;
-            let mut one = HashMap::default();
+            let mut store = Self::default();
+            let twice = || Error::custom("an element is stored twice");
             for (e, dot) in shape.one {
-                let packed = Packed::pack(dot).ok_or_else(|| {
-                    serde::de::Error::custom("unpackable dot in the single-dot list")
-                })?;
-                if one.insert(e, packed).is_some() {
-                    return Err(serde::de::Error::custom("an element is stored twice"));
+                if Packed::pack(dot).is_none() {
+                    return Err(Error::custom("unpackable dot in the single-dot list"));
                 }
+                if store.slot_of(&e).is_some() {
+                    return Err(twice());
+                }
+                store.set_one(e, dot);
             }
-            let mut many = HashMap::default();
             for (e, dots) in shape.many {
-                if many.insert(e, dots.0).is_some() {
-                    return Err(serde::de::Error::custom("an element is stored twice"));
+                if store.many.contains_key(&e) {
+                    return Err(twice());
                 }
+                store.set_many(e, dots.0);
             }
-            Ok(Self {
-                one,
-                many,
-                keyed: false,
-            })
+            Ok(store)
         }
     }
 }

@@ -5,7 +5,7 @@ use core::hash::Hash;
 use crate::causal::CausalContext;
 use crate::causal::dot_map::DotMap;
 use crate::causal::dot_set::DotFun;
-use crate::causal::dot_store::{SEAL, StoreOps, causal_type};
+use crate::causal::dot_store::causal_type;
 use crate::id::ReplicaId;
 use crate::lattice::Delta;
 
@@ -59,12 +59,13 @@ impl<E: Hash + Eq + Clone + core::fmt::Debug> RwSet<E> {
     }
 
     fn write(&mut self, replica: ReplicaId, element: E, present: bool) -> Delta<Self> {
-        self.store.normalize(SEAL);
-        let tags = self.store.entries.entry(element.clone()).or_default();
-        let (tag, ctx) = tags.replace(&mut self.ctx, replica, present);
-        // Keyed: the replaced dots belong to `element`, which the delta lists.
+        let (tag, ctx) = self
+            .store
+            .edit(element.clone(), &mut self.ctx, |tags, ctx| {
+                tags.replace(ctx, replica, present)
+            });
         Delta::new(Self {
-            store: DotMap::keyed_single(element, tag),
+            store: DotMap::single(element, tag),
             ctx,
         })
     }
@@ -72,13 +73,12 @@ impl<E: Hash + Eq + Clone + core::fmt::Debug> RwSet<E> {
     /// Whether `element` is present.
     #[must_use]
     pub fn contains(&self, element: &E) -> bool {
-        self.store.entries.get(element).is_some_and(present)
+        self.store.get(element).is_some_and(present)
     }
 
     /// The present elements, in no particular order.
     pub fn iter(&self) -> impl Iterator<Item = &E> {
         self.store
-            .entries
             .iter()
             .filter(|(_, t)| present(t))
             .map(|(e, _)| e)

@@ -327,6 +327,22 @@ impl Doc {
         dot_store::validate(&self.root)?;
         check_kinds(&self.root)
     }
+
+    /// The part of the document that `ctx` lacks: [`outside`](dot_store::outside) of the root
+    /// map (every field path down to the dots `ctx` has not seen, and the events it lacks).
+    pub(crate) fn lacking(&self, ctx: &CausalContext) -> Self {
+        Self {
+            root: dot_store::outside(&self.root, ctx),
+        }
+    }
+
+    /// Whether every dot index in the document equals one rebuilt from scratch: the invariant
+    /// the index law checks.
+    #[doc(hidden)]
+    #[must_use]
+    pub fn index_is_exact(&self) -> bool {
+        self.root.index_is_exact()
+    }
 }
 
 /// Every field of `map` (recursively) is of the kind its key names and shares the map's context.
@@ -354,10 +370,6 @@ impl Lattice for Doc {
         self.root.join(other.root);
     }
 
-    fn join_delta_group(&mut self, other: Self) {
-        self.root.join_delta_group(other.root);
-    }
-
     fn join_novelty(&mut self, incoming: Self) -> Option<Self> {
         self.root
             .join_novelty(incoming.root)
@@ -381,10 +393,8 @@ impl crate::causal::Reconcile for Doc {
     fn for_each_held(&self, f: &mut dyn FnMut(crate::causal::Dot), seal: dot_store::Seal) {
         self.root.for_each_held(f, seal);
     }
-    fn outside(&self, ctx: &CausalContext, seal: dot_store::Seal) -> Self {
-        Self {
-            root: self.root.outside(ctx, seal),
-        }
+    fn outside(&self, ctx: &CausalContext, _: dot_store::Seal) -> Self {
+        self.lacking(ctx)
     }
     fn removal(dots: CausalContext, seal: dot_store::Seal) -> Self {
         Self {

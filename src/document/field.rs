@@ -225,12 +225,26 @@ impl crate::causal::dot_store::StoreOps for Field {
         }
     }
 
-    fn normalize(&mut self, _: Seal) {
-        each!(self, v => v.normalize(SEAL));
+    fn holds(&self, dot: LocalDot) -> bool {
+        each!(self, v => v.holds(dot))
     }
 
-    fn mark_keyed(&mut self, keyed: bool, _: Seal) {
-        each!(self, v => v.mark_keyed(keyed, SEAL));
+    fn dot_count(&self) -> usize {
+        each!(self, v => v.dot_count())
+    }
+
+    fn restrict(&self, events: &CausalContext, _: Seal) -> Self {
+        match self {
+            Self::Counter(v) => Self::Counter(v.restrict(events, SEAL)),
+            Self::Register(v) => Self::Register(v.restrict(events, SEAL)),
+            Self::Set(v) => Self::Set(v.restrict(events, SEAL)),
+            Self::Flag(v) => Self::Flag(v.restrict(events, SEAL)),
+            Self::Map(v) => Self::Map(v.restrict(events, SEAL)),
+        }
+    }
+
+    fn index_is_exact(&self) -> bool {
+        each!(self, v => v.index_is_exact())
     }
 
     fn validate(&self, ctx: &CausalContext) -> Result<(), InvalidContext> {

@@ -1,5 +1,5 @@
 //! The lattices and their clock: the lattice laws and the semantic oracle over random clocked
-//! histories (both proptest, DESIGN §9.2–9.3), the encoded size of every delta, and the hybrid
+//! histories (both proptest, DESIGN §9.2–9.3), the exactness of every dot index (DESIGN §10), the encoded size of every delta, and the hybrid
 //! logical clock's rules (DESIGN §4).
 //!
 //! The clock tests need no feature; the others read encoded round trips and sizes (`sync`).
@@ -9,6 +9,8 @@ mod clock;
 mod conflicting_dots;
 #[cfg(feature = "sync")]
 mod delta_size;
+#[cfg(feature = "sync")]
+mod index;
 #[cfg(feature = "sync")]
 mod laws;
 #[cfg(feature = "sync")]

@@ -1,9 +1,9 @@
 //! `DotMap`: key ↦ nested dot store, the store of maps and remove-wins sets.
 
+use crate::platform::hash::{HashMap, HashSet};
 use core::hash::{BuildHasher, Hash};
 use core::ops::ControlFlow;
-use foldhash::{HashMap, HashSet};
-use std::collections::hash_map::Entry;
+use hashbrown::hash_map::Entry;
 
 use super::context::Seen;
 use super::dot::{ActorMap, LocalDot};
@@ -361,7 +361,7 @@ impl<K: Hash + Eq + Clone + core::fmt::Debug, S: DotStore> crate::causal::dot_st
                 let only_ours: Vec<K> = self
                     .entries
                     .keys()
-                    .filter(|k| !other.entries.contains_key(k))
+                    .filter(|k| !other.entries.contains_key(*k))
                     .cloned()
                     .collect();
                 for k in only_ours {

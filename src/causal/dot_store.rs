@@ -28,7 +28,7 @@ use core::cell::Cell;
 use core::fmt::Debug;
 use core::ops::ControlFlow;
 
-use foldhash::HashSet;
+use crate::platform::hash::HashSet;
 
 use super::context::{Coverage, Seen};
 use super::dot::{Actor, ActorMap, LocalDot};

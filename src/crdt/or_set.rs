@@ -1,8 +1,8 @@
 //! `OrSet`: the add-wins observed-remove set.
 
+use crate::platform::hash::HashMap;
 use core::hash::{BuildHasher, Hash};
 use core::ops::ControlFlow;
-use foldhash::HashMap;
 use hashbrown::HashTable;
 
 use crate::causal::context::Seen;
@@ -287,7 +287,7 @@ fn matches<'a, E: Eq>(slots: &'a [(E, Packed)], want: Want<'a, E>) -> impl Fn(&u
 /// both tables' growth.
 fn rehash<'a, E: Hash>(
     slots: &'a [(E, Packed)],
-    hasher: &'a foldhash::fast::RandomState,
+    hasher: &'a crate::platform::hash::State,
     dot: bool,
 ) -> impl Fn(&u32) -> u64 + 'a {
     move |&i| {

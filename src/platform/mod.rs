@@ -25,6 +25,9 @@
 //!   instantiation of std's sort per element type and comparator (~24 KB of the module).
 //! - [`crc32`]: the frame checksum. Under `small_code`, a 64-byte table instead of crc32fast's
 //!   16 KB one.
+//! - [`hash`]: the crate's hash maps, hashbrown's, so the module carries one copy of the table
+//!   code. Under `small_code`, foldhash's fixed seed instead of its run-time one (which has no
+//!   randomness to draw on there anyway; ~1.1 KB).
 //! - [`uuid_text`]: the hyphenated text of a UUID, parsed and written without uuid's code
 //!   (~1.5 KB); not switched, every target runs it.
 //!
@@ -40,6 +43,7 @@
 
 #[cfg(feature = "sync")]
 mod crc32;
+pub(crate) mod hash;
 #[cfg(test)]
 mod rules;
 pub(crate) mod sort;

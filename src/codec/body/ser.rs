@@ -1,6 +1,6 @@
 //! Writing a body: postcard's layout, with replica ids interned into the frame's table.
 
-use foldhash::HashMap;
+use crate::platform::hash::HashMap;
 use postcard::Error;
 use serde::ser::{self, Impossible, Serialize};
 

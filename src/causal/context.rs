@@ -4,7 +4,7 @@ use core::cell::Cell;
 use core::fmt;
 use core::ops::ControlFlow;
 
-use foldhash::HashMap;
+use crate::platform::hash::HashMap;
 use smallvec::SmallVec;
 
 use super::Dot;
@@ -534,6 +534,22 @@ impl CausalContext {
             None => {}
         }
         actor
+    }
+
+    /// The index of `replica`, if it is in the table.
+    pub(crate) fn actor(&self, replica: ReplicaId) -> Option<Actor> {
+        self.position(replica)
+            .map(|i| Actor(u32::try_from(i).unwrap_or(u32::MAX)))
+    }
+
+    /// The same replica table with no event seen (a store's dots keep their meaning in it).
+    pub(crate) fn blank(&self) -> Self {
+        let mut ctx = Self {
+            entries: self.entries.iter().map(|e| Entry::new(e.id)).collect(),
+            index: None,
+        };
+        ctx.reindex();
+        ctx
     }
 
     /// The replica behind an index (a default id for an out-of-table index).

@@ -1,5 +1,6 @@
 //! Causality: replica ids, dots, causal contexts and the dot stores causal types are built on.
 
+pub(crate) mod conflict;
 pub(crate) mod context;
 pub(crate) mod dot;
 pub(crate) mod dot_map;

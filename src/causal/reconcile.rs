@@ -14,7 +14,8 @@
 //! sync engine then ships them whole to a peer it has no acknowledgement from.
 
 use super::dot_store::{self, Causal, SEAL, Seal, StoreOps};
-use super::{CausalContext, Dot};
+use super::{CausalContext, Dot, conflict};
+use crate::id::ReplicaId;
 use crate::lattice::Lattice;
 
 /// A lattice the sync engine can reconcile with a peer's without shared history.
@@ -70,6 +71,30 @@ pub trait Reconcile: Lattice {
     fn removal(_dots: CausalContext, _: Seal) -> Self {
         Self::default()
     }
+
+    /// The dots both values hold with different content (one dot issued twice: a reused
+    /// replica id or a forged value); none for a type without dots.
+    #[doc(hidden)]
+    fn conflicts(&self, _incoming: &Self, _: Seal) -> Vec<Dot> {
+        Vec::new()
+    }
+
+    /// The part of the value at `dots`, under a context of exactly the dots it holds of them.
+    #[doc(hidden)]
+    fn at_dots(&self, _dots: &[Dot], _: Seal) -> Self {
+        Self::default()
+    }
+
+    /// Forgets `dots`: drops them from the store and the context.
+    #[doc(hidden)]
+    fn forget_dots(&mut self, _dots: &[Dot], _: Seal) {}
+
+    /// The value (a part at one dot) written again by the fresh id `replica`.
+    #[doc(hidden)]
+    #[must_use]
+    fn reissued(self, _replica: ReplicaId, _: Seal) -> Self {
+        self
+    }
 }
 
 /// [`Reconcile::causal_context`] of a causal type.
@@ -92,4 +117,24 @@ pub(crate) fn outside<T: Causal>(value: &T, ctx: &CausalContext) -> T {
 /// [`Reconcile::removal`] of a causal type.
 pub(crate) fn removal<T: Causal>(dots: CausalContext) -> T {
     T::from_parts(T::Store::default(), dots, SEAL)
+}
+
+/// [`Reconcile::conflicts`] of a causal type: [`conflict::conflicts`].
+pub(crate) fn conflicts<T: Causal>(value: &T, incoming: &T) -> Vec<Dot> {
+    conflict::conflicts(value, incoming)
+}
+
+/// [`Reconcile::at_dots`] of a causal type.
+pub(crate) fn at_dots<T: Causal>(value: &T, dots: &[Dot]) -> T {
+    conflict::at_dots(value, dots)
+}
+
+/// [`Reconcile::forget_dots`] of a causal type.
+pub(crate) fn forget_dots<T: Causal>(value: &mut T, dots: &[Dot]) {
+    conflict::forget_dots(value, dots);
+}
+
+/// [`Reconcile::reissued`] of a causal type.
+pub(crate) fn reissued<T: Causal>(part: T, replica: ReplicaId) -> T {
+    conflict::reissued(part, replica)
 }

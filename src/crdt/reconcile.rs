@@ -11,6 +11,7 @@ use super::{
 use crate::causal::dot_store::Seal;
 use crate::causal::reconcile as by;
 use crate::causal::{Causal, CausalContext, Dot, DotStore, Reconcile};
+use crate::id::ReplicaId;
 
 /// Implements [`Reconcile`] for a causal type by its context and held dots.
 macro_rules! by_dots {
@@ -27,6 +28,18 @@ macro_rules! by_dots {
             }
             fn removal(dots: CausalContext, _: Seal) -> Self {
                 by::removal(dots)
+            }
+            fn conflicts(&self, incoming: &Self, _: Seal) -> Vec<Dot> {
+                by::conflicts(self, incoming)
+            }
+            fn at_dots(&self, dots: &[Dot], _: Seal) -> Self {
+                by::at_dots(self, dots)
+            }
+            fn forget_dots(&mut self, dots: &[Dot], _: Seal) {
+                by::forget_dots(self, dots);
+            }
+            fn reissued(self, replica: ReplicaId, _: Seal) -> Self {
+                by::reissued(self, replica)
             }
         }
     };

@@ -401,6 +401,22 @@ impl crate::causal::Reconcile for Doc {
             root: Map::removal(dots, seal),
         }
     }
+    fn conflicts(&self, incoming: &Self, seal: dot_store::Seal) -> Vec<crate::causal::Dot> {
+        self.root.conflicts(&incoming.root, seal)
+    }
+    fn at_dots(&self, dots: &[crate::causal::Dot], seal: dot_store::Seal) -> Self {
+        Self {
+            root: self.root.at_dots(dots, seal),
+        }
+    }
+    fn forget_dots(&mut self, dots: &[crate::causal::Dot], seal: dot_store::Seal) {
+        self.root.forget_dots(dots, seal);
+    }
+    fn reissued(self, replica: crate::id::ReplicaId, seal: dot_store::Seal) -> Self {
+        Self {
+            root: self.root.reissued(replica, seal),
+        }
+    }
 }
 
 #[cfg(feature = "serde")]

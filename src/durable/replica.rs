@@ -45,7 +45,9 @@ pub struct DurableConfig {
     pub sync: SyncConfig,
     /// The id of a replica created in an empty store (`None`: random; required on
     /// `wasm32-unknown-unknown`, which has no OS random source). Opening a store that holds
-    /// another replica fails with [`StoreError::ReplicaMismatch`].
+    /// another replica fails with [`StoreError::ReplicaMismatch`] — so does one whose replica
+    /// forked away from this id (a peer had seen events of it that the store never issued: the
+    /// store was a restored backup or a copy); open it with `None` to continue under its new id.
     pub replica: Option<ReplicaId>,
     /// The log is compacted into a new snapshot once its bytes since the last snapshot exceed
     /// both this and the snapshot's size (so compaction costs at most one extra write of the
@@ -126,6 +128,10 @@ pub struct DurableReplica<T, S> {
     snapshot_bytes: usize,
     /// Bytes of log records written since the current snapshot.
     log_bytes: usize,
+    /// The replica id in the store's meta record: the engine's until it forks to a fresh id
+    /// (a peer had seen events of this id that it never issued), then rewritten by the next
+    /// commit, so a restart continues under the new id instead of reusing the old one.
+    stored_id: ReplicaId,
 }
 
 #[cfg(feature = "redb")]
@@ -313,6 +319,7 @@ impl<T: crate::causal::Reconcile + Serialize + DeserializeOwned, S: Store> Durab
                 head,
                 snapshot_bytes,
                 log_bytes: 0,
+                stored_id: id,
             });
         };
         if let Some(expected) = replica.filter(|&r| r != loaded.replica) {
@@ -348,10 +355,12 @@ impl<T: crate::causal::Reconcile + Serialize + DeserializeOwned, S: Store> Durab
             head,
             snapshot_bytes: loaded.snapshot_bytes,
             log_bytes: loaded.log_bytes,
+            stored_id: loaded.replica,
         })
     }
 
-    /// This replica's id (the one in the store).
+    /// This replica's id: the one in the store, or the fresh one it forked to (written by the
+    /// next commit).
     pub fn id(&self) -> ReplicaId {
         self.engine.id()
     }
@@ -376,9 +385,9 @@ impl<T: crate::causal::Reconcile + Serialize + DeserializeOwned, S: Store> Durab
         self.head.hlc_last
     }
 
-    /// Whether every change is on disk.
+    /// Whether every change is on disk (the replica id included, after a fork).
     pub fn is_durable(&self) -> bool {
-        self.engine.seq() == self.head.seq
+        self.engine.seq() == self.head.seq && self.engine.id() == self.stored_id
     }
 
     /// The engine (read-only: changes go through this wrapper so they are logged).
@@ -514,10 +523,15 @@ impl<T: crate::causal::Reconcile + Serialize + DeserializeOwned, S: Store> Durab
         let seq = self.engine.seq();
         let mut acks: Vec<(ReplicaId, u64)> = self.engine.acks().collect();
         crate::platform::sort::sort_unstable(&mut acks);
-        if seq == self.head.seq && (!with_acks || acks == self.head.acks) {
+        let forked = self.engine.id() != self.stored_id;
+        if seq == self.head.seq && !forked && (!with_acks || acks == self.head.acks) {
             return Ok(());
         }
-        let mut batch = Batch::default();
+        let mut batch = Batch {
+            // The fork and every edit under the new id land in one atomic batch.
+            meta: forked.then(|| record::encode_meta(self.engine.id())),
+            ..Batch::default()
+        };
         let mut log_bytes = self.log_bytes;
         let logged = match self.engine.buffered_payloads_since(self.head.seq) {
             Some(entries) => {
@@ -572,8 +586,9 @@ impl<T: crate::causal::Reconcile + Serialize + DeserializeOwned, S: Store> Durab
         }
         batch.head = record::encode_head(&head);
         self.store.commit(batch)?;
-        debug!(seq, compact, "committed");
+        debug!(seq, compact, forked, "committed");
         self.head = head;
+        self.stored_id = self.engine.id();
         self.snapshot_bytes = snapshot_bytes;
         self.log_bytes = log_bytes;
         Ok(())

@@ -332,7 +332,7 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
         Ok(())
     }
 
-    fn buffer_delta(&mut self, delta: T, origin: Option<ReplicaId>) {
+    pub(super) fn buffer_delta(&mut self, delta: T, origin: Option<ReplicaId>) {
         self.buffer.push(delta, origin);
         self.seq = self.buffer.end();
         let evicted = self
@@ -684,6 +684,8 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
     /// Returns whether the state changed.
     fn apply_remote(&mut self, from: ReplicaId, full: bool, seq: u64, value: T) -> bool {
         // Without RR the whole value is buffered (kept only to measure what RR saves).
+        #[cfg(feature = "reconcile")]
+        let value = self.settle_conflicts(from, value);
         let whole = (!self.config.remove_redundant).then(|| value.clone());
         let novel = self.state.join_novelty(value);
         let changed = novel.is_some();
@@ -716,6 +718,37 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
         Some(t)
     }
 
+    /// Puts our hello to `id` in the outbox (a reply if one is due) and marks it sent.
+    pub(super) fn greet(
+        &mut self,
+        id: ReplicaId,
+        #[cfg(feature = "reconcile")] snapshot: Option<&crate::causal::CausalContext>,
+    ) {
+        let me = self.id();
+        let Some(peer) = self.peers.get_mut(&id) else {
+            return;
+        };
+        #[cfg(feature = "reconcile")]
+        let hello = round::hello(
+            me,
+            (&mut peer.rounds, peer.reply_due),
+            snapshot,
+            (self.now, self.seq),
+            &mut self.stats,
+        );
+        #[cfg(not(feature = "reconcile"))]
+        let hello = message::hello(me, peer.reply_due);
+        self.outbox.push_back((
+            FrameKind::Hello,
+            Transmit {
+                to: id,
+                bytes: hello,
+            },
+        ));
+        peer.hello_sent_at = Some(self.now);
+        peer.reply_due = false;
+    }
+
     fn fill_outbox(&mut self) {
         let me = self.id();
         let _span = debug_span!("poll", replica = %me).entered();
@@ -736,26 +769,15 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
             #[cfg(feature = "reconcile")]
             let hello_due = hello_due || (peer.hello_sent_at.is_none() && snapshot.is_some());
             if hello_due || peer.reply_due {
-                #[cfg(feature = "reconcile")]
-                let hello = round::hello(
-                    me,
-                    (&mut peer.rounds, peer.reply_due),
+                self.greet(
+                    id,
+                    #[cfg(feature = "reconcile")]
                     snapshot.as_ref(),
-                    (self.now, self.seq),
-                    &mut self.stats,
                 );
-                #[cfg(not(feature = "reconcile"))]
-                let hello = message::hello(me, peer.reply_due);
-                self.outbox.push_back((
-                    FrameKind::Hello,
-                    Transmit {
-                        to: id,
-                        bytes: hello,
-                    },
-                ));
-                peer.hello_sent_at = Some(self.now);
-                peer.reply_due = false;
             }
+            let Some(peer) = self.peers.get_mut(&id) else {
+                continue;
+            };
             #[cfg(feature = "reconcile")]
             let base_due = self.recon.base_due(id);
             #[cfg(not(feature = "reconcile"))]

@@ -3,6 +3,8 @@
 
 mod buffer;
 mod config;
+#[cfg(feature = "reconcile")]
+mod conflicts;
 mod engine;
 mod error;
 mod message;

@@ -13,7 +13,7 @@ use super::peer::Peer;
 use super::reconcile::{Decoder, Encoder, Limits, Symbol};
 use super::round::{self, Base, FIRST_BATCH, Outcome, PeerRounds, Role, Round};
 use crate::causal::dot_store::SEAL;
-use crate::causal::{CausalContext, Reconcile};
+use crate::causal::{CausalContext, Dot, Reconcile};
 use crate::codec::FrameKind;
 use crate::id::ReplicaId;
 
@@ -198,7 +198,14 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
     }
 
     /// Sends `frame` of `kind` to `to`.
+    ///
+    /// Our hello reply, if still due, goes first: a peer that opened the session must get our
+    /// announcement before symbols computed against it (or it drops them as early).
     pub(super) fn push(&mut self, kind: FrameKind, to: ReplicaId, bytes: Vec<u8>) {
+        if self.peers.get(&to).is_some_and(|p| p.reply_due) {
+            let snapshot = self.snapshot();
+            self.greet(to, snapshot.as_ref());
+        }
         self.outbox.push_back((kind, Transmit { to, bytes }));
     }
 
@@ -292,7 +299,11 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
             .map_or(0, |c| c.next_dot(me).counter - 1);
         let seen_top = theirs.next_dot(me).counter - 1;
         if seen_top > own_top {
-            self.fork(from, own_top, seen_top);
+            warn!(peer = %from, own_top, seen_top, "a peer has seen more events of this replica's id than it issued");
+            self.fork(
+                from,
+                "a peer has seen events of this replica's id that it never issued",
+            );
             return;
         }
         if theirs.is_empty() || r.ours.is_empty() {
@@ -459,6 +470,21 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
         }
         let mut base = self.state.outside(theirs, SEAL);
         base.join(T::removal(removed, SEAL));
+        if !self.recon.disputed.is_empty() {
+            base.join(self.state.at_dots(&self.recon.disputed, SEAL));
+        }
+        if let Some(peer) = self.peers.get_mut(&from)
+            && core::mem::take(&mut peer.rounds.expose)
+        {
+            let seen: Vec<Dot> = self
+                .recon
+                .exposed
+                .iter()
+                .copied()
+                .filter(|&d| theirs.contains(d))
+                .collect();
+            base.join(self.state.at_dots(&seen, SEAL));
+        }
         debug!(peer = %from, removed = lacking.len(), "round decoded");
         self.set_base(from, base, since);
     }
@@ -571,7 +597,7 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
         let key = round::session_key(peer.rounds.nonce, peer.rounds.theirs?);
         let ctx = self.state.causal_context(SEAL)?;
         // One keyed hash per replica id (its two halves chained), then one per event.
-        let mut replicas = foldhash::HashMap::<ReplicaId, u64>::default();
+        let mut replicas = crate::platform::hash::HashMap::<ReplicaId, u64>::default();
         let mut hash = |tag: u64, dot: crate::causal::Dot| {
             let r = *replicas.entry(dot.replica).or_insert_with(|| {
                 let id = u128::from_le_bytes(*dot.replica.as_bytes());
@@ -641,19 +667,29 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
         true
     }
 
-    /// A peer has seen events of our id up to `seen_top`, beyond the `own_top` we issued: this
-    /// replica is a restored backup or a copy of one that went on. Keep the state, continue
-    /// under a fresh id, and open every session again under it.
-    pub(super) fn fork(&mut self, from: ReplicaId, own_top: u64, seen_top: u64) {
+    /// Another replica issues (or issued) under our id: a peer has seen events of it beyond
+    /// those we issued, or holds one of our dots with other content. This replica is a
+    /// restored backup or a copy, or has one. Keep the state, continue under a fresh id, and
+    /// open every session again under it.
+    pub(super) fn fork(&mut self, from: ReplicaId, why: &'static str) {
         let old = self.id();
         let new = ReplicaId::from_random_bytes(self.recon.nonce());
         warn!(
-            %old, %new, peer = %from, own_top, seen_top,
-            "a peer has seen events of this replica's id that it never issued (a restored \
-             backup or a copy): continuing under a fresh replica id"
+            %old, %new, peer = %from, why,
+            "replica id reused (a restored backup or a copy): continuing under a fresh replica id"
         );
         self.hlc.fork(new);
         self.stats.forks += 1;
+        let mut exposed = Vec::new();
+        self.state.for_each_held(
+            &mut |d| {
+                if d.replica == old {
+                    exposed.push(d);
+                }
+            },
+            SEAL,
+        );
+        self.recon.exposed = exposed;
         let start = self.buffer.start();
         let ids: Vec<ReplicaId> = self.peers.keys().copied().collect();
         for id in ids {
@@ -662,6 +698,7 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
                 let acked = peer.acked;
                 *peer = Peer::new(start);
                 peer.rounds = PeerRounds::new(nonce);
+                peer.rounds.expose = true;
                 peer.acked = acked;
             }
         }

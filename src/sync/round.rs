@@ -128,6 +128,9 @@ pub(crate) struct PeerRounds {
     /// A frame came from the peer since the last round started (a stalled round is retried
     /// then, or once [`stalled_unheard`](Self::stalled_unheard)'s retry time has passed).
     pub(crate) heard: bool,
+    /// The next base made for this peer also carries our part at [`Reconciler::exposed`]
+    /// (set for every peer when we fork).
+    pub(crate) expose: bool,
 }
 
 impl PeerRounds {
@@ -143,6 +146,7 @@ impl PeerRounds {
             digest_at: 0,
             fingerprint: None,
             heard: false,
+            expose: false,
         }
     }
 
@@ -257,9 +261,20 @@ pub(crate) struct Reconciler<T> {
     /// Per peer, what a round found it lacks, shipped ahead of the next interval until
     /// acknowledged.
     pub(crate) bases: SortedMap<ReplicaId, Base<T>>,
+    /// Dots found with two contents (most recent [`MAX_DISPUTED`]): every base ships our part
+    /// at them, because a round compares dots, not content, and would not find a peer that
+    /// still holds the other content.
+    pub(crate) disputed: Vec<crate::causal::Dot>,
+    /// The dots of the id we last forked away from that we hold: another replica may hold some
+    /// of them with other content, so the first base made for each peer after the fork carries
+    /// our part at those of them the peer has seen (its join settles any conflict).
+    pub(crate) exposed: Vec<crate::causal::Dot>,
     nonce_key: SessionKey,
     nonces: u64,
 }
+
+/// How many disputed dots a [`Reconciler`] remembers.
+pub(crate) const MAX_DISPUTED: usize = 1024;
 
 impl<T> Reconciler<T> {
     pub(crate) fn new(hlc: &Hlc, config: &SyncConfig) -> Self {
@@ -277,6 +292,8 @@ impl<T> Reconciler<T> {
         };
         Self {
             bases: SortedMap::default(),
+            disputed: Vec::new(),
+            exposed: Vec::new(),
             nonce_key: SessionKey::from_nonces(config.nonce_seed.unwrap_or_else(random), [0; 16]),
             nonces: 0,
         }

@@ -143,9 +143,13 @@ pub struct SyncStats {
     pub evictions: u64,
     /// History-free reconciliation rounds.
     pub rounds: Rounds,
-    /// Times this replica found a peer had seen events of its id it never issued (it is a
-    /// restored backup or a copy) and took a fresh replica id.
+    /// Times this replica found its id reused (a peer had seen events of it that it never
+    /// issued, or held one of its dots with other content: it is, or has, a restored backup
+    /// or a copy) and took a fresh replica id.
     pub forks: u64,
+    /// Dots a received value held with other content than ours (a reused replica id or a
+    /// forged value), each settled without losing either write (the loser re-issued).
+    pub conflicts: u64,
     /// Per peer, in replica-id order.
     pub peers: Vec<PeerStats>,
 }

@@ -4,6 +4,8 @@
 //! The crash test (`tests/crash.rs`) is a binary of its own: it re-executes itself.
 
 mod durable;
+#[cfg(feature = "reconcile")]
+mod identity;
 #[cfg(feature = "redb")]
 mod store_corruption;
 mod store_golden;

@@ -6,7 +6,6 @@
 
 mod clock;
 #[cfg(feature = "sync")]
-mod conflicting_dots;
 #[cfg(feature = "sync")]
 mod delta_size;
 #[cfg(feature = "sync")]

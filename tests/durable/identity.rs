@@ -1,0 +1,263 @@
+//! One live replica per id (issue 13, item 4): a data directory restored from an older backup,
+//! or copied, reuses a replica id. Each case must end with every replica converged, no
+//! committed edit lost, and the event reported (`SyncStats::forks`, `SyncStats::conflicts`).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    reason = "tests"
+)]
+
+use deltacrdt::durable::{DurableConfig, DurableReplica, MemoryStore};
+use deltacrdt::{Doc, Error, ReplicaId, Scalar};
+
+const NOW: u64 = 1_700_000_000_000;
+
+type Node = DurableReplica<Doc, MemoryStore>;
+
+fn open(store: &MemoryStore, id: Option<u128>) -> Node {
+    let config = DurableConfig {
+        replica: id.map(ReplicaId::from_u128),
+        ..DurableConfig::default()
+    };
+    DurableReplica::open_with(store.clone(), config, |b| b.clock(|| NOW)).expect("opens")
+}
+
+/// A deep copy of a store: what a backup, or a copied directory, holds.
+fn copy_of(store: &MemoryStore) -> MemoryStore {
+    let copy = MemoryStore::new();
+    copy.set_records(store.records());
+    copy
+}
+
+fn tag(r: &mut Node, name: &str) {
+    let commit = r.update(|doc, hlc| doc.insert(hlc.replica(), &["tags"], name.into()));
+    assert!(commit.expect("update").durable, "committed per operation");
+}
+
+fn untag(r: &mut Node, name: &str) {
+    let commit =
+        r.update(|doc, hlc| doc.remove_element(hlc.replica(), &["tags"], &Scalar::from(name)));
+    assert!(commit.expect("update").durable, "committed per operation");
+}
+
+fn tags(r: &Node) -> Vec<String> {
+    let mut out: Vec<String> = r
+        .state()
+        .set_at(&["tags"])
+        .map(|s| s.iter().map(|t| format!("{t:?}")).collect())
+        .unwrap_or_default();
+    out.sort();
+    out.dedup();
+    out
+}
+
+fn names(list: &[&str]) -> Vec<String> {
+    let mut out: Vec<String> = list
+        .iter()
+        .map(|s| format!("{:?}", Scalar::from(*s)))
+        .collect();
+    out.sort();
+    out
+}
+
+/// Opens a session between `a` and `b` (each registers the other); returns the ids they
+/// linked under, which a transport keeps for the session (see `unlink`).
+fn link(a: &mut Node, b: &mut Node) -> (ReplicaId, ReplicaId) {
+    a.connect(b.id());
+    b.connect(a.id());
+    (a.id(), b.id())
+}
+
+/// Ends the session `link` opened on both sides, under the ids it was opened with, as a
+/// transport does (a replica that forked since is still known by its old id there), and under
+/// the current ids.
+fn unlink(a: &mut Node, b: &mut Node, (a_was, b_was): (ReplicaId, ReplicaId)) {
+    for id in [b_was, b.id()] {
+        a.disconnect(id);
+    }
+    for id in [a_was, a.id()] {
+        b.disconnect(id);
+    }
+}
+
+/// Carries frames both ways until quiet, ticking the clock so resends and rounds move on. The
+/// ids are read per frame: a replica that forks sends under its new id from then on.
+fn pump(a: &mut Node, b: &mut Node) {
+    let mut now = 0;
+    for _ in 0..400 {
+        let mut quiet = true;
+        while let Some(t) = a.poll_transmit().expect("flush") {
+            let from = a.id();
+            let _ = b.receive(from, &t.bytes);
+            quiet = false;
+        }
+        while let Some(t) = b.poll_transmit().expect("flush") {
+            let from = b.id();
+            let _ = a.receive(from, &t.bytes);
+            quiet = false;
+        }
+        if quiet && a.poll_timeout().is_none() && b.poll_timeout().is_none() {
+            return;
+        }
+        now += 100;
+        a.tick(now);
+        b.tick(now);
+    }
+}
+
+/// The original `a` (id 1) writes a0..a4 and makes a backup; then it syncs with `p` (id 2),
+/// writes a5..a9, removes a0, syncs again and is lost. Returns `p` and the backup.
+fn original_then_lost() -> (Node, MemoryStore) {
+    let store = MemoryStore::new();
+    let mut a = open(&store, Some(1));
+    for i in 0..5 {
+        tag(&mut a, &format!("a{i}"));
+    }
+    a.flush().expect("flush");
+    let backup = copy_of(&store);
+    let mut p = open(&MemoryStore::new(), Some(2));
+    link(&mut a, &mut p);
+    pump(&mut a, &mut p);
+    for i in 5..10 {
+        tag(&mut a, &format!("a{i}"));
+    }
+    untag(&mut a, "a0");
+    pump(&mut a, &mut p);
+    assert_eq!(tags(&p), tags(&a));
+    p.disconnect(a.id());
+    a.disconnect(p.id());
+    (p, backup)
+}
+
+fn committed_by_original() -> Vec<&'static str> {
+    vec!["a1", "a2", "a3", "a4", "a5", "a6", "a7", "a8", "a9"]
+}
+
+#[test]
+fn a_restored_backup_forks_to_a_fresh_id_persists_it_and_loses_nothing() {
+    let (mut p, backup) = original_then_lost();
+    let mut b = open(&backup, None);
+    assert_eq!(
+        b.id(),
+        ReplicaId::from_u128(1),
+        "the backup holds the old id"
+    );
+    link(&mut b, &mut p);
+    pump(&mut b, &mut p);
+    assert_eq!(b.stats().forks, 1, "the reuse is reported");
+    assert_ne!(b.id(), ReplicaId::from_u128(1));
+    assert_eq!(
+        tags(&b),
+        names(&committed_by_original()),
+        "a0 stays removed"
+    );
+    assert_eq!(tags(&p), tags(&b));
+
+    // Writes under the new id reach the peer, and a restart keeps the new id.
+    tag(&mut b, "b0");
+    pump(&mut b, &mut p);
+    assert!(tags(&p).contains(&format!("{:?}", Scalar::from("b0"))));
+    let forked = b.id();
+    drop(b);
+    let again = open(&backup, None);
+    assert_eq!(
+        again.id(),
+        forked,
+        "the fork is persisted: the old id is never reused"
+    );
+    assert_eq!(tags(&again), tags(&p));
+}
+
+#[test]
+fn a_restored_backup_that_edited_before_it_reconnected_keeps_both_sides_writes() {
+    let (mut p, backup) = original_then_lost();
+    let mut b = open(&backup, None);
+    // The same dots the original issued for a5 and a6, with other content.
+    tag(&mut b, "c0");
+    tag(&mut b, "c1");
+    link(&mut b, &mut p);
+    pump(&mut b, &mut p);
+    // Sessions restart after the fork: pump until both sides are quiet under the new id.
+    pump(&mut b, &mut p);
+    assert_eq!(b.stats().forks, 1);
+    assert!(
+        b.stats().conflicts + p.stats().conflicts >= 2,
+        "both reused dots are reported: {} + {}",
+        b.stats().conflicts,
+        p.stats().conflicts
+    );
+    let mut expected = committed_by_original();
+    expected.extend(["c0", "c1"]);
+    assert_eq!(tags(&p), names(&expected), "no committed write lost");
+    assert_eq!(tags(&b), tags(&p));
+    assert_eq!(b.state(), p.state(), "converged");
+}
+
+#[test]
+fn a_copied_directory_that_kept_editing_beside_the_original_loses_nothing() {
+    let store = MemoryStore::new();
+    let mut a = open(&store, Some(1));
+    let mut p = open(&MemoryStore::new(), Some(2));
+    let ap = link(&mut a, &mut p);
+    for i in 0..3 {
+        tag(&mut a, &format!("a{i}"));
+    }
+    pump(&mut a, &mut p);
+    a.flush().expect("flush (acknowledgements included)");
+    // The directory is copied; both copies run and edit under id 1: the same dots twice.
+    let mut c = open(&copy_of(&store), None);
+    tag(&mut a, "x");
+    tag(&mut c, "y");
+    pump(&mut a, &mut p);
+    unlink(&mut a, &mut p, ap);
+    // The copy reaches the peer (one session per id: the original's is closed).
+    let cp = link(&mut c, &mut p);
+    pump(&mut c, &mut p);
+    pump(&mut c, &mut p);
+    assert_eq!(p.stats().conflicts, 1, "the dot issued twice is reported");
+    assert_eq!(c.stats().forks, 1, "the copy leaves the shared id");
+    assert_eq!(tags(&p), names(&["a0", "a1", "a2", "x", "y"]));
+    assert_eq!(tags(&c), tags(&p));
+    // The original comes back: it settles the same dot the same way.
+    unlink(&mut c, &mut p, cp);
+    link(&mut a, &mut p);
+    pump(&mut a, &mut p);
+    pump(&mut a, &mut p);
+    assert_eq!(tags(&a), names(&["a0", "a1", "a2", "x", "y"]));
+    assert_eq!(a.state(), p.state(), "converged");
+    link(&mut a, &mut c);
+    pump(&mut a, &mut c);
+    assert_eq!(a.state(), c.state(), "all three converged");
+    assert_ne!(a.id(), c.id(), "no two live replicas share an id");
+}
+
+#[test]
+fn a_forged_dot_with_other_content_is_settled_not_dropped() {
+    // A peer sends a value holding one of our dots with other content (what a copy reusing
+    // our id, or a forger, sends): both writes survive and the conflict is counted.
+    let mut a = open(&MemoryStore::new(), Some(1));
+    let mut p = open(&MemoryStore::new(), Some(2));
+    tag(&mut p, "honest");
+    link(&mut a, &mut p);
+    pump(&mut a, &mut p);
+    // A second replica under id 2 writes its first dot, (2, 1), with other content; a relay
+    // (id 3) holds that value and passes it on.
+    let mut forger = open(&MemoryStore::new(), Some(2));
+    tag(&mut forger, "forged");
+    let forged = forger.state().clone();
+    let mut relay = open(&MemoryStore::new(), Some(3));
+    let commit = relay
+        .update(|doc, _| {
+            *doc = forged.clone();
+            Ok::<_, Error>(deltacrdt::Delta::new(forged))
+        })
+        .expect("the relay holds the forged value");
+    assert!(commit.durable);
+    link(&mut a, &mut relay);
+    pump(&mut a, &mut relay);
+    assert_eq!(a.stats().conflicts, 1);
+    assert_eq!(tags(&a), names(&["forged", "honest"]));
+    assert_eq!(a.state(), relay.state(), "converged");
+}

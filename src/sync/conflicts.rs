@@ -18,6 +18,7 @@
 //!
 //! If the dot is of our own id, another live replica issues under it: we fork to a fresh id
 //! (as when a peer has seen more of our id than we issued), so no further dot is issued twice.
+//! So do we when a received value has seen events of our id beyond those we issued.
 //! Each settled dot counts in [`SyncStats::conflicts`](crate::SyncStats::conflicts) and logs a
 //! warning.
 
@@ -53,11 +54,19 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
     /// what is left of it to join: the losers at those dots are re-issued (in our state and
     /// buffered for every peer), the winners stay (ours buffered, theirs joined after this).
     pub(super) fn settle_conflicts(&mut self, from: ReplicaId, mut value: T) -> T {
+        let me = self.id();
+        let top = |v: &T| v.causal_context(SEAL).map_or(0, |c| c.max(me));
+        if top(&value) > top(&self.state) {
+            // Events of our id that we never issued: a copy of us runs (or ran) elsewhere.
+            self.fork(
+                from,
+                "a received value holds events of this replica's id that it never issued",
+            );
+        }
         let dots = self.state.conflicts(&value, SEAL);
         if dots.is_empty() {
             return value;
         }
-        let me = self.id();
         let mut winners = Vec::new();
         for &dot in &dots {
             let ours = self.state.at_dots(&[dot], SEAL);
@@ -94,7 +103,7 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
             let ours = self.state.at_dots(&winners, SEAL);
             self.buffer_delta(ours, None);
         }
-        if dots.iter().any(|d| d.replica == me) {
+        if dots.iter().any(|d| d.replica == self.id()) {
             self.fork(from, "another replica issues under this replica's id");
         }
         value

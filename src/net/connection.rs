@@ -82,7 +82,8 @@ async fn handshake(
 ) -> Result<Session, NetError> {
     let mut nonce = [0; NONCE_LEN];
     getrandom::fill(&mut nonce).map_err(NetError::Random)?;
-    let hs = Handshake::new(&shared.config.key, role, shared.me, nonce);
+    let me = shared.with(|s| s.me);
+    let hs = Handshake::new(&shared.config.key, role, me, nonce);
     sink.send(hs.hello().to_vec()).await?;
     let hello = stream.next().await.ok_or(NetError::ClosedInHandshake)??;
     let (proof, hs) = hs.read_hello(&hello)?;

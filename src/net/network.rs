@@ -120,14 +120,16 @@ impl Network {
         let (tx, rx) = mpsc::channel(config.inbound_frames.max(1));
         Self {
             shared: Arc::new(Shared {
-                me,
                 config,
                 inbound: tx,
                 cancel: CancellationToken::new(),
                 opened: Notify::new(),
                 closed: Notify::new(),
                 tasks: TaskTracker::new(),
-                state: Mutex::new(State::default()),
+                state: Mutex::new(State {
+                    me,
+                    ..State::default()
+                }),
             }),
             inbound: rx,
             pending: VecDeque::new(),
@@ -137,7 +139,21 @@ impl Network {
     /// The id of the replica this end authenticates as.
     #[must_use]
     pub fn id(&self) -> ReplicaId {
-        self.shared.me
+        self.shared.with(|s| s.me)
+    }
+
+    /// Authenticates as `id` from now on: every open session closes, and listeners and
+    /// dialers (which reconnect by themselves) handshake under `id`. For a replica that forked
+    /// to a fresh id (its old one was reused by a restored backup or a copy): its peers must
+    /// meet it under the new id, since a session speaks for the id it authenticated.
+    /// [`SyncNode`](crate::SyncNode) calls it when its replica's id changes.
+    pub fn rekey(&self, id: ReplicaId) {
+        self.shared.with(|s| {
+            s.me = id;
+            for session in s.sessions.values() {
+                session.cancel.cancel();
+            }
+        });
     }
 
     /// Accepts TCP peers on `addr` (port 0 picks a free port); returns the bound address.

@@ -90,7 +90,8 @@ impl<R: Replica> SyncNode<R> {
 
     /// Connects the replica to newly opened sessions, hands it every waiting frame and sends
     /// everything it has to say. Frames the replica refused are logged (`tracing` warnings)
-    /// and listed in the result.
+    /// and listed in the result. A replica that forked to a fresh id (its id was reused by a
+    /// restored backup or a copy) gets its network rekeyed to it ([`Network::rekey`]).
     ///
     /// # Errors
     /// The replica's ([`Replica::Error`]): a durable replica could not write, and nothing was
@@ -107,6 +108,11 @@ impl<R: Replica> SyncNode<R> {
         };
         for err in &pumped.refused {
             warn!(error = %err, "frame refused by the replica");
+        }
+        let id = self.replica.id();
+        if id != self.network.id() {
+            warn!(old = %self.network.id(), new = %id, "the replica forked to a fresh id: its sessions reopen under it");
+            self.network.rekey(id);
         }
         Ok(pumped)
     }

@@ -23,6 +23,9 @@ pub(super) struct SessionHandle {
 
 #[derive(Debug, Default)]
 pub(super) struct State {
+    /// The replica id this end authenticates as ([`Network::rekey`](super::Network::rekey)
+    /// changes it).
+    pub(super) me: ReplicaId,
     /// The open session of each peer: one replica id, one live session.
     pub(super) sessions: HashMap<ReplicaId, SessionHandle>,
     /// Peers whose duplicate sessions were refused with a warning while their session is open:
@@ -42,7 +45,6 @@ pub(super) struct State {
 /// What the network's tasks share.
 #[derive(Debug)]
 pub(super) struct Shared {
-    pub(super) me: ReplicaId,
     pub(super) config: NetConfig,
     pub(super) inbound: mpsc::Sender<(ReplicaId, Vec<u8>)>,
     pub(super) cancel: CancellationToken,

@@ -1,6 +1,7 @@
 //! The network adapters over real loopback sockets: framing of partial reads, oversized
 //! frames, garbage, wrong keys, other versions, reconnection after a restart, bounded queues,
-//! WebSocket peers, one live session per replica id, our own id refused, shutdown.
+//! WebSocket peers, one live session per replica id, our own id refused, a restored backup that
+//! forks and reconnects under its new id, shutdown.
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, reason = "tests")]
 
 use std::time::Duration;
@@ -557,5 +558,81 @@ async fn another_sync_format_version_is_refused_by_the_engine_and_the_link_serve
     let hello = read_frame(&mut s).await?;
     assert!(session.opener.open(&hello)?.starts_with(b"DC"));
     a.shutdown().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restored_backup_forks_and_its_sessions_reopen_under_the_new_id() -> TestResult {
+    use deltacrdt::Doc;
+    use deltacrdt::durable::{DurableConfig, DurableReplica, MemoryStore};
+    type Node = SyncNode<DurableReplica<Doc, MemoryStore>>;
+    let key = config("k");
+    let open = |store: &MemoryStore, n: Option<u128>| -> Result<Node, deltacrdt::Error> {
+        let config = DurableConfig {
+            replica: n.map(id),
+            ..DurableConfig::default()
+        };
+        let replica = DurableReplica::open(store.clone(), config)?;
+        let me = replica.id();
+        Ok(SyncNode::new(replica, Network::new(me, key.clone())))
+    };
+    let tag = |node: &mut Node, name: &str| -> TestResult {
+        let commit = node
+            .replica_mut()
+            .update(|doc, hlc| doc.insert(hlc.replica(), &["tags"], name.into()))?;
+        assert!(commit.durable);
+        Ok(())
+    };
+    let store = MemoryStore::new();
+    let mut a = open(&store, Some(1))?;
+    tag(&mut a, "before")?;
+    let backup = MemoryStore::new();
+    backup.set_records(store.records());
+    let mut p = open(&MemoryStore::new(), Some(2))?;
+    let addr = p.network().listen_tcp("127.0.0.1:0").await?;
+    a.network().dial_tcp(addr.to_string());
+    tag(&mut a, "after")?;
+    a.pump()?;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while p.replica().state() != a.replica().state() {
+        assert!(Instant::now() < deadline, "no first sync");
+        tokio::select! { r = a.turn() => { r?; }, r = p.turn() => { r?; } }
+    }
+    a.shutdown().await;
+    // The backup comes back under id 1, one write behind what the peer has seen of it.
+    let mut b = open(&backup, None)?;
+    assert_eq!(b.replica().id(), id(1));
+    b.network().dial_tcp(addr.to_string());
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while b.replica().state() != p.replica().state() || b.replica().id() == id(1) {
+        assert!(
+            Instant::now() < deadline,
+            "the restored backup did not fork and converge"
+        );
+        tokio::select! { r = b.turn() => { r?; }, r = p.turn() => { r?; } }
+    }
+    assert_eq!(b.replica().stats().forks, 1);
+    assert_eq!(
+        b.network().id(),
+        b.replica().id(),
+        "the network follows the fork"
+    );
+    until("a session under the new id", || {
+        p.network().peers().contains(&b.replica().id())
+    })
+    .await?;
+    // Writes under the new id reach the peer.
+    tag(&mut b, "restored")?;
+    b.pump()?;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while p.replica().state() != b.replica().state() {
+        assert!(
+            Instant::now() < deadline,
+            "the forked replica's write did not arrive"
+        );
+        tokio::select! { r = b.turn() => { r?; }, r = p.turn() => { r?; } }
+    }
+    b.shutdown().await;
+    p.shutdown().await;
     Ok(())
 }

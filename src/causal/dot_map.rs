@@ -301,6 +301,15 @@ impl<K: Hash + Eq + Clone + core::fmt::Debug, S: DotStore> crate::causal::dot_st
         unique && rebuilt == self.index && self.entries.values().all(S::index_is_exact)
     }
 
+    #[cfg(feature = "reconcile")]
+    fn for_each_dot_digest(&self, f: &mut dyn FnMut(LocalDot, u64)) {
+        use crate::platform::hash::stable_hash;
+        for (k, s) in &self.entries {
+            let key = stable_hash(k);
+            s.for_each_dot_digest(&mut |d, h| f(d, stable_hash(&(key, h))));
+        }
+    }
+
     fn try_for_each_dot(&self, f: &mut dyn FnMut(LocalDot) -> ControlFlow<()>) -> ControlFlow<()> {
         self.entries
             .values()

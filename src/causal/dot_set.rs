@@ -142,6 +142,13 @@ impl<V: Clone + PartialEq + core::fmt::Debug> crate::causal::dot_store::StoreOps
         }
     }
 
+    #[cfg(feature = "reconcile")]
+    fn for_each_dot_digest(&self, f: &mut dyn FnMut(LocalDot, u64)) {
+        for (d, v) in &self.entries {
+            f(*d, crate::platform::hash::stable_debug_hash(v));
+        }
+    }
+
     fn try_for_each_dot(&self, f: &mut dyn FnMut(LocalDot) -> ControlFlow<()>) -> ControlFlow<()> {
         self.entries.iter().try_for_each(|(d, _)| f(*d))
     }

@@ -108,6 +108,15 @@ pub trait StoreOps {
         });
     }
 
+    /// Calls `f` with every dot in the store and a digest of what the store writes there (its
+    /// element, key path or value, by a stable hash): two stores that hold one dot with other
+    /// content give other digests, with high probability. Stores whose dots carry nothing else
+    /// (flags) give 0.
+    #[cfg(feature = "reconcile")]
+    fn for_each_dot_digest(&self, f: &mut dyn FnMut(LocalDot, u64)) {
+        self.for_each_dot(&mut |d| f(d, 0));
+    }
+
     /// Calls `f` with the dots in the store until it breaks; returns whether it did.
     fn try_for_each_dot(&self, f: &mut dyn FnMut(LocalDot) -> ControlFlow<()>) -> ControlFlow<()>;
 
@@ -592,6 +601,10 @@ macro_rules! causal_type {
             }
             fn index_is_exact(&self) -> bool {
                 self.store.index_is_exact()
+            }
+            #[cfg(feature = "reconcile")]
+            fn for_each_dot_digest(&self, f: &mut dyn FnMut($crate::causal::dot::LocalDot, u64)) {
+                self.store.for_each_dot_digest(f)
             }
             fn try_for_each_dot(
                 &self,

@@ -56,6 +56,14 @@ pub trait Reconcile: Lattice {
     #[doc(hidden)]
     fn for_each_held(&self, _f: &mut dyn FnMut(Dot), _: Seal) {}
 
+    /// Calls `f` with every dot the value holds and a digest of what it writes there (a
+    /// stable hash: replicas holding one dot with other content give other digests).
+    #[doc(hidden)]
+    #[cfg(feature = "reconcile")]
+    fn for_each_held_digest(&self, f: &mut dyn FnMut(Dot, u64), seal: Seal) {
+        self.for_each_held(&mut |d| f(d, 0), seal);
+    }
+
     /// The part of the value that a replica whose context is `ctx` lacks: every held dot
     /// outside `ctx` with its entry, under the events of our context that `ctx` lacks. Joining
     /// it into such a replica adds what it lacks and removes nothing of its own. Types without
@@ -106,6 +114,15 @@ pub(crate) fn causal_context<T: Causal>(value: &T) -> Option<&CausalContext> {
 pub(crate) fn for_each_held<T: Causal>(value: &T, f: &mut dyn FnMut(Dot)) {
     let ctx = value.context();
     value.store().for_each_dot(&mut |d| f(ctx.to_dot(d)));
+}
+
+/// [`Reconcile::for_each_held_digest`] of a causal type.
+#[cfg(feature = "reconcile")]
+pub(crate) fn for_each_held_digest<T: Causal>(value: &T, f: &mut dyn FnMut(Dot, u64)) {
+    let ctx = value.context();
+    value
+        .store()
+        .for_each_dot_digest(&mut |d, h| f(ctx.to_dot(d), h));
 }
 
 /// [`Reconcile::outside`] of a causal type: [`dot_store::outside`], O(k · log n) for the k

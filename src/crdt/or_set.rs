@@ -579,6 +579,18 @@ impl<E: Hash + Eq + Clone + core::fmt::Debug> crate::causal::dot_store::StoreOps
         tables && unique && slots_unique && rebuilt == self.many_dots
     }
 
+    #[cfg(feature = "reconcile")]
+    fn for_each_dot_digest(&self, f: &mut dyn FnMut(LocalDot, u64)) {
+        use crate::platform::hash::stable_hash;
+        for (e, p) in &self.slots {
+            f(p.unpack(), stable_hash(e));
+        }
+        for (e, dots) in &self.many {
+            let h = stable_hash(e);
+            dots.iter().for_each(|d| f(*d, h));
+        }
+    }
+
     fn try_for_each_dot(&self, f: &mut dyn FnMut(LocalDot) -> ControlFlow<()>) -> ControlFlow<()> {
         self.slots.iter().try_for_each(|(_, p)| f(p.unpack()))?;
         self.many.values().flatten().try_for_each(|d| f(*d))

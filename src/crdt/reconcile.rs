@@ -23,6 +23,10 @@ macro_rules! by_dots {
             fn for_each_held(&self, f: &mut dyn FnMut(Dot), _: Seal) {
                 by::for_each_held(self, f);
             }
+            #[cfg(feature = "reconcile")]
+            fn for_each_held_digest(&self, f: &mut dyn FnMut(Dot, u64), _: Seal) {
+                by::for_each_held_digest(self, f);
+            }
             fn outside(&self, ctx: &CausalContext, _: Seal) -> Self {
                 by::outside(self, ctx)
             }

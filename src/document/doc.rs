@@ -393,6 +393,14 @@ impl crate::causal::Reconcile for Doc {
     fn for_each_held(&self, f: &mut dyn FnMut(crate::causal::Dot), seal: dot_store::Seal) {
         self.root.for_each_held(f, seal);
     }
+    #[cfg(feature = "reconcile")]
+    fn for_each_held_digest(
+        &self,
+        f: &mut dyn FnMut(crate::causal::Dot, u64),
+        seal: dot_store::Seal,
+    ) {
+        self.root.for_each_held_digest(f, seal);
+    }
     fn outside(&self, ctx: &CausalContext, _: dot_store::Seal) -> Self {
         self.lacking(ctx)
     }

@@ -189,6 +189,11 @@ impl crate::causal::dot_store::StoreOps for Field {
         each!(self, v => StoreOps::is_bottom(v))
     }
 
+    #[cfg(feature = "reconcile")]
+    fn for_each_dot_digest(&self, f: &mut dyn FnMut(LocalDot, u64)) {
+        each!(self, v => v.for_each_dot_digest(f));
+    }
+
     fn try_for_each_dot(&self, f: &mut dyn FnMut(LocalDot) -> ControlFlow<()>) -> ControlFlow<()> {
         each!(self, v => v.try_for_each_dot(f))
     }

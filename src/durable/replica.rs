@@ -227,9 +227,11 @@ fn load<T: Lattice + DeserializeOwned>(
             });
         }
         if seq >= head.snapshot_seq {
+            // Records before the snapshot are kept for peers resuming from them; the snapshot
+            // holds them already (and joining one again could undo a settled conflict).
             log_bytes += bytes.len();
+            state.join(delta.clone());
         }
-        state.join(delta.clone());
         log.push((seq, delta, origin));
         expected += 1;
     }
@@ -387,7 +389,9 @@ impl<T: crate::causal::Reconcile + Serialize + DeserializeOwned, S: Store> Durab
 
     /// Whether every change is on disk (the replica id included, after a fork).
     pub fn is_durable(&self) -> bool {
-        self.engine.seq() == self.head.seq && self.engine.id() == self.stored_id
+        self.engine.seq() == self.head.seq
+            && self.engine.id() == self.stored_id
+            && !self.engine.rewritten()
     }
 
     /// The engine (read-only: changes go through this wrapper so they are logged).
@@ -524,7 +528,8 @@ impl<T: crate::causal::Reconcile + Serialize + DeserializeOwned, S: Store> Durab
         let mut acks: Vec<(ReplicaId, u64)> = self.engine.acks().collect();
         crate::platform::sort::sort_unstable(&mut acks);
         let forked = self.engine.id() != self.stored_id;
-        if seq == self.head.seq && !forked && (!with_acks || acks == self.head.acks) {
+        let rewritten = self.engine.rewritten();
+        if seq == self.head.seq && !forked && !rewritten && (!with_acks || acks == self.head.acks) {
             return Ok(());
         }
         let mut batch = Batch {
@@ -556,7 +561,9 @@ impl<T: crate::causal::Reconcile + Serialize + DeserializeOwned, S: Store> Durab
             acks,
             ..self.head.clone()
         };
-        let compact = !logged || log_bytes > self.compact_min_bytes.max(self.snapshot_bytes);
+        // A settled conflict changed the state in a way no delta records: snapshot it.
+        let compact =
+            rewritten || !logged || log_bytes > self.compact_min_bytes.max(self.snapshot_bytes);
         let mut snapshot_bytes = self.snapshot_bytes;
         if compact {
             let snapshot = record::encode_snapshot(seq, self.engine.state())?;
@@ -589,6 +596,7 @@ impl<T: crate::causal::Reconcile + Serialize + DeserializeOwned, S: Store> Durab
         debug!(seq, compact, forked, "committed");
         self.head = head;
         self.stored_id = self.engine.id();
+        self.engine.clear_rewritten();
         self.snapshot_bytes = snapshot_bytes;
         self.log_bytes = log_bytes;
         Ok(())

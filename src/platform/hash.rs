@@ -28,3 +28,48 @@ pub(crate) type HashMap<K, V> = hashbrown::HashMap<K, V, State>;
 
 /// A hash set with the crate's hasher.
 pub(crate) type HashSet<T> = hashbrown::HashSet<T, State>;
+
+/// FNV-1a, 64-bit: a hash that is the same in every process, for the content digests two
+/// replicas compare (a map's hasher is seeded per process, so it cannot serve). Values feed it
+/// through their `Hash` impls (integers in native byte order: peers on machines of the other
+/// byte order compute other digests, which costs a settlement round, never data).
+#[cfg(feature = "reconcile")]
+struct Stable(u64);
+
+#[cfg(feature = "reconcile")]
+impl core::hash::Hasher for Stable {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+#[cfg(feature = "reconcile")]
+impl core::fmt::Write for Stable {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        core::hash::Hasher::write(self, s.as_bytes());
+        Ok(())
+    }
+}
+
+/// The stable hash of `value` (see [`Stable`]).
+#[cfg(feature = "reconcile")]
+pub(crate) fn stable_hash<T: core::hash::Hash + ?Sized>(value: &T) -> u64 {
+    let mut h = Stable(0xcbf2_9ce4_8422_2325);
+    value.hash(&mut h);
+    core::hash::Hasher::finish(&h)
+}
+
+/// The stable hash of `value`'s `Debug` text: for values with no `Hash` (registers of any
+/// type), whose `Debug` output is a function of the value.
+#[cfg(feature = "reconcile")]
+pub(crate) fn stable_debug_hash<T: core::fmt::Debug + ?Sized>(value: &T) -> u64 {
+    let mut h = Stable(0xcbf2_9ce4_8422_2325);
+    let _ = core::fmt::Write::write_fmt(&mut h, format_args!("{value:?}"));
+    core::hash::Hasher::finish(&h)
+}

@@ -79,6 +79,7 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
                 (theirs, theirs_bytes)
             } else {
                 self.state.forget_dots(&[dot], SEAL);
+                self.rewritten = true;
                 (ours, ours_bytes)
             };
             let again = loser.reissued(reissue_id(dot, &loser_bytes), SEAL);

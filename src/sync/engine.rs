@@ -133,6 +133,10 @@ pub struct SyncEngine<T> {
     /// Frames ready to go, with their kind (for the statistics).
     pub(super) outbox: VecDeque<(FrameKind, Transmit)>,
     pub(super) stats: SyncStats,
+    /// The state was changed by something other than a join since
+    /// [`clear_rewritten`](Self::clear_rewritten): a dot written twice was settled (one
+    /// content forgotten). No delta describes that, so a store must write the state itself.
+    pub(super) rewritten: bool,
     /// History-free reconciliation: the bases found for peers, the session-nonce source.
     #[cfg(feature = "reconcile")]
     pub(super) recon: Reconciler<T>,
@@ -161,7 +165,21 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
             now: 0,
             outbox: VecDeque::new(),
             stats: SyncStats::default(),
+            rewritten: false,
         }
+    }
+
+    /// Whether the state changed other than by joins since the last
+    /// [`clear_rewritten`](Self::clear_rewritten) (a dot written twice was settled): the
+    /// buffered deltas then no longer add up to the state, so a durable store must write a
+    /// snapshot of it.
+    pub(crate) fn rewritten(&self) -> bool {
+        self.rewritten
+    }
+
+    /// The state as it is has been written (see [`rewritten`](Self::rewritten)).
+    pub(crate) fn clear_rewritten(&mut self) {
+        self.rewritten = false;
     }
 
     /// A replica restarted from its durable parts: the state, the sequence number and a clock

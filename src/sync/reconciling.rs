@@ -459,17 +459,33 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
         theirs: &CausalContext,
         since: u64,
     ) {
+        let named: Vec<Dot> = lacking
+            .iter()
+            .filter_map(|&item| round::unpack(item, replicas))
+            .filter(|&dot| ours.contains(dot) && theirs.contains(dot))
+            .collect();
+        // A dot they hold that we hold too (its item differed by the content digest) was
+        // written twice: our part goes to them, and their join settles it. Any other we removed.
+        let twice = self.state.at_dots(&named, SEAL);
+        let mut held = crate::platform::hash::HashSet::default();
+        twice.for_each_held(
+            &mut |d| {
+                held.insert(d);
+            },
+            SEAL,
+        );
         let mut removed = CausalContext::default();
-        for &item in lacking {
-            if let Some(dot) = round::unpack(item, replicas)
-                && ours.contains(dot)
-                && theirs.contains(dot)
-            {
+        for dot in named {
+            if !held.contains(&dot) {
                 removed.insert(dot);
             }
         }
         let mut base = self.state.outside(theirs, SEAL);
         base.join(T::removal(removed, SEAL));
+        if !held.is_empty() {
+            debug!(peer = %from, dots = held.len(), "round found dots held with other content");
+            base.join(twice);
+        }
         if !self.recon.disputed.is_empty() {
             base.join(self.state.at_dots(&self.recon.disputed, SEAL));
         }
@@ -586,7 +602,8 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
     }
 
     /// Our state's fingerprint under `peer`'s session key: the events seen and the dots
-    /// held, each hashed with the key, combined order-independently. Cached per sequence
+    /// held (with their content digests), each hashed with the key, combined
+    /// order-independently. Cached per sequence
     /// number (the state changes only with it).
     pub(super) fn fingerprint(&mut self, id: ReplicaId) -> Option<u64> {
         let seq = self.seq;
@@ -612,8 +629,9 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
         for dot in ctx.cloud() {
             fp ^= hash(1, dot);
         }
+        // Held dots with their content digest: one dot written twice shows as a mismatch.
         self.state
-            .for_each_held(&mut |dot| fp ^= hash(2, dot), SEAL);
+            .for_each_held_digest(&mut |dot, digest| fp ^= hash(2 ^ (digest << 8), dot), SEAL);
         if let Some(p) = self.peers.get_mut(&id) {
             p.rounds.fingerprint = Some((seq, fp));
         }

@@ -20,8 +20,10 @@ use super::sorted_map::SortedMap;
 use super::{SyncConfig, SyncStats};
 use crate::clock::Hlc;
 
-/// The largest replica index and counter a packed item can carry.
-const INDEX_BITS: u32 = 24;
+/// The largest replica index and counter a packed item can carry, and the bits of the content
+/// digest between them.
+const INDEX_BITS: u32 = 16;
+const DIGEST_BITS: u32 = 8;
 const COUNTER_BITS: u32 = 40;
 
 /// What this side does in a round.
@@ -196,8 +198,10 @@ pub(crate) fn shared_replicas(a: &CausalContext, b: &CausalContext) -> Vec<Repli
     ids
 }
 
-/// The held dots inside both snapshots, packed as `index << 40 | counter`; `None` if one does
-/// not fit (a table of 2²⁴ replicas or a counter past 2⁴⁰: the round is not run).
+/// The held dots inside both snapshots, packed as `index << 48 | digest << 40 | counter` (the
+/// low 8 bits of the content digest: one dot held with other content on each side gives two
+/// items, so the round finds it); `None` if one does not fit (a table of 2¹⁶ replicas or a
+/// counter past 2⁴⁰: the round is not run).
 pub(crate) fn items<T: Reconcile>(
     state: &T,
     replicas: &[ReplicaId],
@@ -209,8 +213,8 @@ pub(crate) fn items<T: Reconcile>(
     }
     let mut out = Vec::new();
     let mut fits = true;
-    state.for_each_held(
-        &mut |dot| {
+    state.for_each_held_digest(
+        &mut |dot, digest| {
             if !(ours.contains(dot) && theirs.contains(dot)) {
                 return;
             }
@@ -218,7 +222,11 @@ pub(crate) fn items<T: Reconcile>(
                 replicas.binary_search(&dot.replica),
                 dot.counter < 1 << COUNTER_BITS,
             ) {
-                (Ok(i), true) => out.push(((i as u64) << COUNTER_BITS) | dot.counter),
+                (Ok(i), true) => out.push(
+                    ((i as u64) << (DIGEST_BITS + COUNTER_BITS))
+                        | ((digest & ((1 << DIGEST_BITS) - 1)) << COUNTER_BITS)
+                        | dot.counter,
+                ),
                 _ => fits = false,
             }
         },
@@ -229,7 +237,7 @@ pub(crate) fn items<T: Reconcile>(
 
 /// The dot behind a packed item, or `None` for one no side could have made (a lying peer's).
 pub(crate) fn unpack(item: u64, replicas: &[ReplicaId]) -> Option<Dot> {
-    let replica = replicas.get(usize::try_from(item >> COUNTER_BITS).ok()?)?;
+    let replica = replicas.get(usize::try_from(item >> (DIGEST_BITS + COUNTER_BITS)).ok()?)?;
     let counter = item & ((1 << COUNTER_BITS) - 1);
     (counter > 0).then(|| Dot::new(*replica, counter))
 }

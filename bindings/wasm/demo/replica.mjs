@@ -106,14 +106,16 @@ $('offline').onchange = () => {
 
 
 window.doc = doc; // for tests and the console
-await transports[0].ready;
-render();
-window.demoReady = true;
 const show = (text) => { $('native').hidden = false; $('native').textContent = text; };
 if (transports[1]) {
   // The native peer's id comes from the authenticated handshake; a wrong key rejects here.
+  // Handled before anything is awaited: a refusal that came before the first transport was
+  // ready would otherwise be an unhandled rejection.
   transports[1].ready.then(
     (peer) => { window.nativePeer = peer; show(`native peer ${peer} (authenticated)`); render(); },
     (e) => { window.nativeError = e.code; show(`native peer refused: ${e.code}`); },
   );
 }
+await transports[0].ready;
+render();
+window.demoReady = true;

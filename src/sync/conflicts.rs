@@ -11,6 +11,9 @@
 //! - the **loser** is written again at the same counter under a replica id derived from the
 //!   dot and the losing content ([`reissue_id`]). Every replica that settles the same conflict
 //!   derives the same write, so the copies merge into one: no write is lost, none counted twice;
+//! - a replica that gave up its content drops its delta buffer and its rounds' bases (a group
+//!   of them would join both contents, and the dot would vanish from it); its peers catch up
+//!   by rounds;
 //! - the winner's part is sent on, so the side that sent the loser settles too; and since a
 //!   reconciliation round compares dots, not content, the dot is remembered as disputed and
 //!   every base a round makes ships our part at it (a peer that still holds the other content
@@ -29,6 +32,7 @@ use serde::de::DeserializeOwned;
 use siphasher::sip128::{Hasher128, SipHasher24};
 use tracing::warn;
 
+use super::buffer::DeltaBuffer;
 use super::engine::SyncEngine;
 use super::round::MAX_DISPUTED;
 use crate::causal::dot_store::SEAL;
@@ -68,6 +72,8 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
             return value;
         }
         let mut winners = Vec::new();
+        let mut again = Vec::new();
+        let mut gave_up = false;
         for &dot in &dots {
             let ours = self.state.at_dots(&[dot], SEAL);
             let theirs = value.at_dots(&[dot], SEAL);
@@ -80,16 +86,26 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
             } else {
                 self.state.forget_dots(&[dot], SEAL);
                 self.rewritten = true;
+                gave_up = true;
                 (ours, ours_bytes)
             };
-            let again = loser.reissued(reissue_id(dot, &loser_bytes), SEAL);
-            self.state.join(again.clone());
-            self.buffer_delta(again, None);
+            again.push(loser.reissued(reissue_id(dot, &loser_bytes), SEAL));
             warn!(
                 peer = %from, replica = %dot.replica, counter = dot.counter, ours_wins,
                 "one dot with two contents (its replica id was reused by a restored backup or \
                  a copy, or the value is forged): the losing write is re-issued under a derived id"
             );
+        }
+        if gave_up {
+            // Buffered deltas and the bases rounds found still hold the contents we gave up:
+            // joined into one group with what we adopted, the dot would vanish from both. Peers
+            // behind this point catch up by a new round instead (as after an eviction).
+            self.buffer = DeltaBuffer::new(self.seq);
+            self.recon.forget();
+        }
+        for part in again {
+            self.state.join(part.clone());
+            self.buffer_delta(part, None);
         }
         self.stats.conflicts += dots.len() as u64;
         let disputed = &mut self.recon.disputed;

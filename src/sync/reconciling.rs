@@ -323,7 +323,8 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
             return;
         }
         let replicas = round::shared_replicas(&r.ours, theirs);
-        let items = round::items(&self.state, &replicas, &r.ours, theirs);
+        let key = round::session_key(peer.rounds.nonce, nonce);
+        let items = round::items(&self.state, &replicas, (&r.ours, theirs), (&key, r.id));
         let Some(items) = items else {
             r.role = Role::Finished(Outcome::Failed);
             return;
@@ -394,7 +395,8 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
         r.at = now;
         let replicas = round::shared_replicas(&r.ours, theirs);
         if decoder.is_none() {
-            let items = round::items(&self.state, &replicas, &r.ours, theirs);
+            let key = round::session_key(peer.rounds.nonce, nonce);
+            let items = round::items(&self.state, &replicas, (&r.ours, theirs), (&key, id));
             if let Some(items) = items {
                 let limits = Limits {
                     max_symbols: usize::try_from(max_symbols).unwrap_or(usize::MAX),

@@ -198,15 +198,17 @@ pub(crate) fn shared_replicas(a: &CausalContext, b: &CausalContext) -> Vec<Repli
     ids
 }
 
-/// The held dots inside both snapshots, packed as `index << 48 | digest << 40 | counter` (the
-/// low 8 bits of the content digest: one dot held with other content on each side gives two
-/// items, so the round finds it); `None` if one does not fit (a table of 2¹⁶ replicas or a
-/// counter past 2⁴⁰: the round is not run).
+/// The held dots inside both snapshots, packed as `index << 48 | digest << 40 | counter`, where
+/// `digest` is 8 bits of the keyed hash of the dot's content digest and the round number: one
+/// dot held with other content on each side gives two items, so the round finds it, and two
+/// contents whose bits collide in one round (1 in 256) very likely differ in the next (the
+/// repair fingerprint, with all 64 bits, keeps opening rounds until then). `None` if one does
+/// not fit (a table of 2¹⁶ replicas or a counter past 2⁴⁰: the round is not run).
 pub(crate) fn items<T: Reconcile>(
     state: &T,
     replicas: &[ReplicaId],
-    ours: &CausalContext,
-    theirs: &CausalContext,
+    (ours, theirs): (&CausalContext, &CausalContext),
+    (key, round): (&SessionKey, u64),
 ) -> Option<Vec<u64>> {
     if replicas.len() >= 1 << INDEX_BITS {
         return None;
@@ -224,7 +226,8 @@ pub(crate) fn items<T: Reconcile>(
             ) {
                 (Ok(i), true) => out.push(
                     ((i as u64) << (DIGEST_BITS + COUNTER_BITS))
-                        | ((digest & ((1 << DIGEST_BITS) - 1)) << COUNTER_BITS)
+                        | ((key.hash(digest ^ round.rotate_left(32)) & ((1 << DIGEST_BITS) - 1))
+                            << COUNTER_BITS)
                         | dot.counter,
                 ),
                 _ => fits = false,

@@ -293,12 +293,15 @@ fn random_live_copies_never_lose_a_write_and_converge() {
 }
 
 /// Up to three copies of directories beside their originals, with restores, over longer
-/// schedules. A known gap: seed 172 (of 0..1,500, 50 steps) loses one write, with three
-/// replicas having run under one id and restores in between; not yet understood.
+/// schedules: one dot can then carry three contents, settled pairwise. 100 seeds here;
+/// `DELTACRDT_IDENTITY_SEEDS=1500` (about 40 s in release) passed too.
 #[test]
-#[ignore = "known gap: three live copies of one id plus restores lose a write (seed 172)"]
 fn random_many_copies_never_lose_a_write_and_converge() {
-    schedules(3, 50, 0..1_500);
+    let seeds = std::env::var("DELTACRDT_IDENTITY_SEEDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(100);
+    schedules(3, 50, 0..seeds);
 }
 
 /// Runs `seeds` random schedules of `steps` steps on three replicas, at most `copies` of them

@@ -57,13 +57,29 @@ pub(crate) fn conflicts<T: Causal>(x: &T, d: &T) -> Vec<Dot> {
 
 /// `dots` laid out in `ctx`'s table (dots of replicas it does not know are left out).
 fn events_in(ctx: &CausalContext, dots: &[Dot]) -> CausalContext {
-    let mut events = ctx.blank();
-    for dot in dots {
-        if let Some(actor) = ctx.actor(dot.replica) {
-            events.insert_local(LocalDot::new(actor, dot.counter));
-        }
+    let local = dots
+        .iter()
+        .filter_map(|dot| Some(LocalDot::new(ctx.actor(dot.replica)?, dot.counter)))
+        .collect();
+    context_of(ctx, local)
+}
+
+/// A context in `table`'s layout that has seen exactly `dots`. They go in sorted: inserted in
+/// any other order (a store's hash order), each could shift the whole cloud, O(n²) in all.
+fn context_of(table: &CausalContext, mut dots: Vec<LocalDot>) -> CausalContext {
+    crate::platform::sort::sort_unstable(&mut dots);
+    let mut ctx = table.blank();
+    for d in dots {
+        ctx.insert_local(d);
     }
-    events
+    ctx
+}
+
+/// The dots `store` holds.
+fn dots_of<S: StoreOps>(store: &S) -> Vec<LocalDot> {
+    let mut dots = Vec::new();
+    store.for_each_dot(&mut |l| dots.push(l));
+    dots
 }
 
 /// The part of `value` at `dots`: the entries holding those of them it holds, with exactly
@@ -71,8 +87,7 @@ fn events_in(ctx: &CausalContext, dots: &[Dot]) -> CausalContext {
 pub(crate) fn at_dots<T: Causal>(value: &T, dots: &[Dot]) -> T {
     let events = events_in(value.context(), dots);
     let mut store = value.store().restrict(&events, SEAL);
-    let mut held = value.context().blank();
-    store.for_each_dot(&mut |l| held.insert_local(l));
+    let held = context_of(value.context(), dots_of(&store));
     let (held, map) = held.project(|a| held.events_of(a) > 0);
     store.remap(&map, SEAL);
     T::from_parts(store, held, SEAL)
@@ -97,7 +112,7 @@ pub(crate) fn reissued<T: Causal>(part: T, replica: ReplicaId) -> T {
     let mut fresh = CausalContext::default();
     let actor = fresh.intern(replica);
     store.remap(&ActorMap(vec![actor; ctx.table_len()]), SEAL);
-    store.for_each_dot(&mut |l| fresh.insert_local(l));
+    let fresh = context_of(&fresh, dots_of(&store));
     T::from_parts(store, fresh, SEAL)
 }
 

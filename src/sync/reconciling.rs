@@ -461,11 +461,13 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
         theirs: &CausalContext,
         since: u64,
     ) {
-        let named: Vec<Dot> = lacking
+        let mut named: Vec<Dot> = lacking
             .iter()
             .filter_map(|&item| round::unpack(item, replicas))
             .filter(|&dot| ours.contains(dot) && theirs.contains(dot))
             .collect();
+        // Items sort by digest before counter: put the dots in order for the contexts below.
+        crate::platform::sort::sort_unstable(&mut named);
         // A dot they hold that we hold too (its item differed by the content digest) was
         // written twice: our part goes to them, and their join settles it. Any other we removed.
         let twice = self.state.at_dots(&named, SEAL);

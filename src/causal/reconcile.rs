@@ -14,7 +14,7 @@
 //! sync engine then ships them whole to a peer it has no acknowledgement from.
 
 use super::dot_store::{self, Causal, SEAL, Seal, StoreOps};
-use super::{CausalContext, Dot, conflict};
+use super::{CausalContext, Dot};
 use crate::id::ReplicaId;
 use crate::lattice::Lattice;
 
@@ -134,24 +134,4 @@ pub(crate) fn outside<T: Causal>(value: &T, ctx: &CausalContext) -> T {
 /// [`Reconcile::removal`] of a causal type.
 pub(crate) fn removal<T: Causal>(dots: CausalContext) -> T {
     T::from_parts(T::Store::default(), dots, SEAL)
-}
-
-/// [`Reconcile::conflicts`] of a causal type: [`conflict::conflicts`].
-pub(crate) fn conflicts<T: Causal>(value: &T, incoming: &T) -> Vec<Dot> {
-    conflict::conflicts(value, incoming)
-}
-
-/// [`Reconcile::at_dots`] of a causal type.
-pub(crate) fn at_dots<T: Causal>(value: &T, dots: &[Dot]) -> T {
-    conflict::at_dots(value, dots)
-}
-
-/// [`Reconcile::forget_dots`] of a causal type.
-pub(crate) fn forget_dots<T: Causal>(value: &mut T, dots: &[Dot]) {
-    conflict::forget_dots(value, dots);
-}
-
-/// [`Reconcile::reissued`] of a causal type.
-pub(crate) fn reissued<T: Causal>(part: T, replica: ReplicaId) -> T {
-    conflict::reissued(part, replica)
 }

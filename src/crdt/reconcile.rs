@@ -8,6 +8,7 @@ use super::{
     CausalCounter, DwFlag, EwFlag, GCounter, GSet, LwwRegister, MvRegister, OrMap, OrSet,
     PnCounter, RwSet,
 };
+use crate::causal::conflict;
 use crate::causal::dot_store::Seal;
 use crate::causal::reconcile as by;
 use crate::causal::{Causal, CausalContext, Dot, DotStore, Reconcile};
@@ -34,16 +35,16 @@ macro_rules! by_dots {
                 by::removal(dots)
             }
             fn conflicts(&self, incoming: &Self, _: Seal) -> Vec<Dot> {
-                by::conflicts(self, incoming)
+                conflict::conflicts(self, incoming)
             }
             fn at_dots(&self, dots: &[Dot], _: Seal) -> Self {
-                by::at_dots(self, dots)
+                conflict::at_dots(self, dots)
             }
             fn forget_dots(&mut self, dots: &[Dot], _: Seal) {
-                by::forget_dots(self, dots);
+                conflict::forget_dots(self, dots);
             }
             fn reissued(self, replica: ReplicaId, _: Seal) -> Self {
-                by::reissued(self, replica)
+                conflict::reissued(self, replica)
             }
         }
     };

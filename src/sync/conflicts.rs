@@ -14,10 +14,9 @@
 //! - a replica that gave up its content drops its delta buffer and its rounds' bases (a group
 //!   of them would join both contents, and the dot would vanish from it); its peers catch up
 //!   by rounds;
-//! - the winner's part is sent on, so the side that sent the loser settles too; and since a
-//!   reconciliation round compares dots, not content, the dot is remembered as disputed and
-//!   every base a round makes ships our part at it (a peer that still holds the other content
-//!   settles then).
+//! - the winner's part is sent on, so the side that sent the loser settles too; and the dot is
+//!   remembered as disputed: every base a round makes ships our part at it, so a peer that
+//!   still holds the other content settles at its next round whatever the round's digest bits.
 //!
 //! If the dot is of our own id, another live replica issues under it: we fork to a fresh id
 //! (as when a peer has seen more of our id than we issued), so no further dot is issued twice.

@@ -299,7 +299,7 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
             .map_or(0, |c| c.next_dot(me).counter - 1);
         let seen_top = theirs.next_dot(me).counter - 1;
         if seen_top > own_top {
-            warn!(peer = %from, own_top, seen_top, "a peer has seen more events of this replica's id than it issued");
+            debug!(peer = %from, own_top, seen_top, "a peer has seen more events of our id than we issued");
             self.fork(
                 from,
                 "a peer has seen events of this replica's id that it never issued",

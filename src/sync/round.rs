@@ -273,12 +273,13 @@ pub(crate) struct Reconciler<T> {
     /// acknowledged.
     pub(crate) bases: SortedMap<ReplicaId, Base<T>>,
     /// Dots found with two contents (most recent [`MAX_DISPUTED`]): every base ships our part
-    /// at them, because a round compares dots, not content, and would not find a peer that
-    /// still holds the other content.
+    /// at them, so a peer that still holds the other content settles at its next round, even
+    /// when that round's 8 digest bits of the two contents collide.
     pub(crate) disputed: Vec<crate::causal::Dot>,
     /// The dots of the id we last forked away from that we hold: another replica may hold some
     /// of them with other content, so the first base made for each peer after the fork carries
-    /// our part at those of them the peer has seen (its join settles any conflict).
+    /// our part at those of them the peer has seen (its join settles any conflict without
+    /// waiting for the round's digest bits to tell the contents apart).
     pub(crate) exposed: Vec<crate::causal::Dot>,
     nonce_key: SessionKey,
     nonces: u64,

@@ -29,8 +29,8 @@ use super::{EPOCH_MS, Rng, r, receive_checked, resealed, seeded_set};
 
 const RETRANSMIT_MS: u64 = 50;
 const REPAIR_MS: u64 = 200;
-/// The first byte of a hello's context: header 4, id 16, reply flag 1, minor version 1,
-/// nonce 16, context flag 1.
+/// The first byte of a hello's announcement (held count, then context): header 4, id 16,
+/// reply flag 1, minor version 1, nonce 16, context flag 1.
 const HELLO_CONTEXT_AT: usize = 39;
 
 /// The fuzzer's bytes, read one at a time; zeros once exhausted.

@@ -532,7 +532,12 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
                 context,
                 ..
             } => {
-                peer.reply_due |= !reply;
+                // The first hello from the peer after ours went out crossed it on the wire:
+                // ours is on its way, so it needs no reply. A later one means the peer missed
+                // ours (it greets until it hears from us) or restarted: it gets one.
+                let crossed = !peer.hello_heard && peer.hello_sent_at.is_some();
+                peer.reply_due |= !reply && !crossed;
+                peer.hello_heard = true;
                 debug!(peer = %from, reply, minor, "hello");
                 #[cfg(feature = "reconcile")]
                 self.on_hello(from, nonce, context);
@@ -544,9 +549,10 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
                 round,
                 reply,
                 context,
+                held,
             } => {
                 if self.in_session(from, session) {
-                    self.on_announce(from, round, context, !reply);
+                    self.on_announce(from, round, (context, held), !reply);
                 }
                 Ok(false)
             }
@@ -747,10 +753,11 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
             return;
         };
         #[cfg(feature = "reconcile")]
+        let state = &self.state;
         let hello = round::hello(
             me,
             (&mut peer.rounds, peer.reply_due),
-            snapshot,
+            (snapshot, || round::held(state)),
             (self.now, self.seq),
             &mut self.stats,
         );
@@ -1267,6 +1274,25 @@ mod tests {
         let ack = b.poll_transmit().unwrap();
         a.receive(b.id(), &ack.bytes).unwrap();
         assert_eq!(a.poll_timeout(), None);
+    }
+
+    /// Hellos that cross on the wire are not answered: one each way opens the session. A
+    /// later hello from the peer (it did not hear ours, or restarted) is answered, once.
+    #[test]
+    fn crossed_hellos_are_not_answered_and_a_later_one_is() {
+        let (mut a, mut b) = pair();
+        let (ha, hb) = (a.poll_transmit().unwrap(), b.poll_transmit().unwrap());
+        b.receive(a.id(), &ha.bytes).unwrap();
+        a.receive(b.id(), &hb.bytes).unwrap();
+        assert!(a.poll_transmit().is_none());
+        assert!(b.poll_transmit().is_none());
+        b.receive(a.id(), &ha.bytes).unwrap();
+        let reply = b.poll_transmit().unwrap();
+        assert!(b.poll_transmit().is_none());
+        // After the header (4 bytes) and the id (16), the reply flag.
+        assert_eq!(reply.bytes.get(20), Some(&1));
+        a.receive(b.id(), &reply.bytes).unwrap();
+        assert!(a.poll_transmit().is_none());
     }
 
     /// A hello that got no answer is resent at its deadline.

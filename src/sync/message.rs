@@ -40,8 +40,9 @@ pub(crate) enum Message<T> {
         minor: u64,
         #[cfg(feature = "reconcile")]
         nonce: Option<[u8; 16]>,
+        /// The announced context, with the number of dots the sender held when it took it.
         #[cfg(feature = "reconcile")]
-        context: Option<CausalContext>,
+        context: Option<(CausalContext, u64)>,
     },
     #[cfg(feature = "reconcile")]
     /// "This is what I have seen, for round `round`" (minor 1): opens a later reconciliation
@@ -51,6 +52,8 @@ pub(crate) enum Message<T> {
         round: u64,
         reply: bool,
         context: CausalContext,
+        /// The dots the sender held when it took `context`.
+        held: u64,
     },
     #[cfg(feature = "reconcile")]
     /// Coded symbols `start..` of the sender's held dots inside both announcements (minor 1).
@@ -101,6 +104,10 @@ pub(crate) enum Verdict {
     Done(Vec<u64>),
     /// Given up (too many symbols, or inconsistent ones): fall back to full states.
     Failed,
+    /// The receiver cannot announce a context for the round (its context outgrew half a
+    /// frame, or its reconciliation is off): the sender gives the round up and sends it
+    /// everything, instead of waiting for an announcement that will not come.
+    Refused,
 }
 
 /// The minor version this build speaks: additions within the format version that older
@@ -112,13 +119,13 @@ pub(crate) const MINOR_VERSION: u64 = 1;
 #[cfg(not(feature = "reconcile"))]
 pub(crate) const MINOR_VERSION: u64 = 0;
 
-/// A hello; `context` is the announcement of the session's first round (omitted for a type
-/// without dots, or one too large for a frame).
+/// A hello; `context` is the announcement of the session's first round with the number of
+/// dots held when it was taken (omitted for a type without dots, or one too large for a frame).
 pub(crate) fn hello(
     replica: ReplicaId,
     reply: bool,
     #[cfg(feature = "reconcile")] nonce: [u8; 16],
-    #[cfg(feature = "reconcile")] context: Option<&CausalContext>,
+    #[cfg(feature = "reconcile")] context: Option<(&CausalContext, u64)>,
 ) -> Vec<u8> {
     let mut w = Writer::new(FrameKind::Hello);
     w.raw(replica.as_bytes())
@@ -129,8 +136,8 @@ pub(crate) fn hello(
         w.raw(&nonce);
         match context {
             // A context always encodes (ids and integers).
-            Some(ctx) => {
-                let _ = w.raw(&[1]).value(ctx);
+            Some((ctx, held)) => {
+                let _ = w.raw(&[1]).varint(held).value(ctx);
             }
             None => {
                 w.raw(&[0]);
@@ -140,12 +147,20 @@ pub(crate) fn hello(
     w.finish()
 }
 
+/// A summary: the announcement for `round` (`reply`: answering the peer's), with the number
+/// of dots held when it was taken.
 #[cfg(feature = "reconcile")]
-pub(crate) fn summary(session: u32, round: u64, reply: bool, context: &CausalContext) -> Vec<u8> {
+pub(crate) fn summary(
+    session: u32,
+    round: u64,
+    reply: bool,
+    (context, held): (&CausalContext, u64),
+) -> Vec<u8> {
     let mut w = Writer::new(FrameKind::Summary);
     w.raw(&session.to_le_bytes())
         .varint(round)
-        .raw(&[u8::from(reply)]);
+        .raw(&[u8::from(reply)])
+        .varint(held);
     let _ = w.value(context);
     w.finish()
 }
@@ -184,6 +199,9 @@ pub(crate) fn verdict(session: u32, round: u64, verdict: &Verdict) -> Vec<u8> {
         }
         Verdict::Failed => {
             w.raw(&[2]);
+        }
+        Verdict::Refused => {
+            w.raw(&[3]);
         }
     }
     w.finish()
@@ -275,7 +293,8 @@ impl<T: DeserializeOwned> Message<T> {
                 if minor >= 1 {
                     nonce = Some(r.fixed()?);
                     if flag(r.raw(1)?)? {
-                        context = Some(r.value()?.0);
+                        let held = r.varint()?;
+                        context = Some((r.value()?.0, held));
                     }
                 }
                 Self::Hello {
@@ -293,11 +312,13 @@ impl<T: DeserializeOwned> Message<T> {
                 let session = u32::from_le_bytes(r.fixed()?);
                 let round = r.varint()?;
                 let reply = flag(r.raw(1)?)?;
+                let held = r.varint()?;
                 Self::Summary {
                     session,
                     round,
                     reply,
                     context: r.value()?.0,
+                    held,
                 }
             }
             #[cfg(feature = "reconcile")]
@@ -347,6 +368,7 @@ impl<T: DeserializeOwned> Message<T> {
                         Verdict::Done(items)
                     }
                     [2] => Verdict::Failed,
+                    [3] => Verdict::Refused,
                     _ => return Err(DecodeError::Malformed(postcard::Error::DeserializeBadEnum)),
                 };
                 r.end()?;

@@ -38,6 +38,8 @@ pub(crate) struct Peer {
     pub(crate) hello_sent_at: Option<u64>,
     /// The peer greeted us and awaits a reply.
     pub(crate) reply_due: bool,
+    /// A hello from the peer arrived (a later one asks for a reply even if ours went out).
+    pub(crate) hello_heard: bool,
     /// At most one data message is in flight; new deltas accumulate until it is acknowledged
     /// or times out, then go out together.
     pub(crate) in_flight: Option<InFlight>,
@@ -62,6 +64,7 @@ impl Peer {
             heard: false,
             hello_sent_at: None,
             reply_due: false,
+            hello_heard: false,
             in_flight: None,
             ack_due: None,
             reassembly: None,

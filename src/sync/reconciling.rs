@@ -11,7 +11,7 @@ use super::engine::{SyncEngine, Transmit};
 use super::message::{self, Verdict};
 use super::peer::Peer;
 use super::reconcile::{Decoder, Encoder, Limits, Symbol};
-use super::round::{self, Base, FIRST_BATCH, Outcome, PeerRounds, Role, Round};
+use super::round::{self, Base, Outcome, PeerRounds, Role, Round};
 use crate::causal::dot_store::SEAL;
 use crate::causal::{CausalContext, Dot, Reconcile};
 use crate::codec::FrameKind;
@@ -24,7 +24,7 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
         &mut self,
         from: ReplicaId,
         nonce: Option<[u8; 16]>,
-        context: Option<CausalContext>,
+        context: Option<(CausalContext, u64)>,
     ) {
         let Some(peer) = self.peers.get_mut(&from) else {
             return;
@@ -215,12 +215,10 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
         &mut self,
         from: ReplicaId,
         id: u64,
-        theirs: CausalContext,
+        (theirs, held): (CausalContext, u64),
         answer: bool,
     ) {
-        let Some(mine) = self.snapshot() else {
-            return;
-        };
+        let mine = self.snapshot();
         let (now, max_rounds) = (self.now, self.config.max_rounds);
         let Some(peer) = self.peers.get_mut(&from).filter(|p| p.rounds.reconciles()) else {
             return;
@@ -229,22 +227,36 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
         peer.rounds.last_id = peer.rounds.last_id.max(id);
         match &mut peer.rounds.round {
             Some(r) if r.id == id => {
-                if r.theirs.is_some() {
+                // A hello announcing round 0 anew (the peer greeted us again after a round 0
+                // that got no answer, and took a new snapshot): the one we hold came from an
+                // older hello of its, still in flight when ours went out, and no longer holds
+                // on its side. Its snapshots only grow, so an older hello arriving late never
+                // replaces a newer one.
+                let renewed = id == 0
+                    && r.theirs
+                        .as_ref()
+                        .is_some_and(|old| *old != theirs && old.difference(&theirs).is_empty());
+                if renewed {
+                    debug!(peer = %from, "round 0 announced anew");
+                    r.role = Role::Announced;
+                    r.told.clear();
+                } else if r.theirs.is_some() {
                     // A resent announcement: our answer may have been lost.
                     if answer && id > 0 {
-                        let frame = message::summary(tag, id, true, &r.ours);
+                        let frame = message::summary(tag, id, true, (&r.ours, r.held));
                         self.push(FrameKind::Summary, from, frame);
                     }
                     return;
                 }
                 r.theirs = Some(theirs);
+                r.theirs_held = held;
                 r.at = now;
             }
             Some(r) if r.id > id => {
                 // The peer is behind (its announcement of ours was lost): say ours again, or
                 // open a newer round than both if ours is over.
                 if answer && r.busy() {
-                    let frame = message::summary(tag, r.id, false, &r.ours);
+                    let frame = message::summary(tag, r.id, false, (&r.ours, r.held));
                     self.push(FrameKind::Summary, from, frame);
                 } else if answer {
                     self.start_new_round(from);
@@ -252,6 +264,15 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
                 return;
             }
             _ => {
+                let Some(mine) = mine else {
+                    // We cannot announce (our context outgrew half a frame, or reconciliation
+                    // is off): the peer gives the round up and sends everything instead of
+                    // waiting for an announcement that will not come.
+                    debug!(peer = %from, round = id, "round refused: no announcement to make");
+                    let frame = message::verdict(tag, id, &Verdict::Refused);
+                    self.push(FrameKind::Verdict, from, frame);
+                    return;
+                };
                 if peer.rounds.count >= max_rounds {
                     debug!(peer = %from, "round refused: the session's rounds are used up");
                     return;
@@ -259,13 +280,15 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
                 peer.rounds.count += 1;
                 peer.rounds.heard = false;
                 self.stats.rounds.started += 1;
+                let ours_held = round::held(&self.state);
                 if id == 0 {
-                    peer.rounds.first = Some(mine.clone());
+                    peer.rounds.first = Some((mine.clone(), ours_held));
                 }
-                let mut r = Round::new(id, mine, now, self.seq);
+                let mut r = Round::new(id, (mine, ours_held), now, self.seq);
                 r.theirs = Some(theirs);
+                r.theirs_held = held;
                 if answer {
-                    let frame = message::summary(tag, id, true, &r.ours);
+                    let frame = message::summary(tag, id, true, (&r.ours, r.held));
                     peer.rounds.round = Some(r);
                     self.push(FrameKind::Summary, from, frame);
                 } else {
@@ -315,7 +338,7 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
             });
             return;
         }
-        if me > from {
+        if !round::sketches((me, &r.ours), (from, theirs)) {
             r.role = Role::Decoder {
                 decoder: None,
                 have: 0,
@@ -329,13 +352,18 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
             r.role = Role::Finished(Outcome::Failed);
             return;
         };
+        let unseen = theirs.difference(&r.ours).event_count();
+        let d = round::least_difference(items.len() as u64, r.theirs_held, unseen);
+        // A symbol takes 13 to 16 bytes: the batch fits one frame.
+        let fits = (self.config.max_frame_bytes / 16) as u64;
+        let first = round::first_batch(d)
+            .min(self.config.max_symbols)
+            .min(fits.max(1));
         let mut encoder = Box::new(Encoder::new(
             round::session_key(peer.rounds.nonce, nonce),
             items,
         ));
-        let first =
-            u16::try_from(self.config.max_symbols).map_or(FIRST_BATCH, |m| m.min(FIRST_BATCH));
-        let symbols = encoder.produce(first);
+        let symbols = encoder.produce(u16::try_from(first).unwrap_or(u16::MAX));
         let frame = message::sketch(tag, r.id, 0, &symbols);
         self.stats.rounds.symbols += symbols.len() as u64;
         r.role = Role::Sketcher {
@@ -367,7 +395,11 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
         ) else {
             return false;
         };
-        if matches!(r.role, Role::Finished(Outcome::Stalled)) && me > from {
+        if matches!(r.role, Role::Finished(Outcome::Stalled))
+            && r.theirs
+                .as_ref()
+                .is_some_and(|theirs| !round::sketches((me, &r.ours), (from, theirs)))
+        {
             // We gave up waiting, but the symbols came after all: decode them.
             r.role = Role::Decoder {
                 decoder: None,
@@ -375,6 +407,12 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
             };
         }
         let (decoder, have) = match &mut r.role {
+            Role::Finished(Outcome::Empty) => {
+                // It announced an empty context, from which it would send no symbols: these
+                // are for a round 0 it announced anew, in a hello still on its way. Wait for
+                // it (the symbols are resent).
+                return false;
+            }
             Role::Finished(outcome) => {
                 // Our verdict was lost: say it again.
                 let verdict = if *outcome == Outcome::Decoded {
@@ -542,6 +580,15 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
         let Some(r) = peer.rounds.round.as_mut().filter(|r| r.id == id) else {
             return;
         };
+        if verdict == Verdict::Refused && r.busy() {
+            // The peer cannot announce: no round will find what it lacks, so it gets
+            // everything again (as when a repair finds no round possible).
+            r.role = Role::Finished(Outcome::Failed);
+            self.stats.rounds.failed += 1;
+            peer.acked = None;
+            peer.in_flight = None;
+            return;
+        }
         let Role::Sketcher {
             encoder,
             symbols,
@@ -584,7 +631,7 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
                     self.make_base(from, &lacking, &replicas, &ours, &theirs, since);
                 }
             }
-            Verdict::Failed => {
+            Verdict::Failed | Verdict::Refused => {
                 r.role = Role::Finished(Outcome::Failed);
                 self.stats.rounds.failed += 1;
             }
@@ -683,8 +730,9 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
         peer.rounds.count += 1;
         peer.rounds.heard = false;
         self.stats.rounds.started += 1;
-        let frame = message::summary(tag, round, false, &mine);
-        peer.rounds.round = Some(Round::new(round, mine, now, self.seq));
+        let held = round::held(&self.state);
+        let frame = message::summary(tag, round, false, (&mine, held));
+        peer.rounds.round = Some(Round::new(round, (mine, held), now, self.seq));
         self.push(FrameKind::Summary, id, frame);
         true
     }
@@ -768,13 +816,13 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
                         (
                             FrameKind::Hello,
                             id,
-                            message::hello(me, false, peer.rounds.nonce, Some(&r.ours)),
+                            message::hello(me, false, peer.rounds.nonce, Some((&r.ours, r.held))),
                         )
                     } else {
                         (
                             FrameKind::Summary,
                             id,
-                            message::summary(tag, r.id, false, &r.ours),
+                            message::summary(tag, r.id, false, (&r.ours, r.held)),
                         )
                     });
                 }

@@ -69,7 +69,12 @@ pub(crate) struct Round {
     pub(crate) id: u64,
     /// Our announced snapshot (resent as it is, so both sides agree on it).
     pub(crate) ours: CausalContext,
+    /// The dots we held when we took `ours` (announced with it).
+    pub(crate) held: u64,
     pub(crate) theirs: Option<CausalContext>,
+    /// The dots the peer held when it took its snapshot, as it announced (only a hint for
+    /// the size of the first batch of symbols: nothing else trusts it).
+    pub(crate) theirs_held: u64,
     pub(crate) role: Role,
     /// When the round last made progress (tick time, ms): a round stalled for long is given up.
     pub(crate) at: u64,
@@ -85,11 +90,13 @@ pub(crate) struct Round {
 }
 
 impl Round {
-    pub(crate) fn new(id: u64, ours: CausalContext, now: u64, since: u64) -> Self {
+    pub(crate) fn new(id: u64, (ours, held): (CausalContext, u64), now: u64, since: u64) -> Self {
         Self {
             id,
             ours,
+            held,
             theirs: None,
+            theirs_held: 0,
             role: Role::Announced,
             at: now,
             since,
@@ -116,9 +123,10 @@ pub(crate) struct PeerRounds {
     pub(crate) tag: u32,
     /// The round under way or last finished.
     pub(crate) round: Option<Round>,
-    /// Our announcement of the session's first round, which every hello of the session
-    /// carries (a peer whose first hello was lost still gets it, whatever round we are in).
-    pub(crate) first: Option<CausalContext>,
+    /// Our announcement of the session's first round (with the dots we held), which every
+    /// hello of the session carries (a peer whose first hello was lost still gets it, whatever
+    /// round we are in).
+    pub(crate) first: Option<(CausalContext, u64)>,
     /// Rounds started this session (capped by `SyncConfig::max_rounds`).
     pub(crate) count: u32,
     /// The highest round number the peer announced this session.
@@ -260,10 +268,54 @@ pub(crate) struct Base<T> {
     pub(crate) shipped: Option<u64>,
 }
 
-/// Coded symbols in a round's first batch (520 B): a difference of 10 dots decodes from it
-/// 99.6 % of the time (`cargo bench --bench reconcile`, 5,000 trials); each further batch
+/// The dots `state` holds: announced with each snapshot, so the side that sends symbols can
+/// size its first batch.
+pub(crate) fn held<T: Reconcile>(state: &T) -> u64 {
+    let mut n = 0u64;
+    state.for_each_held(&mut |_| n += 1, SEAL);
+    n
+}
+
+/// Whether we send a round's symbols (the peer decodes): the side whose snapshot has seen the
+/// fewer of the other's events it lacks, the lower replica id on a tie. That side knows best
+/// how many items the other has (see [`least_difference`]): when it has seen everything the
+/// other has — one side edited, the other caught up — exactly.
+pub(crate) fn sketches(
+    (me, ours): (ReplicaId, &CausalContext),
+    (peer, theirs): (ReplicaId, &CausalContext),
+) -> bool {
+    let unseen_by_us = theirs.difference(ours).event_count();
+    let unseen_by_them = ours.difference(theirs).event_count();
+    (unseen_by_us, me) < (unseen_by_them, peer)
+}
+
+/// The fewest items two sides can differ by, from our `items`, the dots the peer `held` at
+/// its snapshot and the `unseen` events of that snapshot ours lacks: the peer's items are its
+/// held dots inside both snapshots, at most `held` and at least `held - unseen`. (The count is
+/// the peer's word, and our state moves after our snapshot: it sizes a batch, nothing else.)
+pub(crate) fn least_difference(items: u64, held: u64, unseen: u64) -> u64 {
+    let low = held.saturating_sub(unseen);
+    if items < low {
+        low - items
+    } else {
+        items.saturating_sub(held)
+    }
+}
+
+/// Coded symbols in a round's first batch when the sides' items differ by at least `d`: two
+/// when `d` ≤ 1 (an empty difference cancels symbol 0; one item decodes from it), else about
+/// the 99th percentile of what `d` items need (`cargo bench --bench reconcile`: 9 symbols for
+/// 2 items, 35 for 10, 177 for 100, 1,453 for 1,000): `1.5 d + 4 √d + 4`. Each further batch
 /// doubles what was sent.
-pub(crate) const FIRST_BATCH: u16 = 40;
+pub(crate) fn first_batch(d: u64) -> u64 {
+    if d <= 1 {
+        2
+    } else {
+        d.saturating_add(d / 2)
+            .saturating_add(4 * d.isqrt())
+            .saturating_add(4)
+    }
+}
 
 /// The engine's reconciliation state: the bases found for peers, and the source of session
 /// nonces (a SipHash keyed by a secret seed, over a counter).
@@ -351,18 +403,79 @@ impl<T> Reconciler<T> {
 pub(crate) fn hello(
     me: ReplicaId,
     (rounds, reply): (&mut PeerRounds, bool),
-    snapshot: Option<&CausalContext>,
+    (snapshot, held): (Option<&CausalContext>, impl FnOnce() -> u64),
     (now, seq): (u64, u64),
     stats: &mut SyncStats,
 ) -> Vec<u8> {
     if rounds.round.is_none()
         && let Some(mine) = snapshot
     {
-        rounds.round = Some(Round::new(0, mine.clone(), now, seq));
-        rounds.first = Some(mine.clone());
+        let held = held();
+        rounds.round = Some(Round::new(0, (mine.clone(), held), now, seq));
+        rounds.first = Some((mine.clone(), held));
         rounds.count += 1;
         rounds.heard = false;
         stats.rounds.started += 1;
     }
-    message::hello(me, reply, rounds.nonce, rounds.first.as_ref())
+    let first = rounds.first.as_ref().map(|(ctx, held)| (ctx, *held));
+    message::hello(me, reply, rounds.nonce, first)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx(entries: &[(u128, u64)]) -> CausalContext {
+        let mut c = CausalContext::default();
+        for &(id, max) in entries {
+            for n in 1..=max {
+                c.insert(Dot::new(ReplicaId::from_u128(id), n));
+            }
+        }
+        c
+    }
+
+    #[test]
+    fn the_side_that_lacks_fewer_events_sketches() {
+        let (a, b) = (ReplicaId::from_u128(1), ReplicaId::from_u128(2));
+        let old = ctx(&[(9, 100)]);
+        let new = ctx(&[(9, 100), (2, 10)]);
+        // b edited: it has seen all a has, so b sketches, although a's id is lower.
+        assert!(sketches((b, &new), (a, &old)));
+        assert!(!sketches((a, &old), (b, &new)));
+        // Equal snapshots: the lower id.
+        assert!(sketches((a, &old), (b, &old)));
+        assert!(!sketches((b, &old), (a, &old)));
+        // Both edited: the one lacking fewer.
+        let a3 = ctx(&[(9, 100), (1, 3)]);
+        let b5 = ctx(&[(9, 100), (2, 5)]);
+        assert!(sketches((b, &b5), (a, &a3)));
+        assert!(!sketches((a, &a3), (b, &b5)));
+    }
+
+    #[test]
+    fn the_least_difference_is_the_distance_to_the_peers_range() {
+        // The peer lacks nothing of ours: its items are exactly what it held.
+        assert_eq!(least_difference(50_000, 49_990, 0), 10);
+        assert_eq!(least_difference(49_990, 50_000, 0), 10);
+        assert_eq!(least_difference(50_000, 50_000, 0), 0);
+        // It saw 10 events we lack: its items are between 49,990 and 50,000.
+        assert_eq!(least_difference(49_995, 50_000, 10), 0);
+        assert_eq!(least_difference(49_980, 50_000, 10), 10);
+        assert_eq!(least_difference(50_004, 50_000, 10), 4);
+        // A lying count saturates.
+        assert_eq!(least_difference(0, u64::MAX, u64::MAX), 0);
+        assert_eq!(least_difference(u64::MAX, 0, 0), u64::MAX);
+    }
+
+    #[test]
+    fn the_first_batch_grows_with_the_difference() {
+        assert_eq!(first_batch(0), 2);
+        assert_eq!(first_batch(1), 2);
+        assert_eq!(first_batch(2), 11);
+        assert_eq!(first_batch(10), 31);
+        assert_eq!(first_batch(100), 194);
+        assert_eq!(first_batch(1_000), 1_628);
+        assert_eq!(first_batch(u64::MAX), u64::MAX);
+    }
 }

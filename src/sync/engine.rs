@@ -754,6 +754,7 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
         };
         #[cfg(feature = "reconcile")]
         let state = &self.state;
+        #[cfg(feature = "reconcile")]
         let hello = round::hello(
             me,
             (&mut peer.rounds, peer.reply_due),

@@ -57,6 +57,14 @@ pub(crate) struct Peer {
 }
 
 impl Peer {
+    /// Forgets what the peer acknowledged (and the message in flight): it is sent everything
+    /// again, when no reconciliation round can find what it lacks.
+    #[cfg(feature = "reconcile")]
+    pub(crate) fn forget_acks(&mut self) {
+        self.acked = None;
+        self.in_flight = None;
+    }
+
     pub(crate) fn new(since: u64) -> Self {
         Self {
             since,

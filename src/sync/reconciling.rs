@@ -585,8 +585,7 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
             // everything again (as when a repair finds no round possible).
             r.role = Role::Finished(Outcome::Failed);
             self.stats.rounds.failed += 1;
-            peer.acked = None;
-            peer.in_flight = None;
+            peer.forget_acks();
             return;
         }
         let Role::Sketcher {
@@ -700,8 +699,7 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
             // No round possible (our context does not fit a frame, or the session's rounds
             // are used up): forget the peer's acknowledgement, so it gets everything again.
             if let Some(peer) = self.peers.get_mut(&from) {
-                peer.acked = None;
-                peer.in_flight = None;
+                peer.forget_acks();
             }
         }
     }

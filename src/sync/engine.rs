@@ -560,11 +560,12 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
             Message::Sketch {
                 session,
                 round,
+                pair,
                 start,
                 symbols,
             } => {
                 if self.in_session(from, session) {
-                    self.on_sketch(from, round, start, &symbols);
+                    self.on_sketch(from, (round, pair), start, &symbols);
                 }
                 Ok(false)
             }

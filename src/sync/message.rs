@@ -60,6 +60,9 @@ pub(crate) enum Message<T> {
     Sketch {
         session: u32,
         round: u64,
+        /// The check of the two announcements the symbols were computed from (see
+        /// `round::pair_check`): symbols of another pair are not mixed into the round.
+        pair: u32,
         start: u64,
         symbols: Vec<Symbol>,
     },
@@ -165,11 +168,19 @@ pub(crate) fn summary(
     w.finish()
 }
 
+/// Coded symbols `start..` for `round`, computed from the pair of announcements whose check
+/// is `pair`.
 #[cfg(feature = "reconcile")]
-pub(crate) fn sketch(session: u32, round: u64, start: u64, symbols: &[Symbol]) -> Vec<u8> {
+pub(crate) fn sketch(
+    session: u32,
+    (round, pair): (u64, u32),
+    start: u64,
+    symbols: &[Symbol],
+) -> Vec<u8> {
     let mut w = Writer::new(FrameKind::Sketch);
     w.raw(&session.to_le_bytes())
         .varint(round)
+        .raw(&pair.to_le_bytes())
         .varint(start)
         .varint(symbols.len() as u64);
     let mut body = Vec::with_capacity(symbols.len() * 14);
@@ -325,6 +336,7 @@ impl<T: DeserializeOwned> Message<T> {
             FrameKind::Sketch => {
                 let session = u32::from_le_bytes(r.fixed()?);
                 let round = r.varint()?;
+                let pair = u32::from_le_bytes(r.fixed()?);
                 let start = r.varint()?;
                 let n = r.varint()?;
                 let mut rest = r.rest();
@@ -343,6 +355,7 @@ impl<T: DeserializeOwned> Message<T> {
                 Self::Sketch {
                     session,
                     round,
+                    pair,
                     start,
                     symbols,
                 }

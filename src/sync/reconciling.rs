@@ -338,15 +338,18 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
             });
             return;
         }
+        let key = round::session_key(peer.rounds.nonce, nonce);
         if !round::sketches((me, &r.ours), (from, theirs)) {
+            r.pair = Some(round::pair_check(&key, theirs, &r.ours));
             r.role = Role::Decoder {
                 decoder: None,
                 have: 0,
             };
             return;
         }
+        let pair = round::pair_check(&key, &r.ours, theirs);
+        r.pair = Some(pair);
         let replicas = round::shared_replicas(&r.ours, theirs);
-        let key = round::session_key(peer.rounds.nonce, nonce);
         let items = round::items(&self.state, &replicas, (&r.ours, theirs), (&key, r.id));
         let Some(items) = items else {
             r.role = Role::Finished(Outcome::Failed);
@@ -364,7 +367,7 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
             items,
         ));
         let symbols = encoder.produce(u16::try_from(first).unwrap_or(u16::MAX));
-        let frame = message::sketch(tag, r.id, 0, &symbols);
+        let frame = message::sketch(tag, (r.id, pair), 0, &symbols);
         self.stats.rounds.symbols += symbols.len() as u64;
         r.role = Role::Sketcher {
             encoder,
@@ -376,25 +379,45 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
         self.push(FrameKind::Sketch, from, frame);
     }
 
-    /// Coded symbols from the peer (we decode). Returns whether the state changed.
+    /// Coded symbols from the peer (we decode), computed from the pair of announcements
+    /// checked by `pair`.
     pub(super) fn on_sketch(
         &mut self,
         from: ReplicaId,
-        id: u64,
+        (id, pair): (u64, u32),
         start: u64,
         symbols: &[Symbol],
-    ) -> bool {
+    ) {
         let (now, max_symbols, me) = (self.now, self.config.max_symbols, self.id());
+        let timeout = self.config.retransmit_after_ms;
         let Some(peer) = self.peers.get_mut(&from) else {
-            return false;
+            return;
         };
         let tag = peer.rounds.tag;
         let (Some(r), Some(nonce)) = (
             peer.rounds.round.as_mut().filter(|r| r.id == id),
             peer.rounds.theirs,
         ) else {
-            return false;
+            return;
         };
+        if r.pair.is_some_and(|p| p != pair) {
+            // The peer sketched against announcements other than ours for the round: one side
+            // holds a stale one (a hello of an earlier session arrived late). The symbols are
+            // dropped, and we announce again (once per retransmission interval): the side
+            // holding an older announcement takes the newer one, and the sketcher starts over.
+            if now.saturating_sub(r.sent_at) >= timeout {
+                debug!(peer = %from, round = id, "symbols of another pair of announcements: announcing again");
+                r.sent_at = now;
+                if id == 0 {
+                    // A hello (not a reply): the peer answers with its own.
+                    peer.hello_sent_at = None;
+                } else {
+                    let frame = message::summary(tag, id, false, (&r.ours, r.held));
+                    self.push(FrameKind::Summary, from, frame);
+                }
+            }
+            return;
+        }
         if matches!(r.role, Role::Finished(Outcome::Stalled))
             && r.theirs
                 .as_ref()
@@ -411,7 +434,7 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
                 // It announced an empty context, from which it would send no symbols: these
                 // are for a round 0 it announced anew, in a hello still on its way. Wait for
                 // it (the symbols are resent).
-                return false;
+                return;
             }
             Role::Finished(outcome) => {
                 // Our verdict was lost: say it again.
@@ -422,13 +445,13 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
                 };
                 let frame = message::verdict(tag, id, &verdict);
                 self.push(FrameKind::Verdict, from, frame);
-                return false;
+                return;
             }
             Role::Decoder { decoder, have } => (decoder, have),
-            _ => return false,
+            _ => return,
         };
         let Some(theirs) = r.theirs.as_ref() else {
-            return false;
+            return;
         };
         r.at = now;
         let replicas = round::shared_replicas(&r.ours, theirs);
@@ -471,7 +494,7 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
                 let frame = message::verdict(tag, id, &Verdict::Done(diff.only_ours.clone()));
                 self.push(FrameKind::Verdict, from, frame);
                 self.make_base(from, &diff.only_theirs, &replicas, &ours, &theirs, since);
-                return false;
+                return;
             }
             Some(None) if *have < max_symbols => Verdict::More(*have),
             _ => {
@@ -483,7 +506,6 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
         };
         let frame = message::verdict(tag, id, &verdict);
         self.push(FrameKind::Verdict, from, frame);
-        false
     }
 
     /// The peer's base, once the difference is known: our additions outside its announcement,
@@ -585,7 +607,7 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
             // everything again (as when a repair finds no round possible).
             r.role = Role::Finished(Outcome::Failed);
             self.stats.rounds.failed += 1;
-            peer.forget_acks();
+            self.fall_back_to_full(from);
             return;
         }
         let Role::Sketcher {
@@ -613,7 +635,7 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
                     self.stats.rounds.failed += 1;
                     return;
                 }
-                let frame = message::sketch(tag, id, start, batch);
+                let frame = message::sketch(tag, (id, r.pair.unwrap_or(0)), start, batch);
                 self.stats.rounds.symbols += batch.len() as u64;
                 *sent_at = now;
                 *resends = 0;
@@ -663,25 +685,13 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
         }
         let key = round::session_key(peer.rounds.nonce, peer.rounds.theirs?);
         let ctx = self.state.causal_context(SEAL)?;
-        // One keyed hash per replica id (its two halves chained), then one per event.
-        let mut replicas = crate::platform::hash::HashMap::<ReplicaId, u64>::default();
-        let mut hash = |tag: u64, dot: crate::causal::Dot| {
-            let r = *replicas.entry(dot.replica).or_insert_with(|| {
-                let id = u128::from_le_bytes(*dot.replica.as_bytes());
-                key.hash(key.hash(id as u64) ^ (id >> 64) as u64)
-            });
-            key.hash(r ^ dot.counter.rotate_left(2) ^ tag)
-        };
-        let mut fp = 0u64;
-        for (replica, max) in ctx.version_vector() {
-            fp ^= hash(0, crate::causal::Dot::new(replica, max));
-        }
-        for dot in ctx.cloud() {
-            fp ^= hash(1, dot);
-        }
+        let mut hash = round::DotHasher::new(&key);
+        let mut fp = hash.context(ctx);
         // Held dots with their content digest: one dot written twice shows as a mismatch.
-        self.state
-            .for_each_held_digest(&mut |dot, digest| fp ^= hash(2 ^ (digest << 8), dot), SEAL);
+        self.state.for_each_held_digest(
+            &mut |dot, digest| fp ^= hash.dot(2 ^ (digest << 8), dot),
+            SEAL,
+        );
         if let Some(p) = self.peers.get_mut(&id) {
             p.rounds.fingerprint = Some((seq, fp));
         }
@@ -696,11 +706,26 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
         self.stats.rounds.repairs += 1;
         warn!(peer = %from, "state fingerprints differ on a quiet session: repairing");
         if !self.start_new_round(from) {
-            // No round possible (our context does not fit a frame, or the session's rounds
-            // are used up): forget the peer's acknowledgement, so it gets everything again.
-            if let Some(peer) = self.peers.get_mut(&from) {
-                peer.forget_acks();
-            }
+            // No round possible (our context does not fit a frame, the session's rounds are
+            // used up, or reconciliation is off).
+            self.fall_back_to_full(from);
+        }
+    }
+
+    /// No round can find what `id` lacks: it gets everything again (its acknowledgements are
+    /// forgotten). Our fingerprint goes ahead of the full state: the peer, quiet until now,
+    /// compares it and, on a mismatch, repairs its side too. Without it a repair would go one
+    /// way only, when it is always our side that notices first (the peer whose fingerprint
+    /// arrives first never gets one back).
+    fn fall_back_to_full(&mut self, id: ReplicaId) {
+        let fingerprint = self.fingerprint(id);
+        let Some(peer) = self.peers.get_mut(&id) else {
+            return;
+        };
+        peer.forget_acks();
+        let tag = peer.rounds.tag;
+        if let Some(fp) = fingerprint {
+            self.push(FrameKind::Digest, id, message::digest(tag, fp));
         }
     }
 
@@ -802,7 +827,7 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
                     frames.push((
                         FrameKind::Sketch,
                         id,
-                        message::sketch(tag, r.id, 0, symbols),
+                        message::sketch(tag, (r.id, r.pair.unwrap_or(0)), 0, symbols),
                     ));
                 } else if matches!(r.role, Role::Announced)
                     && r.theirs.is_none()

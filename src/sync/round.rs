@@ -85,8 +85,14 @@ pub(crate) struct Round {
     pub(crate) since: u64,
     /// The decoder's items it told the peer it lacks (resent if the verdict is lost).
     pub(crate) told: Vec<u64>,
-    /// When our announcement last went out (resent until the peer's comes).
+    /// When our announcement last went out (resent until the peer's comes), or when we last
+    /// asked the peer to announce again after symbols of another pair (see `pair`).
     pub(crate) sent_at: u64,
+    /// The [`pair_check`] of the two announcements the round's symbols are computed from
+    /// (sketcher's first), once both are in: symbols carrying another check were computed
+    /// against an announcement this side does not hold for the round (a late hello of an
+    /// earlier session took its place on one side), and mixing them would spoil the decode.
+    pub(crate) pair: Option<u32>,
 }
 
 impl Round {
@@ -102,6 +108,7 @@ impl Round {
             since,
             told: Vec::new(),
             sent_at: now,
+            pair: None,
         }
     }
 
@@ -251,6 +258,57 @@ pub(crate) fn unpack(item: u64, replicas: &[ReplicaId]) -> Option<Dot> {
     let replica = replicas.get(usize::try_from(item >> (DIGEST_BITS + COUNTER_BITS)).ok()?)?;
     let counter = item & ((1 << COUNTER_BITS) - 1);
     (counter > 0).then(|| Dot::new(*replica, counter))
+}
+
+/// Keyed hashes of dots under a session key (each replica id hashed once).
+pub(crate) struct DotHasher<'k> {
+    key: &'k SessionKey,
+    replicas: crate::platform::hash::HashMap<ReplicaId, u64>,
+}
+
+impl<'k> DotHasher<'k> {
+    pub(crate) fn new(key: &'k SessionKey) -> Self {
+        Self {
+            key,
+            replicas: crate::platform::hash::HashMap::default(),
+        }
+    }
+
+    /// The keyed hash of `dot` under `tag`: the replica id's two halves chained, then the
+    /// counter and the tag.
+    pub(crate) fn dot(&mut self, tag: u64, dot: Dot) -> u64 {
+        let key = self.key;
+        let r = *self.replicas.entry(dot.replica).or_insert_with(|| {
+            let id = u128::from_le_bytes(*dot.replica.as_bytes());
+            key.hash(key.hash(id as u64) ^ (id >> 64) as u64)
+        });
+        key.hash(r ^ dot.counter.rotate_left(2) ^ tag)
+    }
+
+    /// The order-independent hash of what `ctx` has seen: its version vector's entries
+    /// (tag 0) and its cloud's dots (tag 1).
+    pub(crate) fn context(&mut self, ctx: &CausalContext) -> u64 {
+        let mut h = 0u64;
+        for (replica, max) in ctx.version_vector() {
+            h ^= self.dot(0, Dot::new(replica, max));
+        }
+        for dot in ctx.cloud() {
+            h ^= self.dot(1, dot);
+        }
+        h
+    }
+}
+
+/// A round's pair check: 32 bits of the keyed hash of the sketcher's announcement, then the
+/// decoder's. Sketch frames carry it; both sides compute it when both announcements are in.
+pub(crate) fn pair_check(
+    key: &SessionKey,
+    sketcher: &CausalContext,
+    decoder: &CausalContext,
+) -> u32 {
+    let mut h = DotHasher::new(key);
+    let (s, d) = (h.context(sketcher), h.context(decoder));
+    key.hash(s ^ key.hash(d)) as u32
 }
 
 /// The session key of two hello nonces.

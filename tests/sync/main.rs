@@ -9,3 +9,5 @@ mod auth;
 mod convergence;
 #[cfg(feature = "tokio")]
 mod net_adapters;
+#[cfg(feature = "reconcile")]
+mod rounds;

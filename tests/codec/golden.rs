@@ -306,3 +306,40 @@ fn repair_frames() {
     pinned("digest", &of(0x09), &vector("digest"));
     pinned("summary", &of(0x06), &vector("summary"));
 }
+
+/// A peer that cannot announce (its reconciliation is off) refuses the round a hello opens:
+/// the verdict *refused*, after which it is sent everything.
+#[test]
+fn refused_verdict() {
+    let mut a = engine::<OrSet<u64>>(1);
+    let hlc = Hlc::builder(r(2)).clock(|| T0).build().unwrap();
+    let mut b = SyncEngine::<OrSet<u64>>::with_config(
+        hlc,
+        SyncConfig {
+            max_rounds: 0,
+            ..seeded(2)
+        },
+    );
+    a.update(|s, _| Ok::<_, deltacrdt::Error>(s.insert(r(1), 7)))
+        .unwrap();
+    a.connect(r(2));
+    b.connect(r(1));
+    let mut refused = None;
+    for _ in 0..4 {
+        while let Some(t) = a.poll_transmit() {
+            b.receive(r(1), &t.bytes).unwrap();
+        }
+        while let Some(t) = b.poll_transmit() {
+            if t.bytes[3] == 0x08 {
+                refused = Some(t.bytes.clone());
+            }
+            a.receive(r(2), &t.bytes).unwrap();
+        }
+    }
+    assert_eq!(a.state(), b.state());
+    pinned(
+        "refused verdict",
+        &refused.expect("no verdict"),
+        &vector("verdict_refused"),
+    );
+}

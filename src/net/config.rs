@@ -26,8 +26,17 @@ pub struct NetConfig {
     pub inbound_frames: usize,
     /// Time allowed for a connection to complete the handshake.
     pub handshake_timeout: Duration,
-    /// The most connections open at once (handshaking ones included); more are closed at once.
-    pub max_connections: usize,
+    /// The most authenticated sessions open at once; a peer that authenticates past it is
+    /// refused ([`NetError::TooManySessions`](crate::NetError::TooManySessions)).
+    pub max_sessions: usize,
+    /// The most inbound connections still handshaking. A newcomer past it pushes out the
+    /// oldest (counted in [`Refusals::pushed_out`](crate::Refusals)): connections held open
+    /// without finishing the handshake keep being replaced, while an honest peer's handshake
+    /// completes first. Our own dials are not counted here (each dialer holds one connection).
+    pub max_handshakes: usize,
+    /// The most inbound connections still handshaking from one source IP address; a
+    /// newcomer past it pushes out that address's oldest.
+    pub max_handshakes_per_address: usize,
     /// First delay before redialing; doubles per failure (with jitter) up to `max_backoff`.
     pub min_backoff: Duration,
     /// The longest delay between two dials.
@@ -43,8 +52,10 @@ impl NetConfig {
             max_frame_bytes: 64 << 10,
             queue_frames: 256,
             inbound_frames: 1024,
-            handshake_timeout: Duration::from_secs(5),
-            max_connections: 256,
+            handshake_timeout: Duration::from_secs(3),
+            max_sessions: 256,
+            max_handshakes: 128,
+            max_handshakes_per_address: 32,
             min_backoff: Duration::from_millis(100),
             max_backoff: Duration::from_secs(5),
         }

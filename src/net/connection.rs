@@ -8,6 +8,7 @@ use tokio::time::timeout;
 use tracing::{debug, info};
 
 use super::NetError;
+use super::admission::Admission;
 use super::link::{FrameSink, FrameStream};
 use super::shared::Shared;
 use crate::auth::{Handshake, NONCE_LEN, Role, Session};
@@ -25,21 +26,34 @@ pub(super) enum Ended {
     Duplicate(ReplicaId),
 }
 
-/// Runs a connection to its end. Errors are logged and counted here.
+/// Runs a connection to its end. Errors are logged and counted here. An inbound connection
+/// comes with its `admission` among the handshakes in progress: pushed out by a newer one, it
+/// closes; authenticated, it gives its place up.
 pub(super) async fn run(
     shared: Arc<Shared>,
     mut sink: FrameSink,
     mut stream: FrameStream,
-    role: Role,
+    (role, admission): (Role, Option<Admission>),
     remote: String,
 ) -> Ended {
     let limit = shared.config.handshake_timeout;
+    let pushed_out = async {
+        match &admission {
+            Some(a) => a.pushed_out().await,
+            None => std::future::pending().await,
+        }
+    };
     let handshake = tokio::select! {
         r = timeout(limit, handshake(&shared, role, &mut sink, &mut stream)) => {
             r.unwrap_or(Err(NetError::HandshakeTimeout(limit)))
         }
+        () = pushed_out => {
+            debug!(remote, "handshake pushed out by a newer connection");
+            return Ended::Failed;
+        }
         () = shared.cancel.cancelled() => return Ended::Failed,
     };
+    drop(admission);
     let session = match handshake {
         Ok(session) => session,
         Err(err) => {

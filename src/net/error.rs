@@ -42,10 +42,11 @@ pub enum NetError {
         /// The replica id claimed twice.
         replica: ReplicaId,
     },
-    /// Too many connections are open.
-    #[error("connection refused: {max} connections open already")]
-    TooManyConnections {
-        /// [`NetConfig::max_connections`](crate::NetConfig).
+    /// The peer authenticated, but [`NetConfig::max_sessions`](crate::NetConfig) sessions are
+    /// open already.
+    #[error("session refused: {max} sessions open already")]
+    TooManySessions {
+        /// [`NetConfig::max_sessions`](crate::NetConfig).
         max: usize,
     },
     /// The OS random generator failed (handshake nonces).

@@ -1,6 +1,7 @@
 //! Network adapters on tokio (private module: its public items are re-exported at the crate
 //! root; what they do is documented on [`Network`]).
 
+mod admission;
 mod backoff;
 mod config;
 mod connection;
@@ -8,6 +9,7 @@ mod error;
 mod link;
 mod network;
 mod node;
+mod refusal_log;
 mod shared;
 mod stats;
 

@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{debug, warn};
 
+use super::admission::Admission;
 use super::connection::{self, Ended};
 use super::link::{self, FrameSink, FrameStream};
 use super::shared::{Shared, State};
@@ -64,11 +65,18 @@ impl std::fmt::Display for Target {
 /// - **bounds** everything a peer can make it hold: one outbound queue per connection of
 ///   [`NetConfig::queue_frames`] frames (when full, the newest frame is dropped and counted —
 ///   the engine's anti-entropy repairs the loss), a maximum frame size enforced by the codec
-///   ([`NetError::FrameTooLarge`], connection closed), a handshake timeout, a connection cap;
+///   ([`NetError::FrameTooLarge`], connection closed), a handshake timeout;
+/// - **admits** connections in three separate budgets, so a flood of one kind locks out no
+///   other: inbound connections still handshaking ([`NetConfig::max_handshakes`], and
+///   [`NetConfig::max_handshakes_per_address`] per source IP; a newcomer past either pushes out
+///   the oldest, so connections held open without finishing the handshake keep being replaced
+///   while an honest peer's completes), authenticated sessions ([`NetConfig::max_sessions`]),
+///   and our own dials (one connection per dialer, never refused by the other two);
 /// - **refuses** garbage, other protocols and versions, peers without the key and blocked peers
-///   with a typed [`NetError`], logged as a `tracing` warning and counted in [`NetStats`]; the
-///   other connections carry on; a second live session under one replica id, and a peer
-///   claiming this replica's own id, are refused too (see below);
+///   with a typed [`NetError`], counted in [`NetStats`] and logged as a `tracing` warning — at
+///   most one per 10 s, which says how many were held back; the other connections carry on; a
+///   second live session under one replica id, and a peer claiming this replica's own id, are
+///   refused too (see below);
 /// - **shuts down** cleanly ([`Network::shutdown`]): listeners and dialers stop, connections
 ///   close, every task is joined.
 ///
@@ -236,7 +244,10 @@ impl Network {
     /// The counters.
     #[must_use]
     pub fn stats(&self) -> NetStats {
-        self.shared.with(|s| s.stats.clone())
+        self.shared.with(|s| NetStats {
+            handshaking: s.handshakes.len(),
+            ..s.stats.clone()
+        })
     }
 
     /// Waits until a frame is ready for [`recv`](Transport::recv). Cancel-safe (use it in
@@ -319,25 +330,22 @@ async fn accept_loop(shared: Arc<Shared>, listener: TcpListener, ws: bool) {
                 continue;
             }
         };
-        let slot = match shared.slot() {
-            Ok(slot) => slot,
-            Err(e) => {
-                shared.refuse(&e, &remote.to_string());
-                continue;
-            }
-        };
+        let admission = Admission::new(&shared, remote.ip());
         let task_shared = Arc::clone(&shared);
         shared.tasks.spawn(async move {
-            let _slot = slot;
             let remote = remote.to_string();
             let link = if ws {
-                accept_ws(&task_shared, stream).await
+                tokio::select! {
+                    r = accept_ws(&task_shared, stream) => r,
+                    () = admission.pushed_out() => return,
+                }
             } else {
                 Ok(link::tcp(stream, task_shared.max_wire_frame()))
             };
             match link {
                 Ok((sink, frames)) => {
-                    connection::run(task_shared, sink, frames, Role::Responder, remote).await;
+                    let role = (Role::Responder, Some(admission));
+                    connection::run(task_shared, sink, frames, role, remote).await;
                 }
                 Err(e) => task_shared.refuse(&e, &remote),
             }
@@ -401,27 +409,19 @@ async fn dial_loop(shared: Arc<Shared>, target: Target) {
     );
     while !shared.cancel.is_cancelled() {
         shared.with(|s| s.stats.dials += 1);
-        let established = match shared.slot() {
-            Err(e) => {
-                shared.refuse(&e, &target.to_string());
-                Ended::Failed
+        let link = tokio::select! {
+            () = shared.cancel.cancelled() => break,
+            r = connect(&shared, &target) => r,
+        };
+        let established = match link {
+            Ok((sink, frames)) => {
+                let remote = target.to_string();
+                let shared = Arc::clone(&shared);
+                connection::run(shared, sink, frames, (Role::Initiator, None), remote).await
             }
-            Ok(_slot) => {
-                let link = tokio::select! {
-                    () = shared.cancel.cancelled() => break,
-                    r = connect(&shared, &target) => r,
-                };
-                match link {
-                    Ok((sink, frames)) => {
-                        let remote = target.to_string();
-                        let shared = Arc::clone(&shared);
-                        connection::run(shared, sink, frames, Role::Initiator, remote).await
-                    }
-                    Err(e) => {
-                        debug!(%target, error = %e, "dial failed");
-                        Ended::Failed
-                    }
-                }
+            Err(e) => {
+                debug!(%target, error = %e, "dial failed");
+                Ended::Failed
             }
         };
         match established {

@@ -2,13 +2,16 @@
 //! counters, and the connection slots. The `Network` handle and every connection task hold it.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Mutex, PoisonError};
+use std::time::Instant;
 
 use tokio::sync::{Notify, mpsc};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{debug, warn};
 
+use super::admission::Handshakes;
+use super::refusal_log::RefusalLog;
 use super::{NetConfig, NetError, NetStats};
 use crate::auth::{AuthError, TAG_LEN};
 use crate::id::ReplicaId;
@@ -37,8 +40,10 @@ pub(super) struct State {
     pub(super) blocked: HashSet<ReplicaId>,
     pub(super) new_peers: Vec<ReplicaId>,
     pub(super) stats: NetStats,
-    /// Connections open, handshaking ones included.
-    pub(super) open: usize,
+    /// Inbound connections still handshaking.
+    pub(super) handshakes: Handshakes,
+    /// Refusal warnings, rate-limited.
+    pub(super) refusal_log: RefusalLog,
     pub(super) next_id: u64,
 }
 
@@ -66,7 +71,7 @@ impl Shared {
     pub(super) fn refuse(&self, err: &NetError, remote: &str) {
         let warn_now = self.with(|s| {
             s.stats.refused.count(err);
-            match err {
+            let worth = match err {
                 // Asked for: not worth a warning.
                 NetError::Blocked(_) => false,
                 NetError::DuplicateSession { replica } => {
@@ -77,12 +82,16 @@ impl Shared {
                     !std::mem::replace(&mut s.warned_self, true)
                 }
                 _ => true,
-            }
+            };
+            worth.then(|| s.refusal_log.allow(Instant::now())).flatten()
         });
-        if warn_now {
-            warn!(remote, error = %err, "connection refused or closed on error");
-        } else {
-            debug!(remote, error = %err, "connection refused");
+        match warn_now {
+            Some(0) => warn!(remote, error = %err, "connection refused or closed on error"),
+            Some(held_back) => warn!(
+                remote, error = %err, held_back,
+                "connection refused or closed on error ({held_back} more since the last warning: see NetStats::refused)"
+            ),
+            None => debug!(remote, error = %err, "connection refused"),
         }
     }
 
@@ -98,6 +107,10 @@ impl Shared {
             }
             if s.sessions.contains_key(&peer) {
                 return Err(NetError::DuplicateSession { replica: peer });
+            }
+            let max = self.config.max_sessions;
+            if s.sessions.len() >= max {
+                return Err(NetError::TooManySessions { max });
             }
             let (tx, rx) = mpsc::channel(self.config.queue_frames.max(1));
             let cancel = self.cancel.child_token();
@@ -133,30 +146,8 @@ impl Shared {
         self.with(|s| s.sessions.contains_key(&peer))
     }
 
-    /// Takes a connection slot, or refuses over the cap.
-    pub(super) fn slot(self: &Arc<Self>) -> Result<Slot, NetError> {
-        let max = self.config.max_connections;
-        self.with(|s| {
-            if s.open >= max {
-                return Err(NetError::TooManyConnections { max });
-            }
-            s.open += 1;
-            Ok(())
-        })?;
-        Ok(Slot(Arc::clone(self)))
-    }
-
     /// The codec limit: a frame plus its auth tag.
     pub(super) fn max_wire_frame(&self) -> usize {
         self.config.max_frame_bytes + TAG_LEN
-    }
-}
-
-/// A connection slot, given back when dropped.
-pub(super) struct Slot(Arc<Shared>);
-
-impl Drop for Slot {
-    fn drop(&mut self) {
-        self.0.with(|s| s.open = s.open.saturating_sub(1));
     }
 }

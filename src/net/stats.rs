@@ -29,8 +29,12 @@ pub struct Refusals {
     pub timeout: u64,
     /// Blocked peers.
     pub blocked: u64,
-    /// Over the connection cap.
+    /// Authenticated past the session cap ([`NetConfig::max_sessions`](crate::NetConfig)).
     pub too_many: u64,
+    /// Inbound connections still handshaking, pushed out by newer ones when the handshake
+    /// table was full ([`NetConfig::max_handshakes`](crate::NetConfig), in total and per
+    /// source address).
+    pub pushed_out: u64,
     /// Anything else (socket errors, WebSocket protocol errors, text messages).
     pub other: u64,
 }
@@ -50,6 +54,7 @@ impl Refusals {
             + self.timeout
             + self.blocked
             + self.too_many
+            + self.pushed_out
             + self.other
     }
 
@@ -67,7 +72,7 @@ impl Refusals {
             NetError::FrameTooLarge { .. } => &mut self.oversized,
             NetError::HandshakeTimeout(_) | NetError::ClosedInHandshake => &mut self.timeout,
             NetError::Blocked(_) => &mut self.blocked,
-            NetError::TooManyConnections { .. } => &mut self.too_many,
+            NetError::TooManySessions { .. } => &mut self.too_many,
             _ => &mut self.other,
         };
         *slot += 1;
@@ -82,6 +87,8 @@ pub struct NetStats {
     pub sessions: u64,
     /// Sessions open now.
     pub open_sessions: usize,
+    /// Inbound connections handshaking now (at most [`NetConfig::max_handshakes`](crate::NetConfig)).
+    pub handshaking: usize,
     /// Dial attempts (successful or not).
     pub dials: u64,
     /// Connections refused or closed on error, by reason.

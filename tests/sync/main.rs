@@ -3,6 +3,8 @@
 //!
 //! Each part is built when the features it exercises are on.
 
+#[cfg(feature = "tokio")]
+mod admission;
 #[cfg(feature = "auth")]
 mod auth;
 #[cfg(feature = "sync")]

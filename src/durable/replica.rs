@@ -498,6 +498,11 @@ impl<T: crate::causal::Reconcile + Serialize + DeserializeOwned, S: Store> Durab
         self.engine.disconnect(peer);
     }
 
+    /// The transport's session with `peer` closed ([`SyncEngine::session_closed`]).
+    pub fn session_closed(&mut self, peer: ReplicaId) {
+        self.engine.session_closed(peer);
+    }
+
     /// Advances the engine's time ([`SyncEngine::tick`]).
     pub fn tick(&mut self, now_ms: u64) {
         self.engine.tick(now_ms);
@@ -662,6 +667,10 @@ impl<T: crate::causal::Reconcile + Serialize + DeserializeOwned, S: Store> Repli
 
     fn disconnect(&mut self, peer: ReplicaId) {
         DurableReplica::disconnect(self, peer);
+    }
+
+    fn session_closed(&mut self, peer: ReplicaId) {
+        DurableReplica::session_closed(self, peer);
     }
 
     fn receive(&mut self, from: ReplicaId, frame: &[u8]) -> Result<bool, SyncError> {

@@ -241,6 +241,14 @@ impl Network {
         self.shared.with(|s| std::mem::take(&mut s.new_peers))
     }
 
+    /// Peers whose session closed since the last call, with none open now (a driver calls
+    /// [`SyncEngine::session_closed`](crate::SyncEngine::session_closed) for them). Take them
+    /// after [`take_new_peers`](Self::take_new_peers): a peer whose session closed and opened
+    /// again in between is only in that list.
+    pub fn take_closed_peers(&mut self) -> Vec<ReplicaId> {
+        self.shared.with(|s| std::mem::take(&mut s.closed_peers))
+    }
+
     /// The counters.
     #[must_use]
     pub fn stats(&self) -> NetStats {
@@ -267,6 +275,13 @@ impl Network {
     pub fn session_opened(&self) -> impl Future<Output = ()> + Send + 'static {
         let shared = Arc::clone(&self.shared);
         async move { shared.opened.notified().await }
+    }
+
+    /// Waits until a session closes (its peer is then in
+    /// [`take_closed_peers`](Self::take_closed_peers), unless it opened again). Cancel-safe.
+    pub fn session_closed(&self) -> impl Future<Output = ()> + Send + 'static {
+        let shared = Arc::clone(&self.shared);
+        async move { shared.closed.notified().await }
     }
 
     /// Stops listeners and dialers, closes every session and waits for all tasks to finish.

@@ -11,7 +11,7 @@ use crate::sync::{PumpError, Pumped, Replica};
 
 /// A [`Replica`] — a [`SyncEngine`](crate::SyncEngine) or a
 /// [`DurableReplica`](crate::durable::DurableReplica) — driven over a [`Network`]:
-/// [`turn`](Self::turn) waits for a frame, a new session or the replica's next deadline
+/// [`turn`](Self::turn) waits for a frame, a session opened or closed, or the replica's next deadline
 /// ([`Replica::poll_timeout`]; no fixed tick: an idle node sleeps until input), then pumps
 /// ([`Replica::pump`]). Apps edit and read through [`replica_mut`](Self::replica_mut) and
 /// [`replica`](Self::replica) (the [`Replica`] trait does both for either kind) and call
@@ -88,7 +88,8 @@ impl<R: Replica> SyncNode<R> {
         u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
 
-    /// Connects the replica to newly opened sessions, hands it every waiting frame and sends
+    /// Connects the replica to newly opened sessions (and tells it of closed ones: the peer
+    /// shows as not connected), hands it every waiting frame and sends
     /// everything it has to say. Frames the replica refused are logged (`tracing` warnings)
     /// and listed in the result. A replica that forked to a fresh id (its id was reused by a
     /// restored backup or a copy) gets its network rekeyed to it ([`Network::rekey`]).
@@ -100,8 +101,15 @@ impl<R: Replica> SyncNode<R> {
         for peer in self.network.take_new_peers() {
             self.replica.connect(peer);
         }
+        // Taken before the frames: a closed session's frames all reached the inbound queue
+        // before its close was recorded, so none of them marks the peer heard again after.
+        let closed = self.network.take_closed_peers();
         let now = self.now_ms();
-        let pumped = match self.replica.pump(&mut self.network, now) {
+        let pumped = self.replica.pump(&mut self.network, now);
+        for peer in closed {
+            self.replica.session_closed(peer);
+        }
+        let pumped = match pumped {
             Ok(pumped) => pumped,
             Err(PumpError::Replica(err)) => return Err(err),
             Err(PumpError::Transport(never)) => match never {},
@@ -117,7 +125,7 @@ impl<R: Replica> SyncNode<R> {
         Ok(pumped)
     }
 
-    /// Waits for a frame, a new session or the replica's deadline
+    /// Waits for a frame, a session opened or closed, or the replica's deadline
     /// ([`deadline`](Self::deadline), asked afresh on every call, so after every pump), then
     /// [`pump`](Self::pump)s. Cancel-safe. After a local edit, call `pump` (or this) again so
     /// the edit goes out and the deadline is renewed.
@@ -127,9 +135,11 @@ impl<R: Replica> SyncNode<R> {
     pub async fn turn(&mut self) -> Result<Pumped, R::Error> {
         let deadline = self.deadline();
         let opened = self.network.session_opened();
+        let closed = self.network.session_closed();
         tokio::select! {
             () = self.network.readable() => {}
             () = opened => {}
+            () = closed => {}
             () = sleep_until(deadline.unwrap_or_else(Instant::now)), if deadline.is_some() => {}
         }
         self.pump()

@@ -39,6 +39,8 @@ pub(super) struct State {
     pub(super) warned_self: bool,
     pub(super) blocked: HashSet<ReplicaId>,
     pub(super) new_peers: Vec<ReplicaId>,
+    /// Peers whose session closed, with none open now (at most one entry per peer).
+    pub(super) closed_peers: Vec<ReplicaId>,
     pub(super) stats: NetStats,
     /// Inbound connections still handshaking.
     pub(super) handshakes: Handshakes,
@@ -123,6 +125,7 @@ impl Shared {
             };
             s.sessions.insert(peer, handle);
             s.new_peers.push(peer);
+            s.closed_peers.retain(|&p| p != peer);
             self.opened.notify_one();
             s.stats.sessions += 1;
             s.stats.open_sessions += 1;
@@ -135,6 +138,9 @@ impl Shared {
             if s.sessions.get(&peer).is_some_and(|h| h.id == id) {
                 s.sessions.remove(&peer);
                 s.warned_duplicate.remove(&peer);
+                if !s.closed_peers.contains(&peer) {
+                    s.closed_peers.push(peer);
+                }
             }
             s.stats.open_sessions = s.stats.open_sessions.saturating_sub(1);
         });

@@ -367,11 +367,31 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
     }
 
     /// Starts syncing with `peer`: a hello goes out on the next [`poll_transmit`](Self::poll_transmit).
-    /// Peers that send a valid frame first are registered the same way.
+    /// Peers that send a valid frame first are registered the same way. A peer known already
+    /// whose session closed ([`session_closed`](Self::session_closed)) is greeted at once.
     pub fn connect(&mut self, peer: ReplicaId) {
-        if peer != self.id() && !self.peers.contains_key(&peer) {
-            let new = self.new_peer(peer);
-            self.peers.insert(peer, new);
+        if peer == self.id() {
+            return;
+        }
+        match self.peers.get_mut(&peer) {
+            Some(p) if !p.heard => p.hello_sent_at = None,
+            Some(_) => {}
+            None => {
+                let new = self.new_peer(peer);
+                self.peers.insert(peer, new);
+            }
+        }
+    }
+
+    /// The transport's session with `peer` closed (it may open again): the peer shows as not
+    /// connected ([`PeerStats::connected`](crate::PeerStats)) until a frame from it arrives,
+    /// and a payload it was sending in chunks is dropped (it is sent again whole). Unlike
+    /// [`disconnect`](Self::disconnect), its acknowledgements are kept, so a session that
+    /// opens again carries on from them.
+    pub fn session_closed(&mut self, peer: ReplicaId) {
+        if let Some(p) = self.peers.get_mut(&peer) {
+            p.heard = false;
+            p.reassembly = None;
         }
     }
 

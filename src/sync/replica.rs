@@ -120,6 +120,9 @@ pub trait Replica {
     /// Stops syncing with `peer` ([`SyncEngine::disconnect`]).
     fn disconnect(&mut self, peer: ReplicaId);
 
+    /// The transport's session with `peer` closed ([`SyncEngine::session_closed`]).
+    fn session_closed(&mut self, peer: ReplicaId);
+
     /// Handles one frame from `from`; returns whether the state changed.
     ///
     /// # Errors
@@ -244,6 +247,10 @@ impl<T: crate::causal::Reconcile + Serialize + DeserializeOwned> Replica for Syn
 
     fn disconnect(&mut self, peer: ReplicaId) {
         SyncEngine::disconnect(self, peer);
+    }
+
+    fn session_closed(&mut self, peer: ReplicaId) {
+        SyncEngine::session_closed(self, peer);
     }
 
     fn receive(&mut self, from: ReplicaId, frame: &[u8]) -> Result<bool, SyncError> {

@@ -636,3 +636,67 @@ async fn a_restored_backup_forks_and_its_sessions_reopen_under_the_new_id() -> T
     p.shutdown().await;
     Ok(())
 }
+
+/// A peer whose session closed shows as not connected in the engine's stats (it used to stay
+/// `connected` for ever), keeps its acknowledgements, and shows connected again, and syncs,
+/// when it comes back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_session_shows_its_peer_disconnected_until_it_is_back() -> TestResult {
+    let engine = |n: u128| SyncEngine::<GCounter>::new(Hlc::builder(id(n)).build().unwrap());
+    let mut b = SyncNode::new(engine(2), Network::new(id(2), config("k")));
+    let addr = b.network().listen_tcp("127.0.0.1:0").await?;
+    let connected = |b: &SyncNode<SyncEngine<GCounter>>| {
+        b.replica()
+            .stats()
+            .peers
+            .iter()
+            .find(|p| p.peer == id(1))
+            .map(|p| (p.connected, p.acked))
+    };
+    let bump = |n: &mut SyncNode<SyncEngine<GCounter>>, by: u64| {
+        let me = n.replica().id();
+        n.replica_mut()
+            .update(|c, _| Ok::<_, std::convert::Infallible>(c.increment(me, by)))
+            .unwrap();
+    };
+    let mut a = SyncNode::new(engine(1), Network::new(id(1), config("k")));
+    a.network().dial_tcp(addr.to_string());
+    bump(&mut b, 1);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while a.replica().state().value() != 1 || connected(&b).and_then(|c| c.1) != Some(1) {
+        assert!(Instant::now() < deadline, "no first sync");
+        let _ = timeout(Duration::from_millis(50), async {
+            tokio::select! { _ = a.turn() => {}, _ = b.turn() => {} }
+        })
+        .await;
+    }
+    assert_eq!(connected(&b), Some((true, Some(1))));
+    // A goes away: B's turn wakes on the closed session, and the peer shows disconnected.
+    let state = a.shutdown().await.state().clone();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while connected(&b) != Some((false, Some(1))) {
+        assert!(
+            Instant::now() < deadline,
+            "still connected: {:?}",
+            connected(&b)
+        );
+        let _ = timeout(Duration::from_millis(50), b.turn()).await;
+    }
+    // It comes back (same id, same state) and syncs a new increment.
+    let hlc = Hlc::builder(id(1)).build()?;
+    let restored = SyncEngine::restore(hlc, state, 0, deltacrdt::SyncConfig::default());
+    let mut a = SyncNode::new(restored, Network::new(id(1), config("k")));
+    a.network().dial_tcp(addr.to_string());
+    bump(&mut b, 2);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while a.replica().state().value() != 3 || connected(&b).is_none_or(|c| !c.0) {
+        assert!(Instant::now() < deadline, "not back: {:?}", connected(&b));
+        let _ = timeout(Duration::from_millis(50), async {
+            tokio::select! { _ = a.turn() => {}, _ = b.turn() => {} }
+        })
+        .await;
+    }
+    a.shutdown().await;
+    b.shutdown().await;
+    Ok(())
+}

@@ -133,6 +133,7 @@ impl Network {
                 cancel: CancellationToken::new(),
                 opened: Notify::new(),
                 closed: Notify::new(),
+                peer_closed: Notify::new(),
                 tasks: TaskTracker::new(),
                 state: Mutex::new(State {
                     me,
@@ -277,11 +278,11 @@ impl Network {
         async move { shared.opened.notified().await }
     }
 
-    /// Waits until a session closes (its peer is then in
+    /// Waits until a session closed since the last call returned (its peer is then in
     /// [`take_closed_peers`](Self::take_closed_peers), unless it opened again). Cancel-safe.
     pub fn session_closed(&self) -> impl Future<Output = ()> + Send + 'static {
         let shared = Arc::clone(&self.shared);
-        async move { shared.closed.notified().await }
+        async move { shared.peer_closed.notified().await }
     }
 
     /// Stops listeners and dialers, closes every session and waits for all tasks to finish.

@@ -59,6 +59,9 @@ pub(super) struct Shared {
     pub(super) opened: Notify,
     /// Woken when a session closes (a dialer refused as a duplicate waits for it).
     pub(super) closed: Notify,
+    /// Woken (with a stored permit, so a close between two waits is not missed) when a peer
+    /// joins `closed_peers` (see [`Network::session_closed`](super::Network::session_closed)).
+    pub(super) peer_closed: Notify,
     pub(super) tasks: TaskTracker,
     pub(super) state: Mutex<State>,
 }
@@ -141,6 +144,7 @@ impl Shared {
                 if !s.closed_peers.contains(&peer) {
                     s.closed_peers.push(peer);
                 }
+                self.peer_closed.notify_one();
             }
             s.stats.open_sessions = s.stats.open_sessions.saturating_sub(1);
         });

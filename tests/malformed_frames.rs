@@ -735,3 +735,87 @@ fn regression_nested_list_preallocation_within_bound() {
         bound(frame.len())
     );
 }
+
+/// A chunk frame of a payload of `total` bytes, `bytes` at `offset` (layout in FORMAT.md).
+fn chunk_frame(digest: u32, total: u64, offset: u64, bytes: &[u8]) -> Vec<u8> {
+    fn varint(out: &mut Vec<u8>, mut v: u64) {
+        while v >= 0x80 {
+            out.push((v as u8 & 0x7f) | 0x80);
+            v >>= 7;
+        }
+        out.push(v as u8);
+    }
+    let mut f = vec![0x44, 0x43, FORMAT_VERSION, 0x04, 0x01];
+    varint(&mut f, 1);
+    f.extend_from_slice(&digest.to_le_bytes());
+    varint(&mut f, total);
+    varint(&mut f, offset);
+    varint(&mut f, bytes.len() as u64);
+    f.extend_from_slice(bytes);
+    seal(&mut f);
+    f
+}
+
+/// 64 peers each declare a 4 MiB payload and send 1 MiB of it, never finishing, while an
+/// honest peer sends its chunked full state. Under `max_reassembly_bytes` of 8 MiB the engine
+/// holds at most that of them (its heap measured once the honest state is in; without the cap
+/// the flood would hold 64 MiB), drops the least recently advanced partial payloads
+/// (counted), and the honest state arrives in the middle of the flood.
+#[test]
+fn unfinished_chunk_streams_of_many_peers_stay_under_the_reassembly_cap() {
+    let _serial = serial();
+    const CAP: usize = 8 << 20;
+    const PIECE: usize = 32 << 10;
+    let config = SyncConfig {
+        max_reassembly_bytes: CAP,
+        ..SyncConfig::default()
+    };
+    let mut honest_state = OrSet::<u64>::default();
+    for i in 0..30_000 {
+        let _ = honest_state.insert(r(7), i);
+    }
+    let mut honest =
+        SyncEngine::restore(fixed_clock(r(7)), honest_state.clone(), 1, config.clone());
+    let mut engine =
+        SyncEngine::<OrSet<u64>>::restore(fixed_clock(r(1)), OrSet::default(), 0, config);
+    honest.connect(r(1));
+    engine.connect(r(7));
+    let (mut base, mut peak, mut now) = (None, 0usize, 0u64);
+    for round in 0..32u64 {
+        // The honest peer's frames, then each flood peer's next piece.
+        while let Some(t) = honest.poll_transmit() {
+            engine.receive(r(7), &t.bytes).unwrap();
+        }
+        while let Some(t) = engine.poll_transmit() {
+            if t.to == r(7) {
+                honest.receive(r(1), &t.bytes).unwrap();
+            }
+        }
+        if base.is_none() && engine.state() == &honest_state {
+            // Measured from here: the honest state and what its arrival allocated are in.
+            base = Some((round, ALLOC.allocated()));
+        }
+        for p in 0..64u128 {
+            now += 1;
+            engine.tick(now);
+            let frame = chunk_frame(p as u32, 4 << 20, round * PIECE as u64, &[p as u8; PIECE]);
+            assert_eq!(engine.receive(r(100 + p), &frame), Ok(false));
+            if let Some((_, at)) = base {
+                peak = peak.max(ALLOC.allocated().saturating_sub(at));
+            }
+            assert!(engine.stats().reassembly_bytes <= CAP);
+        }
+        honest.tick(now);
+    }
+    let stats = engine.stats();
+    let (from_round, _) = base.expect("the honest state never arrived");
+    eprintln!(
+        "64 streams x 1 MiB, cap {CAP} B: heap growth after round {from_round} at most {peak} B; \
+         {} partial payloads dropped, {} B held at the end",
+        stats.reassemblies_dropped, stats.reassembly_bytes
+    );
+    assert!(from_round <= 2, "the honest state took {from_round} rounds");
+    assert!(stats.reassemblies_dropped > 0);
+    // The flood held about 2 MiB at the base: its growth stays within the cap.
+    assert!(peak <= CAP, "heap growth {peak} B over the cap");
+}

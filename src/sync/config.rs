@@ -32,6 +32,13 @@ pub struct SyncConfig {
     pub max_peers: usize,
     /// Limits applied to every frame received.
     pub limits: DecodeLimits,
+    /// Cap on the bytes of chunked payloads being reassembled, all peers together (each peer
+    /// has one at a time, of at most `limits.max_state_bytes` and this). A chunk past it drops
+    /// other peers' partial payloads, least recently advanced first (their senders resend them
+    /// whole; counted in [`SyncStats::reassemblies_dropped`](crate::SyncStats)), so peers
+    /// declaring large payloads cannot hold more than this between them. Not enforced in the
+    /// npm module, which bounds each peer's only (it has no room for the code).
+    pub max_reassembly_bytes: usize,
     /// Never send a delta back to the peer it came from (BP).
     pub avoid_back_propagation: bool,
     /// Buffer only the part of a received delta that was new (RR).
@@ -65,6 +72,7 @@ impl Default for SyncConfig {
             max_buffer_entries: 100_000,
             max_peers: 1_024,
             limits: DecodeLimits::default(),
+            max_reassembly_bytes: 512 << 20,
             avoid_back_propagation: true,
             remove_redundant: true,
             repair_after_ms: 30_000,

@@ -699,7 +699,14 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
         offset: u64,
         bytes: Vec<u8>,
     ) -> Result<bool, SyncError> {
+        // The npm module bounds each peer's reassembly only (see `max_reassembly_bytes`).
         let max = self.config.limits.max_state_bytes;
+        #[cfg(not(small_code))]
+        let max = max.min(self.config.max_reassembly_bytes);
+        #[cfg(not(small_code))]
+        self.make_room(from, id, bytes.len());
+        #[cfg(not(small_code))]
+        let now = self.now;
         let refuse = |stats: &mut SyncStats, source: DecodeError| {
             stats.decode_errors += 1;
             SyncError::Decode { peer: from, source }
@@ -714,6 +721,10 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
         reassembly
             .insert(offset, bytes, max)
             .map_err(|e| refuse(&mut self.stats, e))?;
+        #[cfg(not(small_code))]
+        {
+            reassembly.at = now;
+        }
         let Some(payload) = reassembly.complete() else {
             return Ok(false);
         };
@@ -723,6 +734,45 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
             .map_err(|e| refuse(&mut self.stats, e))?;
         self.observe_clock(from, outcome.max_timestamp)?;
         Ok(self.apply_remote(from, id.full, id.seq, value))
+    }
+
+    /// Drops other peers' partial payloads, least recently advanced first, until `n` more
+    /// bytes of payload `id` from `from` keep every reassembly within
+    /// [`SyncConfig::max_reassembly_bytes`] (a partial payload of `from`'s other than `id` is
+    /// about to be replaced, so it does not count).
+    #[cfg(not(small_code))]
+    fn make_room(&mut self, from: ReplicaId, id: ChunkId, n: usize) {
+        let cap = self.config.max_reassembly_bytes;
+        loop {
+            if self.reassembling(Some((from, id))).saturating_add(n) <= cap {
+                return;
+            }
+            let oldest = self
+                .peers
+                .iter()
+                .filter(|(id, p)| **id != from && p.reassembly.is_some())
+                .min_by_key(|(_, p)| p.reassembly.as_ref().map(|r| r.at))
+                .map(|(id, _)| *id);
+            let Some(peer) = oldest.and_then(|id| self.peers.get_mut(&id)) else {
+                // Only `from`'s own: its payload is within the cap, so its chunks fit.
+                return;
+            };
+            peer.reassembly = None;
+            self.stats.reassemblies_dropped += 1;
+        }
+    }
+
+    /// Bytes of chunked payloads being reassembled, all peers together; with `replacing`
+    /// `(peer, id)`, not counting a partial payload of `peer`'s other than `id` (a chunk of
+    /// `id` is about to replace it).
+    #[cfg(not(small_code))]
+    fn reassembling(&self, replacing: Option<(ReplicaId, ChunkId)>) -> usize {
+        self.peers
+            .iter()
+            .filter_map(|(p, peer)| peer.reassembly.as_ref().map(|r| (*p, r)))
+            .filter(|(p, r)| replacing.is_none_or(|(from, id)| *p != from || r.id == id))
+            .map(|(_, r)| r.filled())
+            .sum()
     }
 
     /// Joins a received delta-group or state, buffering only its new part, and acknowledges it.
@@ -992,6 +1042,10 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
         let mut stats = self.stats.clone();
         stats.buffered_deltas = self.buffer.len();
         stats.buffered_bytes = self.buffer.bytes();
+        #[cfg(not(small_code))]
+        {
+            stats.reassembly_bytes = self.reassembling(None);
+        }
         stats.peers = self
             .peers
             .iter()
@@ -1342,5 +1396,28 @@ mod tests {
                 seq: 0
             })
         );
+    }
+
+    /// A closed session drops the payload its peer was sending in chunks, shows the peer not
+    /// connected, and keeps what it acknowledged; the peer is greeted again when it is back.
+    #[test]
+    fn a_closed_session_drops_its_partial_payload_and_keeps_its_acks() {
+        let (mut a, mut b) = pair();
+        bump(&mut a, 1);
+        exchange(&mut a, &mut b, &mut || false);
+        let acked = |e: &SyncEngine<GCounter>| e.stats().peers[0].acked;
+        assert_eq!(acked(&a), Some(1));
+        let frames = message::chunks(true, 1, &[7; 100], 40);
+        assert_eq!(a.receive(r(2), &frames[0]), Ok(false));
+        assert_eq!(a.stats().reassembly_bytes, 40);
+        a.session_closed(r(2));
+        let stats = a.stats();
+        assert_eq!(stats.reassembly_bytes, 0);
+        assert!(!stats.peers[0].connected);
+        assert_eq!(acked(&a), Some(1));
+        while a.poll_transmit().is_some() {}
+        a.connect(r(2));
+        let hello = a.poll_transmit().expect("a hello on reconnect");
+        assert_eq!(hello.bytes[3], 0x01);
     }
 }

@@ -100,6 +100,10 @@ pub(crate) struct Reassembly {
     /// Received chunks by offset, non-overlapping.
     chunks: BTreeMap<usize, Vec<u8>>,
     filled: usize,
+    /// When a chunk last arrived (tick time, ms): the least recently advanced reassembly is
+    /// the first dropped to make room.
+    #[cfg(not(small_code))]
+    pub(crate) at: u64,
 }
 
 impl Reassembly {
@@ -114,6 +118,8 @@ impl Reassembly {
             total,
             chunks: BTreeMap::new(),
             filled: 0,
+            #[cfg(not(small_code))]
+            at: 0,
         })
     }
 
@@ -141,6 +147,12 @@ impl Reassembly {
         self.filled += bytes.len();
         self.chunks.insert(start, bytes);
         Ok(())
+    }
+
+    /// The payload bytes received so far.
+    #[cfg(not(small_code))]
+    pub(crate) fn filled(&self) -> usize {
+        self.filled
     }
 
     /// The whole payload once every byte arrived, checked against the digest.

@@ -141,6 +141,12 @@ pub struct SyncStats {
     pub drift_rejections: u64,
     /// Deltas dropped from the buffer by its cap.
     pub evictions: u64,
+    /// Partial chunked payloads dropped to keep all peers' reassemblies under
+    /// [`SyncConfig::max_reassembly_bytes`](crate::SyncConfig) (their senders resend them).
+    pub reassemblies_dropped: u64,
+    /// Bytes of chunked payloads being reassembled now, all peers together (not counted in
+    /// the npm module).
+    pub reassembly_bytes: usize,
     /// History-free reconciliation rounds.
     pub rounds: Rounds,
     /// Times this replica found its id reused (a peer had seen events of it that it never

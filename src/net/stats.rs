@@ -4,7 +4,7 @@ use crate::auth::AuthError;
 use crate::net::NetError;
 
 /// Connections refused or closed, by reason.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
 #[non_exhaustive]
 pub struct Refusals {
     /// Not a hello: garbage or another protocol.
@@ -79,8 +79,9 @@ impl Refusals {
     }
 }
 
-/// A snapshot of a [`Network`](crate::Network)'s counters.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// A snapshot of a [`Network`](crate::Network)'s counters; it serializes with serde, as
+/// [`SyncStats`](crate::SyncStats) does.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
 #[non_exhaustive]
 pub struct NetStats {
     /// Connections that completed the handshake (both directions).

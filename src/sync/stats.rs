@@ -3,7 +3,7 @@
 use crate::id::ReplicaId;
 
 /// Messages and bytes of one kind.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Count {
     /// Frames.
     pub messages: u64,
@@ -19,7 +19,7 @@ impl Count {
 }
 
 /// Traffic in one direction, by frame kind.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
 #[non_exhaustive]
 pub struct Traffic {
     /// Session openings.
@@ -59,7 +59,7 @@ impl Traffic {
 }
 
 /// Full-state transfers, by the reason the delta buffer could not serve the peer.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
 #[non_exhaustive]
 pub struct FullStates {
     /// A peer that never acknowledged anything, after the buffer was collected.
@@ -84,7 +84,7 @@ impl FullStates {
 }
 
 /// Reconciliation rounds, by outcome.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
 #[non_exhaustive]
 pub struct Rounds {
     /// Rounds started.
@@ -100,7 +100,7 @@ pub struct Rounds {
 }
 
 /// What the engine knows of one peer.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 #[non_exhaustive]
 pub struct PeerStats {
     /// The peer.
@@ -120,7 +120,20 @@ pub struct PeerStats {
 }
 
 /// A snapshot of the engine's counters ([`SyncEngine::stats`](crate::SyncEngine::stats)).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// It serializes with serde (field names as here, replica ids as UUID strings in
+/// human-readable formats), for a dashboard or a log line.
+///
+/// # Examples
+/// ```
+/// use deltacrdt::{GCounter, Hlc, ReplicaId, SyncEngine};
+/// let mut engine = SyncEngine::<GCounter>::new(Hlc::builder(ReplicaId::from_u128(1)).build()?);
+/// engine.connect(ReplicaId::from_u128(2));
+/// let json = serde_json::to_value(engine.stats())?;
+/// assert_eq!(json["full_states"]["new_peer"], 0);
+/// assert_eq!(json["peers"][0]["peer"], "00000000-0000-0000-0000-000000000002");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
 #[non_exhaustive]
 pub struct SyncStats {
     /// Frames sent, by kind.

@@ -83,8 +83,11 @@ pub enum StoreError {
         detail: String,
     },
     /// The store is open elsewhere (another process or handle).
-    #[error("the store is already open")]
-    Locked,
+    #[error("the store {} is already open (another process or handle)", path.display())]
+    Locked {
+        /// The store's file.
+        path: std::path::PathBuf,
+    },
     /// Any other I/O error of the operating system.
     #[error("I/O error ({kind:?}): {detail}")]
     Io {
@@ -102,6 +105,29 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// This error, naming `path`, the file or directory it concerns (an I/O error's message
+    /// is prefixed with it; a lock error carries it).
+    #[must_use]
+    pub fn at(self, path: &std::path::Path) -> Self {
+        let named = |detail: String| format!("{}: {detail}", path.display());
+        match self {
+            Self::PermissionDenied { detail } => Self::PermissionDenied {
+                detail: named(detail),
+            },
+            Self::DiskFull { detail } => Self::DiskFull {
+                detail: named(detail),
+            },
+            Self::Io { kind, detail } => Self::Io {
+                kind,
+                detail: named(detail),
+            },
+            Self::Locked { .. } => Self::Locked {
+                path: path.to_path_buf(),
+            },
+            other => other,
+        }
+    }
+
     /// Maps an I/O error to its typed variant (permission, full disk, other).
     pub fn from_io(err: &std::io::Error) -> Self {
         use std::io::ErrorKind;

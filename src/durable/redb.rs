@@ -61,9 +61,15 @@ impl RedbStore {
     /// # Errors
     /// A [`StoreError`]: permission, I/O, a file redb finds corrupt
     /// ([`StoreError::Corrupt`]) or of a newer format ([`StoreError::UnsupportedVersion`]),
-    /// or a file open elsewhere ([`StoreError::Locked`]).
+    /// or a file open elsewhere ([`StoreError::Locked`]). Errors of the file system name
+    /// `path` ([`StoreError::at`]).
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
         let path = path.as_ref().to_path_buf();
+        Self::open_at(&path).map_err(|e| e.at(&path))
+    }
+
+    fn open_at(path: &Path) -> Result<Self, StoreError> {
+        let path = path.to_path_buf();
         let io = |e: std::io::Error| StoreError::from_io(&e);
         let exists = path.try_exists().map_err(io)?;
         if !exists {
@@ -102,7 +108,7 @@ impl RedbStore {
     /// As [`open`](Self::open), and the directory's creation.
     pub fn open_dir(dir: impl AsRef<Path>) -> Result<Self, StoreError> {
         let dir = dir.as_ref();
-        std::fs::create_dir_all(dir).map_err(|e| StoreError::from_io(&e))?;
+        std::fs::create_dir_all(dir).map_err(|e| StoreError::from_io(&e).at(dir))?;
         Self::open(dir.join(FILE_NAME))
     }
 
@@ -326,7 +332,10 @@ fn map(err: impl Into<redb::Error>) -> StoreError {
             found,
             supported: REDB_FILE_FORMAT,
         },
-        redb::Error::DatabaseAlreadyOpen => StoreError::Locked,
+        // The path is filled in by `open`, the only call that meets this error.
+        redb::Error::DatabaseAlreadyOpen => StoreError::Locked {
+            path: PathBuf::new(),
+        },
         redb::Error::PreviousIo => StoreError::Poisoned,
         other => StoreError::Corrupt {
             what: format!("database: {other}"),

@@ -197,3 +197,24 @@ fn a_file_that_is_no_database_is_refused() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// Errors of the file system name the store's path: a store open twice (the message used to
+/// say only "the store is already open"), and a directory where the file should be.
+#[test]
+fn file_system_errors_name_the_store_path() {
+    let dir = scratch("named");
+    let path = dir.join("store.redb");
+    let _first = RedbStore::open(&path).expect("open");
+    let e = RedbStore::open(&path).unwrap_err();
+    assert_eq!(e, StoreError::Locked { path: path.clone() });
+    assert!(e.to_string().contains(&*path.to_string_lossy()), "{e}");
+    let e = RedbStore::open(&dir).unwrap_err();
+    assert!(e.to_string().contains(&*dir.to_string_lossy()), "{e}");
+    let under_a_file = path.join("sub");
+    let e = RedbStore::open_dir(&under_a_file).unwrap_err();
+    assert!(
+        e.to_string().contains(&*under_a_file.to_string_lossy()),
+        "{e}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}

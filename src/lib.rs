@@ -48,7 +48,7 @@ pub use error::Error;
 pub use id::{InvalidReplicaId, ReplicaId};
 pub use lattice::{Delta, Lattice};
 #[cfg(feature = "tokio")]
-pub use net::{Backoff, NetConfig, NetError, NetStats, Network, Refusals, SyncNode};
+pub use net::{Backoff, DialFailures, NetConfig, NetError, NetStats, Network, Refusals, SyncNode};
 #[cfg(feature = "sync")]
 pub use sync::{
     Count, FullStates, MemoryNetwork, MemoryTransport, PeerStats, PumpError, Pumped, Replica,

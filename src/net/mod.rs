@@ -18,4 +18,4 @@ pub use config::NetConfig;
 pub use error::NetError;
 pub use network::Network;
 pub use node::SyncNode;
-pub use stats::{NetStats, Refusals};
+pub use stats::{DialFailures, NetStats, Refusals};

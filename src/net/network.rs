@@ -423,6 +423,9 @@ async fn dial_loop(shared: Arc<Shared>, target: Target) {
         config.max_backoff,
         u64::from_le_bytes(seed),
     );
+    // Whether a failure of this dialer was warned about since it last connected: one warning
+    // per streak of failures, the rest at debug (the dialer retries with backoff for ever).
+    let mut warned = false;
     while !shared.cancel.is_cancelled() {
         shared.with(|s| s.stats.dials += 1);
         let link = tokio::select! {
@@ -436,12 +439,20 @@ async fn dial_loop(shared: Arc<Shared>, target: Target) {
                 connection::run(shared, sink, frames, (Role::Initiator, None), remote).await
             }
             Err(e) => {
-                debug!(%target, error = %e, "dial failed");
+                let worth = shared.with(|s| s.stats.dial_failures.count(&e));
+                if worth && !std::mem::replace(&mut warned, true) {
+                    warn!(%target, error = %e, "dial failed; retrying with backoff (further failures logged at debug until it connects)");
+                } else {
+                    debug!(%target, error = %e, "dial failed");
+                }
                 Ended::Failed
             }
         };
         match established {
-            Ended::Served => backoff.reset(),
+            Ended::Served => {
+                backoff.reset();
+                warned = false;
+            }
             Ended::Failed => {}
             Ended::Duplicate(peer) => {
                 // The target is a peer we are already connected to (it dialed us, or another

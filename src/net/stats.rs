@@ -79,6 +79,47 @@ impl Refusals {
     }
 }
 
+/// Our dials that failed before a connection was made, by reason.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
+pub struct DialFailures {
+    /// The remote refused the connection (nothing listens there: a peer that is down).
+    pub refused: u64,
+    /// The address or URL is malformed or does not resolve, or names a scheme this build
+    /// cannot dial (`wss://` needs TLS, which the network does not have).
+    pub address: u64,
+    /// The connection (or the WebSocket upgrade) did not complete within the handshake timeout.
+    pub timeout: u64,
+    /// Anything else (unreachable network, reset, a WebSocket protocol error).
+    pub other: u64,
+}
+
+impl DialFailures {
+    /// All reasons together.
+    #[must_use]
+    pub fn total(&self) -> u64 {
+        self.refused + self.address + self.timeout + self.other
+    }
+
+    /// Counts `err`; returns whether it is worth a warning (a malformed address is; a peer
+    /// that is down is not).
+    pub(super) fn count(&mut self, err: &NetError) -> bool {
+        use std::io::ErrorKind;
+        use tokio_tungstenite::tungstenite::Error as Ws;
+        let (slot, worth) = match err {
+            NetError::Io(e) if e.kind() == ErrorKind::ConnectionRefused => {
+                (&mut self.refused, false)
+            }
+            NetError::Io(e) if e.kind() == ErrorKind::InvalidInput => (&mut self.address, true),
+            NetError::WebSocket(e) if matches!(**e, Ws::Url(_)) => (&mut self.address, true),
+            NetError::HandshakeTimeout(_) => (&mut self.timeout, true),
+            _ => (&mut self.other, true),
+        };
+        *slot += 1;
+        worth
+    }
+}
+
 /// A snapshot of a [`Network`](crate::Network)'s counters; it serializes with serde, as
 /// [`SyncStats`](crate::SyncStats) does.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
@@ -92,6 +133,8 @@ pub struct NetStats {
     pub handshaking: usize,
     /// Dial attempts (successful or not).
     pub dials: u64,
+    /// Dials that failed before a connection was made, by reason.
+    pub dial_failures: DialFailures,
     /// Connections refused or closed on error, by reason.
     pub refused: Refusals,
     /// Frames dropped because the peer's outbound queue was full.

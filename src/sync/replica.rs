@@ -95,6 +95,35 @@ pub trait Replica {
         f: impl FnOnce(&mut Self::State, &mut Hlc) -> Result<Delta<Self::State>, E>,
     ) -> Result<u64, UpdateError<E, Self::Error>>;
 
+    /// [`update`](Self::update) with a mutation that cannot fail (one that returns its delta,
+    /// as [`GCounter::increment`](crate::GCounter::increment) does): no `Result` around `f`.
+    ///
+    /// ```
+    /// use deltacrdt::{GCounter, Hlc, Replica, ReplicaId, SyncEngine};
+    /// let me = ReplicaId::from_u128(1);
+    /// let mut engine = SyncEngine::<GCounter>::new(Hlc::builder(me).build()?);
+    /// let seq = engine.edit(|c, _| c.increment(me, 2))?;
+    /// assert_eq!((seq, engine.state().value()), (1, 2));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// The replica's ([`UpdateError::Replica`]'s meaning): a durable replica applied the
+    /// change in memory but could not commit it. Never for a [`SyncEngine`].
+    fn edit(
+        &mut self,
+        f: impl FnOnce(&mut Self::State, &mut Hlc) -> Delta<Self::State>,
+    ) -> Result<u64, Self::Error>
+    where
+        Self: Sized,
+    {
+        match self.update(|state, hlc| Ok::<_, Infallible>(f(state, hlc))) {
+            Ok(seq) => Ok(seq),
+            Err(UpdateError::Edit(never)) => match never {},
+            Err(UpdateError::Replica(err)) => Err(err),
+        }
+    }
+
     /// The sequence number up to which everything survives a crash: a durable replica's
     /// on-disk one, 0 for a [`SyncEngine`] (nothing does).
     fn durable_seq(&self) -> u64;

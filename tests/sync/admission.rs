@@ -1,5 +1,6 @@
 //! Admission control on loopback: a flood of connections that never finish the handshake,
-//! while an honest peer restarts and rejoins and the flooded node dials out.
+//! while an honest peer restarts and rejoins and the flooded node dials out; and our own dials
+//! that fail, counted by reason and warned about once per dialer.
 #![allow(clippy::unwrap_used, reason = "tests")]
 
 use std::sync::Arc;
@@ -132,5 +133,43 @@ async fn a_handshake_flood_locks_out_neither_a_restarting_peer_nor_our_own_dials
     a.shutdown().await;
     b.shutdown().await;
     c.shutdown().await;
+    Ok(())
+}
+
+/// A malformed address, a `wss://` URL (this build has no TLS) and a port nothing listens on:
+/// each dialer retries with backoff for ever, every failure is counted by reason, and the
+/// log gets one warning per dialer with a bad address, none for the peer that is down. (A
+/// bad address used to fail silently: a debug line per retry, nothing counted.)
+#[tokio::test(flavor = "current_thread")]
+async fn failed_dials_are_counted_by_reason_and_warned_once_per_dialer() -> TestResult {
+    let warnings = Arc::new(AtomicU64::new(0));
+    let subscriber = tracing_subscriber::registry().with(Warnings(Arc::clone(&warnings)));
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let down = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0")?;
+        l.local_addr()?
+    };
+    // Something listens here (the OS completes the TCP handshake), so the wss dialer gets as
+    // far as the TLS it does not have.
+    let open = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let net = Network::new(id(1), config());
+    net.dial_tcp("not an address");
+    net.dial_ws(format!("wss://{}/", open.local_addr()?));
+    net.dial_tcp(down.to_string());
+    let counted = within(Duration::from_secs(10), || {
+        let f = net.stats().dial_failures;
+        f.address >= 6 && f.refused >= 3
+    })
+    .await;
+    let stats = net.stats();
+    assert!(counted, "{:?}", stats.dial_failures);
+    assert_eq!(stats.dial_failures.total(), stats.dials, "{stats:?}");
+    assert_eq!(
+        warnings.load(Ordering::Relaxed),
+        2,
+        "{:?}",
+        stats.dial_failures
+    );
+    net.shutdown().await;
     Ok(())
 }

@@ -53,5 +53,13 @@ done
 echo '{"type":"commonjs"}' > "$here/pkg/node/package.json"
 echo '{"type":"module"}' > "$here/pkg/node/snippets/package.json"
 
+# One set of types for every entry (entry/ gives Node the web build's `init`/`initSync`), as
+# .d.mts for `import` and .d.cts for `require` (TypeScript's node16/nodenext resolution reads
+# the module kind from the extension), without `[Symbol.dispose]`, which needs
+# `lib: esnext.disposable` (TS2550 under es2022): `free()` does the same.
+mkdir -p "$here/pkg/types"
+grep -v '\[Symbol.dispose\]' "$here/pkg/web/deltacrdt_wasm.d.ts" > "$here/pkg/types/deltacrdt.d.ts"
+for ext in mts cts; do cp "$here/pkg/types/deltacrdt.d.ts" "$here/pkg/types/deltacrdt.d.$ext"; done
+
 f="$here/pkg/web/deltacrdt_wasm_bg.wasm"
 echo "wasm size: raw $(stat -c %s "$wasm") B from cargo, $(stat -c %s "$f") B optimised, $(gzip -9c "$f" | wc -c) B gzipped"

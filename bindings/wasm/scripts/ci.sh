@@ -43,7 +43,9 @@ t cargo build --release --features tokio,redb --example p2p
 
 # 5. Tests: Node (every API method, hostile input, convergence, golden interop), types, browser.
 (cd "$here" && t node --test test/*.test.mjs)
-(cd "$here" && t node_modules/.bin/tsc --noEmit -p types)
+for types in types types/node16 types/nodenext; do
+  (cd "$here" && t node_modules/.bin/tsc --noEmit -p "$types")
+done
 (cd "$here" && SHOT="$root/target/wasm-demo-screenshot.png" t node demo/e2e.mjs)
 # Interop on loopback: the page dials a native peer over WebSocket (AuthChannel handshake),
 # edits on both sides converge across two native peers, and a wrong key is refused.

@@ -1,0 +1,10 @@
+// Type-checked under node16 and nodenext resolution (tsc --noEmit -p types/node16, never run):
+// the package imported by its name from an ES module, as the README shows.
+import init, { Doc, type JsonValue } from 'deltacrdt-wasm';
+
+export async function esm(): Promise<JsonValue> {
+  await init();
+  const doc = new Doc();
+  doc.counter('likes').increment(2);
+  return doc.toJSON();
+}

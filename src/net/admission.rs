@@ -1,6 +1,7 @@
 //! Admission of inbound connections before they authenticate: a bounded table of handshakes
 //! in progress, in total and per source address, where a newcomer over a bound pushes out the
-//! oldest instead of being refused.
+//! oldest instead of being refused (each connection holds its place through
+//! [`Admission`](super::shared::Admission)).
 //!
 //! A peer that holds connections open without finishing the handshake (a flood, a slowloris)
 //! can then fill the table only with connections that keep being pushed out, while an honest
@@ -10,11 +11,8 @@
 
 use std::collections::VecDeque;
 use std::net::IpAddr;
-use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
-
-use super::shared::Shared;
 
 /// One inbound connection still handshaking.
 #[derive(Debug)]
@@ -35,7 +33,7 @@ impl Handshakes {
     /// Admits a connection from `address`, pushing out the oldest handshake from that address
     /// if it has `per_address` already, then the oldest of all if `max` are waiting. Returns
     /// its id, its push-out signal and how many were pushed out.
-    fn admit(
+    pub(super) fn admit(
         &mut self,
         address: IpAddr,
         (max, per_address): (usize, usize),
@@ -66,7 +64,8 @@ impl Handshakes {
         (self.next_id, token, pushed)
     }
 
-    fn leave(&mut self, id: u64) {
+    /// The handshake `id` is over (finished, failed or pushed out).
+    pub(super) fn leave(&mut self, id: u64) {
         if let Some(at) = self.waiting.iter().position(|w| w.id == id) {
             self.waiting.remove(at);
         }
@@ -75,47 +74,6 @@ impl Handshakes {
     /// Handshakes in progress.
     pub(super) fn len(&self) -> usize {
         self.waiting.len()
-    }
-}
-
-/// An inbound connection's place among the handshakes in progress; given up when dropped
-/// (the handshake finished, failed or was pushed out).
-#[derive(Debug)]
-pub(super) struct Admission {
-    shared: Arc<Shared>,
-    id: u64,
-    pushed_out: CancellationToken,
-}
-
-impl Admission {
-    /// Admits a connection from `address` (see [`Handshakes::admit`]); pushed-out handshakes
-    /// are counted in [`Refusals::pushed_out`](crate::Refusals).
-    pub(super) fn new(shared: &Arc<Shared>, address: IpAddr) -> Self {
-        let limits = (
-            shared.config.max_handshakes,
-            shared.config.max_handshakes_per_address,
-        );
-        let (id, pushed_out) = shared.with(|s| {
-            let (id, token, pushed) = s.handshakes.admit(address, limits);
-            s.stats.refused.pushed_out += pushed;
-            (id, token)
-        });
-        Self {
-            shared: Arc::clone(shared),
-            id,
-            pushed_out,
-        }
-    }
-
-    /// Completes when a newer connection pushed this one out.
-    pub(super) async fn pushed_out(&self) {
-        self.pushed_out.cancelled().await;
-    }
-}
-
-impl Drop for Admission {
-    fn drop(&mut self) {
-        self.shared.with(|s| s.handshakes.leave(self.id));
     }
 }
 

@@ -8,9 +8,8 @@ use tokio::time::timeout;
 use tracing::{debug, info};
 
 use super::NetError;
-use super::admission::Admission;
 use super::link::{FrameSink, FrameStream};
-use super::shared::Shared;
+use super::shared::{Admission, Shared};
 use crate::auth::{Handshake, NONCE_LEN, Role, Session};
 use crate::id::ReplicaId;
 

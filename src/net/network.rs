@@ -12,10 +12,9 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{debug, warn};
 
-use super::admission::Admission;
 use super::connection::{self, Ended};
 use super::link::{self, FrameSink, FrameStream};
-use super::shared::{Shared, State};
+use super::shared::{Admission, Shared, State};
 use super::{Backoff, NetConfig, NetError, NetStats};
 use crate::auth::Role;
 use crate::id::ReplicaId;

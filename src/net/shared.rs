@@ -2,7 +2,8 @@
 //! counters, and the connection slots. The `Network` handle and every connection task hold it.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Mutex, PoisonError};
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
 use tokio::sync::{Notify, mpsc};
@@ -159,5 +160,46 @@ impl Shared {
     /// The codec limit: a frame plus its auth tag.
     pub(super) fn max_wire_frame(&self) -> usize {
         self.config.max_frame_bytes + TAG_LEN
+    }
+}
+
+/// An inbound connection's place among the handshakes in progress; given up when dropped
+/// (the handshake finished, failed or was pushed out).
+#[derive(Debug)]
+pub(super) struct Admission {
+    shared: Arc<Shared>,
+    id: u64,
+    pushed_out: CancellationToken,
+}
+
+impl Admission {
+    /// Admits a connection from `address` (see `Handshakes::admit`); pushed-out handshakes
+    /// are counted in [`Refusals::pushed_out`](crate::Refusals).
+    pub(super) fn new(shared: &Arc<Shared>, address: IpAddr) -> Self {
+        let limits = (
+            shared.config.max_handshakes,
+            shared.config.max_handshakes_per_address,
+        );
+        let (id, pushed_out) = shared.with(|s| {
+            let (id, token, pushed) = s.handshakes.admit(address, limits);
+            s.stats.refused.pushed_out += pushed;
+            (id, token)
+        });
+        Self {
+            shared: Arc::clone(shared),
+            id,
+            pushed_out,
+        }
+    }
+
+    /// Completes when a newer connection pushed this one out.
+    pub(super) async fn pushed_out(&self) {
+        self.pushed_out.cancelled().await;
+    }
+}
+
+impl Drop for Admission {
+    fn drop(&mut self) {
+        self.shared.with(|s| s.handshakes.leave(self.id));
     }
 }

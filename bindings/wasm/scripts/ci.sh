@@ -53,4 +53,5 @@ done
 
 # 6. Report: sizes and instantiate time in Node (the e2e printed Chromium's).
 node "$here/scripts/measure.mjs"
+node "$here/scripts/pack-report.mjs"
 echo "wasm package CI step: $((SECONDS - start)) s"

@@ -64,12 +64,11 @@ impl RedbStore {
     /// or a file open elsewhere ([`StoreError::Locked`]). Errors of the file system name
     /// `path` ([`StoreError::at`]).
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
-        let path = path.as_ref().to_path_buf();
-        Self::open_at(&path).map_err(|e| e.at(&path))
+        let path = path.as_ref();
+        Self::open_at(path.to_path_buf()).map_err(|e| e.at(path))
     }
 
-    fn open_at(path: &Path) -> Result<Self, StoreError> {
-        let path = path.to_path_buf();
+    fn open_at(path: PathBuf) -> Result<Self, StoreError> {
         let io = |e: std::io::Error| StoreError::from_io(&e);
         let exists = path.try_exists().map_err(io)?;
         if !exists {

@@ -1,5 +1,5 @@
 //! What a network's tasks share: its configuration, its sessions and their queues, its
-//! counters, and the connection slots. The `Network` handle and every connection task hold it.
+//! counters, and the handshakes in progress. The `Network` handle and every connection task hold it.
 
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;

@@ -743,21 +743,22 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
     #[cfg(not(small_code))]
     fn make_room(&mut self, from: ReplicaId, id: ChunkId, n: usize) {
         let cap = self.config.max_reassembly_bytes;
-        loop {
-            if self.reassembling(Some((from, id))).saturating_add(n) <= cap {
-                return;
-            }
+        let mut held = self.reassembling(Some((from, id)));
+        while held.saturating_add(n) > cap {
             let oldest = self
                 .peers
                 .iter()
                 .filter(|(id, p)| **id != from && p.reassembly.is_some())
                 .min_by_key(|(_, p)| p.reassembly.as_ref().map(|r| r.at))
                 .map(|(id, _)| *id);
-            let Some(peer) = oldest.and_then(|id| self.peers.get_mut(&id)) else {
+            let Some(dropped) = oldest
+                .and_then(|id| self.peers.get_mut(&id))
+                .and_then(|peer| peer.reassembly.take())
+            else {
                 // Only `from`'s own: its payload is within the cap, so its chunks fit.
                 return;
             };
-            peer.reassembly = None;
+            held = held.saturating_sub(dropped.filled());
             self.stats.reassemblies_dropped += 1;
         }
     }

@@ -41,6 +41,7 @@ pub(crate) enum FrameKind {
     Sketch = 0x07,
     Verdict = 0x08,
     Digest = 0x09,
+    Holds = 0x0a,
     Value = 0x10,
 }
 
@@ -56,6 +57,7 @@ impl FrameKind {
             0x07 => Self::Sketch,
             0x08 => Self::Verdict,
             0x09 => Self::Digest,
+            0x0a => Self::Holds,
             0x10 => Self::Value,
             _ => return None,
         })
@@ -72,6 +74,7 @@ impl FrameKind {
             Self::Sketch => "sketch",
             Self::Verdict => "verdict",
             Self::Digest => "digest",
+            Self::Holds => "holds",
             Self::Value => "value",
         }
     }

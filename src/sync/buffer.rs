@@ -8,11 +8,47 @@ use super::message;
 use crate::id::ReplicaId;
 use crate::lattice::Lattice;
 
+/// Where a buffered delta came from: what shipping it to a peer decides on.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Source {
+    /// The peer it came from (`None`: a local mutation).
+    pub(crate) origin: Option<ReplicaId>,
+    /// The origin's sequence number its message ended at (`None`: a local mutation, or a
+    /// delta resumed from a log): a peer that holds the origin's state at that number holds
+    /// this delta (see `relay`).
+    #[cfg(feature = "reconcile")]
+    pub(crate) via: Option<u64>,
+    /// When it was buffered (tick time, ms).
+    #[cfg(feature = "reconcile")]
+    pub(crate) at: u64,
+}
+
+impl Source {
+    /// A delta that came from `origin` (`None`: a local mutation), of unknown sequence.
+    pub(crate) fn of(origin: Option<ReplicaId>) -> Self {
+        Self {
+            origin,
+            ..Self::default()
+        }
+    }
+}
+
+/// What [`DeltaBuffer::interval`] does with one entry for a peer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Step {
+    /// Put it in the interval.
+    Ship,
+    /// Leave it out: the peer has it.
+    Skip,
+    /// End the interval before it (it is held back for now).
+    #[cfg(feature = "reconcile")]
+    Stop,
+}
+
 #[derive(Debug)]
 struct Entry<T> {
     delta: T,
-    /// The peer it came from (`None`: a local mutation).
-    origin: Option<ReplicaId>,
+    source: Source,
     /// Its encoded size, as the caps count it.
     bytes: usize,
     /// The delta's payload encoding (`message::payload`), made the first time it is needed
@@ -87,12 +123,12 @@ impl<T: Lattice + Serialize> DeltaBuffer<T> {
     }
 
     /// Appends the delta of sequence number [`end`](Self::end).
-    pub(crate) fn push(&mut self, delta: T, origin: Option<ReplicaId>) {
+    pub(crate) fn push(&mut self, delta: T, source: Source) {
         let bytes = encoded_len(&delta);
         self.bytes += bytes;
         self.entries.push_back(Entry {
             delta,
-            origin,
+            source,
             bytes,
             payload: None,
         });
@@ -142,7 +178,7 @@ impl<T: Lattice + Serialize> DeltaBuffer<T> {
                 .iter()
                 .enumerate()
                 .skip(offset)
-                .map(move |(i, e)| (self.start + i as u64, &e.delta, e.origin)),
+                .map(move |(i, e)| (self.start + i as u64, &e.delta, e.source.origin)),
         )
     }
 
@@ -163,50 +199,64 @@ impl<T: Lattice + Serialize> DeltaBuffer<T> {
                 .enumerate()
                 .skip(offset)
                 .map(move |(i, e)| {
-                    let origin = e.origin;
+                    let origin = e.source.origin;
                     let (delta, payload) = e.parts();
                     (start + i as u64, delta, payload, origin)
                 }),
         )
     }
 
-    /// The delta-interval `⊔ D[from..end)`, skipping entries that came from `skip` (no
-    /// back-propagation). `None` if `from` is below [`start`](Self::start) (the buffer no
-    /// longer reaches back) — the caller then sends the full state. A single entry comes as
-    /// its payload, encoded the first time and then reused, however many peers it goes to.
+    /// The delta-interval `⊔ D[from..upto)` of the entries `decide` ships, and `upto`: the
+    /// end of the buffer, or the first entry `decide` stops at (entries skipped are ones the
+    /// peer has: the delta that came from it, no back-propagation). `None` if `from` is below
+    /// [`start`](Self::start) (the buffer no longer reaches back) — the caller then sends the
+    /// full state. A single entry comes as its payload, encoded the first time and then
+    /// reused, however many peers it goes to.
     pub(crate) fn interval(
         &mut self,
         from: u64,
-        skip: Option<ReplicaId>,
-    ) -> Option<Interval<'_, T>> {
+        mut decide: impl FnMut(&Source) -> Step,
+    ) -> Option<(Interval<'_, T>, u64)> {
         let offset = usize::try_from(from.checked_sub(self.start)?).ok()?;
-        let mut entries = self
-            .entries
-            .iter_mut()
-            .skip(offset)
-            .filter(|e| skip.is_none() || e.origin != skip);
-        let Some(first) = entries.next() else {
-            return Some(Interval::Empty);
-        };
-        let Some(second) = entries.next() else {
-            let (delta, payload) = first.parts();
-            if payload.is_empty() {
-                return Some(Interval::Group(delta.clone()));
+        #[allow(unused_mut, reason = "only relaying stops an interval early")]
+        let mut upto = self.end();
+        let mut shipped = Vec::new();
+        for (i, e) in self.entries.iter().enumerate().skip(offset) {
+            match decide(&e.source) {
+                Step::Ship => shipped.push(i),
+                Step::Skip => {}
+                #[cfg(feature = "reconcile")]
+                Step::Stop => {
+                    upto = self.start + i as u64;
+                    break;
+                }
             }
-            return Some(Interval::One(payload));
-        };
-        let mut group = first.delta.clone();
-        group.join_delta_group(second.delta.clone());
-        for entry in entries {
-            group.join_delta_group(entry.delta.clone());
         }
-        Some(Interval::Group(group))
+        let interval = match shipped[..] {
+            [] => Interval::Empty,
+            [one] => {
+                let (delta, payload) = self.entries.get_mut(one)?.parts();
+                if payload.is_empty() {
+                    Interval::Group(delta.clone())
+                } else {
+                    Interval::One(payload)
+                }
+            }
+            [first, ref rest @ ..] => {
+                let mut group = self.entries.get(first)?.delta.clone();
+                for &i in rest {
+                    group.join_delta_group(self.entries.get(i)?.delta.clone());
+                }
+                Interval::Group(group)
+            }
+        };
+        Some((interval, upto))
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{DeltaBuffer, Interval};
+    use super::{DeltaBuffer, Interval, Source, Step};
     use crate::crdt::GCounter;
     use crate::id::ReplicaId;
     use crate::sync::message;
@@ -223,6 +273,25 @@ mod tests {
         })
     }
 
+    /// Leaves out what came from `skip`, as back-propagation does.
+    fn skipping(skip: Option<ReplicaId>) -> impl FnMut(&Source) -> Step {
+        move |s| {
+            if skip.is_some() && s.origin == skip {
+                Step::Skip
+            } else {
+                Step::Ship
+            }
+        }
+    }
+
+    fn interval(
+        buffer: &mut DeltaBuffer<GCounter>,
+        from: u64,
+        skip: Option<ReplicaId>,
+    ) -> Option<Interval<'_, GCounter>> {
+        buffer.interval(from, skipping(skip)).map(|(i, _)| i)
+    }
+
     fn delta(replica: u128, by: u64) -> GCounter {
         GCounter::default()
             .increment(ReplicaId::from_u128(replica), by)
@@ -233,24 +302,24 @@ mod tests {
     fn intervals_skip_the_peer_they_came_from() {
         let (me, peer) = (ReplicaId::from_u128(1), ReplicaId::from_u128(2));
         let mut buffer = DeltaBuffer::new(0);
-        buffer.push(delta(1, 1), None);
-        buffer.push(delta(2, 5), Some(peer));
-        buffer.push(delta(3, 7), Some(me));
+        buffer.push(delta(1, 1), Source::of(None));
+        buffer.push(delta(2, 5), Source::of(Some(peer)));
+        buffer.push(delta(3, 7), Source::of(Some(me)));
         assert_eq!(buffer.end(), 3);
-        assert_eq!(value(buffer.interval(0, None)), Some(13));
-        assert_eq!(value(buffer.interval(0, Some(peer))), Some(8));
+        assert_eq!(value(interval(&mut buffer, 0, None)), Some(13));
+        assert_eq!(value(interval(&mut buffer, 0, Some(peer))), Some(8));
         assert!(matches!(
-            buffer.interval(2, Some(peer)),
+            interval(&mut buffer, 2, Some(peer)),
             Some(Interval::One(_))
         ));
-        assert_eq!(value(buffer.interval(2, Some(peer))), Some(7));
+        assert_eq!(value(interval(&mut buffer, 2, Some(peer))), Some(7));
         assert!(matches!(
-            buffer.interval(1, Some(peer)),
+            interval(&mut buffer, 1, Some(peer)),
             Some(Interval::One(_))
         ));
-        assert!(matches!(buffer.interval(3, None), Some(Interval::Empty)));
+        assert!(matches!(interval(&mut buffer, 3, None), Some(Interval::Empty)));
         // A one-delta interval is the payload the delta would be encoded to now.
-        let Some(Interval::One(bytes)) = buffer.interval(2, None) else {
+        let Some(Interval::One(bytes)) = interval(&mut buffer, 2, None) else {
             panic!("one entry");
         };
         assert_eq!(Ok(bytes.to_vec()), message::payload(&delta(3, 7)));
@@ -260,12 +329,12 @@ mod tests {
     fn collection_and_eviction_move_the_start() {
         let mut buffer = DeltaBuffer::new(10);
         for i in 0..5 {
-            buffer.push(delta(1, i + 1), None);
+            buffer.push(delta(1, i + 1), Source::of(None));
         }
         assert_eq!((buffer.start(), buffer.end(), buffer.len()), (10, 15, 5));
         buffer.collect(12);
         assert_eq!((buffer.start(), buffer.len()), (12, 3));
-        assert!(buffer.interval(11, None).is_none()); // no longer reaches back
+        assert!(interval(&mut buffer, 11, None).is_none()); // no longer reaches back
         assert!(buffer.bytes() > 0);
         assert_eq!(buffer.evict(usize::MAX, 1), 2);
         assert_eq!((buffer.start(), buffer.len()), (14, 1));
@@ -279,8 +348,8 @@ mod tests {
     fn entries_since_a_sequence_number_carry_their_number_and_origin() {
         let peer = ReplicaId::from_u128(2);
         let mut buffer = DeltaBuffer::new(4);
-        buffer.push(delta(1, 1), None);
-        buffer.push(delta(2, 5), Some(peer));
+        buffer.push(delta(1, 1), Source::of(None));
+        buffer.push(delta(2, 5), Source::of(Some(peer)));
         let seen: Vec<_> = buffer
             .since(5)
             .map(|it| it.map(|(s, d, o)| (s, d.value(), o)).collect())

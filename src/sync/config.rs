@@ -39,6 +39,13 @@ pub struct SyncConfig {
     /// declaring large payloads cannot hold more than this between them. Not enforced in the
     /// npm module, which bounds each peer's only (it has no room for the code).
     pub max_reassembly_bytes: usize,
+    /// How long a relayed delta waits before it goes to a peer that speaks format minor 2
+    /// and has not said it holds it yet (its holds frame is likely on its way: in a full mesh
+    /// it got the delta from its origin). Past it the delta goes anyway, so rings, sparse
+    /// meshes and links that went down are served by the relays after one hold. 0 never holds
+    /// back (holds frames still spare what a peer said it holds). See the `relay` notes in
+    /// [`SyncEngine`](crate::SyncEngine)'s protocol.
+    pub relay_hold_ms: u64,
     /// Never send a delta back to the peer it came from (BP).
     pub avoid_back_propagation: bool,
     /// Buffer only the part of a received delta that was new (RR).
@@ -73,6 +80,7 @@ impl Default for SyncConfig {
             max_peers: 1_024,
             limits: DecodeLimits::default(),
             max_reassembly_bytes: 512 << 20,
+            relay_hold_ms: 20,
             avoid_back_propagation: true,
             remove_redundant: true,
             repair_after_ms: 30_000,

@@ -31,7 +31,7 @@ use serde::de::DeserializeOwned;
 use siphasher::sip128::{Hasher128, SipHasher24};
 use tracing::warn;
 
-use super::buffer::DeltaBuffer;
+use super::buffer::{DeltaBuffer, Source};
 use super::engine::SyncEngine;
 use super::round::MAX_DISPUTED;
 use crate::causal::dot_store::SEAL;
@@ -104,7 +104,7 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
         }
         for part in again {
             self.state.join(part.clone());
-            self.buffer_delta(part, None);
+            self.buffer_delta(part, Source::of(None));
         }
         self.stats.conflicts += dots.len() as u64;
         let disputed = &mut self.recon.disputed;
@@ -117,7 +117,7 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
         disputed.drain(..excess);
         if !winners.is_empty() {
             let ours = self.state.at_dots(&winners, SEAL);
-            self.buffer_delta(ours, None);
+            self.buffer_delta(ours, Source::of(None));
         }
         if dots.iter().any(|d| d.replica == self.id()) {
             self.fork(from, "another replica issues under this replica's id");

@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tracing::{debug, debug_span, trace, warn};
 
-use super::buffer::{DeltaBuffer, Interval};
+use super::buffer::{DeltaBuffer, Interval, Source, Step};
 use super::message::{self, ChunkId, Message};
 use super::peer::{InFlight, Peer, Pending, Reassembly};
 #[cfg(feature = "reconcile")]
@@ -244,7 +244,7 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
         }
         engine.buffer = DeltaBuffer::new(next);
         for (delta, origin) in run.into_iter().rev() {
-            engine.buffer.push(delta, origin);
+            engine.buffer.push(delta, Source::of(origin));
         }
         engine.stats.evictions += engine.buffer.evict(
             engine.config.max_buffer_bytes,
@@ -345,13 +345,13 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
     ) -> Result<(), E> {
         let delta = f(&mut self.state, &mut self.hlc)?.into_inner();
         if !delta.is_bottom() {
-            self.buffer_delta(delta, None);
+            self.buffer_delta(delta, Source::of(None));
         }
         Ok(())
     }
 
-    pub(super) fn buffer_delta(&mut self, delta: T, origin: Option<ReplicaId>) {
-        self.buffer.push(delta, origin);
+    pub(super) fn buffer_delta(&mut self, delta: T, source: Source) {
+        self.buffer.push(delta, source);
         self.seq = self.buffer.end();
         let evicted = self
             .buffer
@@ -399,6 +399,8 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
     /// collection of the delta buffer.
     pub fn disconnect(&mut self, peer: ReplicaId) {
         self.peers.remove(&peer);
+        #[cfg(feature = "reconcile")]
+        self.forget_relay(peer);
         self.resumed_acks.remove(&peer);
         self.outbox.retain(|(_, t)| t.to != peer);
         self.collect();
@@ -471,6 +473,9 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
                 .collect::<Vec<_>>();
             #[cfg(feature = "reconcile")]
             self.round_deadlines(peer, &mut times);
+            // A relayed delta held back from the peer goes when its hold ends.
+            #[cfg(feature = "reconcile")]
+            times.extend(peer.relay.hold_until.filter(|_| peer.in_flight.is_none()));
             for at in times {
                 due = Some(due.map_or(at, |d| d.min(at)));
             }
@@ -559,6 +564,12 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
                 peer.reply_due |= !reply && !crossed;
                 peer.hello_heard = true;
                 debug!(peer = %from, reply, minor, "hello");
+                // What we told it may be lost (it restarted): tell it again.
+                #[cfg(feature = "reconcile")]
+                {
+                    peer.relay.minor = minor;
+                    peer.relay.told = SortedMap::default();
+                }
                 #[cfg(feature = "reconcile")]
                 self.on_hello(from, nonce, context);
                 Ok(false)
@@ -608,6 +619,11 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
                 if self.in_session(from, session) {
                     self.on_digest(from, fingerprint);
                 }
+                Ok(false)
+            }
+            #[cfg(feature = "reconcile")]
+            Message::Holds { marks } => {
+                self.on_holds(from, marks);
                 Ok(false)
             }
             Message::Ack { seq } => self.on_ack(from, seq).map(|()| false),
@@ -786,8 +802,17 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
         let novel = self.state.join_novelty(value);
         let changed = novel.is_some();
         if let Some(novel) = novel {
-            self.buffer_delta(whole.unwrap_or(novel), Some(from));
+            #[allow(unused_mut, reason = "relaying adds the message's number and time")]
+            let mut source = Source::of(Some(from));
+            #[cfg(feature = "reconcile")]
+            {
+                source.via = Some(seq);
+                source.at = self.now;
+            }
+            self.buffer_delta(whole.unwrap_or(novel), source);
         }
+        #[cfg(feature = "reconcile")]
+        self.note_applied(from, seq);
         debug!(peer = %from, full, seq, changed, "applied");
         if let Some(peer) = self.peers.get_mut(&from) {
             peer.due_ack(seq);
@@ -886,6 +911,8 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
             {
                 self.ship(id);
             }
+            #[cfg(feature = "reconcile")]
+            self.tell_holds(id);
             if let Some(peer) = self.peers.get_mut(&id)
                 && let Some(seq) = peer.ack_due.take()
             {
@@ -928,15 +955,38 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
         if based.is_none() && self.buffer.since(from).is_none() && self.round_for_gap(id) {
             return;
         }
-        let interval = match based {
-            Some(group) => Some(Interval::Group(group)),
-            None => self.buffer.interval(from, skip),
+        let (now, hold) = (self.now, self.config.relay_hold_ms);
+        #[cfg(feature = "reconcile")]
+        if let Some(peer) = self.peers.get_mut(&id) {
+            peer.relay.hold_until = None;
+        }
+        let (peers, stats) = (&mut self.peers, &mut self.stats);
+        let decide = |source: &Source| {
+            if skip.is_some() && source.origin == skip {
+                return Step::Skip;
+            }
+            #[cfg(feature = "reconcile")]
+            if let Some(peer) = peers.get_mut(&id) {
+                let step = peer.relay.step(source, now, hold);
+                stats.relays_skipped += u64::from(step == Step::Skip);
+                return step;
+            }
+            let _ = (&peers, &stats, now, hold);
+            Step::Ship
+        };
+        let (interval, upto) = match based {
+            Some(group) => (Some(Interval::Group(group)), self.seq),
+            None => match self.buffer.interval(from, decide) {
+                Some((interval, upto)) => (Some(interval), upto),
+                None => (None, self.seq),
+            },
         };
         let (full, payload) = match interval {
             Some(Interval::Empty) => {
-                // Everything missing came from the peer itself.
+                // Everything missing came from the peer itself, or the peer said it holds it
+                // (up to a delta held back for now).
                 if let Some(peer) = self.peers.get_mut(&id) {
-                    peer.acked = Some(self.seq);
+                    peer.acked = Some(upto);
                 }
                 self.collect();
                 return;
@@ -965,7 +1015,7 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
                 return;
             }
         };
-        let seq = self.seq;
+        let seq = upto;
         let Some(peer) = self.peers.get_mut(&id) else {
             return;
         };
@@ -1074,6 +1124,7 @@ fn count_kind(traffic: &mut Traffic, kind: FrameKind, bytes: usize) {
         FrameKind::Summary | FrameKind::Sketch | FrameKind::Verdict | FrameKind::Digest => {
             &mut traffic.reconcile
         }
+        FrameKind::Holds => &mut traffic.holds,
         FrameKind::Value => &mut traffic.invalid,
     };
     slot.add(bytes);

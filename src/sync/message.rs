@@ -93,6 +93,10 @@ pub(crate) enum Message<T> {
     },
     /// "I have applied your interval ending at `seq`".
     Ack { seq: u64 },
+    #[cfg(feature = "reconcile")]
+    /// "I hold everything each of these replicas held at its sequence number" (minor 2): the
+    /// receiver need not relay to us what it got from them up to there.
+    Holds { marks: Vec<(ReplicaId, u64)> },
 }
 
 /// What a decoder says of the symbols it got.
@@ -115,9 +119,10 @@ pub(crate) enum Verdict {
 
 /// The minor version this build speaks: additions within the format version that older
 /// peers may ignore. 1: hellos carry a nonce and a causal context; the summary, sketch,
-/// verdict and digest frames of history-free reconciliation.
+/// verdict and digest frames of history-free reconciliation. 2: the holds frame of
+/// relay-aware forwarding.
 #[cfg(feature = "reconcile")]
-pub(crate) const MINOR_VERSION: u64 = 1;
+pub(crate) const MINOR_VERSION: u64 = 2;
 /// Without the `reconcile` feature this build speaks minor 0.
 #[cfg(not(feature = "reconcile"))]
 pub(crate) const MINOR_VERSION: u64 = 0;
@@ -223,6 +228,17 @@ pub(crate) fn digest(session: u32, fingerprint: u64) -> Vec<u8> {
     let mut w = Writer::new(FrameKind::Digest);
     w.raw(&session.to_le_bytes())
         .raw(&fingerprint.to_le_bytes());
+    w.finish()
+}
+
+/// A holds frame: for each replica, the highest of its sequence numbers we applied.
+#[cfg(feature = "reconcile")]
+pub(crate) fn holds(marks: &[(ReplicaId, u64)]) -> Vec<u8> {
+    let mut w = Writer::new(FrameKind::Holds);
+    w.varint(marks.len() as u64);
+    for (id, seq) in marks {
+        w.raw(id.as_bytes()).varint(*seq);
+    }
     w.finish()
 }
 
@@ -401,6 +417,22 @@ impl<T: DeserializeOwned> Message<T> {
                     fingerprint,
                 }
             }
+            #[cfg(feature = "reconcile")]
+            FrameKind::Holds => {
+                let n = r.varint()?;
+                // Every mark takes at least 17 bytes: the count cannot reserve more than the
+                // frame pays for.
+                if n > (r.rest().len() / 17) as u64 {
+                    return Err(DecodeError::Truncated);
+                }
+                let mut marks = Vec::with_capacity(n as usize);
+                for _ in 0..n {
+                    let id = ReplicaId::from_bytes(r.fixed()?);
+                    marks.push((id, r.varint()?));
+                }
+                r.end()?;
+                Self::Holds { marks }
+            }
             FrameKind::Ack => {
                 let seq = r.varint()?;
                 r.end()?;
@@ -438,8 +470,12 @@ impl<T: DeserializeOwned> Message<T> {
                 }
             }
             #[cfg(not(feature = "reconcile"))]
-            FrameKind::Summary | FrameKind::Sketch | FrameKind::Verdict | FrameKind::Digest => {
-                // Sent only to peers whose hello announced minor 1.
+            FrameKind::Summary
+            | FrameKind::Sketch
+            | FrameKind::Verdict
+            | FrameKind::Digest
+            | FrameKind::Holds => {
+                // Sent only to peers whose hello announced minor 1 (holds: minor 2).
                 return Err(DecodeError::UnexpectedKind {
                     expected: "sync",
                     found: kind.name(),

@@ -13,6 +13,8 @@ mod peer;
 mod reconcile;
 #[cfg(feature = "reconcile")]
 mod reconciling;
+#[cfg(feature = "reconcile")]
+mod relay;
 mod replica;
 #[cfg(feature = "reconcile")]
 mod round;

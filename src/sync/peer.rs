@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 
 use super::message::ChunkId;
 #[cfg(feature = "reconcile")]
+use super::relay::PeerRelay;
+#[cfg(feature = "reconcile")]
 use super::round::PeerRounds;
 use super::stats::{Count, FullStates};
 use crate::codec::DecodeError;
@@ -54,6 +56,9 @@ pub(crate) struct Peer {
     /// The session's reconciliation: nonces, rounds, fingerprints.
     #[cfg(feature = "reconcile")]
     pub(crate) rounds: PeerRounds,
+    /// Relay-aware forwarding: what the peer holds, what we told it, what is held back.
+    #[cfg(feature = "reconcile")]
+    pub(crate) relay: PeerRelay,
 }
 
 impl Peer {
@@ -82,6 +87,8 @@ impl Peer {
             received: Count::default(),
             #[cfg(feature = "reconcile")]
             rounds: PeerRounds::new([0; 16]),
+            #[cfg(feature = "reconcile")]
+            relay: PeerRelay::default(),
         }
     }
 

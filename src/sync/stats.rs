@@ -34,6 +34,8 @@ pub struct Traffic {
     pub ack: Count,
     /// Reconciliation: summaries, coded symbols, verdicts and fingerprints.
     pub reconcile: Count,
+    /// What a peer holds of its other peers' states, so relays skip it (format minor 2).
+    pub holds: Count,
     /// Frames that did not decode (received side only).
     pub invalid: Count,
 }
@@ -49,6 +51,7 @@ impl Traffic {
             self.chunk,
             self.ack,
             self.reconcile,
+            self.holds,
             self.invalid,
         ];
         all.iter().fold(Count::default(), |acc, c| Count {
@@ -169,6 +172,9 @@ pub struct SyncStats {
     /// Dots a received value held with other content than ours (a reused replica id or a
     /// forged value), each settled without losing either write (the loser re-issued).
     pub conflicts: u64,
+    /// Deltas not relayed to a peer because it said it holds them (format minor 2; none in
+    /// the npm module, which does not relay-aware forward).
+    pub relays_skipped: u64,
     /// Per peer, in replica-id order.
     pub peers: Vec<PeerStats>,
 }

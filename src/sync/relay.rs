@@ -1,0 +1,144 @@
+//! Relay-aware forwarding (format minor 2): a relay does not send a neighbour what the
+//! neighbour says it holds, and holds a relayed delta back briefly so that it can hear so.
+//!
+//! Delta-interval anti-entropy relays every delta a replica applied to every other
+//! neighbour. In a full mesh each neighbour already got it from the delta's origin, so each
+//! update crosses every link: 4× the bytes of sending it once to each of 4 peers. Redundancy
+//! removal strips the duplicate only after it crossed the wire. Here, as in Plumtree's lazy
+//! push (Leitão, Pereira, Rodrigues, *Epidemic Broadcast Trees*, SRDS 2007), the neighbour
+//! says what it got, and the relay skips it:
+//!
+//! - A data message of `A`'s ending at `A`'s sequence number `m` leaves its receiver `C`
+//!   holding all of `A`'s state at `m` (every message starts at what `C` acknowledged, and
+//!   skips only what `C` has). `C` tells each other neighbour `B` so in a **holds** frame:
+//!   `(A, m)`, for every `A` whose mark advanced since `C` last told `B`.
+//! - `B` buffered what it got from `A` with `A`'s sequence number. Shipping to `C`, it skips a
+//!   delta `C`'s holds cover, and stops its interval before a relayed delta that is not
+//!   covered yet and is younger than [`SyncConfig::relay_hold_ms`](crate::SyncConfig): `C`'s
+//!   holds frame is likely on its way. Past the hold the delta goes anyway, so a ring, a
+//!   sparse mesh or a link that went down is covered by the relays after one hold, without a
+//!   timeout of its own.
+//! - A peer's claims only make us send *it* less: a peer that lies about what it holds
+//!   starves itself until reconciliation's repair finds the difference, and never makes us
+//!   drop anything another peer needs. Claims are kept only for replicas that are our peers
+//!   (bounded by [`SyncConfig::max_peers`](crate::SyncConfig)).
+//!
+//! Only peers whose hello announced minor 2 get holds frames or have deltas held back for them.
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::buffer::{Source, Step};
+use super::engine::{SyncEngine, Transmit};
+use super::message;
+use super::sorted_map::SortedMap;
+use crate::causal::Reconcile;
+use crate::codec::FrameKind;
+use crate::id::ReplicaId;
+
+/// The first minor version with holds frames.
+const MINOR_HOLDS: u64 = 2;
+
+/// What relaying tracks per peer.
+#[derive(Debug, Default)]
+pub(crate) struct PeerRelay {
+    /// The minor version the peer's last hello announced.
+    pub(crate) minor: u64,
+    /// The highest of the peer's sequence numbers whose message we applied: we hold all of
+    /// its state at that number.
+    pub(crate) applied: Option<u64>,
+    /// What the peer says it holds: each replica's state up to that sequence number.
+    pub(crate) holds: SortedMap<ReplicaId, u64>,
+    /// What we last told the peer we hold, so that only advances go out.
+    pub(crate) told: SortedMap<ReplicaId, u64>,
+    /// When the delta our last interval to the peer stopped before is due anyway.
+    pub(crate) hold_until: Option<u64>,
+}
+
+impl PeerRelay {
+    /// Whether the peer understands holds frames.
+    pub(crate) fn speaks_holds(&self) -> bool {
+        self.minor >= MINOR_HOLDS
+    }
+
+    /// What shipping does with a buffered delta for this peer at time `now`, holding relayed
+    /// deltas back for `hold_ms`: skip it if the peer holds it, stop before it while it is
+    /// held back (recording when the hold ends), ship it otherwise.
+    pub(crate) fn step(&mut self, source: &Source, now: u64, hold_ms: u64) -> Step {
+        let (Some(origin), Some(via)) = (source.origin, source.via) else {
+            return Step::Ship;
+        };
+        if self.holds.get(&origin).is_some_and(|&m| m >= via) {
+            return Step::Skip;
+        }
+        let until = source.at.saturating_add(hold_ms);
+        if self.speaks_holds() && until > now {
+            self.hold_until = Some(until);
+            return Step::Stop;
+        }
+        Step::Ship
+    }
+}
+
+impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
+    /// A holds frame from `from`: what it says it holds of our other peers' states.
+    pub(super) fn on_holds(&mut self, from: ReplicaId, marks: Vec<(ReplicaId, u64)>) {
+        let me = self.id();
+        let known: Vec<(ReplicaId, u64)> = marks
+            .into_iter()
+            .filter(|(id, _)| *id != from && *id != me && self.peers.contains_key(id))
+            .collect();
+        let Some(peer) = self.peers.get_mut(&from) else {
+            return;
+        };
+        for (id, seq) in known {
+            let mark = peer.relay.holds.get(&id).map_or(seq, |&m| m.max(seq));
+            peer.relay.holds.insert(id, mark);
+        }
+    }
+
+    /// We applied `from`'s message ending at its sequence number `seq`.
+    pub(super) fn note_applied(&mut self, from: ReplicaId, seq: u64) {
+        if let Some(peer) = self.peers.get_mut(&from) {
+            peer.relay.applied = Some(peer.relay.applied.map_or(seq, |a| a.max(seq)));
+        }
+    }
+
+    /// Tells `to` (if it speaks minor 2) what we hold of our other peers' states that we
+    /// have not told it yet.
+    pub(super) fn tell_holds(&mut self, to: ReplicaId) {
+        let Some(peer) = self.peers.get(&to) else {
+            return;
+        };
+        if !peer.heard || !peer.relay.speaks_holds() {
+            return;
+        }
+        let told = &peer.relay.told;
+        let marks: Vec<(ReplicaId, u64)> = self
+            .peers
+            .iter()
+            .filter(|(id, _)| **id != to)
+            .filter_map(|(id, p)| p.relay.applied.map(|m| (*id, m)))
+            .filter(|(id, m)| told.get(id).is_none_or(|t| t < m))
+            .collect();
+        if marks.is_empty() {
+            return;
+        }
+        let bytes = message::holds(&marks);
+        if let Some(peer) = self.peers.get_mut(&to) {
+            for (id, m) in marks {
+                peer.relay.told.insert(id, m);
+            }
+        }
+        self.outbox
+            .push_back((FrameKind::Holds, Transmit { to, bytes }));
+    }
+
+    /// A peer is gone: nothing it was told or said about `id` is kept.
+    pub(super) fn forget_relay(&mut self, id: ReplicaId) {
+        for peer in self.peers.values_mut() {
+            peer.relay.holds.remove(&id);
+            peer.relay.told.remove(&id);
+        }
+    }
+}

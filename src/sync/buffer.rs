@@ -317,7 +317,10 @@ mod tests {
             interval(&mut buffer, 1, Some(peer)),
             Some(Interval::One(_))
         ));
-        assert!(matches!(interval(&mut buffer, 3, None), Some(Interval::Empty)));
+        assert!(matches!(
+            interval(&mut buffer, 3, None),
+            Some(Interval::Empty)
+        ));
         // A one-delta interval is the payload the delta would be encoded to now.
         let Some(Interval::One(bytes)) = interval(&mut buffer, 2, None) else {
             panic!("one entry");

@@ -5,14 +5,14 @@ use crate::codec::DecodeLimits;
 /// How a [`SyncEngine`](crate::SyncEngine) paces, sizes and bounds its traffic.
 ///
 /// The defaults suit a LAN or WAN link; tests and simulations shorten the retransmission
-/// interval. The two optimisations of Enes et al. (ICDE 2019) are on by default and can be
-/// switched off only to measure what they save.
+/// interval. The two optimisations of Enes et al. (ICDE 2019) and relay-aware forwarding are
+/// on by default and can be switched off only to measure what they save.
 ///
 /// # Examples
 /// ```
 /// use deltacrdt::SyncConfig;
 /// let config = SyncConfig { max_frame_bytes: 16 << 10, ..SyncConfig::default() };
-/// assert!(config.avoid_back_propagation && config.remove_redundant);
+/// assert!(config.avoid_back_propagation && config.remove_redundant && config.relay_aware);
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SyncConfig {
@@ -39,13 +39,19 @@ pub struct SyncConfig {
     /// declaring large payloads cannot hold more than this between them. Not enforced in the
     /// npm module, which bounds each peer's only (it has no room for the code).
     pub max_reassembly_bytes: usize,
-    /// How long a relayed delta waits before it goes to a peer that speaks format minor 2
-    /// and has not said it holds it yet (its holds frame is likely on its way: in a full mesh
-    /// it got the delta from its origin). Past it the delta goes anyway, so rings, sparse
-    /// meshes and links that went down are served by the relays after one hold. 0 never holds
-    /// back (holds frames still spare what a peer said it holds). See the `relay` notes in
-    /// [`SyncEngine`](crate::SyncEngine)'s protocol.
+    /// How long a delta relayed from replica `A` waits before it goes to a peer that also
+    /// syncs with `A` (format minor 2) and has not said it holds the delta yet: it likely got
+    /// it from `A`, and its holds frame is on its way. Past it the delta goes anyway, so a
+    /// link that went down is served by the relays after one hold; peers that do not sync
+    /// with `A` get it at once. 0 never holds back (holds frames still spare what a peer said
+    /// it holds). See the relay notes in [`SyncEngine`](crate::SyncEngine)'s protocol.
     pub relay_hold_ms: u64,
+    /// Relay-aware forwarding (format minor 2, with the `reconcile` feature): tell peers what
+    /// we hold of our other peers' states, and leave out of what we relay to a peer what it
+    /// said it holds. Off, this engine sends no holds frame and ignores those it gets (every
+    /// delta is relayed to every other peer, as in minor 1): switch it off only to measure
+    /// what it saves.
+    pub relay_aware: bool,
     /// Never send a delta back to the peer it came from (BP).
     pub avoid_back_propagation: bool,
     /// Buffer only the part of a received delta that was new (RR).
@@ -81,6 +87,7 @@ impl Default for SyncConfig {
             limits: DecodeLimits::default(),
             max_reassembly_bytes: 512 << 20,
             relay_hold_ms: 20,
+            relay_aware: true,
             avoid_back_propagation: true,
             remove_redundant: true,
             repair_after_ms: 30_000,

@@ -91,6 +91,12 @@ enum FullReason {
 /// starts at the peer's acknowledged point, a replica only ever joins an interval whose
 /// prefix it already holds: updates become visible in causal order.
 ///
+/// **Relays.** With the `reconcile` feature (format minor 2), a peer tells its other peers
+/// what it holds of each neighbour's state (holds frames), and a relay leaves out of an
+/// interval what the peer holds, holding a relayed delta back for
+/// [`SyncConfig::relay_hold_ms`] to hear so: in a full mesh each update crosses each link
+/// once instead of once per relay (see `src/sync/relay.rs`).
+///
 /// A session opens with a hello each way (the replica id; the frame header carries the
 /// format version, and a peer speaking another one gets [`SyncError::Incompatible`]).
 ///
@@ -564,11 +570,12 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
                 peer.reply_due |= !reply && !crossed;
                 peer.hello_heard = true;
                 debug!(peer = %from, reply, minor, "hello");
-                // What we told it may be lost (it restarted): tell it again.
+                // What we told and asked it may be lost (it restarted): again, then.
                 #[cfg(feature = "reconcile")]
                 {
                     peer.relay.minor = minor;
                     peer.relay.told = SortedMap::default();
+                    peer.relay.asked = SortedMap::default();
                 }
                 #[cfg(feature = "reconcile")]
                 self.on_hello(from, nonce, context);
@@ -622,8 +629,8 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
                 Ok(false)
             }
             #[cfg(feature = "reconcile")]
-            Message::Holds { marks } => {
-                self.on_holds(from, marks);
+            Message::Holds { marks, wants } => {
+                self.on_holds(from, marks, wants);
                 Ok(false)
             }
             Message::Ack { seq } => self.on_ack(from, seq).map(|()| false),

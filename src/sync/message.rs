@@ -95,8 +95,12 @@ pub(crate) enum Message<T> {
     Ack { seq: u64 },
     #[cfg(feature = "reconcile")]
     /// "I hold everything each of these replicas held at its sequence number" (minor 2): the
-    /// receiver need not relay to us what it got from them up to there.
-    Holds { marks: Vec<(ReplicaId, u64)> },
+    /// receiver need not relay to us what it got from them up to there. `wants` names the
+    /// replicas whose marks the sender would like from now on (it relays their deltas to us).
+    Holds {
+        marks: Vec<(ReplicaId, u64)>,
+        wants: Vec<ReplicaId>,
+    },
 }
 
 /// What a decoder says of the symbols it got.
@@ -231,13 +235,18 @@ pub(crate) fn digest(session: u32, fingerprint: u64) -> Vec<u8> {
     w.finish()
 }
 
-/// A holds frame: for each replica, the highest of its sequence numbers we applied.
+/// A holds frame: for each replica, the highest of its sequence numbers we applied; and the
+/// replicas whose marks we want from the receiver.
 #[cfg(feature = "reconcile")]
-pub(crate) fn holds(marks: &[(ReplicaId, u64)]) -> Vec<u8> {
+pub(crate) fn holds(marks: &[(ReplicaId, u64)], wants: &[ReplicaId]) -> Vec<u8> {
     let mut w = Writer::new(FrameKind::Holds);
     w.varint(marks.len() as u64);
     for (id, seq) in marks {
         w.raw(id.as_bytes()).varint(*seq);
+    }
+    w.varint(wants.len() as u64);
+    for id in wants {
+        w.raw(id.as_bytes());
     }
     w.finish()
 }
@@ -430,8 +439,16 @@ impl<T: DeserializeOwned> Message<T> {
                     let id = ReplicaId::from_bytes(r.fixed()?);
                     marks.push((id, r.varint()?));
                 }
+                let n = r.varint()?;
+                if n > (r.rest().len() / 16) as u64 {
+                    return Err(DecodeError::Truncated);
+                }
+                let mut wants = Vec::with_capacity(n as usize);
+                for _ in 0..n {
+                    wants.push(ReplicaId::from_bytes(r.fixed()?));
+                }
                 r.end()?;
-                Self::Holds { marks }
+                Self::Holds { marks, wants }
             }
             FrameKind::Ack => {
                 let seq = r.varint()?;

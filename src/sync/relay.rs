@@ -10,14 +10,18 @@
 //!
 //! - A data message of `A`'s ending at `A`'s sequence number `m` leaves its receiver `C`
 //!   holding all of `A`'s state at `m` (every message starts at what `C` acknowledged, and
-//!   skips only what `C` has). `C` tells each other neighbour `B` so in a **holds** frame:
-//!   `(A, m)`, for every `A` whose mark advanced since `C` last told `B`.
+//!   skips only what `C` has). `C` tells a neighbour `B` so in a **holds** frame, `(A, m)`,
+//!   once `B` asked for `A`'s marks (`B` asks, in its own holds frame, the first time it
+//!   relays `A`'s deltas to `C`), and again whenever the mark advances. In a ring nobody
+//!   asks for a replica its peer does not sync with, so no marks flow.
 //! - `B` buffered what it got from `A` with `A`'s sequence number. Shipping to `C`, it skips a
-//!   delta `C`'s holds cover, and stops its interval before a relayed delta that is not
-//!   covered yet and is younger than [`SyncConfig::relay_hold_ms`](crate::SyncConfig): `C`'s
-//!   holds frame is likely on its way. Past the hold the delta goes anyway, so a ring, a
-//!   sparse mesh or a link that went down is covered by the relays after one hold, without a
-//!   timeout of its own.
+//!   delta `C`'s holds cover. If `C` syncs with `A` too (it told `B` what it holds of `A`), a
+//!   relayed delta of `A`'s not covered yet and younger than
+//!   [`SyncConfig::relay_hold_ms`](crate::SyncConfig) ends the interval: `C` likely got it
+//!   from `A`, and its holds frame is on its way. Past the hold the delta goes anyway, so a
+//!   link that went down is covered by the relays after one hold, without a timeout of its
+//!   own; a peer that does not sync with `A` (a ring, a sparse mesh) gets `A`'s deltas
+//!   relayed at once.
 //! - A peer's claims only make us send *it* less: a peer that lies about what it holds
 //!   starves itself until reconciliation's repair finds the difference, and never makes us
 //!   drop anything another peer needs. Claims are kept only for replicas that are our peers
@@ -51,6 +55,13 @@ pub(crate) struct PeerRelay {
     pub(crate) holds: SortedMap<ReplicaId, u64>,
     /// What we last told the peer we hold, so that only advances go out.
     pub(crate) told: SortedMap<ReplicaId, u64>,
+    /// The replicas whose marks the peer asked for (it relays their deltas to us), among
+    /// our peers.
+    pub(crate) wanted: SortedMap<ReplicaId, ()>,
+    /// The replicas whose marks we asked the peer for.
+    pub(crate) asked: SortedMap<ReplicaId, ()>,
+    /// Replicas to ask the peer about in the next holds frame: we relay their deltas to it.
+    pub(crate) asking: Vec<ReplicaId>,
     /// When the delta our last interval to the peer stopped before is due anyway.
     pub(crate) hold_until: Option<u64>,
 }
@@ -61,18 +72,29 @@ impl PeerRelay {
         self.minor >= MINOR_HOLDS
     }
 
-    /// What shipping does with a buffered delta for this peer at time `now`, holding relayed
-    /// deltas back for `hold_ms`: skip it if the peer holds it, stop before it while it is
-    /// held back (recording when the hold ends), ship it otherwise.
+    /// What shipping does with a buffered delta for this peer at time `now`: skip it if the
+    /// peer holds it; if the peer syncs with the delta's origin too (it told us what it holds
+    /// of it) and likely got it from there, stop before it for up to `hold_ms` after it was
+    /// buffered (recording when the hold ends); ship it otherwise.
     pub(crate) fn step(&mut self, source: &Source, now: u64, hold_ms: u64) -> Step {
         let (Some(origin), Some(via)) = (source.origin, source.via) else {
             return Step::Ship;
         };
-        if self.holds.get(&origin).is_some_and(|&m| m >= via) {
+        if self.speaks_holds()
+            && !self.asked.contains_key(&origin)
+            && !self.asking.contains(&origin)
+        {
+            self.asking.push(origin);
+        }
+        let Some(&mark) = self.holds.get(&origin) else {
+            // The peer never said it syncs with the origin: nothing to wait for.
+            return Step::Ship;
+        };
+        if mark >= via {
             return Step::Skip;
         }
         let until = source.at.saturating_add(hold_ms);
-        if self.speaks_holds() && until > now {
+        if until > now {
             self.hold_until = Some(until);
             return Step::Stop;
         }
@@ -81,19 +103,30 @@ impl PeerRelay {
 }
 
 impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
-    /// A holds frame from `from`: what it says it holds of our other peers' states.
-    pub(super) fn on_holds(&mut self, from: ReplicaId, marks: Vec<(ReplicaId, u64)>) {
+    /// A holds frame from `from`: what it says it holds of our other peers' states, and whose
+    /// marks it wants from us. Replicas that are not our peers are ignored.
+    pub(super) fn on_holds(
+        &mut self,
+        from: ReplicaId,
+        marks: Vec<(ReplicaId, u64)>,
+        wants: Vec<ReplicaId>,
+    ) {
+        if !self.config.relay_aware {
+            return;
+        }
         let me = self.id();
-        let known: Vec<(ReplicaId, u64)> = marks
-            .into_iter()
-            .filter(|(id, _)| *id != from && *id != me && self.peers.contains_key(id))
-            .collect();
+        let ours = |id: &ReplicaId| *id != from && *id != me && self.peers.contains_key(id);
+        let marks: Vec<(ReplicaId, u64)> = marks.into_iter().filter(|(id, _)| ours(id)).collect();
+        let wants: Vec<ReplicaId> = wants.into_iter().filter(|id| ours(id)).collect();
         let Some(peer) = self.peers.get_mut(&from) else {
             return;
         };
-        for (id, seq) in known {
+        for (id, seq) in marks {
             let mark = peer.relay.holds.get(&id).map_or(seq, |&m| m.max(seq));
             peer.relay.holds.insert(id, mark);
+        }
+        for id in wants {
+            peer.relay.wanted.insert(id, ());
         }
     }
 
@@ -104,31 +137,36 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
         }
     }
 
-    /// Tells `to` (if it speaks minor 2) what we hold of our other peers' states that we
-    /// have not told it yet.
+    /// Tells `to` (if it speaks minor 2) what it asked to hear of our other peers' states and
+    /// we have not told it yet, and asks it about the replicas whose deltas we relay to it.
     pub(super) fn tell_holds(&mut self, to: ReplicaId) {
         let Some(peer) = self.peers.get(&to) else {
             return;
         };
-        if !peer.heard || !peer.relay.speaks_holds() {
+        if !self.config.relay_aware || !peer.heard || !peer.relay.speaks_holds() {
             return;
         }
-        let told = &peer.relay.told;
+        let relay = &peer.relay;
         let marks: Vec<(ReplicaId, u64)> = self
             .peers
             .iter()
-            .filter(|(id, _)| **id != to)
+            .filter(|(id, _)| relay.wanted.contains_key(id))
             .filter_map(|(id, p)| p.relay.applied.map(|m| (*id, m)))
-            .filter(|(id, m)| told.get(id).is_none_or(|t| t < m))
+            .filter(|(id, m)| relay.told.get(id).is_none_or(|t| t < m))
             .collect();
-        if marks.is_empty() {
+        if marks.is_empty() && relay.asking.is_empty() {
             return;
         }
-        let bytes = message::holds(&marks);
-        if let Some(peer) = self.peers.get_mut(&to) {
-            for (id, m) in marks {
-                peer.relay.told.insert(id, m);
-            }
+        let Some(peer) = self.peers.get_mut(&to) else {
+            return;
+        };
+        let wants = std::mem::take(&mut peer.relay.asking);
+        let bytes = message::holds(&marks, &wants);
+        for (id, m) in marks {
+            peer.relay.told.insert(id, m);
+        }
+        for id in wants {
+            peer.relay.asked.insert(id, ());
         }
         self.outbox
             .push_back((FrameKind::Holds, Transmit { to, bytes }));
@@ -137,8 +175,12 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
     /// A peer is gone: nothing it was told or said about `id` is kept.
     pub(super) fn forget_relay(&mut self, id: ReplicaId) {
         for peer in self.peers.values_mut() {
-            peer.relay.holds.remove(&id);
-            peer.relay.told.remove(&id);
+            let relay = &mut peer.relay;
+            relay.holds.remove(&id);
+            relay.told.remove(&id);
+            relay.wanted.remove(&id);
+            relay.asked.remove(&id);
+            relay.asking.retain(|a| *a != id);
         }
     }
 }

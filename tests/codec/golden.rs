@@ -246,6 +246,69 @@ fn reconciliation_frames() {
     );
 }
 
+/// Relay-aware forwarding (minor 2): in a triangle, `c` tells `b` it holds `a`'s state at
+/// `a`'s number 2; `b`, holding back the delta it got from `a`, skips it for `c` instead of
+/// relaying it once the hold ends.
+#[test]
+fn relay_frames() {
+    let mut e: Vec<SyncEngine<GCounter>> = (1..=3).map(engine).collect();
+    // Everyone meets everyone.
+    let deliver = |e: &mut Vec<SyncEngine<GCounter>>, frames: &mut Vec<(usize, usize, Vec<u8>)>| {
+        let mut moved = true;
+        while moved {
+            moved = false;
+            for from in 0..3 {
+                while let Some(t) = e[from].poll_transmit() {
+                    let to = (0..3).find(|&i| e[i].id() == t.to).unwrap();
+                    frames.push((from, to, t.bytes.clone()));
+                    let sender = e[from].id();
+                    e[to].receive(sender, &t.bytes).unwrap();
+                    moved = true;
+                }
+            }
+        }
+    };
+    for i in 0..3 {
+        for j in 0..3 {
+            if i != j {
+                let id = e[j].id();
+                e[i].connect(id);
+            }
+        }
+    }
+    let mut frames = Vec::new();
+    deliver(&mut e, &mut frames);
+    // A first delta of `a`'s is relayed: neither `b` nor `c` knows yet that the other syncs
+    // with `a`. Then each says what it holds of `a`.
+    e[0].update(|c, hlc| Ok::<_, deltacrdt::Error>(c.increment(hlc.replica(), 3)))
+        .unwrap();
+    deliver(&mut e, &mut frames);
+    frames.clear();
+    let skipped =
+        |e: &[SyncEngine<GCounter>]| -> u64 { e.iter().map(|x| x.stats().relays_skipped).sum() };
+    let before = skipped(&e);
+    e[0].update(|c, hlc| Ok::<_, deltacrdt::Error>(c.increment(hlc.replica(), 4)))
+        .unwrap();
+    deliver(&mut e, &mut frames);
+    // Past the hold, `b` has nothing to relay to `c`: `c` holds it.
+    for engine in &mut e {
+        engine.tick(1_000);
+    }
+    deliver(&mut e, &mut frames);
+    assert!(e.iter().all(|x| x.state().value() == 7));
+    // `b` skipped it for `c`, and `c` for `b`.
+    assert_eq!(skipped(&e) - before, 2);
+    let holds: Vec<_> = frames.iter().filter(|(_, _, f)| f[3] == 0x0a).collect();
+    let (_, _, c_to_b) = holds
+        .iter()
+        .find(|(from, to, _)| (*from, *to) == (2, 1))
+        .expect("c tells b what it holds");
+    pinned("holds", c_to_b, &vector("holds"));
+    // Only `a` sent the delta: one to each of the others, no relay.
+    let deltas = frames.iter().filter(|(_, _, f)| f[3] == 0x02).count();
+    assert_eq!(deltas, 2);
+}
+
 /// Divergence repair: a delta lost while its acknowledgement was forged leaves a quiet session
 /// with different states; the fingerprints differ, a repair round runs, and the lost insert
 /// arrives. The frames: the digest and the repair round's summary.

@@ -28,11 +28,15 @@ pub(crate) struct ScenarioArgs {
     pub(crate) seed: Option<u64>,
     /// Keep the peers' data directories instead of removing them at the end.
     pub(crate) keep_data: bool,
+    /// Relay-aware forwarding (off: every peer relays every delta to every other, as before
+    /// format minor 2; for measuring what it saves).
+    pub(crate) relay_aware: bool,
 }
 
 const SCENARIO_HELP: &str = "\
 usage: p2p [--peers N] [--ops N] [--interval-ms MS] [--partition-secs S] [--bench-ops N]
            [--converge-secs S] [--no-intruder] [--no-doc] [--seed N] [--quick] [--keep-data]
+           [--no-relay-aware]
        p2p peer --help
 Each peer keeps its replica in its own data directory (a temporary one, removed at the end
 unless --keep-data); the killed peer comes back from it.";
@@ -50,6 +54,7 @@ impl ScenarioArgs {
             show_doc: true,
             seed: None,
             keep_data: false,
+            relay_aware: true,
         };
         let mut it = argv.iter();
         while let Some(flag) = it.next() {
@@ -67,6 +72,7 @@ impl ScenarioArgs {
                 "--no-intruder" => a.intruder = false,
                 "--no-doc" => a.show_doc = false,
                 "--keep-data" => a.keep_data = true,
+                "--no-relay-aware" => a.relay_aware = false,
                 "--quick" => {
                     a.ops = 20;
                     a.partition = Duration::from_secs(2);
@@ -106,6 +112,8 @@ pub(crate) struct PeerArgs {
     pub(crate) max_backoff: Duration,
     /// Where the replica lives (a redb file, group commit); `None`: in memory only.
     pub(crate) data_dir: Option<PathBuf>,
+    /// Relay-aware forwarding (`SyncConfig::relay_aware`).
+    pub(crate) relay_aware: bool,
 }
 
 /// The key every demo peer uses unless told otherwise.
@@ -114,6 +122,7 @@ pub(crate) const DEFAULT_KEY: &str = "deltacrdt demo: change me";
 const PEER_HELP: &str = "\
 usage: p2p peer [--listen ADDR] [--connect ADDR|ws://ADDR]... [--ws ADDR] [--key PASSPHRASE]
                 [--name NAME] [--id UUID] [--seed N] [--data-dir DIR] [--control]
+                [--no-relay-aware]
 defaults: --listen 127.0.0.1:7400, the demo key, no --connect, in memory.
 --data-dir DIR: the replica lives in DIR (created if needed; group commit: each network turn
   writes and syncs before any frame leaves) and a restart resumes it, same id and data.
@@ -135,6 +144,7 @@ impl PeerArgs {
             seed: None,
             max_backoff: Duration::from_secs(1),
             data_dir: None,
+            relay_aware: true,
         };
         let mut it = argv.iter();
         while let Some(flag) = it.next() {
@@ -153,6 +163,7 @@ impl PeerArgs {
                 "--seed" => a.seed = Some(value()?.parse()?),
                 "--data-dir" => a.data_dir = Some(value()?.into()),
                 "--control" => a.control = true,
+                "--no-relay-aware" => a.relay_aware = false,
                 "-h" | "--help" => return Err(PEER_HELP.into()),
                 other => return Err(format!("unknown argument {other}\n{PEER_HELP}").into()),
             }

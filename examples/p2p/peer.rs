@@ -1,14 +1,14 @@
 //! `p2p peer`: one replica of the board, on the network, driven by a prompt (or, with
 //! `--control`, by the scenario over stdin/stdout).
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::io::Write;
 use std::time::Duration;
 
 use deltacrdt::durable::{Durability, DurableConfig, DurableReplica};
 use deltacrdt::{
-    AuthKey, Doc, Hlc, NetConfig, Network, Replica, ReplicaId, SyncConfig, SyncEngine, SyncNode,
-    UpdateError,
+    AuthKey, Doc, Hlc, NetConfig, Network, Replica, ReplicaId, Scalar, SyncConfig, SyncEngine,
+    SyncNode, UpdateError,
 };
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::time::{Instant, MissedTickBehavior, interval, sleep_until};
@@ -18,6 +18,7 @@ use crate::args::PeerArgs;
 use crate::board::{self, Rng};
 use crate::commands::{self, Command};
 use crate::protocol::{Line, Report, Status};
+use crate::report::unix_ms;
 
 /// A running peer, in memory or over a data directory.
 struct Peer<R> {
@@ -40,12 +41,17 @@ struct Peer<R> {
     /// Random edits not yet committed: (sequence number after the edit, tag).
     uncommitted: VecDeque<(u64, String)>,
     committed: u64,
+    /// When each edit's tag, this peer's or another's, first appeared here (Unix ms): how
+    /// the scenario measures the time from an edit to its arrival at each other peer.
+    seen: HashMap<String, u64>,
 }
+
 
 /// Runs a peer until `quit` or the end of its input.
 pub(crate) async fn run(args: PeerArgs) -> Result<(), Error> {
     let sync = SyncConfig {
         retransmit_after_ms: 1_000,
+        relay_aware: args.relay_aware,
         ..SyncConfig::default()
     };
     let id = args
@@ -127,6 +133,7 @@ where
         },
         uncommitted: VecDeque::new(),
         committed: 0,
+        seen: HashMap::new(),
     };
     if peer.control {
         emit(&Line::Ready {
@@ -164,6 +171,9 @@ where
             turn = peer.node.turn() => {
                 let pumped = turn?;
                 peer.busy |= pumped.received > 0 || pumped.sent > 0;
+                if pumped.changed {
+                    peer.note_arrivals();
+                }
             }
             line = stdin.next_line() => match line {
                 Ok(Some(line)) => {
@@ -301,12 +311,31 @@ where
         self.edits += 1;
         self.edits_left -= 1;
         self.delta_bytes += size as u64;
+        self.seen.insert(tag.clone(), unix_ms());
         self.uncommitted.push_back((self.node.replica().seq(), tag));
         self.next_edit = Instant::now() + self.interval;
         // With a data directory, this pump writes and syncs the edit before sending it.
         self.node.pump()?;
         self.busy = true;
         Ok(())
+    }
+
+    /// Notes the arrival time of edit tags that are new here.
+    fn note_arrivals(&mut self) {
+        let Some(log) = self.node.replica().state().set_at(&["log"]) else {
+            return;
+        };
+        if log.len() == self.seen.len() {
+            return;
+        }
+        let now = unix_ms();
+        for tag in log.iter() {
+            if let Scalar::Str(tag) = tag
+                && !self.seen.contains_key(tag.as_str())
+            {
+                self.seen.insert(tag.to_string(), now);
+            }
+        }
     }
 
     /// Every 100 ms: persists the peers' acknowledgements (with a data directory), then
@@ -371,6 +400,7 @@ where
             durability: self.durability.into(),
             seq: replica.seq(),
             durable_seq: replica.durable_seq(),
+            seen: self.seen.iter().map(|(t, &ms)| (t.clone(), ms)).collect(),
         }
     }
 

@@ -27,6 +27,8 @@ pub(crate) struct Spawn<'a> {
     pub(crate) ws: bool,
     /// The peer's data directory.
     pub(crate) data_dir: Option<&'a Path>,
+    /// Relay-aware forwarding.
+    pub(crate) relay_aware: bool,
 }
 
 /// What the scenario has heard from one peer.
@@ -94,6 +96,9 @@ pub(crate) async fn spawn(o: &Spawn<'_>, name: String, listen: String) -> Result
         }
         if let Some(dir) = o.data_dir {
             cmd.arg("--data-dir").arg(dir);
+        }
+        if !o.relay_aware {
+            cmd.arg("--no-relay-aware");
         }
         let mut process = cmd.spawn()?;
         let (Some(stdin), Some(stdout)) = (process.stdin.take(), process.stdout.take()) else {

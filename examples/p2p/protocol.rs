@@ -99,4 +99,7 @@ pub(crate) struct Report {
     pub(crate) seq: u64,
     /// Of which durable.
     pub(crate) durable_seq: u64,
+    /// When each edit tag first appeared at the peer (Unix ms; its own: when it made it).
+    #[serde(default)]
+    pub(crate) seen: Vec<(String, u64)>,
 }

@@ -1,7 +1,7 @@
 //! The end of the scenario: the per-peer table and the throughput figure.
 
 use std::collections::HashMap;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::protocol::Report;
 
@@ -158,5 +158,56 @@ pub(crate) fn throughput(t: &Throughput, peers: usize) {
         peers.saturating_sub(1),
         engine / reference.max(1e-9),
         wire / reference.max(1e-9),
+    );
+}
+
+/// The wall clock in Unix milliseconds (what the peers stamp arrivals with: one machine).
+pub(crate) fn unix_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// Milliseconds from each edit made in `window` (Unix ms) by one of `peers` (name, report)
+/// to its arrival at each other one of them, sorted.
+pub(crate) fn latencies(peers: &[(String, &Report)], (from, to): (u64, u64)) -> Vec<u64> {
+    let seen: Vec<HashMap<&str, u64>> = peers
+        .iter()
+        .map(|(_, r)| r.seen.iter().map(|(t, ms)| (t.as_str(), *ms)).collect())
+        .collect();
+    let mut out = Vec::new();
+    for (i, (name, _)) in peers.iter().enumerate() {
+        let prefix = format!("{name}-");
+        let Some(own) = seen.get(i) else { continue };
+        for (tag, &made) in own {
+            if !tag.starts_with(&prefix) || made < from || made > to {
+                continue;
+            }
+            for (j, other) in seen.iter().enumerate() {
+                if j != i
+                    && let Some(&arrived) = other.get(tag)
+                {
+                    out.push(arrived.saturating_sub(made));
+                }
+            }
+        }
+    }
+    out.sort_unstable();
+    out
+}
+
+/// Prints the median and 99th percentile of `ms` (sorted).
+pub(crate) fn latency(label: &str, ms: &[u64]) {
+    let at = |p: f64| {
+        let rank = ((p * ms.len() as f64).ceil() as usize).clamp(1, ms.len().max(1));
+        ms.get(rank - 1).copied().unwrap_or(0)
+    };
+    println!(
+        "latency, edit to arrival at each other peer, {label}: p50 {} ms, p99 {} ms, max {} ms \
+         ({} arrivals)",
+        at(0.5),
+        at(0.99),
+        ms.last().copied().unwrap_or(0),
+        ms.len()
     );
 }

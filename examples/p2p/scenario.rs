@@ -138,9 +138,12 @@ impl Run {
         // 1. Everyone edits, connected.
         self.phase = "editing";
         let (ops, every) = (self.args.ops, self.args.interval_ms);
+        let editors: Vec<usize> = self.members().map(|(i, _)| i).collect();
+        let editing_from = report::unix_ms();
         self.broadcast(&format!("edit {ops} {every}")).await?;
         self.wait("edits", Duration::from_secs(60), Run::edits_done)
             .await?;
+        let editing = (editing_from, report::unix_ms());
 
         // 2. Partition into two groups; both keep editing.
         self.phase = "partitioned";
@@ -218,17 +221,17 @@ impl Run {
             self.phase = "throughput";
             let before = self.reports().await?;
             let t0 = Instant::now();
+            let from = report::unix_ms();
             self.broadcast(&format!("edit {} 0", self.args.bench_ops))
                 .await?;
             self.wait("throughput run", Duration::from_secs(120), Run::converged)
                 .await?;
             let elapsed = t0.elapsed();
+            let window = (from, report::unix_ms());
             let after = self.reports().await?;
-            throughput = Some(Throughput::measure(
-                &before,
-                &after,
-                elapsed,
-                self.members().count(),
+            throughput = Some((
+                Throughput::measure(&before, &after, elapsed, self.members().count()),
+                window,
             ));
         }
 
@@ -251,8 +254,24 @@ impl Run {
             });
         }
         report::table(&rows);
-        if let Some(t) = &throughput {
+        if let Some((t, _)) = &throughput {
             report::throughput(t, self.members().count());
+        }
+        // From an edit to its arrival at each other peer: the paced editing of phase 1 (among
+        // the peers that were up throughout; the killed peer's times died with it) and the
+        // throughput run (all members).
+        let members_now: Vec<usize> = self.members().map(|(i, _)| i).collect();
+        let of = |ids: &[usize]| -> Vec<(String, &Report)> {
+            ids.iter()
+                .filter(|i| members_now.contains(i))
+                .filter_map(|&i| Some((self.peers.get(i)?.name.clone(), reports.get(&i)?)))
+                .collect()
+        };
+        let paced = report::latencies(&of(&editors), editing);
+        report::latency(&format!("paced edits (one per peer every {every} ms)"), &paced);
+        if let Some((_, window)) = throughput {
+            let all = report::latencies(&of(&members_now), window);
+            report::latency("throughput run", &all);
         }
         let members: Vec<usize> = self.members().map(|(i, _)| i).collect();
         let docs: BTreeSet<&str> = members
@@ -368,6 +387,7 @@ impl Run {
             key,
             ws,
             data_dir: Some(&dir),
+            relay_aware: self.args.relay_aware,
         };
         let peer = process::spawn(&options, name, listen).await?;
         self.peers.push(peer);

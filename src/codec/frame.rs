@@ -41,6 +41,7 @@ pub(crate) enum FrameKind {
     Sketch = 0x07,
     Verdict = 0x08,
     Digest = 0x09,
+    #[cfg(feature = "reconcile")]
     Holds = 0x0a,
     Value = 0x10,
 }
@@ -57,6 +58,7 @@ impl FrameKind {
             0x07 => Self::Sketch,
             0x08 => Self::Verdict,
             0x09 => Self::Digest,
+            #[cfg(feature = "reconcile")]
             0x0a => Self::Holds,
             0x10 => Self::Value,
             _ => return None,
@@ -74,6 +76,7 @@ impl FrameKind {
             Self::Sketch => "sketch",
             Self::Verdict => "verdict",
             Self::Digest => "digest",
+            #[cfg(feature = "reconcile")]
             Self::Holds => "holds",
             Self::Value => "value",
         }

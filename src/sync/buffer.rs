@@ -33,18 +33,6 @@ impl Source {
     }
 }
 
-/// What [`DeltaBuffer::interval`] does with one entry for a peer.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Step {
-    /// Put it in the interval.
-    Ship,
-    /// Leave it out: the peer has it.
-    Skip,
-    /// End the interval before it (it is held back for now).
-    #[cfg(feature = "reconcile")]
-    Stop,
-}
-
 #[derive(Debug)]
 struct Entry<T> {
     delta: T,
@@ -206,57 +194,55 @@ impl<T: Lattice + Serialize> DeltaBuffer<T> {
         )
     }
 
-    /// The delta-interval `⊔ D[from..upto)` of the entries `decide` ships, and `upto`: the
-    /// end of the buffer, or the first entry `decide` stops at (entries skipped are ones the
-    /// peer has: the delta that came from it, no back-propagation). `None` if `from` is below
-    /// [`start`](Self::start) (the buffer no longer reaches back) — the caller then sends the
-    /// full state. A single entry comes as its payload, encoded the first time and then
-    /// reused, however many peers it goes to.
+    /// The delta-interval `⊔ D[from..end)`, leaving out the entries `skip` names by sequence
+    /// number and source (ones the peer has: what came from it, no back-propagation; what it
+    /// said it holds; what it got already). `None` if `from` is below [`start`](Self::start)
+    /// (the buffer no longer reaches back) — the caller then sends the full state. A single
+    /// entry comes as its payload, encoded the first time and then reused, however many
+    /// peers it goes to.
     pub(crate) fn interval(
         &mut self,
         from: u64,
-        mut decide: impl FnMut(&Source) -> Step,
-    ) -> Option<(Interval<'_, T>, u64)> {
+        mut skip: impl FnMut(u64, &Source) -> bool,
+    ) -> Option<Interval<'_, T>> {
         let offset = usize::try_from(from.checked_sub(self.start)?).ok()?;
-        #[allow(unused_mut, reason = "only relaying stops an interval early")]
-        let mut upto = self.end();
-        let mut shipped = Vec::new();
-        for (i, e) in self.entries.iter().enumerate().skip(offset) {
-            match decide(&e.source) {
-                Step::Ship => shipped.push(i),
-                Step::Skip => {}
-                #[cfg(feature = "reconcile")]
-                Step::Stop => {
-                    upto = self.start + i as u64;
-                    break;
-                }
-            }
-        }
-        let interval = match shipped[..] {
-            [] => Interval::Empty,
-            [one] => {
-                let (delta, payload) = self.entries.get_mut(one)?.parts();
-                if payload.is_empty() {
-                    Interval::Group(delta.clone())
-                } else {
-                    Interval::One(payload)
-                }
-            }
-            [first, ref rest @ ..] => {
-                let mut group = self.entries.get(first)?.delta.clone();
-                for &i in rest {
-                    group.join_delta_group(self.entries.get(i)?.delta.clone());
-                }
-                Interval::Group(group)
-            }
+        let mut entries = self
+            .entries
+            .range_mut(offset.min(self.entries.len())..)
+            .zip(from..)
+            .filter(|(e, seq)| !skip(*seq, &e.source))
+            .map(|(e, _)| e);
+        let Some(first) = entries.next() else {
+            return Some(Interval::Empty);
         };
-        Some((interval, upto))
+        let Some(second) = entries.next() else {
+            let (delta, payload) = first.parts();
+            if payload.is_empty() {
+                return Some(Interval::Group(delta.clone()));
+            }
+            return Some(Interval::One(payload));
+        };
+        let mut group = first.delta.clone();
+        group.join_delta_group(second.delta.clone());
+        for entry in entries {
+            group.join_delta_group(entry.delta.clone());
+        }
+        Some(Interval::Group(group))
+    }
+
+    /// The sources of the entries from sequence number `from` on, with their numbers;
+    /// `None` if `from` is below [`start`](Self::start).
+    #[cfg(feature = "reconcile")]
+    pub(crate) fn sources(&self, from: u64) -> Option<impl Iterator<Item = (u64, &Source)>> {
+        let offset = usize::try_from(from.checked_sub(self.start)?).ok()?;
+        let offset = offset.min(self.entries.len());
+        Some(self.entries.range(offset..).zip(from..).map(|(e, seq)| (seq, &e.source)))
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{DeltaBuffer, Interval, Source, Step};
+    use super::{DeltaBuffer, Interval, Source};
     use crate::crdt::GCounter;
     use crate::id::ReplicaId;
     use crate::sync::message;
@@ -273,23 +259,13 @@ mod tests {
         })
     }
 
-    /// Leaves out what came from `skip`, as back-propagation does.
-    fn skipping(skip: Option<ReplicaId>) -> impl FnMut(&Source) -> Step {
-        move |s| {
-            if skip.is_some() && s.origin == skip {
-                Step::Skip
-            } else {
-                Step::Ship
-            }
-        }
-    }
-
+    /// The interval to the end, leaving out what came from `skip` (back-propagation).
     fn interval(
         buffer: &mut DeltaBuffer<GCounter>,
         from: u64,
         skip: Option<ReplicaId>,
     ) -> Option<Interval<'_, GCounter>> {
-        buffer.interval(from, skipping(skip)).map(|(i, _)| i)
+        buffer.interval(from, |_, s| skip.is_some() && s.origin == skip)
     }
 
     fn delta(replica: u128, by: u64) -> GCounter {

@@ -45,12 +45,14 @@ pub struct SyncConfig {
     /// link that went down is served by the relays after one hold; peers that do not sync
     /// with `A` get it at once. 0 never holds back (holds frames still spare what a peer said
     /// it holds). See the relay notes in [`SyncEngine`](crate::SyncEngine)'s protocol.
+    #[cfg(feature = "reconcile")]
     pub relay_hold_ms: u64,
     /// Relay-aware forwarding (format minor 2, with the `reconcile` feature): tell peers what
     /// we hold of our other peers' states, and leave out of what we relay to a peer what it
     /// said it holds. Off, this engine sends no holds frame and ignores those it gets (every
     /// delta is relayed to every other peer, as in minor 1): switch it off only to measure
     /// what it saves.
+    #[cfg(feature = "reconcile")]
     pub relay_aware: bool,
     /// Never send a delta back to the peer it came from (BP).
     pub avoid_back_propagation: bool,
@@ -86,7 +88,9 @@ impl Default for SyncConfig {
             max_peers: 1_024,
             limits: DecodeLimits::default(),
             max_reassembly_bytes: 512 << 20,
+            #[cfg(feature = "reconcile")]
             relay_hold_ms: 20,
+            #[cfg(feature = "reconcile")]
             relay_aware: true,
             avoid_back_propagation: true,
             remove_redundant: true,

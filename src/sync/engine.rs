@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tracing::{debug, debug_span, trace, warn};
 
-use super::buffer::{DeltaBuffer, Interval, Source, Step};
+use super::buffer::{DeltaBuffer, Interval, Source};
 use super::message::{self, ChunkId, Message};
 use super::peer::{InFlight, Peer, Pending, Reassembly};
 #[cfg(feature = "reconcile")]
@@ -357,6 +357,11 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
     }
 
     pub(super) fn buffer_delta(&mut self, delta: T, source: Source) {
+        #[cfg(feature = "reconcile")]
+        let source = Source {
+            at: self.now,
+            ..source
+        };
         self.buffer.push(delta, source);
         self.seq = self.buffer.end();
         let evicted = self
@@ -809,12 +814,11 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
         let novel = self.state.join_novelty(value);
         let changed = novel.is_some();
         if let Some(novel) = novel {
-            #[allow(unused_mut, reason = "relaying adds the message's number and time")]
+            #[allow(unused_mut, reason = "relaying adds the message's number")]
             let mut source = Source::of(Some(from));
             #[cfg(feature = "reconcile")]
             {
                 source.via = Some(seq);
-                source.at = self.now;
             }
             self.buffer_delta(whole.unwrap_or(novel), source);
         }
@@ -962,36 +966,33 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
         if based.is_none() && self.buffer.since(from).is_none() && self.round_for_gap(id) {
             return;
         }
-        let (now, hold) = (self.now, self.config.relay_hold_ms);
+        // An interval ends before the first delta held back for the peer (relaying).
         #[cfg(feature = "reconcile")]
-        if let Some(peer) = self.peers.get_mut(&id) {
-            peer.relay.hold_until = None;
-        }
-        let (peers, stats) = (&mut self.peers, &mut self.stats);
-        let decide = |source: &Source| {
-            if skip.is_some() && source.origin == skip {
-                return Step::Skip;
+        let upto = self.relay_upto(id, from, skip);
+        #[cfg(not(feature = "reconcile"))]
+        let upto = self.seq;
+        let (peers, stats) = (&self.peers, &mut self.stats);
+        let leave_out = |seq: u64, source: &Source| {
+            if seq >= upto || (skip.is_some() && source.origin == skip) {
+                return true;
             }
+            // What the peer said it holds.
             #[cfg(feature = "reconcile")]
-            if let Some(peer) = peers.get_mut(&id) {
-                let step = peer.relay.step(source, now, hold);
-                stats.relays_skipped += u64::from(step == Step::Skip);
-                return step;
+            if peers.get(&id).is_some_and(|p| p.relay.covers(source)) {
+                stats.relays_skipped += 1;
+                return true;
             }
-            let _ = (&peers, &stats, now, hold);
-            Step::Ship
+            let _ = (&peers, &stats);
+            false
         };
         let (interval, upto) = match based {
             Some(group) => (Some(Interval::Group(group)), self.seq),
-            None => match self.buffer.interval(from, decide) {
-                Some((interval, upto)) => (Some(interval), upto),
-                None => (None, self.seq),
-            },
+            None => (self.buffer.interval(from, leave_out), upto),
         };
         let (full, payload) = match interval {
             Some(Interval::Empty) => {
                 // Everything missing came from the peer itself, or the peer said it holds it
-                // (up to a delta held back for now).
+                // (or it is held back for now).
                 if let Some(peer) = self.peers.get_mut(&id) {
                     peer.acked = Some(upto);
                 }
@@ -1131,6 +1132,7 @@ fn count_kind(traffic: &mut Traffic, kind: FrameKind, bytes: usize) {
         FrameKind::Summary | FrameKind::Sketch | FrameKind::Verdict | FrameKind::Digest => {
             &mut traffic.reconcile
         }
+        #[cfg(feature = "reconcile")]
         FrameKind::Holds => &mut traffic.holds,
         FrameKind::Value => &mut traffic.invalid,
     };

@@ -487,12 +487,8 @@ impl<T: DeserializeOwned> Message<T> {
                 }
             }
             #[cfg(not(feature = "reconcile"))]
-            FrameKind::Summary
-            | FrameKind::Sketch
-            | FrameKind::Verdict
-            | FrameKind::Digest
-            | FrameKind::Holds => {
-                // Sent only to peers whose hello announced minor 1 (holds: minor 2).
+            FrameKind::Summary | FrameKind::Sketch | FrameKind::Verdict | FrameKind::Digest => {
+                // Sent only to peers whose hello announced minor 1.
                 return Err(DecodeError::UnexpectedKind {
                     expected: "sync",
                     found: kind.name(),

@@ -32,7 +32,7 @@
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::buffer::{Source, Step};
+use super::buffer::Source;
 use super::engine::{SyncEngine, Transmit};
 use super::message;
 use super::sorted_map::SortedMap;
@@ -62,7 +62,7 @@ pub(crate) struct PeerRelay {
     pub(crate) asked: SortedMap<ReplicaId, ()>,
     /// Replicas to ask the peer about in the next holds frame: we relay their deltas to it.
     pub(crate) asking: Vec<ReplicaId>,
-    /// When the delta our last interval to the peer stopped before is due anyway.
+    /// When the delta our last interval to the peer ended before is due anyway.
     pub(crate) hold_until: Option<u64>,
 }
 
@@ -72,33 +72,33 @@ impl PeerRelay {
         self.minor >= MINOR_HOLDS
     }
 
-    /// What shipping does with a buffered delta for this peer at time `now`: skip it if the
-    /// peer holds it; if the peer syncs with the delta's origin too (it told us what it holds
-    /// of it) and likely got it from there, stop before it for up to `hold_ms` after it was
-    /// buffered (recording when the hold ends); ship it otherwise.
-    pub(crate) fn step(&mut self, source: &Source, now: u64, hold_ms: u64) -> Step {
+    /// Whether the peer said it holds the buffered delta (so it is left out of what we ship).
+    pub(crate) fn covers(&self, source: &Source) -> bool {
+        match (source.origin, source.via) {
+            (Some(origin), Some(via)) => self.holds.get(&origin).is_some_and(|&m| m >= via),
+            _ => false,
+        }
+    }
+
+    /// When the hold of a buffered delta relayed from another peer than `to` (this one) ends,
+    /// if it is held back at time `now`: the peer syncs with the delta's origin too (it told
+    /// us what it holds of it), so likely got it from there, and `hold_ms` since it was
+    /// buffered have not passed. Asks the peer for the origin's marks the first time.
+    fn held_until(&mut self, to: ReplicaId, source: &Source, now: u64, hold_ms: u64) -> Option<u64> {
         let (Some(origin), Some(via)) = (source.origin, source.via) else {
-            return Step::Ship;
+            return None;
         };
-        if self.speaks_holds()
-            && !self.asked.contains_key(&origin)
-            && !self.asking.contains(&origin)
+        if origin == to {
+            return None;
+        }
+        if self.speaks_holds() && !self.asked.contains_key(&origin) && !self.asking.contains(&origin)
         {
             self.asking.push(origin);
         }
-        let Some(&mark) = self.holds.get(&origin) else {
-            // The peer never said it syncs with the origin: nothing to wait for.
-            return Step::Ship;
-        };
-        if mark >= via {
-            return Step::Skip;
-        }
+        // A peer that never said it syncs with the origin: nothing to wait for.
+        let mark = *self.holds.get(&origin)?;
         let until = source.at.saturating_add(hold_ms);
-        if until > now {
-            self.hold_until = Some(until);
-            return Step::Stop;
-        }
-        Step::Ship
+        (mark < via && until > now).then_some(until)
     }
 }
 
@@ -172,6 +172,54 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
             .push_back((FrameKind::Holds, Transmit { to, bytes }));
     }
 
+    /// Where an interval to `to` from `from` ends: before the first delta held back for it,
+    /// or at our sequence number. A delta that goes (a local one, or one relayed from a
+    /// replica the peer does not sync with) waits behind held ones half the hold at most:
+    /// then it goes with them (intervals keep causal order, so it cannot overtake them), and
+    /// later held ones stay held. `skip` is the peer when back-propagation is avoided.
+    pub(super) fn relay_upto(&mut self, to: ReplicaId, from: u64, skip: Option<ReplicaId>) -> u64 {
+        let (now, hold, seq) = (self.now, self.config.relay_hold_ms, self.seq);
+        let Some(peer) = self.peers.get_mut(&to) else {
+            return seq;
+        };
+        let relay = &mut peer.relay;
+        relay.hold_until = None;
+        let Some(sources) = self.buffer.sources(from) else {
+            return seq;
+        };
+        // The first held delta not released yet, and when its hold ends.
+        let mut stop: Option<(u64, u64)> = None;
+        for (n, source) in sources {
+            if (skip.is_some() && source.origin == skip) || relay.covers(source) {
+                continue;
+            }
+            match relay.held_until(to, source, now, hold) {
+                Some(until) => {
+                    stop = stop.or(Some((n, until)));
+                }
+                None => {
+                    if let Some((at, until)) = stop {
+                        // A delta that goes waits behind the held ones, briefly.
+                        let until = until.min(source.at.saturating_add(hold / 2));
+                        if until > now {
+                            relay.hold_until = Some(until);
+                            return at;
+                        }
+                        // Released: the held ones before it go with it.
+                        stop = None;
+                    }
+                }
+            }
+        }
+        match stop {
+            Some((at, until)) => {
+                relay.hold_until = Some(until);
+                at
+            }
+            None => seq,
+        }
+    }
+
     /// A peer is gone: nothing it was told or said about `id` is kept.
     pub(super) fn forget_relay(&mut self, id: ReplicaId) {
         for peer in self.peers.values_mut() {
@@ -184,3 +232,4 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
         }
     }
 }
+

@@ -35,6 +35,7 @@ pub struct Traffic {
     /// Reconciliation: summaries, coded symbols, verdicts and fingerprints.
     pub reconcile: Count,
     /// What a peer holds of its other peers' states, so relays skip it (format minor 2).
+    #[cfg(feature = "reconcile")]
     pub holds: Count,
     /// Frames that did not decode (received side only).
     pub invalid: Count,
@@ -51,6 +52,7 @@ impl Traffic {
             self.chunk,
             self.ack,
             self.reconcile,
+            #[cfg(feature = "reconcile")]
             self.holds,
             self.invalid,
         ];
@@ -174,6 +176,7 @@ pub struct SyncStats {
     pub conflicts: u64,
     /// Deltas not relayed to a peer because it said it holds them (format minor 2; none in
     /// the npm module, which does not relay-aware forward).
+    #[cfg(feature = "reconcile")]
     pub relays_skipped: u64,
     /// Per peer, in replica-id order.
     pub peers: Vec<PeerStats>,

@@ -12,4 +12,6 @@ mod convergence;
 #[cfg(feature = "tokio")]
 mod net_adapters;
 #[cfg(feature = "reconcile")]
+mod relays;
+#[cfg(feature = "reconcile")]
 mod rounds;

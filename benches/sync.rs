@@ -70,9 +70,12 @@ fn hlc(id: ReplicaId, clock: &Clock) -> Hlc {
 }
 
 fn config((avoid_back_propagation, remove_redundant, relay_aware): Mode) -> SyncConfig {
+    #[cfg(not(feature = "reconcile"))]
+    let _ = relay_aware;
     SyncConfig {
         avoid_back_propagation,
         remove_redundant,
+        #[cfg(feature = "reconcile")]
         relay_aware,
         ..SyncConfig::default()
     }
@@ -148,7 +151,10 @@ impl<T: deltacrdt::Reconcile + Serialize + DeserializeOwned> Net<T> {
             let to = self.index[&t.to];
             self.nodes[to].receive(*from, &t.bytes).unwrap();
         }
+        #[cfg(feature = "reconcile")]
         let hold = SyncConfig::default().relay_hold_ms;
+        #[cfg(not(feature = "reconcile"))]
+        let hold = 0;
         if frames.is_empty()
             && self
                 .nodes
@@ -190,6 +196,7 @@ impl<T: deltacrdt::Reconcile + Serialize + DeserializeOwned> Net<T> {
                 (&mut sum.chunk, s.chunk),
                 (&mut sum.ack, s.ack),
                 (&mut sum.reconcile, s.reconcile),
+                #[cfg(feature = "reconcile")]
                 (&mut sum.holds, s.holds),
             ] {
                 acc.messages += c.messages;
@@ -214,6 +221,7 @@ fn diff(after: &Traffic, before: &Traffic) -> Traffic {
         (&mut d.chunk, after.chunk, before.chunk),
         (&mut d.ack, after.ack, before.ack),
         (&mut d.reconcile, after.reconcile, before.reconcile),
+        #[cfg(feature = "reconcile")]
         (&mut d.holds, after.holds, before.holds),
     ] {
         out.messages = a.messages - b.messages;
@@ -232,6 +240,7 @@ fn breakdown(t: &Traffic) -> String {
         ("chunk", t.chunk),
         ("ack", t.ack),
         ("reconcile", t.reconcile),
+        #[cfg(feature = "reconcile")]
         ("holds", t.holds),
     ] {
         if c.messages > 0 {

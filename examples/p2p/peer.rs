@@ -46,7 +46,6 @@ struct Peer<R> {
     seen: HashMap<String, u64>,
 }
 
-
 /// Runs a peer until `quit` or the end of its input.
 pub(crate) async fn run(args: PeerArgs) -> Result<(), Error> {
     let sync = SyncConfig {
@@ -243,7 +242,7 @@ where
             Command::Edit { path, edit } => {
                 match board::apply_command(self.node.replica_mut(), &path, edit) {
                     Ok(()) => {
-                        self.node.pump()?;
+                        self.pump()?;
                         self.busy = true;
                         String::new()
                     }
@@ -315,8 +314,16 @@ where
         self.uncommitted.push_back((self.node.replica().seq(), tag));
         self.next_edit = Instant::now() + self.interval;
         // With a data directory, this pump writes and syncs the edit before sending it.
-        self.node.pump()?;
+        self.pump()?;
         self.busy = true;
+        Ok(())
+    }
+
+    /// Sends what the replica has to say (and takes in frames that came meanwhile).
+    fn pump(&mut self) -> Result<(), Error> {
+        if self.node.pump()?.changed {
+            self.note_arrivals();
+        }
         Ok(())
     }
 

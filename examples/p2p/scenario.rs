@@ -268,7 +268,10 @@ impl Run {
                 .collect()
         };
         let paced = report::latencies(&of(&editors), editing);
-        report::latency(&format!("paced edits (one per peer every {every} ms)"), &paced);
+        report::latency(
+            &format!("paced edits (one per peer every {every} ms)"),
+            &paced,
+        );
         if let Some((_, window)) = throughput {
             let all = report::latencies(&of(&members_now), window);
             report::latency("throughput run", &all);

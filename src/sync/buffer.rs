@@ -25,6 +25,10 @@ pub(crate) struct Source {
 
 impl Source {
     /// A delta that came from `origin` (`None`: a local mutation), of unknown sequence.
+    #[cfg_attr(
+        not(feature = "reconcile"),
+        allow(clippy::needless_update, reason = "relaying adds fields")
+    )]
     pub(crate) fn of(origin: Option<ReplicaId>) -> Self {
         Self {
             origin,
@@ -236,7 +240,12 @@ impl<T: Lattice + Serialize> DeltaBuffer<T> {
     pub(crate) fn sources(&self, from: u64) -> Option<impl Iterator<Item = (u64, &Source)>> {
         let offset = usize::try_from(from.checked_sub(self.start)?).ok()?;
         let offset = offset.min(self.entries.len());
-        Some(self.entries.range(offset..).zip(from..).map(|(e, seq)| (seq, &e.source)))
+        Some(
+            self.entries
+                .range(offset..)
+                .zip(from..)
+                .map(|(e, seq)| (seq, &e.source)),
+        )
     }
 }
 

@@ -973,9 +973,15 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
         let upto = self.seq;
         let (peers, stats) = (&self.peers, &mut self.stats);
         let leave_out = |seq: u64, source: &Source| {
-            if seq >= upto || (skip.is_some() && source.origin == skip) {
+            if skip.is_some() && source.origin == skip {
                 return true;
             }
+            // Past a delta held back (relaying).
+            #[cfg(feature = "reconcile")]
+            if seq >= upto {
+                return true;
+            }
+            let _ = seq;
             // What the peer said it holds.
             #[cfg(feature = "reconcile")]
             if peers.get(&id).is_some_and(|p| p.relay.covers(source)) {

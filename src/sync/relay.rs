@@ -84,14 +84,22 @@ impl PeerRelay {
     /// if it is held back at time `now`: the peer syncs with the delta's origin too (it told
     /// us what it holds of it), so likely got it from there, and `hold_ms` since it was
     /// buffered have not passed. Asks the peer for the origin's marks the first time.
-    fn held_until(&mut self, to: ReplicaId, source: &Source, now: u64, hold_ms: u64) -> Option<u64> {
+    fn held_until(
+        &mut self,
+        to: ReplicaId,
+        source: &Source,
+        now: u64,
+        hold_ms: u64,
+    ) -> Option<u64> {
         let (Some(origin), Some(via)) = (source.origin, source.via) else {
             return None;
         };
         if origin == to {
             return None;
         }
-        if self.speaks_holds() && !self.asked.contains_key(&origin) && !self.asking.contains(&origin)
+        if self.speaks_holds()
+            && !self.asked.contains_key(&origin)
+            && !self.asking.contains(&origin)
         {
             self.asking.push(origin);
         }
@@ -232,4 +240,3 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
         }
     }
 }
-

@@ -249,6 +249,7 @@ fn reconciliation_frames() {
 /// Relay-aware forwarding (minor 2): in a triangle, `c` tells `b` it holds `a`'s state at
 /// `a`'s number 2; `b`, holding back the delta it got from `a`, skips it for `c` instead of
 /// relaying it once the hold ends.
+#[cfg(feature = "reconcile")]
 #[test]
 fn relay_frames() {
     let mut e: Vec<SyncEngine<GCounter>> = (1..=3).map(engine).collect();

@@ -13,16 +13,13 @@
     reason = "tests: a failure should panic with the seed"
 )]
 
-#[path = "../support/sim.rs"]
-mod sim;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
+use crate::sim::{self, Faults, Rng, Sim, id, mix};
 use deltacrdt::{
     Delta, Doc, Error, Hlc, Lattice, OrSet, Scalar, Stamp, SyncConfig, SyncError, Timestamp, Value,
 };
-use sim::{Faults, Rng, Sim, id, mix};
 
 /// Schedules of the headline test per run (override with `DELTACRDT_SCHEDULES`).
 const SCHEDULES: u64 = 1_000;

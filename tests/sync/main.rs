@@ -15,3 +15,7 @@ mod net_adapters;
 mod relays;
 #[cfg(feature = "reconcile")]
 mod rounds;
+/// The seeded simulated network of `convergence` and `relays`.
+#[cfg(feature = "sync")]
+#[path = "../support/sim.rs"]
+mod sim;

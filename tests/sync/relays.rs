@@ -9,11 +9,8 @@
     reason = "tests: a failure should panic with the seed"
 )]
 
-#[path = "../support/sim.rs"]
-mod sim;
-
+use crate::sim::{Faults, Sim, id};
 use deltacrdt::{Error, OrSet, ReplicaId, SyncConfig};
-use sim::{Faults, Sim, id};
 
 type Set = OrSet<u64>;
 
@@ -27,7 +24,9 @@ fn config(relay_aware: bool) -> SyncConfig {
 }
 
 fn insert(sim: &mut Sim<Set>, at: usize, element: u64) {
-    sim.update(at, |s, hlc| Ok::<_, Error>(s.insert(hlc.replica(), element)));
+    sim.update(at, |s, hlc| {
+        Ok::<_, Error>(s.insert(hlc.replica(), element))
+    });
 }
 
 /// Delta frames sent by every replica together.
@@ -41,7 +40,11 @@ fn delta_frames(sim: &Sim<Set>) -> u64 {
 /// Steps of `dt` ms until every replica holds `element`; the virtual time that took.
 fn time_to_reach(sim: &mut Sim<Set>, element: u64, dt: u64, max_ms: u64) -> u64 {
     let start = sim.now;
-    while !sim.nodes.iter().all(|n| n.engine.state().contains(&element)) {
+    while !sim
+        .nodes
+        .iter()
+        .all(|n| n.engine.state().contains(&element))
+    {
         assert!(
             sim.now - start <= max_ms,
             "seed {:#x}: {element} did not reach everyone in {max_ms} ms",
@@ -78,7 +81,10 @@ fn a_full_mesh_sends_each_update_about_once_to_each_peer() {
         per_update.push((delta_frames(&sim) - before) as f64 / updates as f64);
     }
     let (flood, relay) = (per_update[0], per_update[1]);
-    assert!(flood >= 15.0, "without relay-aware forwarding: {flood} frames");
+    assert!(
+        flood >= 15.0,
+        "without relay-aware forwarding: {flood} frames"
+    );
     assert!(relay <= 4.5, "with relay-aware forwarding: {relay} frames");
     let skipped: u64 = {
         let mut sim = Sim::<Set>::new(0x5e1a_0002, 3, &config(true), 0, Faults::NONE);
@@ -136,7 +142,10 @@ fn a_ring_relays_at_once() {
         }
         times.push(total);
     }
-    assert_eq!(times[0], times[1], "ring: without / with relay-aware forwarding");
+    assert_eq!(
+        times[0], times[1],
+        "ring: without / with relay-aware forwarding"
+    );
 }
 
 /// A holds frame: `marks` as `(replica, seq)`, no requests.
@@ -183,9 +192,15 @@ fn a_peer_lying_about_what_it_holds_starves_only_itself() {
         sim.step(1);
     }
     let honest = sim.nodes[3].engine.state();
-    assert!((10..20).all(|k| honest.contains(&k)), "honest 3 misses updates");
+    assert!(
+        (10..20).all(|k| honest.contains(&k)),
+        "honest 3 misses updates"
+    );
     let liar = sim.nodes[2].engine.state();
-    assert!((10..20).all(|k| !liar.contains(&k)), "the lie was not believed");
+    assert!(
+        (10..20).all(|k| !liar.contains(&k)),
+        "the lie was not believed"
+    );
     assert!(sim.nodes[1].engine.stats().relays_skipped >= 1);
     // Repair (fingerprints of quiet sessions, after 1 s) heals the liar.
     for _ in 0..400 {

@@ -43,8 +43,10 @@ pub struct SyncConfig {
     /// syncs with `A` (format minor 2) and has not said it holds the delta yet: it likely got
     /// it from `A`, and its holds frame is on its way. Past it the delta goes anyway, so a
     /// link that went down is served by the relays after one hold; peers that do not sync
-    /// with `A` get it at once. 0 never holds back (holds frames still spare what a peer said
-    /// it holds). See the relay notes in [`SyncEngine`](crate::SyncEngine)'s protocol.
+    /// with `A` get it at once. A delta behind a held one that would go (a local one, say)
+    /// waits half of it at most, then both go: this bounds what the hold adds to latency.
+    /// 0 never holds back (holds frames still spare what a peer said it holds). See the relay
+    /// notes in [`SyncEngine`](crate::SyncEngine)'s protocol.
     #[cfg(feature = "reconcile")]
     pub relay_hold_ms: u64,
     /// Relay-aware forwarding (format minor 2, with the `reconcile` feature): tell peers what

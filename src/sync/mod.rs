@@ -15,6 +15,8 @@ mod reconcile;
 mod reconciling;
 #[cfg(feature = "reconcile")]
 mod relay;
+#[cfg(feature = "reconcile")]
+mod relaying;
 mod replica;
 #[cfg(feature = "reconcile")]
 mod round;

@@ -484,9 +484,12 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
                 .collect::<Vec<_>>();
             #[cfg(feature = "reconcile")]
             self.round_deadlines(peer, &mut times);
-            // A relayed delta held back from the peer goes when its hold ends.
+            // A relayed delta held back from the peer goes when its hold ends (if there is
+            // still something to ship and no message in flight).
             #[cfg(feature = "reconcile")]
-            times.extend(peer.relay.hold_until.filter(|_| peer.in_flight.is_none()));
+            times.extend(peer.relay.hold_until.filter(|_| {
+                peer.in_flight.is_none() && peer.heard && peer.acked.unwrap_or(0) < self.seq
+            }));
             for at in times {
                 due = Some(due.map_or(at, |d| d.min(at)));
             }

@@ -55,6 +55,13 @@ pub struct DurableConfig {
     pub compact_min_bytes: usize,
     /// Limits applied to the records read back (a store is trusted no more than a peer).
     pub limits: DecodeLimits,
+    /// Peers' acknowledgements that changed with nothing else to commit are written this many
+    /// milliseconds (of [`tick`](DurableReplica::tick) time) after they first changed, by the
+    /// [`poll_transmit`](DurableReplica::poll_transmit) after that tick (its time is in
+    /// [`poll_timeout`](DurableReplica::poll_timeout)); every commit writes them too. A restart
+    /// resumes delta sync from what was written: a peer whose acknowledgement was lost is
+    /// reconciled or sent the full state instead. 0: at the next `poll_transmit`.
+    pub ack_persist_ms: u64,
 }
 
 impl Default for DurableConfig {
@@ -65,6 +72,7 @@ impl Default for DurableConfig {
             sync: SyncConfig::default(),
             replica: None,
             compact_min_bytes: 1 << 20,
+            ack_persist_ms: 1_000,
             // A snapshot is one record: allow it as large as a reassembled state.
             limits: DecodeLimits {
                 max_frame_bytes: limits.max_state_bytes,
@@ -132,6 +140,12 @@ pub struct DurableReplica<T, S> {
     /// (a peer had seen events of this id that it never issued), then rewritten by the next
     /// commit, so a restart continues under the new id instead of reusing the old one.
     stored_id: ReplicaId,
+    /// [`DurableConfig::ack_persist_ms`].
+    ack_persist_ms: u64,
+    /// The latest tick time.
+    now: u64,
+    /// When the peers' acknowledgements were first seen to differ from the committed ones.
+    acks_changed_at: Option<u64>,
 }
 
 #[cfg(feature = "redb")]
@@ -290,6 +304,7 @@ impl<T: crate::causal::Reconcile + Serialize + DeserializeOwned, S: Store> Durab
             replica,
             compact_min_bytes,
             limits,
+            ack_persist_ms,
         } = config.clone();
         let Some(loaded) = load::<T>(&mut store, &limits)? else {
             let id = fresh_id(&config)?;
@@ -322,6 +337,9 @@ impl<T: crate::causal::Reconcile + Serialize + DeserializeOwned, S: Store> Durab
                 snapshot_bytes,
                 log_bytes: 0,
                 stored_id: id,
+                ack_persist_ms,
+                now: 0,
+                acks_changed_at: None,
             });
         };
         if let Some(expected) = replica.filter(|&r| r != loaded.replica) {
@@ -358,6 +376,9 @@ impl<T: crate::causal::Reconcile + Serialize + DeserializeOwned, S: Store> Durab
             snapshot_bytes: loaded.snapshot_bytes,
             log_bytes: loaded.log_bytes,
             stored_id: loaded.replica,
+            ack_persist_ms,
+            now: 0,
+            acks_changed_at: None,
         })
     }
 
@@ -449,6 +470,9 @@ impl<T: crate::causal::Reconcile + Serialize + DeserializeOwned, S: Store> Durab
     /// A [`SyncError`] saying why the frame was refused.
     pub fn receive(&mut self, from: ReplicaId, bytes: &[u8]) -> Result<bool, SyncError> {
         let changed = self.engine.receive(from, bytes)?;
+        if self.acks_changed_at.is_none() && self.acks() != self.head.acks {
+            self.acks_changed_at = Some(self.now);
+        }
         if changed
             && self.durability == Durability::PerOperation
             && let Err(err) = self.commit(false)
@@ -473,6 +497,9 @@ impl<T: crate::causal::Reconcile + Serialize + DeserializeOwned, S: Store> Durab
     pub fn poll_transmit(&mut self) -> Result<Option<Transmit>, StoreError> {
         if !self.is_durable() {
             self.commit(false)?;
+        }
+        if self.acks_due().is_some_and(|at| at <= self.now) {
+            self.commit(true)?;
         }
         Ok(self.engine.poll_transmit())
     }
@@ -505,15 +532,33 @@ impl<T: crate::causal::Reconcile + Serialize + DeserializeOwned, S: Store> Durab
 
     /// Advances the engine's time ([`SyncEngine::tick`]).
     pub fn tick(&mut self, now_ms: u64) {
+        self.now = self.now.max(now_ms);
         self.engine.tick(now_ms);
     }
 
     /// When the next [`tick`](Self::tick) is due ([`SyncEngine::poll_timeout`], which says
-    /// when to call it). Group commit adds no timer: changes are flushed by the
-    /// [`poll_transmit`](Self::poll_transmit) the driver calls after every input anyway.
+    /// when to call it), or when changed acknowledgements are to be written
+    /// ([`DurableConfig::ack_persist_ms`]). Group commit adds no timer: changes are flushed by
+    /// the [`poll_transmit`](Self::poll_transmit) the driver calls after every input anyway.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<u64> {
-        self.engine.poll_timeout()
+        match (self.engine.poll_timeout(), self.acks_due()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// The peers' acknowledgements, sorted, as a commit writes them.
+    fn acks(&self) -> Vec<(ReplicaId, u64)> {
+        let mut acks: Vec<(ReplicaId, u64)> = self.engine.acks().collect();
+        crate::platform::sort::sort_unstable(&mut acks);
+        acks
+    }
+
+    /// When changed acknowledgements are due to be written, if any changed.
+    fn acks_due(&self) -> Option<u64> {
+        self.acks_changed_at
+            .map(|at| at.saturating_add(self.ack_persist_ms))
     }
 
     /// Flushes and returns the store.
@@ -530,11 +575,13 @@ impl<T: crate::causal::Reconcile + Serialize + DeserializeOwned, S: Store> Durab
     /// snapshot), and a head naming them. `with_acks`: also when only acknowledgements changed.
     fn commit(&mut self, with_acks: bool) -> Result<(), StoreError> {
         let seq = self.engine.seq();
-        let mut acks: Vec<(ReplicaId, u64)> = self.engine.acks().collect();
-        crate::platform::sort::sort_unstable(&mut acks);
+        let acks = self.acks();
         let forked = self.engine.id() != self.stored_id;
         let rewritten = self.engine.rewritten();
         if seq == self.head.seq && !forked && !rewritten && (!with_acks || acks == self.head.acks) {
+            if acks == self.head.acks {
+                self.acks_changed_at = None;
+            }
             return Ok(());
         }
         let mut batch = Batch {
@@ -600,6 +647,8 @@ impl<T: crate::causal::Reconcile + Serialize + DeserializeOwned, S: Store> Durab
         self.store.commit(batch)?;
         debug!(seq, compact, forked, "committed");
         self.head = head;
+        // Every commit writes the acknowledgements as they are now.
+        self.acks_changed_at = None;
         self.stored_id = self.engine.id();
         self.engine.clear_rewritten();
         self.snapshot_bytes = snapshot_bytes;

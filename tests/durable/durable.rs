@@ -205,6 +205,44 @@ fn a_restarted_replica_resumes_delta_sync_from_persisted_acks() {
     assert_eq!(q.state(), r.state());
 }
 
+/// Acknowledgements that arrive with nothing else to commit are written
+/// `ack_persist_ms` after they changed, by the `poll_transmit` after the tick that
+/// `poll_timeout` asks for: a restart then resumes from them without any `flush`.
+#[test]
+fn acknowledgements_are_written_on_a_schedule_without_a_flush() {
+    let store = MemoryStore::new();
+    let mut r = open(&store, Durability::PerOperation);
+    let mut p = peer(2);
+    r.connect(p.id());
+    p.connect(r.id());
+    r.tick(10);
+    for i in 0..3 {
+        let _ = tag(&mut r, &format!("t{i}"));
+        pump(&mut r, &mut p);
+    }
+    let acked = r.engine().acks().find(|(id, _)| *id == p.id());
+    assert_eq!(acked, Some((p.id(), r.seq())));
+    // The ack came after the last commit: it is due 1 s (of tick time) after it changed.
+    let due = r.poll_timeout().expect("a deadline");
+    assert!(due <= 10 + 1_000, "due at {due}");
+    // What a crash now would leave: a copy of the records, opened.
+    let after_crash = |store: &MemoryStore| {
+        let copy = MemoryStore::new();
+        copy.set_records(store.records());
+        let r = open(&copy, Durability::PerOperation);
+        r.engine()
+            .acks()
+            .find(|(id, _)| *id == ReplicaId::from_u128(2))
+    };
+    // Lost so far (the restart would reconcile or send the full state).
+    assert_ne!(after_crash(&store), acked);
+    r.tick(due);
+    assert!(r.poll_transmit().expect("writes the acks").is_none());
+    assert_eq!(after_crash(&store), acked);
+    // Nothing changed since: no deadline for it, and no further write.
+    assert!(r.poll_timeout().is_none_or(|t| t > due + 1_000));
+}
+
 #[test]
 fn compaction_bounds_the_log_and_keeps_the_state() {
     let store = MemoryStore::new();

@@ -21,7 +21,10 @@
 //!   from `A`, and its holds frame is on its way. Past the hold the delta goes anyway, so a
 //!   link that went down is covered by the relays after one hold, without a timeout of its
 //!   own; a peer that does not sync with `A` (a ring, a sparse mesh) gets `A`'s deltas
-//!   relayed at once.
+//!   relayed at once. A delta behind a held one that would go (a local one, say) waits half
+//!   the hold at most, then goes with the held ones before it: intervals never skip a delta
+//!   they end after, so updates stay in causal order, and the hold adds at most half of it to
+//!   what the peer gets from us alone.
 //! - A peer's claims only make us send *it* less: a peer that lies about what it holds
 //!   starves itself until reconciliation's repair finds the difference, and never makes us
 //!   drop anything another peer needs. Claims are kept only for replicas that are our peers

@@ -470,7 +470,7 @@ impl<T: crate::causal::Reconcile + Serialize + DeserializeOwned, S: Store> Durab
     /// A [`SyncError`] saying why the frame was refused.
     pub fn receive(&mut self, from: ReplicaId, bytes: &[u8]) -> Result<bool, SyncError> {
         let changed = self.engine.receive(from, bytes)?;
-        if self.acks_changed_at.is_none() && self.acks() != self.head.acks {
+        if self.acks_changed_at.is_none() && !self.acks_committed() {
             self.acks_changed_at = Some(self.now);
         }
         if changed
@@ -553,6 +553,17 @@ impl<T: crate::causal::Reconcile + Serialize + DeserializeOwned, S: Store> Durab
         let mut acks: Vec<(ReplicaId, u64)> = self.engine.acks().collect();
         crate::platform::sort::sort_unstable(&mut acks);
         acks
+    }
+
+    /// Whether the peers' acknowledgements are the committed ones (no allocation: this runs
+    /// for every received frame).
+    fn acks_committed(&self) -> bool {
+        let committed = &self.head.acks;
+        self.engine.acks().count() == committed.len()
+            && self
+                .engine
+                .acks()
+                .all(|ack| committed.binary_search(&ack).is_ok())
     }
 
     /// When changed acknowledgements are due to be written, if any changed.

@@ -29,6 +29,13 @@
 //!   map on both sides. (`crdts::LWWReg` cannot be a `Map` value: it lacks `ResetRemove`; our
 //!   `LwwRegister` is not a causal type, so neither nests in its library's map. The stamp-tagged
 //!   LWW register of our `Doc` is `MvRegister<(Stamp, Value)>`, i.e. this same nesting.)
+//! - `map/lww_writes`: on a fresh map, 100,000 last-writer-wins writes of random `u64`s by one
+//!   replica over 10,000 keys picked at random. Ours: `LwwMap<u64, u64>::insert` stamped by the
+//!   replica's `Hlc` on the system clock (delta dropped). `crdts` has no LWW map (its `Map`
+//!   takes causal values only), so two references: its `Map<u64, MVReg<u64, Uuid>, Uuid>`, the
+//!   replicated map a user would reach for (as in `map/write_registers`), and a std `HashMap`
+//!   of `crdts::LWWReg<u64, (u64, Uuid)>` updated in place with a counter for marker — no
+//!   delta, no clock, so a floor rather than a peer.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -44,7 +51,9 @@ use std::time::Duration;
 use crdts::{CmRDT, CvRDT};
 use criterion::measurement::WallTime;
 use criterion::{BatchSize, BenchmarkGroup, Criterion, Throughput};
-use deltacrdt::{Delta, GCounter, Hlc, Lattice, MvRegister, OrMap, OrSet, SyncConfig, SyncEngine};
+use deltacrdt::{
+    Delta, GCounter, Hlc, Lattice, LwwMap, MvRegister, OrMap, OrSet, SyncConfig, SyncEngine,
+};
 use uuid::Uuid;
 
 mod support;
@@ -158,6 +167,69 @@ fn map_write_registers(c: &mut Criterion) {
     g.throughput(Throughput::Elements(writes.len() as u64));
     g.bench_function("deltacrdt", |b| b.iter_with_large_drop(ours));
     g.bench_function("crdts", |b| b.iter_with_large_drop(theirs));
+    g.finish();
+}
+
+fn map_lww_writes(c: &mut Criterion) {
+    type Theirs = crdts::Map<u64, crdts::MVReg<u64, Uuid>, Uuid>;
+    type TheirsByHand = std::collections::HashMap<u64, crdts::LWWReg<u64, (u64, Uuid)>>;
+    let mut rng = SplitMix(0x5EED_0005);
+    let writes: Vec<(u64, u64)> = (0..100_000)
+        .map(|_| (rng.below(10_000) as u64, rng.next()))
+        .collect();
+    let r = replica(1);
+    let actor = r.as_uuid();
+    // Stamps from the replica's hybrid logical clock on the system clock, as an app writes.
+    let ours = || {
+        let mut hlc = Hlc::builder(r).build().unwrap();
+        let mut m = LwwMap::default();
+        for &(k, v) in &writes {
+            let _ = black_box(m.insert(k, v, hlc.now().unwrap()));
+        }
+        m
+    };
+    let theirs = || {
+        let mut m = Theirs::new();
+        for &(k, v) in &writes {
+            let op = m.update(k, m.read_ctx().derive_add_ctx(actor), |reg, ctx| {
+                reg.write(v, ctx)
+            });
+            m.apply(op);
+        }
+        m
+    };
+    // A plain map of `crdts` LWW registers with a counter for marker: no delta, no clock read.
+    let by_hand = || {
+        let mut m = TheirsByHand::new();
+        for (i, &(k, v)) in writes.iter().enumerate() {
+            let marker = (i as u64, actor);
+            m.entry(k)
+                .and_modify(|reg| reg.update(v, marker))
+                .or_insert(crdts::LWWReg { val: v, marker });
+        }
+        m
+    };
+
+    // All three hold the last write of every key.
+    let (o, t, h) = (ours(), theirs(), by_hand());
+    let last: std::collections::HashMap<u64, u64> = writes.iter().copied().collect();
+    assert_eq!(
+        (o.len(), t.len().val, h.len()),
+        (last.len(), last.len(), last.len())
+    );
+    for (k, v) in &last {
+        assert_eq!(o.get(k), Some(v));
+        assert_eq!(t.get(k).val.unwrap().read().val, [*v]);
+        assert_eq!(h[k].val, *v);
+    }
+
+    let mut g = c.benchmark_group("map/lww_writes");
+    g.throughput(Throughput::Elements(writes.len() as u64));
+    g.bench_function("deltacrdt", |b| b.iter_with_large_drop(ours));
+    g.bench_function("crdts", |b| b.iter_with_large_drop(theirs));
+    g.bench_function("crdts-lwwreg-in-hashmap", |b| {
+        b.iter_with_large_drop(by_hand)
+    });
     g.finish();
 }
 
@@ -500,6 +572,7 @@ fn main() {
     set_apply_remote(&mut c);
     set_apply_many_replicas(&mut c);
     map_write_registers(&mut c);
+    map_lww_writes(&mut c);
     sync_receive(&mut c);
     sync_poll(&mut c);
     c.final_summary();

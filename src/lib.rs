@@ -38,7 +38,7 @@ pub use codec::{
     DecodeError, DecodeLimits, EncodeError, FORMAT_VERSION, decode, decode_with, encode,
 };
 pub use crdt::{
-    CausalCounter, DwFlag, EwFlag, GCounter, GSet, LwwRegister, MvRegister, OrMap, OrSet,
+    CausalCounter, DwFlag, EwFlag, GCounter, GSet, LwwMap, LwwRegister, MvRegister, OrMap, OrSet,
     PnCounter, RwSet,
 };
 #[cfg(feature = "serde")]

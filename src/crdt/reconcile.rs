@@ -5,7 +5,7 @@ use core::fmt::Debug;
 use core::hash::Hash;
 
 use super::{
-    CausalCounter, DwFlag, EwFlag, GCounter, GSet, LwwRegister, MvRegister, OrMap, OrSet,
+    CausalCounter, DwFlag, EwFlag, GCounter, GSet, LwwMap, LwwRegister, MvRegister, OrMap, OrSet,
     PnCounter, RwSet,
 };
 use crate::causal::conflict;
@@ -66,3 +66,5 @@ impl Reconcile for PnCounter {}
 impl<E: Ord + Clone> Reconcile for GSet<E> {}
 /// No dots: full states where acknowledgements run out (the state is one write).
 impl<V: Clone + PartialEq> Reconcile for LwwRegister<V> {}
+/// No dots: full states where acknowledgements run out (a state is one stamped entry per key).
+impl<K: Hash + Eq + Clone, V: Clone + PartialEq> Reconcile for LwwMap<K, V> {}

@@ -9,7 +9,8 @@
 #![allow(clippy::unwrap_used, reason = "tests")]
 
 use deltacrdt::{
-    Doc, GCounter, Hlc, LwwRegister, OrSet, ReplicaId, SyncConfig, SyncEngine, decode, encode,
+    Doc, GCounter, Hlc, LwwMap, LwwRegister, OrSet, ReplicaId, SyncConfig, SyncEngine, decode,
+    encode,
 };
 
 const T0: u64 = 1_700_000_000_000;
@@ -136,6 +137,25 @@ fn value_frames() {
     assert_eq!(
         decode::<LwwRegister<String>>(&unhex(&vector("lww"))).unwrap(),
         reg
+    );
+
+    // One key written, then the delta of its remove (the key and the remove's stamp).
+    let mut map = LwwMap::default();
+    let _ = map.insert("theme".to_string(), 7u64, clock.now().unwrap());
+    pinned("lww-map value", &encode(&map).unwrap(), &vector("lww_map"));
+    assert_eq!(
+        decode::<LwwMap<String, u64>>(&unhex(&vector("lww_map"))).unwrap(),
+        map
+    );
+    let remove = map.remove(&"theme".to_string(), clock.now().unwrap());
+    pinned(
+        "lww-map remove",
+        &encode(&*remove).unwrap(),
+        &vector("lww_map_remove"),
+    );
+    assert_eq!(
+        decode::<LwwMap<String, u64>>(&unhex(&vector("lww_map_remove"))).unwrap(),
+        *remove
     );
 
     let mut doc = Doc::default();

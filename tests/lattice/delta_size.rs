@@ -24,8 +24,8 @@
 )]
 
 use deltacrdt::{
-    Causal, CausalCounter, Delta, Doc, GCounter, GSet, Lattice, LwwRegister, MvRegister, OrMap,
-    OrSet, PnCounter, ReplicaId, RwSet, Stamp, Timestamp,
+    Causal, CausalCounter, Delta, Doc, GCounter, GSet, Lattice, LwwMap, LwwRegister, MvRegister,
+    OrMap, OrSet, PnCounter, ReplicaId, RwSet, Stamp, Timestamp,
 };
 use serde::Serialize;
 
@@ -216,6 +216,20 @@ fn register_write_deltas_are_constant_size() {
     };
     check("LwwRegister write", lww, LARGE, true, |reg| {
         reg.write(7, stamp(LARGE + 1, fresh()))
+    });
+    // A map of `n` keys: a write or a remove ships one key and its stamp.
+    let map = |n| {
+        let mut m = LwwMap::default();
+        for k in 1..=n {
+            let _ = m.insert(k, k, stamp(k, builder()));
+        }
+        m
+    };
+    check("LwwMap insert", map, LARGE, true, |m| {
+        m.insert(0, 7, stamp(LARGE + 1, fresh()))
+    });
+    check("LwwMap remove", map, LARGE, true, |m| {
+        m.remove(&1, stamp(LARGE + 1, fresh()))
     });
     // A register overwritten `n` times by one replica: the state stays one value, but the write
     // must not ship the history.
@@ -425,4 +439,18 @@ fn novelty_of_plain_lattices_keeps_what_is_ahead() {
     let _ = new.write("new", stamp(2));
     assert_eq!(old.novelty(&new), Some(new.clone()));
     assert_eq!(new.novelty(&old), None);
+
+    let map = |entries: &[(u8, u64)]| {
+        let mut m = LwwMap::default();
+        for &(k, ms) in entries {
+            let _ = m.insert(k, ms, stamp(ms));
+        }
+        m
+    };
+    let x = map(&[(1, 5), (2, 2)]);
+    assert_eq!(
+        x.novelty(&map(&[(1, 3), (2, 4), (3, 1)])),
+        Some(map(&[(2, 4), (3, 1)]))
+    );
+    assert_eq!(x.novelty(&map(&[(1, 5)])), None);
 }

@@ -17,8 +17,8 @@ use std::collections::BTreeSet;
 
 use crate::support::*;
 use deltacrdt::{
-    Causal, CausalCounter, Doc, DwFlag, EwFlag, GCounter, GSet, LwwRegister, MvRegister, OrMap,
-    OrSet, PnCounter, RwSet,
+    Causal, CausalCounter, Doc, DwFlag, EwFlag, GCounter, GSet, LwwMap, LwwRegister, MvRegister,
+    OrMap, OrSet, PnCounter, RwSet,
 };
 use proptest::prelude::*;
 
@@ -76,6 +76,7 @@ laws! {
     pn_counter_laws: PnCounter;
     g_set_laws: GSet<u8>;
     lww_register_laws: LwwRegister<u8>;
+    lww_map_laws: LwwMap<u8, u8>;
     or_set_laws: OrSet<u8> => |s: &OrSet<u8>| elements(s.iter());
     rw_set_laws: RwSet<u8>;
     mv_register_laws: MvRegister<u8> => |r: &MvRegister<u8>| elements(r.values());

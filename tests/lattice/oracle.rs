@@ -22,7 +22,7 @@ use std::fmt::Debug;
 
 use crate::support::*;
 use deltacrdt::{
-    CausalCounter, Doc, DwFlag, EwFlag, Field, GCounter, GSet, Kind, Lattice, LwwRegister,
+    CausalCounter, Doc, DwFlag, EwFlag, Field, GCounter, GSet, Kind, Lattice, LwwMap, LwwRegister,
     MvRegister, OrMap, OrSet, PnCounter, ReplicaId, RwSet, Scalar, Value,
 };
 use proptest::prelude::*;
@@ -347,6 +347,38 @@ impl Spec for LwwRegister<u8> {
             .filter_map(|e| Some((e.op()?.time, replica(e.at), e.op()?.value)))
             .max_by_key(|&(time, r, _)| (time, r));
         (last.map(|(t, _, v)| (t, v)), last.is_some())
+    }
+}
+
+impl Spec for LwwMap<u8, u8> {
+    type Reading = BTreeMap<u8, (u64, u8)>;
+
+    fn read(&self) -> Self::Reading {
+        self.iter()
+            .map(|(&k, &v)| (k, (self.stamp(&k).unwrap().time.as_u64(), v)))
+            .collect()
+    }
+
+    /// Per key, the seen write or remove that changed its replica's map with the greatest
+    /// `(timestamp, replica)` stamp; the key holds a value iff that one is a write.
+    fn spec(events: &[Event<'_, LwwMapOp>], seen: &BTreeSet<usize>) -> (Self::Reading, bool) {
+        let mut last: BTreeMap<u8, (u64, ReplicaId, Option<u8>)> = BTreeMap::new();
+        for e in visible(events, seen) {
+            let Some(op) = e.op().filter(|op| op.effective) else {
+                continue;
+            };
+            let this = (op.time, replica(e.at), op.value);
+            let slot = last.entry(op.key).or_insert(this);
+            if (this.0, this.1) > (slot.0, slot.1) {
+                *slot = this;
+            }
+        }
+        let reading: Self::Reading = last
+            .into_iter()
+            .filter_map(|(k, (t, _, v))| Some((k, (t, v?))))
+            .collect();
+        let any = !reading.is_empty();
+        (reading, any)
     }
 }
 
@@ -686,6 +718,7 @@ oracle! {
     rw_set_remove_wins: RwSet<u8>;
     mv_register_keeps_concurrent_writes: MvRegister<u8>;
     lww_register_greatest_stamp_wins: LwwRegister<u8>;
+    lww_map_greatest_stamp_per_key_wins: LwwMap<u8, u8>;
     ew_flag_enable_wins: EwFlag;
     dw_flag_disable_wins: DwFlag;
     or_map_of_or_sets_update_wins: OrMap<u8, OrSet<u8>>;

@@ -2,7 +2,7 @@
 //! `0..4`) so that replicas collide and concurrency happens.
 
 use deltacrdt::{
-    Causal, CausalCounter, Delta, Doc, DotStore, DwFlag, EwFlag, GCounter, GSet, Lattice,
+    Causal, CausalCounter, Delta, Doc, DotStore, DwFlag, EwFlag, GCounter, GSet, Lattice, LwwMap,
     LwwRegister, MvRegister, OrMap, OrSet, PnCounter, ReplicaId, RwSet, Scalar, Stamp, Timestamp,
     Value,
 };
@@ -260,6 +260,51 @@ impl Replay for LwwRegister<u8> {
     fn perform(&mut self, clock: &mut Clock, replica: ReplicaId, op: &mut LwwWrite) -> Delta<Self> {
         let stamp = clock.stamp(replica, &mut op.time);
         self.write(op.value, stamp)
+    }
+}
+
+/// A write or remove on an [`LwwMap`]: `time` as in [`LwwWrite`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LwwMapOp {
+    /// The key written or removed.
+    pub key: u8,
+    /// The value written, or `None` for a remove.
+    pub value: Option<u8>,
+    /// The operation's timestamp (raw `u64`).
+    pub time: u64,
+    /// Whether it changed the replica's map (set by `perform`): a write or remove stamped
+    /// before the key's current stamp, or a remove of a key the replica holds no value for,
+    /// changes nothing and ships nothing.
+    pub effective: bool,
+}
+
+impl Replay for LwwMap<u8, u8> {
+    type Op = LwwMapOp;
+    type Local = Clock;
+
+    fn op() -> BoxedStrategy<LwwMapOp> {
+        (
+            key(),
+            prop::option::weighted(0.7, element()),
+            physical_time(),
+        )
+            .prop_map(|(key, value, time)| LwwMapOp {
+                key,
+                value,
+                time,
+                effective: false,
+            })
+            .boxed()
+    }
+
+    fn perform(&mut self, clock: &mut Clock, replica: ReplicaId, op: &mut LwwMapOp) -> Delta<Self> {
+        let stamp = clock.stamp(replica, &mut op.time);
+        let delta = match op.value {
+            Some(v) => self.insert(op.key, v, stamp),
+            None => self.remove(&op.key, stamp),
+        };
+        op.effective = !delta.is_bottom();
+        delta
     }
 }
 

@@ -15,7 +15,9 @@ mod net_adapters;
 mod relays;
 #[cfg(feature = "reconcile")]
 mod rounds;
-/// The seeded simulated network of `convergence` and `relays`.
+/// The seeded simulated network of `convergence`, `relays` and `typed`.
 #[cfg(feature = "sync")]
 #[path = "../support/sim.rs"]
 mod sim;
+#[cfg(feature = "sync")]
+mod typed;

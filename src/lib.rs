@@ -50,7 +50,10 @@ pub use error::Error;
 pub use id::{InvalidReplicaId, ReplicaId};
 pub use lattice::{Delta, Lattice};
 #[cfg(feature = "tokio")]
-pub use net::{Backoff, DialFailures, NetConfig, NetError, NetStats, Network, Refusals, SyncNode};
+pub use net::{
+    Backoff, CHANGE_BUFFER, Change, ChangeError, ChangeStream, DialFailures, NetConfig, NetError,
+    NetStats, Network, NodeError, NodeHandle, Origin, PeerProgress, Progress, Refusals, SyncNode,
+};
 #[cfg(feature = "sync")]
 pub use sync::{
     Count, FullStates, MemoryNetwork, MemoryTransport, PeerStats, PumpError, Pumped, Replica,

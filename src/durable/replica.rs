@@ -733,6 +733,16 @@ impl<T: crate::causal::Reconcile + Serialize + DeserializeOwned, S: Store> Repli
         DurableReplica::session_closed(self, peer);
     }
 
+    #[cfg(not(small_code))]
+    fn record_changes(&mut self, on: bool) {
+        self.engine.record_changes(on);
+    }
+
+    #[cfg(not(small_code))]
+    fn take_changes(&mut self) -> Vec<(ReplicaId, T)> {
+        self.engine.take_changes()
+    }
+
     fn receive(&mut self, from: ReplicaId, frame: &[u8]) -> Result<bool, SyncError> {
         DurableReplica::receive(self, from, frame)
     }

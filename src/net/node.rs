@@ -133,6 +133,14 @@ impl<R: Replica> SyncNode<R> {
     /// # Errors
     /// As [`pump`](Self::pump).
     pub async fn turn(&mut self) -> Result<Pumped, R::Error> {
+        self.ready().await;
+        self.pump()
+    }
+
+    /// Waits for what [`turn`](Self::turn) waits for — a frame, a session opened or closed,
+    /// or the replica's deadline — without pumping: for a loop that does something between the
+    /// wake-up and the [`pump`](Self::pump). Cancel-safe.
+    pub async fn ready(&mut self) {
         let deadline = self.deadline();
         let opened = self.network.session_opened();
         let closed = self.network.session_closed();
@@ -142,7 +150,6 @@ impl<R: Replica> SyncNode<R> {
             () = closed => {}
             () = sleep_until(deadline.unwrap_or_else(Instant::now)), if deadline.is_some() => {}
         }
-        self.pump()
     }
 
     /// Shuts the network down (joining its tasks) and returns the replica.

@@ -8,6 +8,8 @@ use serde::de::DeserializeOwned;
 use tracing::{debug, debug_span, trace, warn};
 
 use super::buffer::{DeltaBuffer, Interval, Source};
+#[cfg(not(small_code))]
+use super::changes::Changes;
 use super::message::{self, ChunkId, Message};
 use super::peer::{InFlight, Peer, Pending, Reassembly};
 #[cfg(feature = "reconcile")]
@@ -146,6 +148,9 @@ pub struct SyncEngine<T> {
     /// History-free reconciliation: the bases found for peers, the session-nonce source.
     #[cfg(feature = "reconcile")]
     pub(super) recon: Reconciler<T>,
+    /// What received frames changed, per peer, while a driver records it.
+    #[cfg(not(small_code))]
+    changes: Changes<T>,
 }
 
 impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
@@ -172,7 +177,49 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
             outbox: VecDeque::new(),
             stats: SyncStats::default(),
             rewritten: false,
+            #[cfg(not(small_code))]
+            changes: Changes::default(),
         }
+    }
+
+    /// Starts recording what received frames change, for [`take_changes`](Self::take_changes)
+    /// (a change stream: `SyncNode::spawn` of the `tokio` feature records), or stops and drops
+    /// what was recorded. Off by default: recording clones the new part of every received
+    /// value.
+    #[cfg(not(small_code))]
+    pub fn record_changes(&mut self, on: bool) {
+        self.changes.record(on);
+    }
+
+    /// What received frames changed since the last call, while recording
+    /// ([`record_changes`](Self::record_changes)): per peer that sent something new, in the
+    /// order they first did since the last call, the join of the new parts of what it sent — a
+    /// delta that names exactly what changed (for a [`Doc`](crate::Doc), the fields). Memory
+    /// stays bounded however late this is called: one delta-group per peer. A dot settled
+    /// after a conflict (a replica id reused) changes the state without being recorded.
+    ///
+    /// ```
+    /// use deltacrdt::{GCounter, Hlc, Replica, ReplicaId, SyncEngine};
+    /// let (ia, ib) = (ReplicaId::from_u128(1), ReplicaId::from_u128(2));
+    /// let mut a = SyncEngine::<GCounter>::new(Hlc::builder(ia).build()?);
+    /// let mut b = SyncEngine::<GCounter>::new(Hlc::builder(ib).build()?);
+    /// b.record_changes(true);
+    /// a.connect(ib);
+    /// b.connect(ia);
+    /// a.edit(|c, hlc| c.increment(hlc.replica(), 3))?;
+    /// for _ in 0..3 {
+    ///     while let Some(t) = a.poll_transmit() { b.receive(ia, &t.bytes)?; }
+    ///     while let Some(t) = b.poll_transmit() { a.receive(ib, &t.bytes)?; }
+    /// }
+    /// let changes = b.take_changes();
+    /// assert_eq!(changes.len(), 1);
+    /// assert_eq!((changes[0].0, changes[0].1.value()), (ia, 3));
+    /// assert!(b.take_changes().is_empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[cfg(not(small_code))]
+    pub fn take_changes(&mut self) -> Vec<(ReplicaId, T)> {
+        self.changes.take()
     }
 
     /// Whether the state changed other than by joins since the last
@@ -817,6 +864,10 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
         let novel = self.state.join_novelty(value);
         let changed = novel.is_some();
         if let Some(novel) = novel {
+            #[cfg(not(small_code))]
+            if self.changes.recording() {
+                self.changes.note(from, novel.clone());
+            }
             #[allow(unused_mut, reason = "relaying adds the message's number")]
             let mut source = Source::of(Some(from));
             #[cfg(feature = "reconcile")]

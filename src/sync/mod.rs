@@ -2,6 +2,8 @@
 //! the crate root; the protocol is documented on [`SyncEngine`]).
 
 mod buffer;
+#[cfg(not(small_code))]
+mod changes;
 mod config;
 #[cfg(feature = "reconcile")]
 mod conflicts;

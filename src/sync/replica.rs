@@ -152,6 +152,16 @@ pub trait Replica {
     /// The transport's session with `peer` closed ([`SyncEngine::session_closed`]).
     fn session_closed(&mut self, peer: ReplicaId);
 
+    /// Starts or stops recording what received frames change
+    /// ([`SyncEngine::record_changes`]).
+    #[cfg(not(small_code))]
+    fn record_changes(&mut self, on: bool);
+
+    /// What received frames changed since the last call, per peer
+    /// ([`SyncEngine::take_changes`]).
+    #[cfg(not(small_code))]
+    fn take_changes(&mut self) -> Vec<(ReplicaId, Self::State)>;
+
     /// Handles one frame from `from`; returns whether the state changed.
     ///
     /// # Errors
@@ -280,6 +290,16 @@ impl<T: crate::causal::Reconcile + Serialize + DeserializeOwned> Replica for Syn
 
     fn session_closed(&mut self, peer: ReplicaId) {
         SyncEngine::session_closed(self, peer);
+    }
+
+    #[cfg(not(small_code))]
+    fn record_changes(&mut self, on: bool) {
+        SyncEngine::record_changes(self, on);
+    }
+
+    #[cfg(not(small_code))]
+    fn take_changes(&mut self) -> Vec<(ReplicaId, T)> {
+        SyncEngine::take_changes(self)
     }
 
     fn receive(&mut self, from: ReplicaId, frame: &[u8]) -> Result<bool, SyncError> {

@@ -11,6 +11,8 @@ mod auth;
 mod convergence;
 #[cfg(feature = "tokio")]
 mod net_adapters;
+#[cfg(feature = "tokio")]
+mod node_handle;
 #[cfg(feature = "reconcile")]
 mod relays;
 #[cfg(feature = "reconcile")]

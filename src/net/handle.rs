@@ -163,7 +163,7 @@ where
         let (changes, _) = broadcast::channel(CHANGE_BUFFER);
         let weak = changes.downgrade();
         let ctx = Ctx::new(self, changes);
-        let (progress_tx, progress) = watch::channel(Progress::default());
+        let (progress_tx, progress) = watch::channel(ctx.progress());
         let task = tokio::spawn(spawned::run(ctx, rx, progress_tx));
         NodeHandle {
             jobs,
@@ -311,6 +311,13 @@ where
             .upgrade()
             .map_or_else(|| broadcast::channel(1).1, |changes| changes.subscribe());
         ChangeStream { rx }
+    }
+
+    /// The replica's id as of the node's last turn (it changes if the replica forks to a
+    /// fresh id).
+    #[must_use]
+    pub fn id(&self) -> ReplicaId {
+        self.progress.borrow().id
     }
 
     /// The peers' progress as of the node's last turn.

@@ -89,7 +89,7 @@ where
         }
     }
 
-    fn progress(&self) -> Progress {
+    pub(super) fn progress(&self) -> Progress {
         let replica = self.node.replica();
         let mut peers: Vec<PeerProgress> = replica
             .stats()

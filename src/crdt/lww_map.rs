@@ -18,6 +18,8 @@ use core::hash::Hash;
 
 use crate::clock::Stamp;
 use crate::lattice::{Delta, Lattice};
+use smallvec::SmallVec;
+
 use crate::platform::hash::{HashMap, State};
 
 /// A map of last-writer-wins registers: each key holds the value of its greatest-[`Stamp`]ed
@@ -30,7 +32,8 @@ use crate::platform::hash::{HashMap, State};
 /// empty delta.
 ///
 /// Memory: an entry costs its key and value, a 24-byte stamp, an `Option` tag and one control
-/// byte of the hash table. Removed keys keep their key and stamp (a tombstone) so that an older
+/// byte of the hash table (up to 8 entries, as in every delta, live in a short vector instead:
+/// a one-write delta allocates nothing of its own). Removed keys keep their key and stamp (a tombstone) so that an older
 /// write arriving later cannot bring them back; [`tombstones`](Self::tombstones) counts them.
 ///
 /// Sync: the map has no dots, so a peer with no acknowledgement from us gets the whole state
@@ -58,9 +61,20 @@ use crate::platform::hash::{HashMap, State};
 /// ```
 #[derive(Clone, Debug)]
 pub struct LwwMap<K, V> {
-    entries: HashMap<K, Slot<V>>,
+    entries: Entries<K, V>,
     /// How many entries hold a value (the rest are tombstones).
     live: usize,
+}
+
+/// Up to this many entries live in a vector searched linearly, not in a hash table: every
+/// delta (one entry) is built, shipped and joined without a table's allocation.
+const INLINE: usize = 8;
+
+/// The entries: a short vector (one entry inline) or, past [`INLINE`] entries, a hash table.
+#[derive(Clone, Debug)]
+enum Entries<K, V> {
+    Few(SmallVec<[(K, Slot<V>); 1]>),
+    Many(HashMap<K, Slot<V>>),
 }
 
 /// One key's winning write: a value, or `None` for a remove.
@@ -73,16 +87,96 @@ struct Slot<V> {
 impl<K, V> Default for LwwMap<K, V> {
     fn default() -> Self {
         Self {
-            entries: HashMap::with_hasher(State::default()),
+            entries: Entries::Few(SmallVec::new()),
             live: 0,
         }
     }
 }
 
+impl<K, V> Entries<K, V> {
+    fn len(&self) -> usize {
+        match self {
+            Self::Few(few) => few.len(),
+            Self::Many(many) => many.len(),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (&K, &Slot<V>)> {
+        let (few, many) = match self {
+            Self::Few(few) => (Some(few.iter().map(|(k, s)| (k, s))), None),
+            Self::Many(many) => (None, Some(many.iter())),
+        };
+        few.into_iter().flatten().chain(many.into_iter().flatten())
+    }
+}
+
+impl<K: Hash + Eq, V> Entries<K, V> {
+    fn get(&self, key: &K) -> Option<&Slot<V>> {
+        match self {
+            Self::Few(few) => few.iter().find(|(k, _)| k == key).map(|(_, s)| s),
+            Self::Many(many) => many.get(key),
+        }
+    }
+
+    fn get_mut(&mut self, key: &K) -> Option<&mut Slot<V>> {
+        match self {
+            Self::Few(few) => few.iter_mut().find(|(k, _)| k == key).map(|(_, s)| s),
+            Self::Many(many) => many.get_mut(key),
+        }
+    }
+
+    /// Inserts `key`, which must not be present.
+    fn vacant(&mut self, key: K, slot: Slot<V>) {
+        match self {
+            Self::Few(few) if few.len() < INLINE => few.push((key, slot)),
+            Self::Few(few) => {
+                let mut many = HashMap::with_capacity_and_hasher(2 * INLINE, State::default());
+                many.extend(few.drain(..));
+                many.insert(key, slot);
+                *self = Self::Many(many);
+            }
+            Self::Many(many) => {
+                many.insert(key, slot);
+            }
+        }
+    }
+
+    fn reserve(&mut self, more: usize) {
+        if let Self::Many(many) = self {
+            many.reserve(more);
+        }
+    }
+}
+
+impl<K, V> IntoIterator for Entries<K, V> {
+    type Item = (K, Slot<V>);
+    type IntoIter = core::iter::Chain<
+        core::iter::Flatten<core::option::IntoIter<smallvec::IntoIter<[(K, Slot<V>); 1]>>>,
+        core::iter::Flatten<core::option::IntoIter<hashbrown::hash_map::IntoIter<K, Slot<V>>>>,
+    >;
+
+    fn into_iter(self) -> Self::IntoIter {
+        let (few, many) = match self {
+            Self::Few(few) => (Some(few.into_iter()), None),
+            Self::Many(many) => (None, Some(many.into_iter())),
+        };
+        few.into_iter().flatten().chain(many.into_iter().flatten())
+    }
+}
+
 impl<K: Hash + Eq, V: PartialEq> PartialEq for LwwMap<K, V> {
     fn eq(&self, other: &Self) -> bool {
-        // `live` follows from the entries.
-        self.entries == other.entries
+        // `live` follows from the entries; keys are distinct, so equal lengths and every entry
+        // found in the other make the same set.
+        self.entries.len() == other.entries.len()
+            && self
+                .entries
+                .iter()
+                .all(|(k, slot)| other.entries.get(k) == Some(slot))
     }
 }
 
@@ -125,14 +219,13 @@ impl<K: Hash + Eq + Clone, V: Clone + PartialEq> LwwMap<K, V> {
     /// Whether it did.
     fn put(&mut self, key: K, slot: Slot<V>) -> bool {
         let adds = usize::from(slot.value.is_some());
-        match self.entries.entry(key) {
-            hashbrown::hash_map::Entry::Vacant(vacant) => {
-                vacant.insert(slot);
+        match self.entries.get_mut(&key) {
+            None => {
+                self.entries.vacant(key, slot);
                 self.live += adds;
                 true
             }
-            hashbrown::hash_map::Entry::Occupied(mut occupied) => {
-                let mine = occupied.get_mut();
+            Some(mine) => {
                 if slot.stamp <= mine.stamp {
                     return false;
                 }
@@ -212,7 +305,7 @@ impl<K: Hash + Eq + Clone, V: Clone + PartialEq> Lattice for LwwMap<K, V> {
     /// The entries of `incoming` stamped later than ours, or new to us.
     fn novelty(&self, incoming: &Self) -> Option<Self> {
         let mut out = Self::default();
-        for (key, slot) in &incoming.entries {
+        for (key, slot) in incoming.entries.iter() {
             if self
                 .entries
                 .get(key)
@@ -234,18 +327,18 @@ mod serde_impl {
     use core::marker::PhantomData;
 
     use serde::de::{self, Deserialize, Deserializer, SeqAccess, Visitor};
-    use serde::ser::{Serialize, Serializer};
+    use serde::ser::{Serialize, SerializeSeq, Serializer};
 
     use super::{LwwMap, Slot};
     use crate::clock::Stamp;
 
     impl<K: Serialize, V: Serialize> Serialize for LwwMap<K, V> {
         fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-            s.collect_seq(
-                self.entries
-                    .iter()
-                    .map(|(k, slot)| (k, slot.stamp, &slot.value)),
-            )
+            let mut seq = s.serialize_seq(Some(self.entries.len()))?;
+            for (k, slot) in self.entries.iter() {
+                seq.serialize_element(&(k, slot.stamp, &slot.value))?;
+            }
+            seq.end()
         }
     }
 
@@ -264,14 +357,12 @@ mod serde_impl {
 
         fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
             let mut map = LwwMap::default();
-            // Room for what the input declares, within the bounded prealloc of sequences.
-            map.entries
-                .reserve(crate::bounded::with_capacity::<(K, Slot<V>), A>(&seq).capacity());
             while let Some((key, stamp, value)) = seq.next_element::<(K, Stamp, Option<V>)>()? {
-                map.live += usize::from(value.is_some());
-                if map.entries.insert(key, Slot { stamp, value }).is_some() {
+                if map.entries.get(&key).is_some() {
                     return Err(de::Error::custom("a key appears twice in an LwwMap"));
                 }
+                map.live += usize::from(value.is_some());
+                map.entries.vacant(key, Slot { stamp, value });
             }
             Ok(map)
         }

@@ -283,8 +283,10 @@ impl Replay for LwwMap<u8, u8> {
     type Local = Clock;
 
     fn op() -> BoxedStrategy<LwwMapOp> {
+        // 12 keys, not `KEYS`: maps past 8 keys change representation (a short vector becomes
+        // a hash table), and both must obey the laws; keys still collide often.
         (
-            key(),
+            0..12u8,
             prop::option::weighted(0.7, element()),
             physical_time(),
         )

@@ -224,31 +224,29 @@ where
         E: Send + 'static,
         F: FnOnce(&mut R::State, &mut Hlc) -> Result<Delta<R::State>, E> + Send + 'static,
     {
-        let result = self
-            .call(move |ctx| {
-                let listened = ctx.listened();
-                let mut made = None;
-                let result = ctx.node.replica_mut().update(|state, hlc| {
-                    let delta = f(state, hlc)?;
-                    if listened && !delta.is_bottom() {
-                        made = Some((*delta).clone());
-                    }
-                    Ok(delta)
-                });
-                if let Some(delta) = made {
-                    ctx.publish(Origin::Local, delta);
+        self.call(move |ctx| {
+            let listened = ctx.listened();
+            let mut made = None;
+            let result = ctx.node.replica_mut().update(|state, hlc| {
+                let delta = f(state, hlc)?;
+                if listened && !delta.is_bottom() {
+                    made = Some((*delta).clone());
                 }
-                if result.is_ok() {
-                    ctx.pump();
-                }
-                result.map_err(|err| match err {
-                    UpdateError::Edit(e) => UpdateError::Edit(e),
-                    UpdateError::Replica(e) => UpdateError::Replica(NodeError::Replica(e.into())),
-                })
+                Ok(delta)
+            });
+            if let Some(delta) = made {
+                ctx.publish(Origin::Local, delta);
+            }
+            if result.is_ok() {
+                ctx.pump();
+            }
+            result.map_err(|err| match err {
+                UpdateError::Edit(e) => UpdateError::Edit(e),
+                UpdateError::Replica(e) => UpdateError::Replica(NodeError::Replica(e.into())),
             })
-            .await
-            .map_err(UpdateError::Replica)?;
-        result
+        })
+        .await
+        .map_err(UpdateError::Replica)?
     }
 
     /// Reads the state on the node's task: `f` gets it as it is between two turns.

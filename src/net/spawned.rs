@@ -91,7 +91,7 @@ where
 
     pub(super) fn progress(&self) -> Progress {
         let replica = self.node.replica();
-        let mut peers: Vec<PeerProgress> = replica
+        let peers: Vec<PeerProgress> = replica
             .stats()
             .peers
             .into_iter()
@@ -101,7 +101,6 @@ where
                 acked: p.acked,
             })
             .collect();
-        peers.sort_unstable_by_key(|p| p.peer);
         Progress {
             id: replica.id(),
             seq: replica.seq(),

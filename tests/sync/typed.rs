@@ -14,6 +14,8 @@ use crate::sim::{Faults, Rng, Sim};
 use deltacrdt::{Lattice, LwwMap, Stamp, SyncConfig};
 
 type Map = LwwMap<u16, String>;
+/// Per key, the latest write (`Some`) or remove (`None`) and its stamp.
+type Latest = BTreeMap<u16, (Stamp, Option<String>)>;
 
 fn config() -> SyncConfig {
     SyncConfig {
@@ -26,12 +28,12 @@ fn config() -> SyncConfig {
 /// One seeded schedule: 4 replicas, 200 writes and removes over 24 keys, partitions and
 /// restarts on a lossy network. Returns the converged map, the join of every delta, and the
 /// latest write or remove of each key.
-fn schedule(seed: u64) -> (Map, Map, BTreeMap<u16, (Stamp, Option<String>)>) {
+fn schedule(seed: u64) -> (Map, Map, Latest) {
     let mut rng = Rng::new(seed);
     let mut sim = Sim::<Map>::new(seed, 4, &config(), 50, Faults::LOSSY);
     sim.full_mesh();
     let mut joined = Map::default();
-    let mut latest: BTreeMap<u16, (Stamp, Option<String>)> = BTreeMap::new();
+    let mut latest = Latest::new();
     for step in 0..200u32 {
         let at = rng.index(4);
         let key = rng.below(24) as u16;

@@ -314,13 +314,107 @@ fn catch_up(n: u64) -> (u64, u64, u64, u64) {
     (with, with_full, without, without_full)
 }
 
+/// Resident set size of this process, from `/proc/self/status` (Linux); `None` elsewhere.
+fn rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kb = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))?
+        .split_whitespace()
+        .next()?
+        .parse::<u64>()
+        .ok()?;
+    Some(kb * 1024)
+}
+
+/// The child of [`memory`]: opens the store in `dir` with a page cache of `cache` bytes, makes
+/// `edits` inserts (a flush every 100, as a peer's group commit per network turn) and prints
+/// its RSS at the start, after the open and after the edits, and the state's heap bytes.
+fn memory_child(spec: &str) {
+    let mut parts = spec.split(',');
+    let dir = PathBuf::from(parts.next().unwrap());
+    let cache: usize = parts.next().unwrap().parse().unwrap();
+    let edits: u64 = parts.next().unwrap().parse().unwrap();
+    let start = rss_bytes().unwrap_or(0);
+    let store = RedbStore::open_dir_with_cache(&dir, cache).unwrap();
+    let mut r =
+        DurableReplica::<Set, _>::open_with(store, config(Durability::Group), |b| b.clock(|| NOW))
+            .unwrap();
+    let opened = rss_bytes().unwrap_or(0);
+    let mut rng = SplitMix(0xed17);
+    for i in 0..edits {
+        let _ = insert(&mut r, rng.next());
+        if (i + 1) % 100 == 0 {
+            r.flush().unwrap();
+        }
+    }
+    r.flush().unwrap();
+    let edited = rss_bytes().unwrap_or(0);
+    let before = ALLOC.allocated();
+    let copy = r.state().clone();
+    let heap = ALLOC.allocated() - before;
+    drop(copy);
+    println!("{start} {opened} {edited} {heap}");
+}
+
+/// RSS of a process holding a durable replica of `n` elements, opened from a store built here,
+/// then after `edits` more inserts: with the default page cache and with redb's own 1 GiB
+/// default, each in a fresh child process (this bench re-executed) on a copy of the file.
+/// Returns, per cache, `(cache, added after open, added after the edits, state heap)`.
+fn memory(n: u64, edits: u64) -> Option<Vec<(usize, u64, u64, usize)>> {
+    rss_bytes()?;
+    let built = scratch("memory");
+    let mut r = open(&built, Durability::Group);
+    let mut rng = SplitMix(43);
+    for i in 0..n {
+        let _ = insert(&mut r, rng.next());
+        if (i + 1) % 10_000 == 0 {
+            r.flush().unwrap();
+        }
+    }
+    let file = r.close().unwrap().path().to_path_buf();
+    let mut out = Vec::new();
+    for cache in [RedbStore::DEFAULT_CACHE_BYTES, 1 << 30] {
+        let dir = scratch(&format!("memory-{cache}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::copy(&file, dir.join(file.file_name().unwrap())).unwrap();
+        let child = std::process::Command::new(std::env::current_exe().unwrap())
+            .env(
+                "DELTACRDT_BENCH_MEMORY_CHILD",
+                format!("{},{cache},{edits}", dir.display()),
+            )
+            .output()
+            .unwrap();
+        assert!(child.status.success(), "memory child failed: {child:?}");
+        let line = String::from_utf8(child.stdout).unwrap();
+        let v: Vec<u64> = line
+            .split_whitespace()
+            .map(|x| x.parse().unwrap())
+            .collect();
+        let (start, opened, edited, heap) = (v[0], v[1], v[2], v[3]);
+        out.push((
+            cache,
+            opened.saturating_sub(start),
+            edited.saturating_sub(start),
+            usize::try_from(heap).unwrap(),
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    let _ = std::fs::remove_dir_all(&built);
+    Some(out)
+}
+
 fn main() {
+    if let Some(spec) = std::env::var_os("DELTACRDT_BENCH_MEMORY_CHILD") {
+        memory_child(&spec.to_string_lossy());
+        return;
+    }
     // Criterion-style arguments (`--bench`, filters) are accepted and ignored.
     let quick = quick();
-    let (per_op_ops, group_ops, batch, set_n, reps, catch_n) = if quick {
-        (200, 5_000, 100, 100_000, 3, 20_000)
+    let (per_op_ops, group_ops, batch, set_n, reps, catch_n, edits) = if quick {
+        (200, 5_000, 100, 100_000, 3, 20_000, 20_000)
     } else {
-        (2_000, 50_000, 100, 1_000_000, 5, 100_000)
+        (2_000, 50_000, 100, 1_000_000, 5, 100_000, 60_000)
     };
     println!(
         "== durable store report ({}; DELTACRDT_BENCH_QUICK={}) ==\n",
@@ -412,4 +506,26 @@ fn main() {
         "   without / with                               {:>10.0}x",
         without as f64 / with as f64
     );
+
+    println!(
+        "\n5. memory: a process opens the {set_n}-element replica, then makes {edits} inserts"
+    );
+    println!("   (RSS added to the process; fresh process per cache size, on a copy of the file)");
+    match memory(set_n, edits) {
+        None => println!("   (no /proc/self/status here: RSS not measured)"),
+        Some(rows) => {
+            for (cache, opened, edited, heap) in rows {
+                let n_after = (set_n + edits) as f64;
+                println!(
+                    "   page cache {:>5} MiB: after open {:>7.1} MB = {:>5.1} B/element; after the inserts {:>7.1} MB = {:>5.1} B/element (state heap {:.1} B/element)",
+                    cache >> 20,
+                    opened as f64 / 1e6,
+                    opened as f64 / set_n as f64,
+                    edited as f64 / 1e6,
+                    edited as f64 / n_after,
+                    heap as f64 / n_after,
+                );
+            }
+        }
+    }
 }

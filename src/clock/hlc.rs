@@ -173,7 +173,7 @@ impl Hlc {
         self.check_drift_at(remote, self.physical_millis()?)
     }
 
-    fn physical_millis(&self) -> Result<u64, ClockError> {
+    pub(crate) fn physical_millis(&self) -> Result<u64, ClockError> {
         let millis = self.clock.now_millis();
         if millis > Timestamp::MAX_MILLIS {
             return Err(ClockError::MillisOutOfRange { millis });

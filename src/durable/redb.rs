@@ -55,8 +55,16 @@ pub struct RedbStore {
 }
 
 impl RedbStore {
-    /// Opens the database file at `path`, creating it if it does not exist. A file left by a
-    /// crash is repaired by redb (its last committed transaction survives).
+    /// The page cache a store gets unless told otherwise ([`open_with_cache`]
+    /// (Self::open_with_cache)): 16 MiB. redb's own default is 1 GiB, which a writer fills with
+    /// the pages it writes and never returns — a replica of a few MB held 200–250 MB of RSS
+    /// after 20,000 edits. The replica's state is in memory anyway; the cache only speeds up
+    /// re-reading pages of the file, which a replica does once, when it opens.
+    pub const DEFAULT_CACHE_BYTES: usize = 16 << 20;
+
+    /// Opens the database file at `path`, creating it if it does not exist, with a page cache
+    /// of [`DEFAULT_CACHE_BYTES`](Self::DEFAULT_CACHE_BYTES). A file left by a crash is
+    /// repaired by redb (its last committed transaction survives).
     ///
     /// # Errors
     /// A [`StoreError`]: permission, I/O, a file redb finds corrupt
@@ -64,11 +72,22 @@ impl RedbStore {
     /// or a file open elsewhere ([`StoreError::Locked`]). Errors of the file system name
     /// `path` ([`StoreError::at`]).
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
-        let path = path.as_ref();
-        Self::open_at(path.to_path_buf()).map_err(|e| e.at(path))
+        Self::open_with_cache(path, Self::DEFAULT_CACHE_BYTES)
     }
 
-    fn open_at(path: PathBuf) -> Result<Self, StoreError> {
+    /// [`open`](Self::open) with a page cache of at most `cache_bytes` (the most memory the
+    /// store keeps beyond the replica's state; 0 caches nothing).
+    ///
+    /// # Errors
+    /// As [`open`](Self::open).
+    pub fn open_with_cache(path: impl AsRef<Path>, cache_bytes: usize) -> Result<Self, StoreError> {
+        let path = path.as_ref();
+        Self::open_at(path.to_path_buf(), cache_bytes).map_err(|e| e.at(path))
+    }
+
+    fn open_at(path: PathBuf, cache_bytes: usize) -> Result<Self, StoreError> {
+        let mut builder = redb::Builder::new();
+        builder.set_cache_size(cache_bytes);
         let io = |e: std::io::Error| StoreError::from_io(&e);
         let exists = path.try_exists().map_err(io)?;
         if !exists {
@@ -80,7 +99,7 @@ impl RedbStore {
             tmp.push(".creating");
             let tmp = PathBuf::from(tmp);
             let _ = std::fs::remove_file(&tmp);
-            drop(guard(|| Database::create(&tmp))?);
+            drop(guard(|| builder.create(&tmp))?);
             std::fs::rename(&tmp, &path).map_err(io)?;
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
                 // Make the rename durable (directories can be opened and synced on Unix).
@@ -92,7 +111,7 @@ impl RedbStore {
                 let _ = dir;
             }
         }
-        let db = guard(|| Database::open(&path))?;
+        let db = guard(|| builder.open(&path))?;
         Ok(Self {
             db: Some(db),
             path,
@@ -106,9 +125,20 @@ impl RedbStore {
     /// # Errors
     /// As [`open`](Self::open), and the directory's creation.
     pub fn open_dir(dir: impl AsRef<Path>) -> Result<Self, StoreError> {
+        Self::open_dir_with_cache(dir, Self::DEFAULT_CACHE_BYTES)
+    }
+
+    /// [`open_dir`](Self::open_dir) with a page cache of at most `cache_bytes`.
+    ///
+    /// # Errors
+    /// As [`open_dir`](Self::open_dir).
+    pub fn open_dir_with_cache(
+        dir: impl AsRef<Path>,
+        cache_bytes: usize,
+    ) -> Result<Self, StoreError> {
         let dir = dir.as_ref();
         std::fs::create_dir_all(dir).map_err(|e| StoreError::from_io(&e).at(dir))?;
-        Self::open(dir.join(FILE_NAME))
+        Self::open_with_cache(dir.join(FILE_NAME), cache_bytes)
     }
 
     /// The database file.

@@ -655,7 +655,16 @@ impl<T: crate::causal::Reconcile + Serialize + DeserializeOwned, S: Store> Durab
             batch.snapshot = Some(snapshot);
         }
         batch.head = record::encode_head(&head);
+        #[cfg(feature = "metrics")]
+        let started = std::time::Instant::now();
         self.store.commit(batch)?;
+        // One atomic write of the store, its fsync included (feature `metrics`).
+        #[cfg(feature = "metrics")]
+        metrics::histogram!(
+            "deltacrdt_durable_commit_seconds",
+            "snapshot" => if compact { "yes" } else { "no" }
+        )
+        .record(started.elapsed().as_secs_f64());
         debug!(seq, compact, forked, "committed");
         self.head = head;
         // Every commit writes the acknowledgements as they are now.

@@ -48,6 +48,9 @@ pub struct SyncNode<R> {
     replica: R,
     network: Network,
     start: Instant,
+    /// When the stats were last published as metrics.
+    #[cfg(feature = "metrics")]
+    published: Option<Instant>,
 }
 
 impl<R: Replica> SyncNode<R> {
@@ -58,6 +61,8 @@ impl<R: Replica> SyncNode<R> {
             replica,
             network,
             start: Instant::now(),
+            #[cfg(feature = "metrics")]
+            published: None,
         }
     }
 
@@ -117,6 +122,8 @@ impl<R: Replica> SyncNode<R> {
         for err in &pumped.refused {
             warn!(error = %err, "frame refused by the replica");
         }
+        #[cfg(feature = "metrics")]
+        self.publish_metrics();
         let id = self.replica.id();
         if id != self.network.id() {
             warn!(old = %self.network.id(), new = %id, "the replica forked to a fresh id: its sessions reopen under it");
@@ -150,6 +157,22 @@ impl<R: Replica> SyncNode<R> {
             () = closed => {}
             () = sleep_until(deadline.unwrap_or_else(Instant::now)), if deadline.is_some() => {}
         }
+    }
+
+    /// Publishes the replica's and the network's stats as metrics, at most once a second
+    /// (feature `metrics`).
+    #[cfg(feature = "metrics")]
+    fn publish_metrics(&mut self) {
+        let now = Instant::now();
+        if self
+            .published
+            .is_some_and(|at| now.duration_since(at) < Duration::from_secs(1))
+        {
+            return;
+        }
+        self.published = Some(now);
+        self.replica.stats().publish_metrics();
+        self.network.stats().publish_metrics();
     }
 
     /// Shuts the network down (joining its tasks) and returns the replica.

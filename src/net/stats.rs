@@ -152,3 +152,13 @@ pub struct NetStats {
     /// Bytes of frames received.
     pub bytes_in: u64,
 }
+
+#[cfg(feature = "metrics")]
+impl NetStats {
+    /// Publishes these counters through the `metrics` facade as absolute values, named
+    /// `deltacrdt_net_` + the field's path (`deltacrdt_net_refused_bad_proof_total`,
+    /// `deltacrdt_net_open_sessions`); [`SyncNode`](crate::SyncNode) does once a second.
+    pub fn publish_metrics(&self) {
+        crate::sync::metrics::publish("deltacrdt_net", self);
+    }
+}

@@ -701,7 +701,16 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
                 if ack > 0 {
                     self.on_ack(from, ack)?;
                 }
-                Ok(self.apply_remote(from, full, seq, value))
+                let changed = self.apply_remote(from, full, seq, value);
+                #[cfg(feature = "metrics")]
+                if let (true, Some(ts), Ok(now)) =
+                    (changed, max_timestamp, self.hlc.physical_millis())
+                {
+                    #[allow(clippy::cast_precision_loss, reason = "seconds as f64")]
+                    metrics::histogram!(super::metrics::REPLICATION_LATENCY)
+                        .record(now.saturating_sub(ts.millis()) as f64 / 1e3);
+                }
+                Ok(changed)
             }
             Message::Chunk { id, offset, bytes } => self.on_chunk(from, id, offset, bytes),
         }
@@ -1156,6 +1165,16 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
         debug!(peer = %id, ?reason, "sending the full state");
     }
 
+    /// How long the oldest buffered delta above `acked` has waited (engine time), if any.
+    #[cfg(feature = "reconcile")]
+    fn lag_ms(&self, acked: u64) -> Option<u64> {
+        if acked >= self.seq {
+            return None;
+        }
+        let (_, source) = self.buffer.sources(acked)?.find(|(seq, _)| *seq > acked)?;
+        Some(self.now.saturating_sub(source.at))
+    }
+
     /// The engine's counters, with per-peer lag computed now.
     pub fn stats(&self) -> SyncStats {
         let mut stats = self.stats.clone();
@@ -1173,6 +1192,8 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
                 connected: p.heard,
                 acked: p.acked,
                 lag: self.seq - p.acked.unwrap_or(0).min(self.seq),
+                #[cfg(feature = "reconcile")]
+                lag_ms: self.lag_ms(p.acked.unwrap_or(0)),
                 full_states: p.full_states,
                 sent: p.sent,
                 received: p.received,

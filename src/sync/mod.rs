@@ -10,6 +10,8 @@ mod conflicts;
 mod engine;
 mod error;
 mod message;
+#[cfg(feature = "metrics")]
+pub(crate) mod metrics;
 mod peer;
 #[cfg(feature = "reconcile")]
 mod reconcile;

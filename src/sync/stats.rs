@@ -116,6 +116,11 @@ pub struct PeerStats {
     pub acked: Option<u64>,
     /// How many of our sequence numbers it has not acknowledged (`c - A[j]`).
     pub lag: u64,
+    /// How long (ms of the driver's clock, as given to `tick`) the oldest delta it has not
+    /// acknowledged has been buffered here; `None` when it holds everything, or that delta
+    /// left the buffer (collected or evicted). Not in the npm module.
+    #[cfg(feature = "reconcile")]
+    pub lag_ms: Option<u64>,
     /// Full states sent to it, by reason.
     pub full_states: FullStates,
     /// Traffic sent to it.

@@ -9,6 +9,8 @@ mod admission;
 mod auth;
 #[cfg(feature = "sync")]
 mod convergence;
+#[cfg(feature = "metrics")]
+mod metrics;
 #[cfg(feature = "tokio")]
 mod net_adapters;
 #[cfg(feature = "tokio")]

@@ -31,15 +31,19 @@ pub(crate) struct ScenarioArgs {
     /// Relay-aware forwarding (off: every peer relays every delta to every other, as before
     /// format minor 2; for measuring what it saves).
     pub(crate) relay_aware: bool,
+    /// Each peer serves its metrics and a dashboard on a port of its own (printed).
+    pub(crate) metrics: bool,
 }
 
 const SCENARIO_HELP: &str = "\
 usage: p2p [--peers N] [--ops N] [--interval-ms MS] [--partition-secs S] [--bench-ops N]
            [--converge-secs S] [--no-intruder] [--no-doc] [--seed N] [--quick] [--keep-data]
-           [--no-relay-aware]
+           [--no-relay-aware] [--metrics]
        p2p peer --help
 Each peer keeps its replica in its own data directory (a temporary one, removed at the end
-unless --keep-data); the killed peer comes back from it.";
+unless --keep-data); the killed peer comes back from it. --metrics: each peer serves
+Prometheus text at http://ADDR/metrics and a dashboard at http://ADDR/ (build with
+--features tokio,redb,metrics).";
 
 impl ScenarioArgs {
     pub(crate) fn parse(argv: &[String]) -> Result<Self, Error> {
@@ -55,6 +59,7 @@ impl ScenarioArgs {
             seed: None,
             keep_data: false,
             relay_aware: true,
+            metrics: false,
         };
         let mut it = argv.iter();
         while let Some(flag) = it.next() {
@@ -73,6 +78,7 @@ impl ScenarioArgs {
                 "--no-doc" => a.show_doc = false,
                 "--keep-data" => a.keep_data = true,
                 "--no-relay-aware" => a.relay_aware = false,
+                "--metrics" => a.metrics = true,
                 "--quick" => {
                     a.ops = 20;
                     a.partition = Duration::from_secs(2);
@@ -114,6 +120,8 @@ pub(crate) struct PeerArgs {
     pub(crate) data_dir: Option<PathBuf>,
     /// Relay-aware forwarding (`SyncConfig::relay_aware`).
     pub(crate) relay_aware: bool,
+    /// Where to serve Prometheus text (`/metrics`) and the dashboard (`/`).
+    pub(crate) metrics: Option<String>,
 }
 
 /// The key every demo peer uses unless told otherwise.
@@ -122,10 +130,12 @@ pub(crate) const DEFAULT_KEY: &str = "deltacrdt demo: change me";
 const PEER_HELP: &str = "\
 usage: p2p peer [--listen ADDR] [--connect ADDR|ws://ADDR]... [--ws ADDR] [--key PASSPHRASE]
                 [--name NAME] [--id UUID] [--seed N] [--data-dir DIR] [--control]
-                [--no-relay-aware]
+                [--no-relay-aware] [--metrics ADDR]
 defaults: --listen 127.0.0.1:7400, the demo key, no --connect, in memory.
 --data-dir DIR: the replica lives in DIR (created if needed; group commit: each network turn
   writes and syncs before any frame leaves) and a restart resumes it, same id and data.
+--metrics ADDR: Prometheus text at http://ADDR/metrics, a dashboard at http://ADDR/
+  (a build with --features tokio,redb,metrics).
 prompt commands: inc PATH [N] | add PATH VALUE | set PATH \"TEXT\" | show | stats | peers |
                  connect ADDR | block ID.. | unblock-all | forget ID.. | edit COUNT [INTERVAL_MS] |
                  quit
@@ -145,6 +155,7 @@ impl PeerArgs {
             max_backoff: Duration::from_secs(1),
             data_dir: None,
             relay_aware: true,
+            metrics: None,
         };
         let mut it = argv.iter();
         while let Some(flag) = it.next() {
@@ -164,6 +175,7 @@ impl PeerArgs {
                 "--data-dir" => a.data_dir = Some(value()?.into()),
                 "--control" => a.control = true,
                 "--no-relay-aware" => a.relay_aware = false,
+                "--metrics" => a.metrics = Some(value()?),
                 "-h" | "--help" => return Err(PEER_HELP.into()),
                 other => return Err(format!("unknown argument {other}\n{PEER_HELP}").into()),
             }

@@ -23,6 +23,7 @@
 mod args;
 mod board;
 mod commands;
+mod metrics;
 mod peer;
 mod process;
 mod protocol;

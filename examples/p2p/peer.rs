@@ -94,6 +94,11 @@ where
         max_backoff: args.max_backoff,
         ..NetConfig::new(AuthKey::from_passphrase(&args.key))
     };
+    // Before the node exists, so the recorder sees every metric from the start.
+    let metrics = match &args.metrics {
+        Some(addr) => Some(crate::metrics::serve(addr).await?),
+        None => None,
+    };
     let network = Network::new(id, net_config);
     let addr = network.listen_tcp(args.listen.as_str()).await?;
     let ws = match &args.ws {
@@ -140,11 +145,15 @@ where
             addr: addr.to_string(),
             ws: ws.map(|w| w.to_string()),
             resumed,
+            metrics: metrics.map(|m| m.to_string()),
         });
     } else {
         println!("peer {id} listening on {addr} (tcp)");
         if let Some(ws) = ws {
             println!("  and on ws://{ws} (websocket)");
+        }
+        if let Some(m) = metrics {
+            println!("  metrics on http://{m}/metrics, dashboard on http://{m}/");
         }
         match (&args.data_dir, resumed) {
             (Some(dir), Some((seq, acks))) => println!(

@@ -29,12 +29,16 @@ pub(crate) struct Spawn<'a> {
     pub(crate) data_dir: Option<&'a Path>,
     /// Relay-aware forwarding.
     pub(crate) relay_aware: bool,
+    /// Serve metrics on a port of its own.
+    pub(crate) metrics: bool,
 }
 
 /// What the scenario has heard from one peer.
 #[derive(Debug, Default)]
 pub(crate) struct View {
     pub(crate) ready: Option<(String, String, Option<String>)>,
+    /// Where it serves its metrics and dashboard.
+    pub(crate) metrics: Option<String>,
     /// With a data directory that held the replica: (sequence number, acknowledgements).
     pub(crate) resumed: Option<(u64, usize)>,
     pub(crate) status: Option<(Instant, Status)>,
@@ -100,6 +104,9 @@ pub(crate) async fn spawn(o: &Spawn<'_>, name: String, listen: String) -> Result
         if !o.relay_aware {
             cmd.arg("--no-relay-aware");
         }
+        if o.metrics {
+            cmd.args(["--metrics", "127.0.0.1:0"]);
+        }
         let mut process = cmd.spawn()?;
         let (Some(stdin), Some(stdout)) = (process.stdin.take(), process.stdout.take()) else {
             return Err("child without pipes".into());
@@ -150,9 +157,11 @@ async fn read_lines(stdout: tokio::process::ChildStdout, view: Arc<Mutex<View>>)
                 addr,
                 ws,
                 resumed,
+                metrics,
             } => {
                 v.ready = Some((id, addr, ws));
                 v.resumed = resumed;
+                v.metrics = metrics;
             }
             Line::Status(s) => {
                 v.history.push((now, s.digest));

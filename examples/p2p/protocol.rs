@@ -18,6 +18,9 @@ pub(crate) enum Line {
         /// With a data directory that already held the replica: the sequence number it resumed
         /// at and how many peers' acknowledgements came back with it.
         resumed: Option<(u64, usize)>,
+        /// Where it serves its metrics (`--metrics`).
+        #[serde(default)]
+        metrics: Option<String>,
     },
     /// Sent every 100 ms.
     Status(Status),

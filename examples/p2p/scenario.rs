@@ -391,8 +391,15 @@ impl Run {
             ws,
             data_dir: Some(&dir),
             relay_aware: self.args.relay_aware,
+            metrics: self.args.metrics,
         };
         let peer = process::spawn(&options, name, listen).await?;
+        if let Some(m) = peer.view(|v| v.metrics.clone()) {
+            println!(
+                "{}: metrics on http://{m}/metrics, dashboard on http://{m}/",
+                peer.name
+            );
+        }
         self.peers.push(peer);
         Ok(self.peers.len() - 1)
     }

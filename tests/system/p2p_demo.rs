@@ -89,3 +89,100 @@ fn five_processes_converge_keep_the_killed_peers_committed_edits_and_refuse_the_
         .unwrap_or(0);
     assert!(reported >= 5 * 15, "{stdout}");
 }
+
+/// `GET path` from `addr` over plain HTTP/1.1: the status line and the body.
+#[cfg(feature = "metrics")]
+fn get(addr: &str, path: &str) -> (String, String) {
+    use std::io::{Read, Write};
+    let mut socket = std::net::TcpStream::connect(addr).unwrap();
+    socket
+        .set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .unwrap();
+    write!(socket, "GET {path} HTTP/1.1\r\nHost: {addr}\r\n\r\n").unwrap();
+    let mut response = String::new();
+    socket.read_to_string(&mut response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    (
+        head.lines().next().unwrap_or("").to_owned(),
+        body.to_owned(),
+    )
+}
+
+/// A demo peer in control mode with `--metrics`: its stdin, its ready line, and a thread
+/// draining its status lines.
+#[cfg(feature = "metrics")]
+fn metrics_peer(name: &str, connect: Option<&str>) -> (std::process::Child, serde_json::Value) {
+    use std::io::BufRead;
+    use std::process::Stdio;
+    let mut cmd = Command::new(demo());
+    cmd.args(["peer", "--control", "--listen", "127.0.0.1:0"])
+        .args(["--metrics", "127.0.0.1:0"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    if let Some(addr) = connect {
+        cmd.args(["--connect", addr]);
+    }
+    let dir = std::env::temp_dir().join(format!("deltacrdt-metrics-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    cmd.arg("--data-dir").arg(&dir);
+    let mut child = cmd.spawn().unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let ready: serde_json::Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+    std::thread::spawn(move || for _ in lines {});
+    (child, ready)
+}
+
+/// The demo's `--metrics` endpoint, scraped: two peers sync a register write, and the one that
+/// received it serves the library's series — sessions, traffic by kind, per-peer lag, the
+/// replication latency — in Prometheus text, and the dashboard page beside them.
+#[cfg(feature = "metrics")]
+#[test]
+fn a_peer_serves_its_metrics_in_prometheus_text_and_a_dashboard() {
+    use std::io::Write;
+    let (mut a, ready_a) = metrics_peer("a", None);
+    let (mut b, ready_b) = metrics_peer("b", ready_a["addr"].as_str());
+    let metrics = ready_b["metrics"].as_str().unwrap().to_owned();
+    writeln!(a.stdin.as_mut().unwrap(), "set title \"scraped\"").unwrap();
+    let wanted = [
+        "deltacrdt_net_open_sessions 1",
+        "deltacrdt_sync_received_delta_messages_total",
+        "deltacrdt_sync_peer_lag{peer=",
+        "deltacrdt_sync_replication_latency_seconds{quantile=\"0.99\"}",
+        "deltacrdt_durable_commit_seconds",
+    ];
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let body = loop {
+        let (status, body) = get(&metrics, "/metrics");
+        assert_eq!(status, "HTTP/1.1 200 OK");
+        if wanted.iter().all(|w| body.contains(w)) {
+            break body;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "series missing after 20 s: {:?}\n{body}",
+            wanted
+                .iter()
+                .filter(|w| !body.contains(*w))
+                .collect::<Vec<_>>()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    assert!(
+        body.contains("# TYPE deltacrdt_sync_sent_delta_bytes_total counter"),
+        "{body}"
+    );
+    let (status, page) = get(&metrics, "/");
+    assert_eq!(status, "HTTP/1.1 200 OK");
+    assert!(page.contains("<title>deltacrdt peer</title>") && page.contains("fetch('/metrics'"));
+    assert_eq!(get(&metrics, "/nothing").0, "HTTP/1.1 404 Not Found");
+    for child in [&mut a, &mut b] {
+        let _ = writeln!(child.stdin.as_mut().unwrap(), "quit");
+        let _ = child.wait();
+    }
+    for name in ["a", "b"] {
+        let dir =
+            std::env::temp_dir().join(format!("deltacrdt-metrics-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}

@@ -144,6 +144,10 @@ impl Run {
         self.wait("edits", Duration::from_secs(60), Run::edits_done)
             .await?;
         let editing = (editing_from, report::unix_ms());
+        // Every paced edit arrives everywhere before the partition: the latencies measured
+        // are those of a connected mesh, not of the last edits waiting out the partition.
+        self.wait("edits delivered", Duration::from_secs(30), Run::converged)
+            .await?;
 
         // 2. Partition into two groups; both keep editing.
         self.phase = "partitioned";

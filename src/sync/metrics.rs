@@ -69,6 +69,9 @@ fn walk(name: &str, value: &Value, peer: Option<&str>) {
             }
         }
         Value::Bool(b) => emit(name, u64::from(*b), peer),
+        // A level that is unknown or nothing now (`lag_ms` of a peer that holds everything,
+        // `acked` before any acknowledgement) reads 0, not its last value.
+        Value::Null if is_gauge(name) => emit(name, 0, peer),
         Value::Number(n) => {
             if let Some(n) = n.as_u64() {
                 emit(name, n, peer);
@@ -78,10 +81,14 @@ fn walk(name: &str, value: &Value, peer: Option<&str>) {
     }
 }
 
-fn emit(name: &str, n: u64, peer: Option<&str>) {
-    let gauge = GAUGES
+fn is_gauge(name: &str) -> bool {
+    GAUGES
         .iter()
-        .any(|g| name.strip_suffix(g).is_some_and(|rest| rest.ends_with('_')));
+        .any(|g| name.strip_suffix(g).is_some_and(|rest| rest.ends_with('_')))
+}
+
+fn emit(name: &str, n: u64, peer: Option<&str>) {
+    let gauge = is_gauge(name);
     let labels: Vec<metrics::Label> = peer
         .map(|p| metrics::Label::new("peer", p.to_owned()))
         .into_iter()

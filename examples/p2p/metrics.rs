@@ -50,7 +50,7 @@ async fn respond(
         if n == 0 {
             break;
         }
-        head.extend_from_slice(&buf[..n]);
+        head.extend_from_slice(buf.get(..n).unwrap_or_default());
     }
     let head = String::from_utf8_lossy(&head);
     let path = head.split_whitespace().nth(1).unwrap_or("");

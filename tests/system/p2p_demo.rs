@@ -3,7 +3,13 @@
 //! Asserts that the restarted peer is the same replica, that every edit committed (on disk)
 //! before the SIGKILL survives, convergence, zero lost committed edits and that a peer with
 //! the wrong key is refused (the demo checks each and exits non-zero otherwise; this test
-//! also reads its report).
+//! also reads its report). With the `metrics` feature, a peer's `--metrics` endpoint is scraped.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    reason = "tests"
+)]
 
 use std::path::PathBuf;
 use std::process::Command;

@@ -10,11 +10,22 @@
 #[path = "../tests/support/crash.rs"]
 mod crash;
 
+/// The command line.
+#[derive(clap::Parser)]
+#[command(about = "SIGKILL a durable replica's process at random instants; count what is lost")]
+struct Cli {
+    /// How many kills.
+    #[arg(default_value_t = 2_000)]
+    kills: u64,
+    /// The schedule's seed [default: from the clock].
+    seed: Option<u64>,
+}
+
 fn main() {
     crash::child_if_requested();
-    let mut args = std::env::args().skip(1);
-    let kills = args.next().and_then(|s| s.parse().ok()).unwrap_or(2_000);
-    let seed = args.next().and_then(|s| s.parse().ok()).unwrap_or_else(|| {
+    let cli = <Cli as clap::Parser>::parse();
+    let kills = cli.kills;
+    let seed = cli.seed.unwrap_or_else(|| {
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(1, |d| d.as_nanos() as u64)

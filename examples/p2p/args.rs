@@ -1,9 +1,91 @@
-//! Command-line arguments of both modes (no parser crate: a handful of flags).
+//! Command-line arguments of both modes, on clap: `p2p [SCENARIO FLAGS]` and `p2p peer [FLAGS]`.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
+use clap::{Args, CommandFactory, Parser, Subcommand};
+
 use crate::Error;
+
+/// The key every demo peer uses unless told otherwise.
+pub(crate) const DEFAULT_KEY: &str = "deltacrdt demo: change me";
+
+/// The command line.
+#[derive(Debug, Parser)]
+#[command(
+    name = "p2p",
+    about = "Peer-to-peer sync of a team's task board between OS processes on 127.0.0.1",
+    args_conflicts_with_subcommands = true,
+    after_help = "Each peer keeps its replica in its own data directory (a temporary one, removed \
+                  at the end unless --keep-data); the killed peer comes back from it."
+)]
+pub(crate) struct Cli {
+    /// One peer, by hand (or driven by the scenario with --control).
+    #[command(subcommand)]
+    pub(crate) peer: Option<Mode>,
+    #[command(flatten)]
+    scenario: ScenarioFlags,
+}
+
+/// The one subcommand.
+#[derive(Debug, Subcommand)]
+pub(crate) enum Mode {
+    /// Runs one replica of the board on the network, driven by a prompt.
+    #[command(after_help = PROMPT_HELP)]
+    Peer(PeerArgs),
+}
+
+const PROMPT_HELP: &str = "\
+prompt commands: inc PATH [N] | add PATH VALUE | set PATH \"TEXT\" | show | stats | peers |
+                 connect ADDR | block ID.. | unblock-all | forget ID.. | edit COUNT [INTERVAL_MS] |
+                 quit
+PATH is slash-separated, e.g. cards/ship/votes";
+
+/// The scenario's flags as given (`--quick` fills the ones not given).
+#[derive(Debug, Args)]
+struct ScenarioFlags {
+    /// Peers (processes), at least 3.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u16).range(3..))]
+    peers: u16,
+    /// Edits per peer in each editing phase [default: 60; 20 with --quick].
+    #[arg(long)]
+    ops: Option<usize>,
+    /// Milliseconds between two edits of one peer.
+    #[arg(long, default_value_t = 25)]
+    interval_ms: u64,
+    /// How long the partition lasts [default: 4; 2 with --quick].
+    #[arg(long)]
+    partition_secs: Option<f64>,
+    /// Edits per peer in the throughput phase, 0 skips it [default: 400; 100 with --quick].
+    #[arg(long)]
+    bench_ops: Option<usize>,
+    /// The bound on convergence after the heal, in seconds.
+    #[arg(long, default_value_t = 30.0)]
+    converge_secs: f64,
+    /// Do not start a peer with a wrong key (it is refused).
+    #[arg(long)]
+    no_intruder: bool,
+    /// Do not print the final document.
+    #[arg(long)]
+    no_doc: bool,
+    /// Seed of the random edits (per peer: seed + index) [default: random].
+    #[arg(long)]
+    seed: Option<u64>,
+    /// A short run: fewer edits and a shorter partition (flags given explicitly win).
+    #[arg(long)]
+    quick: bool,
+    /// Keep the peers' data directories.
+    #[arg(long)]
+    keep_data: bool,
+    /// Every peer relays every delta to every other (as before format minor 2), to measure
+    /// what relay-aware forwarding saves.
+    #[arg(long)]
+    no_relay_aware: bool,
+    /// Each peer serves Prometheus text at http://ADDR/metrics and a dashboard at http://ADDR/
+    /// on a port of its own (a build with --features tokio,redb,metrics).
+    #[arg(long)]
+    metrics: bool,
+}
 
 /// The scenario's parameters.
 #[derive(Clone, Debug)]
@@ -35,151 +117,80 @@ pub(crate) struct ScenarioArgs {
     pub(crate) metrics: bool,
 }
 
-const SCENARIO_HELP: &str = "\
-usage: p2p [--peers N] [--ops N] [--interval-ms MS] [--partition-secs S] [--bench-ops N]
-           [--converge-secs S] [--no-intruder] [--no-doc] [--seed N] [--quick] [--keep-data]
-           [--no-relay-aware] [--metrics]
-       p2p peer --help
-Each peer keeps its replica in its own data directory (a temporary one, removed at the end
-unless --keep-data); the killed peer comes back from it. --metrics: each peer serves
-Prometheus text at http://ADDR/metrics and a dashboard at http://ADDR/ (build with
---features tokio,redb,metrics).";
-
-impl ScenarioArgs {
-    pub(crate) fn parse(argv: &[String]) -> Result<Self, Error> {
-        let mut a = Self {
-            peers: 5,
-            ops: 60,
-            interval_ms: 25,
-            partition: Duration::from_secs(4),
-            bench_ops: 400,
-            converge_within: Duration::from_secs(30),
-            intruder: true,
-            show_doc: true,
-            seed: None,
-            keep_data: false,
-            relay_aware: true,
-            metrics: false,
-        };
-        let mut it = argv.iter();
-        while let Some(flag) = it.next() {
-            let mut value = || it.next().ok_or_else(|| format!("{flag} needs a value"));
-            match flag.as_str() {
-                "--peers" => a.peers = value()?.parse()?,
-                "--ops" => a.ops = value()?.parse()?,
-                "--interval-ms" => a.interval_ms = value()?.parse()?,
-                "--partition-secs" => a.partition = Duration::from_secs_f64(value()?.parse()?),
-                "--bench-ops" => a.bench_ops = value()?.parse()?,
-                "--converge-secs" => {
-                    a.converge_within = Duration::from_secs_f64(value()?.parse()?);
-                }
-                "--seed" => a.seed = Some(value()?.parse()?),
-                "--no-intruder" => a.intruder = false,
-                "--no-doc" => a.show_doc = false,
-                "--keep-data" => a.keep_data = true,
-                "--no-relay-aware" => a.relay_aware = false,
-                "--metrics" => a.metrics = true,
-                "--quick" => {
-                    a.ops = 20;
-                    a.partition = Duration::from_secs(2);
-                    a.bench_ops = 100;
-                }
-                "-h" | "--help" => return Err(SCENARIO_HELP.into()),
-                other => return Err(format!("unknown argument {other}\n{SCENARIO_HELP}").into()),
-            }
-        }
-        if a.peers < 3 {
-            return Err("--peers must be at least 3 (two groups and a peer to restart)".into());
-        }
-        Ok(a)
+impl Cli {
+    /// The scenario's parameters (when no subcommand was given).
+    ///
+    /// # Errors
+    /// A duration that is negative or not finite.
+    pub(crate) fn scenario(&self) -> Result<ScenarioArgs, Error> {
+        let f = &self.scenario;
+        let secs = |s: f64| Duration::try_from_secs_f64(s).map_err(|e| format!("{s} s: {e}"));
+        Ok(ScenarioArgs {
+            peers: usize::from(f.peers),
+            ops: f.ops.unwrap_or(if f.quick { 20 } else { 60 }),
+            interval_ms: f.interval_ms,
+            partition: secs(f.partition_secs.unwrap_or(if f.quick { 2.0 } else { 4.0 }))?,
+            bench_ops: f.bench_ops.unwrap_or(if f.quick { 100 } else { 400 }),
+            converge_within: secs(f.converge_secs)?,
+            intruder: !f.no_intruder,
+            show_doc: !f.no_doc,
+            seed: f.seed,
+            keep_data: f.keep_data,
+            relay_aware: !f.no_relay_aware,
+            metrics: f.metrics,
+        })
     }
 }
 
 /// One peer's parameters.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Args)]
 pub(crate) struct PeerArgs {
     /// TCP address to accept peers on.
+    #[arg(long, default_value = "127.0.0.1:7400")]
     pub(crate) listen: String,
-    /// Addresses to keep connections to (`host:port` for TCP, `ws://…` for WebSocket).
+    /// Addresses to keep connections to (`host:port` for TCP, `ws://host:port` for WebSocket);
+    /// repeatable.
+    #[arg(long = "connect", value_name = "ADDR")]
     pub(crate) connect: Vec<String>,
     /// Address to accept WebSocket peers on.
+    #[arg(long)]
     pub(crate) ws: Option<String>,
-    /// The shared passphrase.
+    /// The shared passphrase [default: the demo's key].
+    #[arg(long, default_value = DEFAULT_KEY, hide_default_value = true)]
     pub(crate) key: String,
-    /// A name for the edits' unique tags.
+    /// A name for the edits' unique tags [default: the id's first 8 characters].
+    #[arg(long, default_value = "", hide_default_value = true)]
     pub(crate) name: String,
     /// A fixed replica id (the scenario picks ids so it can partition before a restart).
+    #[arg(long, value_name = "UUID")]
     pub(crate) id: Option<String>,
     /// JSON lines on stdout for a parent process instead of a prompt.
+    #[arg(long)]
     pub(crate) control: bool,
-    /// Seed of the random edits.
+    /// Seed of the random edits [default: random].
+    #[arg(long)]
     pub(crate) seed: Option<u64>,
     /// Longest redial delay.
+    #[arg(skip = Duration::from_secs(1))]
     pub(crate) max_backoff: Duration,
-    /// Where the replica lives (a redb file, group commit); `None`: in memory only.
+    /// The replica lives in DIR (created if needed; group commit: each network turn writes
+    /// and syncs before any frame leaves) and a restart resumes it, same id and data
+    /// [default: in memory].
+    #[arg(long, value_name = "DIR")]
     pub(crate) data_dir: Option<PathBuf>,
-    /// Relay-aware forwarding (`SyncConfig::relay_aware`).
+    /// Every delta relayed to every other peer (`SyncConfig::relay_aware` off).
+    #[arg(long = "no-relay-aware", action = clap::ArgAction::SetFalse)]
     pub(crate) relay_aware: bool,
-    /// Where to serve Prometheus text (`/metrics`) and the dashboard (`/`).
+    /// Prometheus text at http://ADDR/metrics, a dashboard at http://ADDR/ (a build with
+    /// --features tokio,redb,metrics).
+    #[arg(long, value_name = "ADDR")]
     pub(crate) metrics: Option<String>,
 }
 
-/// The key every demo peer uses unless told otherwise.
-pub(crate) const DEFAULT_KEY: &str = "deltacrdt demo: change me";
-
-const PEER_HELP: &str = "\
-usage: p2p peer [--listen ADDR] [--connect ADDR|ws://ADDR]... [--ws ADDR] [--key PASSPHRASE]
-                [--name NAME] [--id UUID] [--seed N] [--data-dir DIR] [--control]
-                [--no-relay-aware] [--metrics ADDR]
-defaults: --listen 127.0.0.1:7400, the demo key, no --connect, in memory.
---data-dir DIR: the replica lives in DIR (created if needed; group commit: each network turn
-  writes and syncs before any frame leaves) and a restart resumes it, same id and data.
---metrics ADDR: Prometheus text at http://ADDR/metrics, a dashboard at http://ADDR/
-  (a build with --features tokio,redb,metrics).
-prompt commands: inc PATH [N] | add PATH VALUE | set PATH \"TEXT\" | show | stats | peers |
-                 connect ADDR | block ID.. | unblock-all | forget ID.. | edit COUNT [INTERVAL_MS] |
-                 quit
-PATH is slash-separated, e.g. cards/ship/votes";
-
-impl PeerArgs {
-    pub(crate) fn parse(argv: &[String]) -> Result<Self, Error> {
-        let mut a = Self {
-            listen: "127.0.0.1:7400".into(),
-            connect: Vec::new(),
-            ws: None,
-            key: DEFAULT_KEY.into(),
-            name: String::new(),
-            id: None,
-            control: false,
-            seed: None,
-            max_backoff: Duration::from_secs(1),
-            data_dir: None,
-            relay_aware: true,
-            metrics: None,
-        };
-        let mut it = argv.iter();
-        while let Some(flag) = it.next() {
-            let mut value = || {
-                it.next()
-                    .cloned()
-                    .ok_or_else(|| format!("{flag} needs a value"))
-            };
-            match flag.as_str() {
-                "--listen" => a.listen = value()?,
-                "--connect" => a.connect.push(value()?),
-                "--ws" => a.ws = Some(value()?),
-                "--key" => a.key = value()?,
-                "--name" => a.name = value()?,
-                "--id" => a.id = Some(value()?),
-                "--seed" => a.seed = Some(value()?.parse()?),
-                "--data-dir" => a.data_dir = Some(value()?.into()),
-                "--control" => a.control = true,
-                "--no-relay-aware" => a.relay_aware = false,
-                "--metrics" => a.metrics = Some(value()?),
-                "-h" | "--help" => return Err(PEER_HELP.into()),
-                other => return Err(format!("unknown argument {other}\n{PEER_HELP}").into()),
-            }
-        }
-        Ok(a)
-    }
+/// The peer's help, for the prompt's `help` command.
+pub(crate) fn peer_help() -> String {
+    let mut cli = Cli::command();
+    cli.find_subcommand_mut("peer")
+        .map(|c| c.render_help().to_string())
+        .unwrap_or_default()
 }

@@ -34,16 +34,14 @@ use std::process::ExitCode;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let argv: Vec<String> = std::env::args().skip(1).collect();
-    let result = match argv.first().map(String::as_str) {
-        Some("peer") => match args::PeerArgs::parse(argv.get(1..).unwrap_or_default()) {
-            Ok(a) => {
-                init_tracing(a.control);
-                peer::run(a).await
-            }
-            Err(e) => Err(e),
-        },
-        _ => match args::ScenarioArgs::parse(&argv) {
+    // Help and bad arguments: clap prints them and exits (0 and 2).
+    let cli = <args::Cli as clap::Parser>::parse();
+    let result = match cli.peer {
+        Some(args::Mode::Peer(a)) => {
+            init_tracing(a.control);
+            peer::run(a).await
+        }
+        None => match cli.scenario() {
             Ok(a) => {
                 init_tracing(true);
                 scenario::run(a).await
@@ -53,10 +51,6 @@ async fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) if e.to_string().starts_with("usage:") => {
-            println!("{e}");
-            ExitCode::SUCCESS
-        }
         Err(e) => {
             eprintln!("p2p: {e}");
             ExitCode::FAILURE

@@ -305,10 +305,7 @@ where
                 emit(&Line::Report(Box::new(self.report())));
                 String::new()
             }
-            Command::Help => crate::args::PeerArgs::parse(&["--help".to_string()])
-                .err()
-                .map(|e| e.to_string())
-                .unwrap_or_default(),
+            Command::Help => crate::args::peer_help(),
             Command::Nothing | Command::Quit => String::new(),
         })
     }

@@ -46,6 +46,17 @@ struct Peer<R> {
     seen: HashMap<String, u64>,
 }
 
+/// This process's resident set size, from `/proc/self/status` (Linux); 0 elsewhere.
+fn rss_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            let kb = s.lines().find_map(|l| l.strip_prefix("VmRSS:"))?;
+            kb.split_whitespace().next()?.parse::<u64>().ok()
+        })
+        .map_or(0, |kb| kb * 1024)
+}
+
 /// Runs a peer until `quit` or the end of its input.
 pub(crate) async fn run(args: PeerArgs) -> Result<(), Error> {
     let sync = SyncConfig {
@@ -414,6 +425,7 @@ where
             seq: replica.seq(),
             durable_seq: replica.durable_seq(),
             seen: self.seen.iter().map(|(t, &ms)| (t.clone(), ms)).collect(),
+            rss_bytes: rss_bytes(),
         }
     }
 

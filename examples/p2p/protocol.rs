@@ -105,4 +105,7 @@ pub(crate) struct Report {
     /// When each edit tag first appeared at the peer (Unix ms; its own: when it made it).
     #[serde(default)]
     pub(crate) seen: Vec<(String, u64)>,
+    /// The peer process's resident set size in bytes (Linux; 0 where unknown).
+    #[serde(default)]
+    pub(crate) rss_bytes: u64,
 }

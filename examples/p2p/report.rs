@@ -135,6 +135,29 @@ impl Throughput {
 const FRAMING: u64 = 16 + 4;
 
 /// Prints the throughput figure against the reference.
+/// The peers' resident memory at the end of the run, with their edits and state size.
+pub(crate) fn memory(rows: &[Row]) {
+    let up: Vec<(&str, &Report)> = rows
+        .iter()
+        .filter(|r| r.alive)
+        .filter_map(|r| Some((r.name.as_str(), r.report.as_ref()?)))
+        .filter(|(_, r)| r.rss_bytes > 0)
+        .collect();
+    if up.is_empty() {
+        return;
+    }
+    let list: Vec<String> = up
+        .iter()
+        .map(|(name, r)| format!("{name} {:.1} MB", r.rss_bytes as f64 / 1e6))
+        .collect();
+    let edits: u64 = up.iter().map(|(_, r)| r.edits).sum();
+    println!(
+        "resident memory at the end: {} (document {} B of JSON, {edits} edits made by these peers)",
+        list.join(", "),
+        up.first().map_or(0, |(_, r)| r.doc.len()),
+    );
+}
+
 pub(crate) fn throughput(t: &Throughput, peers: usize) {
     let updates = t.updates.max(1) as f64;
     let per_sec = t.updates as f64 / t.elapsed.as_secs_f64().max(1e-9);

@@ -261,6 +261,7 @@ impl Run {
         if let Some((t, _)) = &throughput {
             report::throughput(t, self.members().count());
         }
+        report::memory(&rows);
         // From an edit to its arrival at each other peer: the paced editing of phase 1 (among
         // the peers that were up throughout; the killed peer's times died with it) and the
         // throughput run (all members).

@@ -126,9 +126,23 @@ fn set_join_diverged(c: &mut Criterion) {
     g.finish();
 }
 
+/// The `crdts` side of both map workloads: its observed-remove map of multi-value registers,
+/// written through `update` + `apply`.
+type CrdtsMap = crdts::Map<u64, crdts::MVReg<u64, Uuid>, Uuid>;
+
+fn crdts_map_writes(writes: &[(u64, u64)], actor: Uuid) -> CrdtsMap {
+    let mut m = CrdtsMap::new();
+    for &(k, v) in writes {
+        let op = m.update(k, m.read_ctx().derive_add_ctx(actor), |reg, ctx| {
+            reg.write(v, ctx)
+        });
+        m.apply(op);
+    }
+    m
+}
+
 fn map_write_registers(c: &mut Criterion) {
     type Ours = OrMap<u64, MvRegister<u64>>;
-    type Theirs = crdts::Map<u64, crdts::MVReg<u64, Uuid>, Uuid>;
     let mut rng = SplitMix(0x5EED_0004);
     let writes: Vec<(u64, u64)> = (0..10_000)
         .map(|_| (rng.below(1_000) as u64, rng.next()))
@@ -142,16 +156,7 @@ fn map_write_registers(c: &mut Criterion) {
         }
         m
     };
-    let theirs = || {
-        let mut m = Theirs::new();
-        for &(k, v) in &writes {
-            let op = m.update(k, m.read_ctx().derive_add_ctx(actor), |reg, ctx| {
-                reg.write(v, ctx)
-            });
-            m.apply(op);
-        }
-        m
-    };
+    let theirs = || crdts_map_writes(&writes, actor);
 
     // Both hold the last write of every key.
     let (o, t) = (ours(), theirs());
@@ -171,7 +176,6 @@ fn map_write_registers(c: &mut Criterion) {
 }
 
 fn map_lww_writes(c: &mut Criterion) {
-    type Theirs = crdts::Map<u64, crdts::MVReg<u64, Uuid>, Uuid>;
     type TheirsByHand = std::collections::HashMap<u64, crdts::LWWReg<u64, (u64, Uuid)>>;
     let mut rng = SplitMix(0x5EED_0005);
     let writes: Vec<(u64, u64)> = (0..100_000)
@@ -188,16 +192,7 @@ fn map_lww_writes(c: &mut Criterion) {
         }
         m
     };
-    let theirs = || {
-        let mut m = Theirs::new();
-        for &(k, v) in &writes {
-            let op = m.update(k, m.read_ctx().derive_add_ctx(actor), |reg, ctx| {
-                reg.write(v, ctx)
-            });
-            m.apply(op);
-        }
-        m
-    };
+    let theirs = || crdts_map_writes(&writes, actor);
     // A plain map of `crdts` LWW registers with a counter for marker: no delta, no clock read.
     let by_hand = || {
         let mut m = TheirsByHand::new();

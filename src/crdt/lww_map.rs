@@ -382,15 +382,7 @@ mod serde_impl {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::clock::Timestamp;
-    use crate::id::ReplicaId;
-
-    fn stamp(ms: u64, replica: u128) -> Stamp {
-        Stamp {
-            time: Timestamp::from_u64(ms << 16),
-            replica: ReplicaId::from_u128(replica),
-        }
-    }
+    use crate::crdt::lww_register::tests::stamp;
 
     #[test]
     fn a_losing_write_or_remove_ships_nothing() {

@@ -104,12 +104,14 @@ impl<V: Clone + PartialEq> Lattice for LwwRegister<V> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::clock::Timestamp;
     use crate::id::ReplicaId;
 
-    fn stamp(ms: u64, replica: u128) -> Stamp {
+    /// The stamp of replica `replica` at `ms` milliseconds (logical counter 0); also the
+    /// `LwwMap` tests'.
+    pub(in crate::crdt) fn stamp(ms: u64, replica: u128) -> Stamp {
         Stamp {
             time: Timestamp::from_u64(ms << 16),
             replica: ReplicaId::from_u128(replica),

@@ -34,16 +34,15 @@ impl<T: Lattice> Changes<T> {
         }
     }
 
-    /// Whether recording is on (the caller clones the novelty only then).
-    pub(super) fn recording(&self) -> bool {
-        self.on
-    }
-
-    /// `novel`, the new part of a value from `from`, was joined into the state.
-    pub(super) fn note(&mut self, from: ReplicaId, novel: T) {
+    /// `novel`, the new part of a value from `from`, was joined into the state: kept (cloned)
+    /// while recording, ignored otherwise.
+    pub(super) fn note(&mut self, from: ReplicaId, novel: &T) {
+        if !self.on {
+            return;
+        }
         match self.by_peer.iter_mut().find(|(peer, _)| *peer == from) {
-            Some((_, kept)) => kept.join(novel),
-            None => self.by_peer.push((from, novel)),
+            Some((_, kept)) => kept.join(novel.clone()),
+            None => self.by_peer.push((from, novel.clone())),
         }
     }
 

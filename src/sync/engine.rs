@@ -874,9 +874,7 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
         let changed = novel.is_some();
         if let Some(novel) = novel {
             #[cfg(not(small_code))]
-            if self.changes.recording() {
-                self.changes.note(from, novel.clone());
-            }
+            self.changes.note(from, &novel);
             #[allow(unused_mut, reason = "relaying adds the message's number")]
             let mut source = Source::of(Some(from));
             #[cfg(feature = "reconcile")]

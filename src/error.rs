@@ -2,7 +2,7 @@
 
 use crate::causal::InvalidContext;
 use crate::clock::ClockError;
-use crate::document::PathError;
+use crate::document::{MapError, PathError};
 use crate::id::InvalidReplicaId;
 
 /// Any error this crate returns. Each boundary has its own enum (matched precisely where it is
@@ -33,6 +33,9 @@ pub enum Error {
     /// A document path named no field.
     #[error(transparent)]
     Path(#[from] PathError),
+    /// A Rust value could not be read from a document or written to one.
+    #[error(transparent)]
+    Map(#[from] MapError),
     /// The sync engine refused a frame.
     #[cfg(feature = "sync")]
     #[error(transparent)]

@@ -4,6 +4,7 @@
 mod decode;
 mod doc;
 mod field;
+pub mod mapped;
 mod render;
 mod value;
 
@@ -11,5 +12,6 @@ mod value;
 pub use decode::MAX_NESTING;
 pub use doc::{Doc, Edit, PathError};
 pub use field::{Field, FieldKey, Kind, Register};
+pub use mapped::{MapError, Mapped};
 pub use render::{JsonBuilder, scalar_order};
 pub use value::{Scalar, Value};

@@ -9,6 +9,8 @@ mod admission;
 mod auth;
 #[cfg(feature = "sync")]
 mod convergence;
+#[cfg(feature = "sync")]
+mod mapped;
 #[cfg(feature = "metrics")]
 mod metrics;
 #[cfg(feature = "tokio")]
@@ -19,7 +21,7 @@ mod node_handle;
 mod relays;
 #[cfg(feature = "reconcile")]
 mod rounds;
-/// The seeded simulated network of `convergence`, `relays` and `typed`.
+/// The seeded simulated network of `convergence`, `mapped`, `relays` and `typed`.
 #[cfg(feature = "sync")]
 #[path = "../support/sim.rs"]
 mod sim;

@@ -255,3 +255,70 @@ async fn restarted_durable_nodes_send_no_full_state() {
     b.shutdown().await.unwrap();
     let _ = std::fs::remove_dir_all(&root);
 }
+
+#[derive(Debug, Clone, PartialEq, Default)]
+struct Profile {
+    name: String,
+    visits: deltacrdt::mapped::Counter,
+    langs: std::collections::BTreeSet<String>,
+}
+deltacrdt::mapped_struct!(Profile {
+    name,
+    visits,
+    langs
+});
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mapped_struct_round_trips_through_spawned_nodes() {
+    let nodes = mesh::<Doc>().await;
+    let first = Profile {
+        name: "ada".into(),
+        ..Profile::default()
+    };
+    nodes[0]
+        .update(move |doc, hlc| doc.write(hlc, &["me"], &first))
+        .await
+        .unwrap();
+    timeout(WAIT, nodes[0].synced_all()).await.unwrap().unwrap();
+    // Every node reads, changes and writes back its own copy at once: the increments and the
+    // added languages of all three survive.
+    for (i, n) in nodes.iter().enumerate() {
+        n.update(move |doc, hlc| {
+            let mut p: Profile = doc.read(&["me"])?;
+            p.visits.0 += 1;
+            p.langs.insert(format!("lang {i}"));
+            doc.write(hlc, &["me"], &p)
+        })
+        .await
+        .unwrap();
+    }
+    for n in &nodes {
+        timeout(WAIT, n.synced_all()).await.unwrap().unwrap();
+    }
+    let want = Profile {
+        name: "ada".into(),
+        visits: deltacrdt::mapped::Counter(3),
+        langs: (0..3).map(|i| format!("lang {i}")).collect(),
+    };
+    for n in &nodes {
+        timeout(WAIT, async {
+            while n.read(|d| d.read::<Profile>(&["me"])).await.unwrap().ok() != Some(want.clone()) {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        })
+        .await
+        .unwrap();
+    }
+    // A write the document cannot hold is the app's error, and changes nothing.
+    let err = nodes[1]
+        .update(|doc, hlc| doc.write(hlc, &["me", "name"], &u64::MAX))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            deltacrdt::UpdateError::Edit(deltacrdt::MapError::Value { .. })
+        ),
+        "{err}"
+    );
+}

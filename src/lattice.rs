@@ -29,6 +29,12 @@ use core::ops::Deref;
 /// assert_eq!(x.value(), 5);
 /// ```
 pub trait Lattice: Clone + Default + PartialEq {
+    /// The type's name in a durable store's meta record (`"Doc"`, `"GCounter"`, `"OrSet"`, …;
+    /// the type constructor, without its parameters): opening a store written for another
+    /// type is then `StoreError::WrongType`, naming both. `None` (the default, for types of
+    /// other crates) skips the check. Part of the store format: never rename one.
+    const TYPE_NAME: Option<&'static str> = None;
+
     /// Joins `other` into `self`: afterwards `self` is the least upper bound of both.
     fn join(&mut self, other: Self);
 

@@ -641,6 +641,8 @@ macro_rules! causal_type {
         }
 
         impl $(< $($p),* >)? $crate::lattice::Lattice for $ty $(< $($p),* >)? $(where $($bounds)*)? {
+            const TYPE_NAME: Option<&'static str> = Some(stringify!($ty));
+
             fn join(&mut self, other: Self) {
                 $crate::causal::dot_store::join(self, other);
             }

@@ -145,6 +145,8 @@ impl GCounter {
 }
 
 impl Lattice for GCounter {
+    const TYPE_NAME: Option<&'static str> = Some("GCounter");
+
     /// Pointwise maximum of the per-replica counts.
     fn join(&mut self, other: Self) {
         if self.counts.is_empty() {

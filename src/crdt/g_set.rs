@@ -86,6 +86,8 @@ impl<E: Ord> GSet<E> {
 }
 
 impl<E: Ord + Clone> Lattice for GSet<E> {
+    const TYPE_NAME: Option<&'static str> = Some("GSet");
+
     /// Union.
     fn join(&mut self, mut other: Self) {
         // Insert the smaller set into the larger: O(m log n), so joining a one-element delta into

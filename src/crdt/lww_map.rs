@@ -290,6 +290,8 @@ impl<K, V> LwwMap<K, V> {
 }
 
 impl<K: Hash + Eq + Clone, V: Clone + PartialEq> Lattice for LwwMap<K, V> {
+    const TYPE_NAME: Option<&'static str> = Some("LwwMap");
+
     /// Per key, the write with the greater stamp.
     fn join(&mut self, mut other: Self) {
         // Insert the smaller map into the larger, so a one-entry delta costs one lookup.

@@ -84,6 +84,8 @@ impl<V> LwwRegister<V> {
 }
 
 impl<V: Clone + PartialEq> Lattice for LwwRegister<V> {
+    const TYPE_NAME: Option<&'static str> = Some("LwwRegister");
+
     /// Keeps the write with the greater stamp.
     fn join(&mut self, other: Self) {
         if let Some((theirs, value)) = other.entry

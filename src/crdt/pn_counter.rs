@@ -71,6 +71,8 @@ impl PnCounter {
 }
 
 impl Lattice for PnCounter {
+    const TYPE_NAME: Option<&'static str> = Some("PnCounter");
+
     /// Joins the increment and decrement halves independently.
     fn join(&mut self, other: Self) {
         self.p.join(other.p);

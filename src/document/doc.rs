@@ -366,6 +366,8 @@ fn check_kinds(map: &Map) -> Result<(), InvalidContext> {
 }
 
 impl Lattice for Doc {
+    const TYPE_NAME: Option<&'static str> = Some("Doc");
+
     fn join(&mut self, other: Self) {
         self.root.join(other.root);
     }

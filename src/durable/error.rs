@@ -70,6 +70,14 @@ pub enum StoreError {
         /// The replica in the store.
         found: crate::id::ReplicaId,
     },
+    /// The store was written for another replicated type (its meta record names it).
+    #[error("the store holds a {found}, not a {expected}")]
+    WrongType {
+        /// The type it was opened as.
+        expected: &'static str,
+        /// The type it holds.
+        found: String,
+    },
     /// The file or directory may not be read or written.
     #[error("permission denied: {detail}")]
     PermissionDenied {

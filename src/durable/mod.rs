@@ -28,7 +28,7 @@ mod store;
 
 pub use error::StoreError;
 pub use memory::MemoryStore;
-pub use record::STORE_FORMAT_VERSION;
+pub use record::{OLDEST_STORE_FORMAT_VERSION, STORE_FORMAT_VERSION};
 #[cfg(feature = "redb")]
 pub use redb::RedbStore;
 pub use replica::{Commit, Durability, DurableConfig, DurableReplica};

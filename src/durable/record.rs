@@ -10,9 +10,29 @@ use crate::codec::DecodeLimits;
 use crate::codec::{FrameKind, Reader, Writer};
 use crate::id::ReplicaId;
 
-/// The store format version this build reads and writes (the first byte of every record's
-/// body; the frame around it has its own [`FORMAT_VERSION`](crate::FORMAT_VERSION)).
-pub const STORE_FORMAT_VERSION: u8 = 1;
+/// The store format version this build writes (the first byte of every record's body; the
+/// frame around it has its own [`FORMAT_VERSION`](crate::FORMAT_VERSION)). It reads this one
+/// and every one down to [`OLDEST_STORE_FORMAT_VERSION`].
+pub const STORE_FORMAT_VERSION: u8 = 2;
+
+/// The oldest store format version this build reads: version 1, whose meta record names no
+/// type (the next commit rewrites it as version 2).
+pub const OLDEST_STORE_FORMAT_VERSION: u8 = 1;
+
+/// The longest type name a meta record may hold.
+const MAX_TYPE_NAME: usize = 64;
+
+/// The meta record: whose store it is and, from version 2, of which type.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Meta {
+    /// The replica id.
+    pub(crate) replica: ReplicaId,
+    /// The [`Lattice::TYPE_NAME`](crate::lattice::Lattice::TYPE_NAME) it was written for
+    /// (`None` for version 1, or a type without a name).
+    pub(crate) type_name: Option<String>,
+    /// The record's store format version.
+    pub(crate) version: u8,
+}
 
 /// Record tags. Part of the format: never reorder or reuse them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -61,6 +81,15 @@ fn writer(tag: Tag) -> Writer {
 
 /// Opens a record frame and checks its kind, store version and tag.
 fn open<'a>(bytes: &'a [u8], limits: &'a DecodeLimits, tag: Tag) -> Result<Reader<'a>, StoreError> {
+    open_versioned(bytes, limits, tag).map(|(r, _)| r)
+}
+
+/// [`open`], also returning the record's store format version.
+fn open_versioned<'a>(
+    bytes: &'a [u8],
+    limits: &'a DecodeLimits,
+    tag: Tag,
+) -> Result<(Reader<'a>, u8), StoreError> {
     let what = tag.name();
     let (kind, mut r) =
         Reader::open_value(bytes, limits).map_err(|e| StoreError::decode(what, e))?;
@@ -70,7 +99,7 @@ fn open<'a>(bytes: &'a [u8], limits: &'a DecodeLimits, tag: Tag) -> Result<Reade
         });
     }
     let [version, found] = r.fixed::<2>().map_err(|e| StoreError::decode(what, e))?;
-    if version != STORE_FORMAT_VERSION {
+    if !(OLDEST_STORE_FORMAT_VERSION..=STORE_FORMAT_VERSION).contains(&version) {
         return Err(StoreError::UnsupportedVersion {
             found: version,
             supported: STORE_FORMAT_VERSION,
@@ -81,7 +110,7 @@ fn open<'a>(bytes: &'a [u8], limits: &'a DecodeLimits, tag: Tag) -> Result<Reade
             what: format!("{what}: tag {found:#04x}"),
         });
     }
-    Ok(r)
+    Ok((r, version))
 }
 
 /// The CRC-32 that closes a record (its last four bytes).
@@ -91,18 +120,36 @@ pub(crate) fn crc_of(record: &[u8]) -> u32 {
         .map_or(0, |(_, crc)| u32::from_le_bytes(*crc))
 }
 
-pub(crate) fn encode_meta(replica: ReplicaId) -> Vec<u8> {
+pub(crate) fn encode_meta(replica: ReplicaId, type_name: Option<&str>) -> Vec<u8> {
     let mut w = writer(Tag::Meta);
-    w.raw(replica.as_bytes());
+    w.raw(replica.as_bytes())
+        .bytes(type_name.unwrap_or_default().as_bytes());
     w.finish()
 }
 
-pub(crate) fn decode_meta(bytes: &[u8], limits: &DecodeLimits) -> Result<ReplicaId, StoreError> {
+pub(crate) fn decode_meta(bytes: &[u8], limits: &DecodeLimits) -> Result<Meta, StoreError> {
     let what = Tag::Meta.name();
-    let mut r = open(bytes, limits, Tag::Meta)?;
-    let id = r.fixed::<16>().map_err(|e| StoreError::decode(what, e))?;
-    r.end().map_err(|e| StoreError::decode(what, e))?;
-    Ok(ReplicaId::from_bytes(id))
+    let e = |err| StoreError::decode(what, err);
+    let (mut r, version) = open_versioned(bytes, limits, Tag::Meta)?;
+    let replica = ReplicaId::from_bytes(r.fixed::<16>().map_err(e)?);
+    let type_name = if version >= 2 {
+        let name = r.bytes().map_err(e)?;
+        let name = core::str::from_utf8(name)
+            .ok()
+            .filter(|n| n.len() <= MAX_TYPE_NAME)
+            .ok_or_else(|| StoreError::Corrupt {
+                what: format!("{what}: a type name of {} bytes", name.len()),
+            })?;
+        (!name.is_empty()).then(|| name.to_owned())
+    } else {
+        None
+    };
+    r.end().map_err(e)?;
+    Ok(Meta {
+        replica,
+        type_name,
+        version,
+    })
 }
 
 pub(crate) fn encode_head(head: &Head) -> Vec<u8> {
@@ -244,8 +291,14 @@ mod tests {
     fn records_round_trip_and_refuse_other_tags() {
         let limits = DecodeLimits::default();
         let me = ReplicaId::from_u128(1);
-        let meta = encode_meta(me);
-        assert_eq!(decode_meta(&meta, &limits), Ok(me));
+        let meta = encode_meta(me, Some("GCounter"));
+        let read = decode_meta(&meta, &limits).unwrap();
+        assert_eq!(
+            (read.replica, read.type_name.as_deref()),
+            (me, Some("GCounter"))
+        );
+        let unnamed = decode_meta(&encode_meta(me, None), &limits).unwrap();
+        assert_eq!((unnamed.type_name, unnamed.version), (None, 2));
         assert!(matches!(
             decode_head(&meta, &limits),
             Err(StoreError::Corrupt { .. })

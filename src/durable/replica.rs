@@ -140,6 +140,9 @@ pub struct DurableReplica<T, S> {
     /// (a peer had seen events of this id that it never issued), then rewritten by the next
     /// commit, so a restart continues under the new id instead of reusing the old one.
     stored_id: ReplicaId,
+    /// Whether the stored meta record is of this format version and names the type (a
+    /// version-1 store's is rewritten by the next commit).
+    meta_current: bool,
     /// [`DurableConfig::ack_persist_ms`].
     ack_persist_ms: u64,
     /// The latest tick time.
@@ -182,6 +185,7 @@ impl<T: crate::causal::Reconcile + Serialize + DeserializeOwned>
 /// A store's content, checked and decoded.
 struct Loaded<T> {
     replica: ReplicaId,
+    meta_current: bool,
     head: Head,
     state: T,
     log: Vec<LogEntry<T>>,
@@ -197,7 +201,19 @@ fn load<T: Lattice + DeserializeOwned>(
         return Ok(None);
     };
     let missing = |what| StoreError::MissingRecord { what, seq: 0 };
-    let replica = record::decode_meta(records.meta.as_deref().ok_or(missing("meta"))?, limits)?;
+    let meta = record::decode_meta(records.meta.as_deref().ok_or(missing("meta"))?, limits)?;
+    // Before anything of the state is decoded: another type's bytes would only fail somewhere
+    // inside it, with a message that names neither type.
+    if let (Some(found), Some(expected)) = (meta.type_name.as_deref(), T::TYPE_NAME)
+        && found != expected
+    {
+        return Err(StoreError::WrongType {
+            expected,
+            found: found.to_owned(),
+        });
+    }
+    let meta_current = meta.version == record::STORE_FORMAT_VERSION
+        && (meta.type_name.is_some() || T::TYPE_NAME.is_none());
     let head = record::decode_head(records.head.as_deref().ok_or(missing("head"))?, limits)?;
     let snapshot = records.snapshot.as_deref().ok_or(missing("snapshot"))?;
     if record::crc_of(snapshot) != head.snapshot_crc {
@@ -256,7 +272,8 @@ fn load<T: Lattice + DeserializeOwned>(
         });
     }
     Ok(Some(Loaded {
-        replica,
+        replica: meta.replica,
+        meta_current,
         head,
         state,
         log,
@@ -322,7 +339,7 @@ impl<T: crate::causal::Reconcile + Serialize + DeserializeOwned, S: Store> Durab
             };
             let snapshot_bytes = snapshot.len();
             store.commit(Batch {
-                meta: Some(record::encode_meta(id)),
+                meta: Some(record::encode_meta(id, T::TYPE_NAME)),
                 head: record::encode_head(&head),
                 snapshot: Some(snapshot),
                 ..Batch::default()
@@ -337,6 +354,7 @@ impl<T: crate::causal::Reconcile + Serialize + DeserializeOwned, S: Store> Durab
                 snapshot_bytes,
                 log_bytes: 0,
                 stored_id: id,
+                meta_current: true,
                 ack_persist_ms,
                 now: 0,
                 acks_changed_at: None,
@@ -376,6 +394,7 @@ impl<T: crate::causal::Reconcile + Serialize + DeserializeOwned, S: Store> Durab
             snapshot_bytes: loaded.snapshot_bytes,
             log_bytes: loaded.log_bytes,
             stored_id: loaded.replica,
+            meta_current: loaded.meta_current,
             ack_persist_ms,
             now: 0,
             acks_changed_at: None,
@@ -597,7 +616,8 @@ impl<T: crate::causal::Reconcile + Serialize + DeserializeOwned, S: Store> Durab
         }
         let mut batch = Batch {
             // The fork and every edit under the new id land in one atomic batch.
-            meta: forked.then(|| record::encode_meta(self.engine.id())),
+            meta: (forked || !self.meta_current)
+                .then(|| record::encode_meta(self.engine.id(), T::TYPE_NAME)),
             ..Batch::default()
         };
         let mut log_bytes = self.log_bytes;
@@ -670,6 +690,7 @@ impl<T: crate::causal::Reconcile + Serialize + DeserializeOwned, S: Store> Durab
         // Every commit writes the acknowledgements as they are now.
         self.acks_changed_at = None;
         self.stored_id = self.engine.id();
+        self.meta_current = true;
         self.engine.clear_rewritten();
         self.snapshot_bytes = snapshot_bytes;
         self.log_bytes = log_bytes;

@@ -12,7 +12,9 @@
 
 use std::path::PathBuf;
 
-use deltacrdt::durable::{DurableConfig, DurableReplica, RedbStore, StoreError};
+use deltacrdt::durable::{
+    DurableConfig, DurableReplica, RedbStore, STORE_FORMAT_VERSION, StoreError,
+};
 use deltacrdt::{Doc, Error, ReplicaId};
 
 const NOW: u64 = 1_700_000_000_000;
@@ -150,7 +152,7 @@ fn flipped_bits_are_refused_or_harmless() {
     let records: Vec<u64> = bytes
         .windows(5)
         .enumerate()
-        .filter(|(_, w)| *w == b"DC\x01\x10\x01")
+        .filter(|(_, w)| *w == [b'D', b'C', 1, 0x10, STORE_FORMAT_VERSION])
         .map(|(i, _)| i as u64)
         .collect();
     assert!(!records.is_empty());

@@ -9,7 +9,7 @@
     reason = "tests"
 )]
 
-use deltacrdt::durable::{DurableConfig, DurableReplica, MemoryStore, Records};
+use deltacrdt::durable::{DurableConfig, DurableReplica, MemoryStore, Records, StoreError};
 use deltacrdt::{Error, GCounter, ReplicaId};
 
 const NOW: u64 = 1_700_000_000_000;
@@ -25,11 +25,19 @@ fn unhex(s: &str) -> Vec<u8> {
         .collect()
 }
 
-const META: &str = "4443011001010102030405060708090a0b0c0d0e0f107f781f4a";
-const HEAD: &str = "44430110010202818080c0d6fcf3c50100da0c1148000200df254ca2";
-const SNAPSHOT: &str = "444301100103000000da0c1148";
-const LOG0: &str = "4443011001040000010102030405060708090a0b0c0d0e0f10010003ee9b96ec";
-const LOG1: &str = "4443011001040100010102030405060708090a0b0c0d0e0f10010007373bd3fc";
+/// Store format 2: the meta record names the type (`GCounter`).
+const META: &str = "4443011002010102030405060708090a0b0c0d0e0f100847436f756e74657217611431";
+const HEAD: &str = "44430110020202818080c0d6fcf3c501000a76b10f000200e5ba7b7a";
+const SNAPSHOT: &str = "4443011002030000000a76b10f";
+const LOG0: &str = "4443011002040000010102030405060708090a0b0c0d0e0f10010003c63288b4";
+const LOG1: &str = "4443011002040100010102030405060708090a0b0c0d0e0f100100071f92cda4";
+
+/// The same store in format 1 (no type name in the meta record): still opened.
+const V1_META: &str = "4443011001010102030405060708090a0b0c0d0e0f107f781f4a";
+const V1_HEAD: &str = "44430110010202818080c0d6fcf3c50100da0c1148000200df254ca2";
+const V1_SNAPSHOT: &str = "444301100103000000da0c1148";
+const V1_LOG0: &str = "4443011001040000010102030405060708090a0b0c0d0e0f10010003ee9b96ec";
+const V1_LOG1: &str = "4443011001040100010102030405060708090a0b0c0d0e0f10010007373bd3fc";
 
 fn config() -> DurableConfig {
     DurableConfig {
@@ -73,16 +81,57 @@ fn the_store_records_are_pinned() {
     assert_eq!(got, [META, HEAD, SNAPSHOT, LOG0, LOG1].map(String::from));
 }
 
-#[test]
-fn pinned_records_open_into_the_same_replica() {
+fn pinned(records: [&str; 5]) -> MemoryStore {
+    let [meta, head, snapshot, log0, log1] = records;
     let store = MemoryStore::new();
     store.set_records(Records {
-        meta: Some(unhex(META)),
-        head: Some(unhex(HEAD)),
-        snapshot: Some(unhex(SNAPSHOT)),
-        log: vec![(0, unhex(LOG0)), (1, unhex(LOG1))],
+        meta: Some(unhex(meta)),
+        head: Some(unhex(head)),
+        snapshot: Some(unhex(snapshot)),
+        log: vec![(0, unhex(log0)), (1, unhex(log1))],
     });
-    let r = DurableReplica::<GCounter, _>::open_with(store, config(), |b| b.clock(|| NOW))
-        .expect("opens");
+    store
+}
+
+#[test]
+fn pinned_records_open_into_the_same_replica() {
+    let r = DurableReplica::<GCounter, _>::open_with(
+        pinned([META, HEAD, SNAPSHOT, LOG0, LOG1]),
+        config(),
+        |b| b.clock(|| NOW),
+    )
+    .expect("opens");
     assert_eq!((r.seq(), r.state().value()), (2, 7));
+}
+
+#[test]
+fn a_format_1_store_opens_and_its_next_commit_names_the_type() {
+    let store = pinned([V1_META, V1_HEAD, V1_SNAPSHOT, V1_LOG0, V1_LOG1]);
+    let mut r =
+        DurableReplica::<GCounter, _>::open_with(store.clone(), config(), |b| b.clock(|| NOW))
+            .expect("a format 1 store opens");
+    assert_eq!((r.seq(), r.state().value()), (2, 7));
+    // Nothing changed yet: the store is still format 1 (an older build still opens it).
+    assert_eq!(
+        store.records().meta.as_deref().map(hex).as_deref(),
+        Some(V1_META)
+    );
+    let _ = r
+        .update(|c, hlc| Ok::<_, Error>(c.increment(hlc.replica(), 1)))
+        .expect("update");
+    drop(r);
+    assert_eq!(
+        store.records().meta.as_deref().map(hex).as_deref(),
+        Some(META)
+    );
+    // Opened as another type now, it says which.
+    let err = DurableReplica::<deltacrdt::Doc, _>::open(store, config()).err();
+    assert!(
+        matches!(err, Some(Error::Store(StoreError::WrongType { expected: "Doc", ref found })) if found == "GCounter"),
+        "{err:?}"
+    );
+    assert_eq!(
+        err.map(|e| e.to_string()).as_deref(),
+        Some("the store holds a GCounter, not a Doc")
+    );
 }

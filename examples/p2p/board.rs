@@ -91,6 +91,34 @@ pub(crate) fn digest(doc: &Doc) -> u64 {
     h.finish()
 }
 
+/// [`digest`] for the status line, every 100 ms: recomputed only after the document changed,
+/// and then at most a fifth of the time (rendering 60,000 edits takes ~30 ms). `None` while
+/// a change is not digested yet: the scenario counts a peer as converged only on a fresh one.
+#[derive(Debug, Default)]
+pub(crate) struct Digest {
+    value: Option<u64>,
+    stale: bool,
+    not_before: Option<std::time::Instant>,
+}
+
+impl Digest {
+    /// The document changed.
+    pub(crate) fn invalidate(&mut self) {
+        self.stale = true;
+    }
+
+    /// The digest of `doc` if it is up to date or may be recomputed now.
+    pub(crate) fn get(&mut self, doc: &Doc) -> Option<u64> {
+        let now = std::time::Instant::now();
+        if self.value.is_none() || self.stale && self.not_before.is_none_or(|t| now >= t) {
+            self.value = Some(digest(doc));
+            self.stale = false;
+            self.not_before = Some(now + now.elapsed() * 4);
+        }
+        (!self.stale).then_some(self.value).flatten()
+    }
+}
+
 /// Applies an edit typed at the prompt (parsed by `commands::parse`) at the slash-separated
 /// `path`. A register write is stamped now, by the replica's clock.
 ///

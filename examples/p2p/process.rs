@@ -164,7 +164,9 @@ async fn read_lines(stdout: tokio::process::ChildStdout, view: Arc<Mutex<View>>)
                 v.metrics = metrics;
             }
             Line::Status(s) => {
-                v.history.push((now, s.digest));
+                if let Some(digest) = s.digest {
+                    v.history.push((now, digest));
+                }
                 v.status = Some((now, s));
             }
             Line::Committed { tags } => v.committed.extend(tags),

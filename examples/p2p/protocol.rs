@@ -41,8 +41,8 @@ pub(crate) enum Line {
 /// A peer's progress.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub(crate) struct Status {
-    /// A digest of the document.
-    pub(crate) digest: u64,
+    /// A digest of the document; `None` while the latest changes are not digested yet.
+    pub(crate) digest: Option<u64>,
     /// Peers with an open session.
     pub(crate) links: usize,
     /// Edits made.

@@ -481,13 +481,14 @@ impl Run {
     }
 
     fn common_digest(&self) -> Option<u64> {
-        let digests: BTreeSet<u64> = self
+        // Every peer's digest must be fresh and the same.
+        let digests: Option<BTreeSet<u64>> = self
             .alive()
-            .filter_map(|p| p.status().map(|s| s.digest))
+            .map(|p| p.status().and_then(|s| s.digest))
             .collect();
-        (digests.len() == 1)
-            .then(|| digests.into_iter().next())
-            .flatten()
+        digests
+            .filter(|d| d.len() == 1)
+            .and_then(|d| d.into_iter().next())
     }
 
     fn converged(&self) -> bool {
@@ -575,7 +576,9 @@ impl Run {
         let n = self.args.peers;
         let mut counts: HashMap<u64, usize> = HashMap::new();
         for s in &statuses {
-            *counts.entry(s.digest).or_default() += 1;
+            if let Some(digest) = s.digest {
+                *counts.entry(digest).or_default() += 1;
+            }
         }
         let agree = counts.values().max().copied().unwrap_or(0);
         let links: usize = statuses.iter().map(|s| s.links).sum();

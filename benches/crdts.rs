@@ -12,6 +12,13 @@
 //!
 //! - `counter/increment`: 1,000 increments by one replica on a fresh counter. Ours:
 //!   `GCounter::increment` (the delta is built and dropped). `crdts`: `GCounter::inc` + `apply`.
+//! - `counter/merge_63_payloads`: the merge of 64 replicas' counters at one of them: each of
+//!   the 63 others incremented its own counter once, and its state travels as one tiny
+//!   payload. Timed: encoding the 63 payloads, decoding them and joining each into a fresh
+//!   counter of the 64th replica. Ours: `deltacrdt::encode` / `decode` (a checksummed value
+//!   frame with its replica table: what a peer or a store writes) and `join`. `crdts`: postcard
+//!   `to_allocvec` / `from_bytes` of `crdts::GCounter<Uuid>` (a bare body, no framing, no
+//!   checksum) and `merge`.
 //! - `set/insert_remove`: on a fresh set, 100,000 adds of random `u64`s by one replica, then
 //!   50,000 removes of distinct elements picked at random among those present. Throughput is
 //!   reported per set operation (150,000). Ours: `OrSet::insert`/`remove` (deltas dropped).
@@ -87,6 +94,50 @@ fn counter(c: &mut Criterion) {
         });
     });
     g.finish();
+}
+
+fn counter_merge_payloads(c: &mut Criterion) {
+    const PEERS: u64 = 63;
+    let ours: Vec<GCounter> = (1..=PEERS)
+        .map(|i| GCounter::default().increment(replica(i), i).into_inner())
+        .collect();
+    let theirs: Vec<crdts::GCounter<Uuid>> = (1..=PEERS)
+        .map(|i| {
+            let mut c = crdts::GCounter::new();
+            c.apply(c.inc_many(replica(i).as_uuid(), i));
+            c
+        })
+        .collect();
+    let mut g = c.benchmark_group("counter/merge_63_payloads");
+    g.throughput(Throughput::Elements(PEERS));
+    g.bench_function("deltacrdt", |b| {
+        b.iter(|| {
+            let mut merged = GCounter::default();
+            for payload in &ours {
+                let bytes = deltacrdt::encode(black_box(payload)).unwrap();
+                merged.join(deltacrdt::decode::<GCounter>(black_box(&bytes)).unwrap());
+            }
+            merged
+        });
+    });
+    g.bench_function("crdts", |b| {
+        b.iter(|| {
+            let mut merged = crdts::GCounter::<Uuid>::new();
+            for payload in &theirs {
+                let bytes = postcard::to_allocvec(black_box(payload)).unwrap();
+                merged.merge(
+                    postcard::from_bytes::<crdts::GCounter<Uuid>>(black_box(&bytes)).unwrap(),
+                );
+            }
+            merged
+        });
+    });
+    g.finish();
+    // Both merged every replica's increment.
+    let sum: u64 = (1..=PEERS).sum();
+    let mut check = GCounter::default();
+    ours.iter().for_each(|p| check.join(p.clone()));
+    assert_eq!(check.value(), sum);
 }
 
 fn set_insert_remove(c: &mut Criterion) {
@@ -562,6 +613,7 @@ fn main() {
         .measurement_time(Duration::from_secs(5))
         .configure_from_args();
     counter(&mut c);
+    counter_merge_payloads(&mut c);
     set_insert_remove(&mut c);
     set_join_diverged(&mut c);
     set_apply_remote(&mut c);

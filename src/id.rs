@@ -97,10 +97,28 @@ impl InvalidReplicaId {
     }
 }
 
+/// A short list of replica ids: natively inline up to four (a delta's replica table names its
+/// writer, so building or reading one allocates nothing); in the npm module a plain `Vec`,
+/// one container type less in its code.
+#[cfg(not(small_code))]
+pub(crate) type Ids = smallvec::SmallVec<[ReplicaId; 4]>;
+/// A short list of replica ids (a plain `Vec` in the npm module).
+#[cfg(small_code)]
+pub(crate) type Ids = Vec<ReplicaId>;
+
 /// The smallest id listed more than once, if any. Sorting a copy (not a hash set): replica
 /// tables are small, and the npm module then needs no hash table of ids.
 pub(crate) fn first_duplicate(ids: impl Iterator<Item = ReplicaId>) -> Option<ReplicaId> {
-    let mut ids: Vec<ReplicaId> = ids.collect();
+    // Inline up to four ids (a delta's table names its writer), and compared pairwise up to
+    // sixteen: checking a small table allocates and sorts nothing.
+    let mut ids: Ids = ids.collect();
+    if cfg!(not(small_code)) && ids.len() <= 16 {
+        return ids
+            .iter()
+            .enumerate()
+            .filter_map(|(i, a)| ids.get(i + 1..)?.contains(a).then_some(*a))
+            .min();
+    }
     crate::platform::sort::sort_unstable(&mut ids);
     ids.windows(2).find_map(|w| match w {
         [a, b] if a == b => Some(*a),

@@ -6,7 +6,7 @@ use serde::de::DeserializeOwned;
 use super::body::{BodyReader, BodyWriter, Budget, Interner, Outcome};
 use super::{DecodeError, DecodeLimits, EncodeError};
 use crate::document::MAX_NESTING;
-use crate::id::ReplicaId;
+use crate::id::{Ids, ReplicaId};
 
 /// The two bytes every frame starts with.
 pub(crate) const MAGIC: [u8; 2] = *b"DC";
@@ -142,17 +142,37 @@ impl Writer {
         &mut self,
         value: &T,
     ) -> Result<&mut Self, EncodeError> {
+        // The body goes straight after what is written so far; the table, known only once the
+        // body is, is then slid in before it (one move of the body, no buffer of its own).
+        let start = self.bytes.len();
         let mut replicas = Interner::default();
-        let mut body = Vec::new();
-        value
-            .serialize(&mut BodyWriter::new(&mut body, &mut replicas))
-            .map_err(EncodeError)?;
+        let written = value.serialize(&mut BodyWriter::new(&mut self.bytes, &mut replicas));
+        self.close_value(start, replicas, written.map_err(EncodeError))
+    }
+
+    /// Puts the replica table before the body written from `start` on (or, if writing it
+    /// failed, takes the body back). Not generic: one copy serves every value type.
+    fn close_value(
+        &mut self,
+        start: usize,
+        replicas: Interner,
+        written: Result<(), EncodeError>,
+    ) -> Result<&mut Self, EncodeError> {
+        if let Err(e) = written {
+            self.bytes.truncate(start);
+            return Err(e);
+        }
         let table = replicas.into_table();
+        let end = self.bytes.len();
         self.varint(table.len() as u64);
         for id in &table {
             self.raw(id.as_bytes());
         }
-        Ok(self.raw(&body))
+        // body, table → table, body
+        if let Some(both) = self.bytes.get_mut(start..) {
+            both.rotate_left(end - start);
+        }
+        Ok(self)
     }
 
     /// The frame, closed by the CRC-32 of everything before it (little-endian).
@@ -298,8 +318,10 @@ impl<'a> Reader<'a> {
         self.raw(usize::try_from(len).map_err(|_| DecodeError::Truncated)?)
     }
 
-    /// The replica table that opens a value. Not generic: one copy serves every value type.
-    fn table(&mut self) -> Result<Vec<ReplicaId>, DecodeError> {
+    /// The replica table that opens a value (inline up to four ids: a delta's table holds
+    /// its writer, so decoding one allocates no table). Not generic: one copy serves every
+    /// value type.
+    fn table(&mut self) -> Result<Ids, DecodeError> {
         let count = self.varint()?;
         let max = self.limits.max_replicas;
         let table_len = usize::try_from(count)
@@ -307,7 +329,7 @@ impl<'a> Reader<'a> {
             .filter(|&n| n <= max)
             .ok_or(DecodeError::TooManyReplicas { count, max })?;
         let ids = self.raw(table_len.checked_mul(16).ok_or(DecodeError::Truncated)?)?;
-        let mut table = Vec::with_capacity(table_len);
+        let mut table = Ids::with_capacity(table_len);
         for chunk in ids.chunks_exact(16) {
             let bytes: [u8; 16] = chunk.try_into().map_err(|_| DecodeError::Truncated)?;
             table.push(ReplicaId::from_bytes(bytes));

@@ -120,7 +120,7 @@ mod tests {
         value
             .serialize(&mut BodyWriter::new(&mut out, &mut replicas))
             .unwrap();
-        (out, replicas.into_table())
+        (out, replicas.into_table().to_vec())
     }
 
     fn read<T: serde::de::DeserializeOwned>(
@@ -168,5 +168,20 @@ mod tests {
             read::<Vec<ReplicaId>>(&bytes, &table[..1]),
             Err(crate::codec::DecodeError::UnknownReplica { index: 1, table: 1 })
         ));
+    }
+
+    /// Past the scanned size the table is indexed: the same first-seen order either way.
+    #[test]
+    fn large_tables_keep_first_seen_order_and_one_index_per_id() {
+        let ids: Vec<ReplicaId> = (0..40u128)
+            .map(|i| ReplicaId::from_u128(i * 7919))
+            .collect();
+        let mut seq = ids.clone();
+        seq.extend(ids.iter().rev());
+        seq.extend(ids.iter().step_by(3));
+        let (bytes, table) = write(&seq);
+        assert_eq!(table, ids);
+        let (back, _) = read::<Vec<ReplicaId>>(&bytes, &table).unwrap();
+        assert_eq!(back, seq);
     }
 }

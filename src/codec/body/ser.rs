@@ -5,19 +5,37 @@ use postcard::Error;
 use serde::ser::{self, Impossible, Serialize};
 
 use super::names;
-use crate::id::ReplicaId;
+use crate::id::{Ids, ReplicaId};
 
 /// The replica table of one value being written: ids in first-seen order, and their indices.
+/// Most values name one or two replicas (a delta names its writer): up to [`SCAN`] ids are
+/// found by a scan of the table, with no hash map to allocate or hash into.
 #[derive(Debug, Default)]
 pub(crate) struct Interner {
-    table: Vec<ReplicaId>,
+    /// Inline up to four ids: writing a delta allocates no table.
+    table: Ids,
+    /// Built once the table outgrows [`SCAN`].
     index: HashMap<ReplicaId, u32>,
 }
+
+/// The table size up to which a scan finds an id.
+const SCAN: usize = 16;
 
 impl Interner {
     /// The index of `id`, adding it to the table the first time.
     fn intern(&mut self, id: ReplicaId) -> u32 {
         let next = u32::try_from(self.table.len()).unwrap_or(u32::MAX);
+        // The npm module hashes every id: one code path less.
+        if cfg!(not(small_code)) && self.table.len() <= SCAN {
+            if let Some(i) = self.table.iter().position(|&t| t == id) {
+                return u32::try_from(i).unwrap_or(u32::MAX);
+            }
+            self.table.push(id);
+            if self.table.len() > SCAN {
+                self.index = self.table.iter().zip(0..).map(|(&t, i)| (t, i)).collect();
+            }
+            return next;
+        }
         *self.index.entry(id).or_insert_with(|| {
             self.table.push(id);
             next
@@ -25,7 +43,7 @@ impl Interner {
     }
 
     /// The table, in the order the ids were first met.
-    pub(crate) fn into_table(self) -> Vec<ReplicaId> {
+    pub(crate) fn into_table(self) -> Ids {
         self.table
     }
 }

@@ -37,17 +37,26 @@ fi
 rm -rf "$here/pkg"
 wasm-bindgen --target web --out-dir "$here/pkg/web" "$wasm"
 wasm-bindgen --target nodejs --out-dir "$here/pkg/node" "$wasm"
-for dir in web node; do
-  f="$here/pkg/$dir/deltacrdt_wasm_bg.wasm"
-  # --gufa between two -Oz rounds: whole-program type flow finds ~1 KB more dead code.
-  # --low-memory-unused lets wasm-opt fold small constants added to a pointer into the
-  # load/store offset (~2.3 KB). The two differ only when the addition wraps past 4 GiB into the
-  # lowest KiB, which valid Rust never does (pointer arithmetic may not overflow); Rust's layout
-  # keeps its stack in [0, 1 MiB), reached from below only 1 KiB short of stack overflow, and
-  # stack addresses never wrap.
-  "$wasm_opt" -Oz --gufa -Oz --low-memory-unused --strip-debug --strip-producers "$f" -o "$f.opt"
-  mv "$f.opt" "$f"
-done
+# Both targets emit the same module: the package ships it once, in pkg/web; the nodejs glue
+# reads it from there (checked: the two are byte for byte equal before one is dropped).
+cmp -s "$here/pkg/web/deltacrdt_wasm_bg.wasm" "$here/pkg/node/deltacrdt_wasm_bg.wasm" ||
+  { echo "build.sh: the web and nodejs modules differ" >&2; exit 1; }
+rm "$here/pkg/node/deltacrdt_wasm_bg.wasm"
+node_glue="$here/pkg/node/deltacrdt_wasm.js"
+grep -q '`${__dirname}/deltacrdt_wasm_bg.wasm`' "$node_glue" ||
+  { echo "build.sh: the nodejs glue no longer names its module as expected" >&2; exit 1; }
+sed -i 's|`${__dirname}/deltacrdt_wasm_bg.wasm`|`${__dirname}/../web/deltacrdt_wasm_bg.wasm`|' "$node_glue"
+# The licences travel in the package (npm takes LICENSE* from its root; gitignored copies).
+cp "$root/LICENSE-MIT" "$root/LICENSE-APACHE" "$here/"
+f="$here/pkg/web/deltacrdt_wasm_bg.wasm"
+# --gufa between two -Oz rounds: whole-program type flow finds ~1 KB more dead code.
+# --low-memory-unused lets wasm-opt fold small constants added to a pointer into the
+# load/store offset (~2.3 KB). The two differ only when the addition wraps past 4 GiB into the
+# lowest KiB, which valid Rust never does (pointer arithmetic may not overflow); Rust's layout
+# keeps its stack in [0, 1 MiB), reached from below only 1 KiB short of stack overflow, and
+# stack addresses never wrap.
+"$wasm_opt" -Oz --gufa -Oz --low-memory-unused --strip-debug --strip-producers "$f" -o "$f.opt"
+mv "$f.opt" "$f"
 # The nodejs output is CommonJS; tell Node so even inside an ESM package tree. Its snippets
 # (src/stats.rs's inline JS) are ES modules that it require()s: Node >= 20.19 loads those.
 echo '{"type":"commonjs"}' > "$here/pkg/node/package.json"
@@ -61,5 +70,4 @@ mkdir -p "$here/pkg/types"
 grep -v '\[Symbol.dispose\]' "$here/pkg/web/deltacrdt_wasm.d.ts" > "$here/pkg/types/deltacrdt.d.ts"
 for ext in mts cts; do cp "$here/pkg/types/deltacrdt.d.ts" "$here/pkg/types/deltacrdt.d.$ext"; done
 
-f="$here/pkg/web/deltacrdt_wasm_bg.wasm"
 echo "wasm size: raw $(stat -c %s "$wasm") B from cargo, $(stat -c %s "$f") B optimised, $(gzip -9c "$f" | wc -c) B gzipped"

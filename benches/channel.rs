@@ -73,7 +73,10 @@ fn v1_frame(key: &[u8; 32], n: u64, frame: &[u8]) {
 fn main() {
     let rounds = if quick() { 3 } else { 7 };
     let (ka, kb) = (PeerKey::from_secret([1; 32]), PeerKey::from_secret([2; 32]));
-    let (a, b) = (ka.public().replica_id([1; 6]), kb.public().replica_id([2; 6]));
+    let (a, b) = (
+        ka.public().replica_id([1; 6]),
+        kb.public().replica_id([2; 6]),
+    );
     let allow = AllowList::of([ka.public(), kb.public()]);
     let v2_handshake = || {
         let (dialer, m1) = Handshake::new(&ka, &allow, a).initiate().unwrap();

@@ -49,9 +49,9 @@ async fn within(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
     true
 }
 
-/// 2,000 connections that never send a byte flood node B. Meanwhile peer A, which had a
-/// session with B, restarts and dials B again, and B dials peer C: both sessions open within
-/// 2 s, B never holds more than `max_handshakes` handshakes, and the flood is pushed out
+/// 2,000 connections that each send a valid, replayed message 1 (so B does its half of the key
+/// exchange for each) and then stall flood node B. Meanwhile peer A, which had a session with
+/// B, restarts and dials B again, and B dials peer C: both sessions open within 2 s, B never holds more than `max_handshakes` handshakes, and the flood is pushed out
 /// (counted). Then 300 connections of garbage are refused, each counted, with a handful of
 /// warnings, not one each. (Before, one cap of 256 shared by
 /// every connection kept honest peers and B's own dials out for the whole flood, and every
@@ -74,11 +74,20 @@ async fn a_handshake_flood_locks_out_neither_a_restarting_peer_nor_our_own_dials
     drop(a);
     assert!(within(Duration::from_secs(10), || !b.peers().contains(&id(1))).await);
 
+    // Each flood connection sends a valid message 1 (one recorded message, replayed), so B
+    // does its half of the key exchange for every one of them, then stalls.
+    let (flood_key, allow) = (key(99), deltacrdt::AllowList::new());
+    let (_, first) = deltacrdt::Handshake::new(&flood_key, &allow, id(99)).initiate()?;
+    let mut framed = (first.len() as u32).to_be_bytes().to_vec();
+    framed.extend_from_slice(&first);
     let flood = tokio::spawn(async move {
         let mut held = Vec::new();
         for _ in 0..2_000 {
-            if let Ok(Ok(s)) = timeout(Duration::from_secs(1), TcpStream::connect(addr_b)).await {
-                held.push(s);
+            if let Ok(Ok(mut s)) = timeout(Duration::from_secs(1), TcpStream::connect(addr_b)).await
+            {
+                if s.write_all(&framed).await.is_ok() {
+                    held.push(s);
+                }
             }
         }
         held

@@ -714,49 +714,115 @@ async fn a_closed_session_shows_its_peer_disconnected_until_it_is_back() -> Test
     Ok(())
 }
 
+/// A man in the middle on loopback: forwards both directions, records every byte, and can
+/// stop forwarding what the listener sends.
+struct Proxy {
+    addr: std::net::SocketAddr,
+    stall: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    seen: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+}
+
+async fn proxy(to: std::net::SocketAddr) -> std::io::Result<Proxy> {
+    use std::sync::atomic::Ordering;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let p = Proxy {
+        addr: listener.local_addr()?,
+        stall: std::sync::Arc::default(),
+        seen: std::sync::Arc::default(),
+    };
+    let (stall, seen) = (p.stall.clone(), p.seen.clone());
+    tokio::spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            let Ok(server) = TcpStream::connect(to).await else {
+                continue;
+            };
+            let (cr, cw) = client.into_split();
+            let (sr, sw) = server.into_split();
+            for (mut from, mut to, stall) in [(cr, sw, None), (sr, cw, Some(stall.clone()))] {
+                let seen = seen.clone();
+                tokio::spawn(async move {
+                    let mut buf = [0; 4096];
+                    while let Ok(n) = from.read(&mut buf).await {
+                        if n == 0 {
+                            break;
+                        }
+                        seen.lock().unwrap().extend_from_slice(&buf[..n]);
+                        let stalled = stall.as_ref().is_some_and(|s| s.load(Ordering::Relaxed));
+                        if !stalled && to.write_all(&buf[..n]).await.is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+        }
+    });
+    Ok(p)
+}
+
+/// Two nodes sync a document of secrets through a recording man in the middle: none of it,
+/// nor the replica ids, crosses the wire in the clear.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nothing_of_the_document_crosses_the_wire_in_plaintext() -> TestResult {
+    use deltacrdt::{Doc, Value};
+    let engine = |n: u128| SyncEngine::<Doc>::new(Hlc::builder(id(n)).build().unwrap());
+    let mut a = SyncNode::new(engine(1), Network::new(id(1), config(1))?);
+    let addr = a.network().listen_tcp("127.0.0.1:0").await?;
+    let mitm = proxy(addr).await?;
+    let mut b = SyncNode::new(engine(2), Network::new(id(2), config(2))?);
+    b.network().dial_tcp(mitm.addr.to_string());
+    b.replica_mut()
+        .update(|doc, hlc| -> Result<_, deltacrdt::Error> {
+            let secret = Value::from("PASSWORD=hunter2-correct-horse");
+            Ok(doc.set(hlc.now()?, &["secrets", "db"], secret)?)
+        })?;
+    b.replica_mut()
+        .update(|doc, hlc| doc.insert(hlc.replica(), &["tags"], "launch-codes-7731".into()))?;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while a.replica().state() != b.replica().state() {
+        assert!(Instant::now() < deadline, "no sync through the proxy");
+        tokio::select! { r = a.turn() => { r?; }, r = b.turn() => { r?; } }
+    }
+    let seen = mitm.seen.lock().unwrap().clone();
+    assert!(
+        seen.len() > 300,
+        "the proxy saw the traffic: {} B",
+        seen.len()
+    );
+    let b_id = id(2);
+    let plain: [&[u8]; 5] = [
+        b"PASSWORD",
+        b"hunter2",
+        b"launch-codes",
+        b"secrets",
+        b_id.as_bytes(),
+    ];
+    for needle in plain {
+        assert!(
+            !seen.windows(needle.len()).any(|w| w == needle),
+            "{:?} on the wire",
+            String::from_utf8_lossy(needle)
+        );
+    }
+    a.shutdown().await;
+    b.shutdown().await;
+    Ok(())
+}
+
 /// A man in the middle that stops forwarding one direction: the side that no longer hears
 /// anything, not even keepalives, closes the session within the liveness timeout and shows
 /// its peer disconnected; a quiet but healthy session stays open meanwhile.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stalled_direction_closes_the_session_within_the_liveness_timeout() -> TestResult {
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::atomic::Ordering;
     let quick = |n: u128| NetConfig {
         keepalive: Duration::from_millis(100),
         liveness_timeout: Duration::from_millis(600),
         ..config(n)
     };
     let a = Network::new(id(1), quick(1))?;
-    let addr = a.listen_tcp("127.0.0.1:0").await?;
-    let proxy = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let via = proxy.local_addr()?;
-    let stall = Arc::new(AtomicBool::new(false));
-    let stalled = Arc::clone(&stall);
-    tokio::spawn(async move {
-        while let Ok((client, _)) = proxy.accept().await {
-            let Ok(server) = TcpStream::connect(addr).await else {
-                continue;
-            };
-            let (mut cr, mut cw) = client.into_split();
-            let (mut sr, mut sw) = server.into_split();
-            tokio::spawn(async move { tokio::io::copy(&mut cr, &mut sw).await });
-            let stalled = Arc::clone(&stalled);
-            tokio::spawn(async move {
-                let mut buf = [0; 4096];
-                while let Ok(n) = sr.read(&mut buf).await {
-                    // Stalled: what the listener sends is swallowed.
-                    if n == 0
-                        || (!stalled.load(Ordering::Relaxed)
-                            && cw.write_all(&buf[..n]).await.is_err())
-                    {
-                        break;
-                    }
-                }
-            });
-        }
-    });
+    let mitm = proxy(a.listen_tcp("127.0.0.1:0").await?).await?;
     let b = Network::new(id(2), quick(2))?;
-    b.dial_tcp(via.to_string());
+    b.dial_tcp(mitm.addr.to_string());
     until("connected through the proxy", || {
         b.peers() == vec![id(1)] && a.peers() == vec![id(2)]
     })
@@ -765,7 +831,7 @@ async fn a_stalled_direction_closes_the_session_within_the_liveness_timeout() ->
     sleep(Duration::from_millis(1500)).await;
     assert_eq!(b.peers(), vec![id(1)]);
     assert_eq!((a.stats().sessions, b.stats().sessions), (1, 1));
-    stall.store(true, Ordering::Relaxed);
+    mitm.stall.store(true, Ordering::Relaxed);
     let stalled_at = Instant::now();
     until("the stalled side closes", || b.peers().is_empty()).await?;
     let took = stalled_at.elapsed();

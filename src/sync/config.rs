@@ -20,7 +20,8 @@ pub struct SyncConfig {
     /// [`tick`](crate::SyncEngine::tick) time.
     pub retransmit_after_ms: u64,
     /// The largest frame this engine sends; larger payloads are split into chunks. Must not
-    /// exceed the peers' [`DecodeLimits::max_frame_bytes`].
+    /// exceed the peers' [`DecodeLimits::max_frame_bytes`], nor what the transport carries
+    /// (the default, 65,519, is what one sealed frame of the network holds).
     pub max_frame_bytes: usize,
     /// Cap on the delta buffer's encoded size: past it the oldest deltas are evicted and peers
     /// that still needed them get the full state instead.
@@ -84,7 +85,7 @@ impl Default for SyncConfig {
     fn default() -> Self {
         Self {
             retransmit_after_ms: 1_000,
-            max_frame_bytes: 64 << 10,
+            max_frame_bytes: 65_519,
             max_buffer_bytes: 16 << 20,
             max_buffer_entries: 100_000,
             max_peers: 1_024,

@@ -249,7 +249,8 @@ export class SecureChannel {
   /**
    * @param {object} options
    * @param {{publicKey: string, secretKey: string}} options.identity this side's key pair
-   * @param {string} options.replicaId this side's replica id (UUID string), owned by the identity's key
+   * @param {string} options.replicaId this side's replica id (UUID string); it must belong to the
+   *   identity's key (`replicaIdFor`), or the peer refuses it with AUTH_FOREIGN_ID
    * @param {'initiator'|'responder'} options.role `'initiator'` for the side that dialed
    * @param {Iterable<string>|Map<string, string>} options.allow the peers' public keys to accept (a Map: its keys, as `parseAllowList` gives)
    * @param {{ephemeralSecret?: string|Uint8Array}} [options.testing] a fixed ephemeral secret for
@@ -261,7 +262,9 @@ export class SecureChannel {
     const { identity, replicaId, role, allow, testing } = options ?? {};
     if (role !== 'initiator' && role !== 'responder') throw fail('BAD_OPTION', `role must be 'initiator' or 'responder', got ${String(role)}`);
     if (!identity || typeof identity !== 'object') throw fail('BAD_OPTION', 'identity { publicKey, secretKey } is required');
-    if (allow == null || typeof allow[Symbol.iterator] !== 'function') throw fail('BAD_OPTION', 'allow (an iterable of public keys, or a Map) is required');
+    if (allow == null || typeof allow === 'string' || typeof allow[Symbol.iterator] !== 'function') {
+      throw fail('BAD_OPTION', 'allow is an iterable of public keys or a Map (parse a file\'s text with parseAllowList)');
+    }
     this.#role = role;
     this.#secret = parseKey(identity.secretKey, 'secret key');
     this.#publicKey = parseKey(identity.publicKey, 'public key');
@@ -287,8 +290,7 @@ export class SecureChannel {
   /**
    * Initiator only, once: message 1 (37 bytes), to send first.
    * @returns {Promise<Uint8Array>}
-   * @throws (rejects) AUTH_STATE out of order; AUTH_KEY if the identity's keys do not match;
-   *   AUTH_FOREIGN_ID if `replicaId` does not belong to the identity's key.
+   * @throws (rejects) AUTH_STATE out of order; AUTH_KEY if the identity's halves do not match.
    */
   start() {
     return this.#step_(this.#role === 'initiator' && this.#step === 0, 'start() is the initiator\'s first call', async () => {
@@ -307,7 +309,8 @@ export class SecureChannel {
    * @param {Uint8Array} bytes one frame from the peer
    * @returns {Promise<Uint8Array|null>}
    * @throws (rejects) AUTH_BAD_MAGIC, AUTH_INCOMPATIBLE, AUTH_MALFORMED, AUTH_BAD_MESSAGE,
-   *   AUTH_NOT_ALLOWED, AUTH_FOREIGN_ID, AUTH_SELF_CONNECTION, AUTH_STATE.
+   *   AUTH_NOT_ALLOWED, AUTH_FOREIGN_ID, AUTH_SELF_CONNECTION, AUTH_STATE; AUTH_KEY (a responder
+   *   whose identity's halves do not match); BAD_VALUE for a non-Uint8Array.
    */
   read(bytes) {
     const ok = this.#state === 'handshake' && (this.#role === 'initiator' ? this.#step === 1 : this.#step !== 1);
@@ -362,6 +365,11 @@ export class SecureChannel {
     return err?.code ? err : fail('AUTH', `unexpected failure: ${err?.message ?? err}`);
   }
 
+  /** Throws AUTH_STATE if another call failed the channel while this one awaited WebCrypto. */
+  #live() {
+    if (this.#state === 'failed') throw fail('AUTH_STATE', 'the channel failed during this call');
+  }
+
   /** Runs one handshake step: `ok` says the call is in order; one step at a time. */
   async #step_(ok, what, run) {
     if (!ok || this.#busy) {
@@ -371,7 +379,7 @@ export class SecureChannel {
     this.#busy = true;
     try {
       const out = await run();
-      if (this.#state === 'failed') throw fail('AUTH_STATE', 'the channel failed during this call');
+      this.#live();
       return out;
     } catch (e) {
       // A step still running when another call failed the channel finds its state gone.
@@ -408,13 +416,15 @@ export class SecureChannel {
     return result;
   }
 
-  /** Checks the identity and the replica id, then InitializeSymmetric and MixHash(prologue). */
+  /**
+   * Checks the identity's halves match, then InitializeSymmetric and MixHash(prologue). The
+   * replica id is not checked here: the peer refuses one its key does not own (AUTH_FOREIGN_ID),
+   * exactly as it would refuse an impostor's.
+   */
   async #begin() {
     const { key, publicKey } = await publicOf(this.#secret);
+    this.#live();
     if (!equal(publicKey, this.#publicKey)) throw fail('AUTH_KEY', 'identity.publicKey is not the public key of identity.secretKey');
-    if (!equal(this.#id.subarray(0, 10), await family(publicKey))) {
-      throw fail('AUTH_FOREIGN_ID', `replicaId ${uuidString(this.#id)} does not belong to this identity's key ${hex(publicKey.subarray(0, 4))} (use replicaIdFor)`);
-    }
     const h = concat(utf8(PROTOCOL_NAME), new Uint8Array(32 - PROTOCOL_NAME.length));
     this.#hs = { h, ck: h, k: null, n: 0, s: key };
     await this.#mixHash(utf8(PROLOGUE));
@@ -534,7 +544,7 @@ export class SecureChannel {
     const [k1, k2] = await hkdf2(this.#hs.ck, new Uint8Array(0));
     const [mine, theirs] = this.#role === 'initiator' ? [k1, k2] : [k2, k1];
     const [send, recv] = [await aesKey(mine), await aesKey(theirs)];
-    if (this.#state === 'failed') throw fail('AUTH_STATE', 'the channel failed during this call');
+    this.#live();
     [this.#peerKey, this.#peerId] = this.#hs.peer;
     this.#send = { key: send, n: 0, last: Promise.resolve() };
     this.#recv = { key: recv, n: 0, last: Promise.resolve() };

@@ -403,6 +403,9 @@ export class SecureChannel {
     } catch (e) {
       return Promise.reject(this.#fail(e));
     }
+    // Handled here at once: it may fail while an earlier frame is still being worked on, and a
+    // rejection with no handler yet would be reported as unhandled (and end a Node process).
+    pending.catch(() => {});
     const result = dir.last.then(() => pending).then(
       (out) => {
         if (this.#state === 'failed') throw fail('AUTH_STATE', 'the channel failed before this frame');

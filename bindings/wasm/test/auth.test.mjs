@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Doc, hex, unhex } from './support.mjs';
+import { Doc, hex, prng, seed, unhex } from './support.mjs';
 import {
   MAX_FRAME_BYTES, SecureChannel, belongsTo, fingerprint, generateIdentity, identityFromSecret,
   parseAllowList, replicaIdFor,
@@ -221,6 +221,16 @@ test('replayed, reordered, altered, truncated and reflected frames: AUTH_BAD_TAG
   assert.deepEqual(results.map((x) => x.reason?.code), ['AUTH_BAD_TAG', 'AUTH_STATE']);
 });
 
+test('a bad frame behind one still being opened is not an unhandled rejection', async () => {
+  // Regression: the short frame's refusal came while the large frame was still in WebCrypto,
+  // before anything handled it, and Node ended the process.
+  const [i, r] = await openPair();
+  const big = await i.seal(new Uint8Array(MAX_FRAME_BYTES));
+  const results = await Promise.allSettled([r.open(big), r.open(new Uint8Array(3)), r.open(big)]);
+  assert.deepEqual(results.map((x) => x.status), ['fulfilled', 'rejected', 'rejected']);
+  assert.deepEqual(results.slice(1).map((x) => x.reason.code), ['AUTH_BAD_TAG', 'AUTH_STATE']);
+});
+
 test('allow-lists: each side refuses a key it does not list, the initiator before message 3', async () => {
   // The initiator does not allow the responder: read(message 2) refuses, nothing to send.
   let i = channel(alice, 'initiator', { allow: [carol.publicKey] });
@@ -364,4 +374,30 @@ test('bad options and arguments have stable codes', async () => {
   await rejectsCode(channel(bob, 'responder').read('hello'), 'BAD_VALUE');
   const [i] = await openPair();
   await rejectsCode(i.seal([1, 2, 3]), 'BAD_VALUE');
+});
+
+test('random bytes at every step are refused with a documented code, never an uncoded error', async () => {
+  const codes = new Set(['AUTH_BAD_MAGIC', 'AUTH_INCOMPATIBLE', 'AUTH_MALFORMED', 'AUTH_BAD_MESSAGE', 'AUTH_BAD_TAG']);
+  const rand = prng(seed('channel hostile'));
+  const bytes = (n) => Uint8Array.from({ length: n }, () => Math.floor(rand() * 256));
+  const lengths = () => [0, 1, 4, 5, 16, 36, 37, 38, 53, 79, 80, 81, 111, 112, 113, 200].concat(Math.floor(rand() * 70_000));
+  for (const n of lengths()) {
+    const m = bytes(n);
+    if (rand() < 0.5 && n >= 5) m.set([0x44, 0x43, 0x41, 0x48, 2]); // past the header, sometimes
+    const steps = [
+      () => channel(bob, 'responder').read(m),
+      async () => { const i = channel(alice, 'initiator'); await i.start(); return i.read(m); },
+      async () => { const [i, r] = [channel(alice, 'initiator'), channel(bob, 'responder')]; await i.read(await r.read(await i.start())); return r.read(m); },
+      async () => (await openPair())[1].open(m),
+    ];
+    for (const [k, step] of steps.entries()) {
+      const out = await step().then((reply) => ({ reply }), (e) => e);
+      if (k === 0 && n === 37 && hex(m.subarray(0, 5)) === '4443414802') {
+        // Message 1 is not authenticated: any ephemeral key is answered, with a message 2.
+        assert.equal(out.reply?.length, 112);
+        continue;
+      }
+      assert.ok(out instanceof Error && codes.has(out.code), `step ${k}, ${n} random bytes: ${out?.code} ${out?.message}`);
+    }
+  }
 });

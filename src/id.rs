@@ -143,6 +143,23 @@ impl ReplicaId {
         Self(uuid::Builder::from_random_bytes(bytes).into_uuid())
     }
 
+    /// How many leading bytes a forked id keeps: with the `auth` feature they name the key that
+    /// owns the id (its family, `src/auth/PROTOCOL.md`), so a fork still belongs to its key.
+    pub const FAMILY_PREFIX_LEN: usize = 10;
+
+    /// The id a replica continues under when its own id turned out reused (a restored backup,
+    /// a copy): the first [`FAMILY_PREFIX_LEN`](Self::FAMILY_PREFIX_LEN) bytes of this id, then
+    /// the last 6 of `random` (48 fresh random bits; two forks of one id collide with
+    /// probability 2^-48).
+    #[must_use]
+    pub fn fork(self, random: [u8; 16]) -> Self {
+        let mut bytes = *self.as_bytes();
+        let (_, suffix) = bytes.split_at_mut(Self::FAMILY_PREFIX_LEN);
+        let (_, fresh) = random.split_at(Self::FAMILY_PREFIX_LEN);
+        suffix.copy_from_slice(fresh);
+        Self::from_bytes(bytes)
+    }
+
     /// The id with exactly these 16 bytes.
     #[must_use]
     pub const fn from_bytes(bytes: [u8; 16]) -> Self {

@@ -7,9 +7,6 @@ use clap::{Args, CommandFactory, Parser, Subcommand};
 
 use crate::Error;
 
-/// The key every demo peer uses unless told otherwise.
-pub(crate) const DEFAULT_KEY: &str = "deltacrdt demo: change me";
-
 /// The command line.
 #[derive(Debug, Parser)]
 #[command(
@@ -27,12 +24,18 @@ pub(crate) struct Cli {
     scenario: ScenarioFlags,
 }
 
-/// The one subcommand.
+/// The subcommands.
 #[derive(Debug, Subcommand)]
 pub(crate) enum Mode {
     /// Runs one replica of the board on the network, driven by a prompt.
     #[command(after_help = PROMPT_HELP)]
     Peer(PeerArgs),
+    /// Makes a peer's key pair: writes the secret to FILE (readable by you only; an existing
+    /// file is never overwritten) and prints the public key, for the other peers' allow-lists.
+    Keygen {
+        /// The secret key file to create.
+        file: PathBuf,
+    },
 }
 
 const PROMPT_HELP: &str = "\
@@ -62,7 +65,7 @@ struct ScenarioFlags {
     /// The bound on convergence after the heal, in seconds.
     #[arg(long, default_value_t = 30.0)]
     converge_secs: f64,
-    /// Do not start a peer with a wrong key (it is refused).
+    /// Do not start a peer whose key is on no allow-list (it is refused).
     #[arg(long)]
     no_intruder: bool,
     /// Do not print the final document.
@@ -102,7 +105,7 @@ pub(crate) struct ScenarioArgs {
     pub(crate) bench_ops: usize,
     /// The bound on convergence after the heal.
     pub(crate) converge_within: Duration,
-    /// Also start a peer with a wrong key and check it is refused.
+    /// Also start a peer whose key is on no allow-list and check it is refused.
     pub(crate) intruder: bool,
     /// Print the final document.
     pub(crate) show_doc: bool,
@@ -155,13 +158,19 @@ pub(crate) struct PeerArgs {
     /// Address to accept WebSocket peers on.
     #[arg(long)]
     pub(crate) ws: Option<String>,
-    /// The shared passphrase [default: the demo's key].
-    #[arg(long, default_value = DEFAULT_KEY, hide_default_value = true)]
-    pub(crate) key: String,
+    /// This peer's secret key file (`p2p keygen FILE` makes one; created if missing)
+    /// [default: DIR/peer.key with --data-dir, else a new key for this run only].
+    #[arg(long, value_name = "FILE")]
+    pub(crate) identity: Option<PathBuf>,
+    /// The public keys of the peers that may join, one per line (`#` comments; an optional
+    /// name after the key). Re-read when the file changes.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) allow: PathBuf,
     /// A name for the edits' unique tags [default: the id's first 8 characters].
     #[arg(long, default_value = "", hide_default_value = true)]
     pub(crate) name: String,
-    /// A fixed replica id (the scenario picks ids so it can partition before a restart).
+    /// A fixed replica id, which the peer's key must own [default: a new one of the key's,
+    /// or the data directory's].
     #[arg(long, value_name = "UUID")]
     pub(crate) id: Option<String>,
     /// JSON lines on stdout for a parent process instead of a prompt.

@@ -13,6 +13,7 @@
 //! cargo run --release --features tokio,redb --example p2p            # the scenario
 //! cargo run --release --features tokio,redb --example p2p -- --quick # a short one
 //! cargo run --release --features tokio,redb --example p2p -- peer --help # one peer, by hand
+//! cargo run --release --features tokio,redb --example p2p -- keygen FILE # a peer's key pair
 //! ```
 #![allow(
     clippy::print_stdout,
@@ -41,6 +42,8 @@ async fn main() -> ExitCode {
             init_tracing(a.control);
             peer::run(a).await
         }
+        Some(args::Mode::Keygen { file }) => keygen(&file),
+
         None => match cli.scenario() {
             Ok(a) => {
                 init_tracing(true);
@@ -56,6 +59,14 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `p2p keygen FILE`: a new key pair, the secret in FILE, the public key on stdout.
+fn keygen(file: &std::path::Path) -> Result<(), Error> {
+    let key = deltacrdt::PeerKey::generate()?;
+    key.save(file)?;
+    println!("{}", key.public());
+    Ok(())
 }
 
 /// Warnings (refused connections, refused frames) to stderr; `RUST_LOG` overrides.

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use deltacrdt::durable::{Durability, DurableConfig, DurableReplica};
 use deltacrdt::{
-    AuthKey, Doc, Hlc, NetConfig, Network, Replica, ReplicaId, Scalar, SyncConfig, SyncEngine,
-    SyncNode, UpdateError,
+    AllowList, Doc, Hlc, NetConfig, Network, PeerKey, Replica, ReplicaId, Scalar, SyncConfig,
+    SyncEngine, SyncNode, UpdateError,
 };
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::time::{Instant, MissedTickBehavior, interval, sleep_until};
@@ -46,6 +46,8 @@ struct Peer<R> {
     seen: HashMap<String, u64>,
     /// The document's digest for the status line, recomputed only after changes.
     digest: board::Digest,
+    /// This peer's key fingerprint.
+    key: String,
 }
 
 /// This process's resident set size, from `/proc/self/status` (Linux); 0 elsewhere.
@@ -66,11 +68,13 @@ pub(crate) async fn run(args: PeerArgs) -> Result<(), Error> {
         relay_aware: args.relay_aware,
         ..SyncConfig::default()
     };
+    let identity = identity(&args)?;
     let id = args
         .id
         .as_deref()
         .map(str::parse::<ReplicaId>)
         .transpose()?;
+    let fresh = identity.new_replica_id()?;
     match &args.data_dir {
         Some(dir) => {
             // Group commit: the pump that sends an edit writes and syncs it first, so one
@@ -79,40 +83,101 @@ pub(crate) async fn run(args: PeerArgs) -> Result<(), Error> {
                 durability: Durability::Group,
                 sync,
                 replica: id,
+                new_replica: Some(fresh),
                 ..DurableConfig::default()
             };
             let replica = DurableReplica::<Doc, _>::open_dir(dir, config)?;
             let seq = replica.seq();
             let resumed = (seq > 0 || replica.engine().acks().next().is_some())
                 .then(|| (seq, replica.engine().acks().count()));
-            serve(args, replica, resumed).await
+            serve(args, identity, replica, resumed).await
         }
         None => {
-            let id = id.unwrap_or_else(ReplicaId::random);
+            let id = id.unwrap_or(fresh);
             let engine = SyncEngine::with_config(Hlc::builder(id).build()?, sync);
-            serve(args, engine, None).await
+            serve(args, identity, engine, None).await
+        }
+    }
+}
+
+/// The peer's key pair: from `--identity` (made there if missing), else `DIR/peer.key` of
+/// `--data-dir` (likewise), else a new one for this run.
+fn identity(args: &PeerArgs) -> Result<PeerKey, Error> {
+    let path = args
+        .identity
+        .clone()
+        .or_else(|| args.data_dir.as_ref().map(|d| d.join("peer.key")));
+    let Some(path) = path else {
+        return Ok(PeerKey::generate()?);
+    };
+    if path.exists() {
+        return Ok(PeerKey::load(&path)?);
+    }
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    let key = PeerKey::generate()?;
+    key.save(&path)?;
+    Ok(key)
+}
+
+/// The allow-list file and when it last changed, re-read when that changes.
+struct AllowFile {
+    path: std::path::PathBuf,
+    list: AllowList,
+    modified: Option<std::time::SystemTime>,
+}
+
+impl AllowFile {
+    fn load(path: &std::path::Path) -> Result<Self, Error> {
+        let modified = std::fs::metadata(path).and_then(|m| m.modified()).ok();
+        Ok(Self {
+            path: path.to_path_buf(),
+            list: AllowList::load(path)?,
+            modified,
+        })
+    }
+
+    /// Reloads the list if the file changed (a bad file keeps the old
+    /// list, with a warning).
+    fn refresh(&mut self) {
+        let modified = std::fs::metadata(&self.path).and_then(|m| m.modified()).ok();
+        if modified == self.modified {
+            return;
+        }
+        self.modified = modified;
+        match self.list.reload(&self.path) {
+            Ok(()) => tracing::info!(keys = self.list.len(), "allow-list reloaded"),
+            Err(e) => tracing::warn!("allow-list not reloaded, the old one stays: {e}"),
         }
     }
 }
 
 /// Puts `replica` on the network and runs the peer's loop.
-async fn serve<R>(args: PeerArgs, replica: R, resumed: Option<(u64, usize)>) -> Result<(), Error>
+async fn serve<R>(
+    args: PeerArgs,
+    identity: PeerKey,
+    replica: R,
+    resumed: Option<(u64, usize)>,
+) -> Result<(), Error>
 where
     R: Replica<State = Doc>,
     R::Error: std::error::Error + Send + Sync + 'static,
 {
     let id = replica.id();
+    let mut allow = AllowFile::load(&args.allow)?;
+    let public = identity.public();
     let net_config = NetConfig {
         min_backoff: Duration::from_millis(50),
         max_backoff: args.max_backoff,
-        ..NetConfig::new(AuthKey::from_passphrase(&args.key))
+        ..NetConfig::new(identity, allow.list.clone())
     };
     // Before the node exists, so the recorder sees every metric from the start.
     let metrics = match &args.metrics {
         Some(addr) => Some(crate::metrics::serve(addr).await?),
         None => None,
     };
-    let network = Network::new(id, net_config);
+    let network = Network::new(id, net_config)?;
     let addr = network.listen_tcp(args.listen.as_str()).await?;
     let ws = match &args.ws {
         Some(ws) => Some(network.listen_ws(ws.as_str()).await?),
@@ -155,10 +220,12 @@ where
         committed: 0,
         seen: HashMap::new(),
         digest: board::Digest::default(),
+        key: public.fingerprint(),
     };
     if peer.control {
         emit(&Line::Ready {
             id: id.to_string(),
+            key: public.to_string(),
             addr: addr.to_string(),
             ws: ws.map(|w| w.to_string()),
             resumed,
@@ -166,6 +233,11 @@ where
         });
     } else {
         println!("peer {id} listening on {addr} (tcp)");
+        println!(
+            "  public key {public} (for the others' allow-lists); {} key(s) allowed from {}",
+            allow.list.len(),
+            args.allow.display()
+        );
         if let Some(ws) = ws {
             println!("  and on ws://{ws} (websocket)");
         }
@@ -188,6 +260,8 @@ where
     let mut status = interval(Duration::from_millis(100));
     // Paused while idle (below): resumed, it waits a period instead of catching up.
     status.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let mut reload = interval(Duration::from_secs(1));
+    reload.set_missed_tick_behavior(MissedTickBehavior::Delay);
     loop {
         // The status line is the parent's (control mode); by hand it only flushes and
         // counts commits, so an idle peer at the prompt sleeps until input.
@@ -211,6 +285,7 @@ where
             },
             () = sleep_until(peer.next_edit), if peer.edits_left > 0 => peer.random_edit()?,
             _ = status.tick(), if status_due => peer.status()?,
+            _ = reload.tick() => allow.refresh(),
         }
     }
     let mut replica = peer.node.shutdown().await;
@@ -414,6 +489,7 @@ where
         let (sent, received) = (stats.sent.total(), stats.received.total());
         Report {
             id: replica.id().to_string(),
+            key: self.key.clone(),
             edits: self.edits,
             delta_bytes: self.delta_bytes,
             msgs_out: sent.messages,
@@ -427,7 +503,7 @@ where
             full_evicted: stats.full_states.evicted,
             retransmissions: stats.retransmissions,
             refused: net.refused.total(),
-            refused_bad_key: net.refused.bad_proof,
+            refused_not_allowed: net.refused.not_allowed,
             dropped_full: net.dropped_full,
             sessions: net.sessions,
             doc: replica.state().to_json().to_string(),
@@ -444,14 +520,15 @@ where
         let r = self.report();
         let net = self.node.network().stats();
         format!(
-            "replica {}\n\
+            "replica {} (key {})\n\
              sequence {} ({} on disk); random edits {} ({} committed, {} not yet)\n\
              commit: {}\n\
              engine: sent {} frames / {} B, received {} frames / {} B, retransmissions {}\n\
              full states sent: {} new peer, {} restart, {} evicted\n\
-             network: {} sessions ({} open), refused {} (wrong key {}), dropped {} (queue full) \
-             + {} (no session)",
+             network: {} sessions ({} open), refused {} (not allowed {}, impostors {}), dropped {} \
+             (queue full) + {} (no session)",
             r.id,
+            r.key,
             r.seq,
             r.durable_seq,
             self.edits,
@@ -469,7 +546,8 @@ where
             net.sessions,
             net.open_sessions,
             net.refused.total(),
-            net.refused.bad_proof,
+            net.refused.not_allowed,
+            net.refused.foreign_id,
             net.dropped_full,
             net.dropped_unconnected,
         )

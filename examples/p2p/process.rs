@@ -21,8 +21,8 @@ pub(crate) struct Spawn<'a> {
     pub(crate) logs: &'a Path,
     /// The peer's seed for its random edits.
     pub(crate) seed: u64,
-    /// The passphrase.
-    pub(crate) key: &'a str,
+    /// The allow-list file (each peer's key is `peer.key` in its data directory).
+    pub(crate) allow: &'a Path,
     /// Also accept WebSocket peers.
     pub(crate) ws: bool,
     /// The peer's data directory.
@@ -89,7 +89,9 @@ pub(crate) async fn spawn(o: &Spawn<'_>, name: String, listen: String) -> Result
         let mut cmd = Command::new(o.exe);
         cmd.arg("peer")
             .arg("--control")
-            .args(["--listen", &listen, "--name", &name, "--key", o.key])
+            .args(["--listen", &listen, "--name", &name])
+            .arg("--allow")
+            .arg(o.allow)
             .args(["--seed", &o.seed.to_string()])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -154,6 +156,7 @@ async fn read_lines(stdout: tokio::process::ChildStdout, view: Arc<Mutex<View>>)
         match parsed {
             Line::Ready {
                 id,
+                key: _,
                 addr,
                 ws,
                 resumed,

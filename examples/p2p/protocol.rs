@@ -11,6 +11,8 @@ pub(crate) enum Line {
     Ready {
         /// Its replica id.
         id: String,
+        /// Its public key.
+        key: String,
         /// Its TCP address.
         addr: String,
         /// Its WebSocket address, if any.
@@ -60,6 +62,8 @@ pub(crate) struct Status {
 pub(crate) struct Report {
     /// Its replica id.
     pub(crate) id: String,
+    /// Its key's fingerprint.
+    pub(crate) key: String,
     /// Edits made.
     pub(crate) edits: u64,
     /// Σ over its edits of the encoded delta's size (the reference's per-link cost).
@@ -86,8 +90,8 @@ pub(crate) struct Report {
     pub(crate) retransmissions: u64,
     /// Connections refused, all reasons.
     pub(crate) refused: u64,
-    /// Of which: peers without the key.
-    pub(crate) refused_bad_key: u64,
+    /// Of which: peers whose key is not on the allow-list.
+    pub(crate) refused_not_allowed: u64,
     /// Frames dropped by full queues.
     pub(crate) dropped_full: u64,
     /// Sessions opened.

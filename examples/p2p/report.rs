@@ -45,9 +45,10 @@ pub(crate) fn full_states(r: &Report) -> String {
 /// Prints the per-peer table.
 pub(crate) fn table(rows: &[Row]) {
     println!(
-        "{:<9} {:<8} {:>5} {:>16} {:>16} {:>22} {:>7} {:>8} {:>10}",
+        "{:<9} {:<8} {:<8} {:>5} {:>16} {:>16} {:>22} {:>7} {:>8} {:>10}",
         "peer",
         "replica",
+        "key",
         "edits",
         "sent msgs/bytes",
         "recv msgs/bytes",
@@ -59,8 +60,8 @@ pub(crate) fn table(rows: &[Row]) {
     for row in rows {
         let Some(r) = &row.report else {
             println!(
-                "{:<9} {:<8} killed with SIGKILL (restarted below from its data directory)",
-                row.name, "-"
+                "{:<9} {:<8} {:<8} killed with SIGKILL (restarted below from its data directory)",
+                row.name, "-", "-"
             );
             continue;
         };
@@ -71,9 +72,10 @@ pub(crate) fn table(rows: &[Row]) {
             None => "-".into(),
         };
         println!(
-            "{:<9} {:<8} {:>5} {:>16} {:>16} {:>22} {:>7} {:>8} {:>10}",
+            "{:<9} {:<8} {:<8} {:>5} {:>16} {:>16} {:>22} {:>7} {:>8} {:>10}",
             row.name,
             r.id.chars().take(8).collect::<String>(),
+            r.key,
             r.edits,
             format!("{}/{}", r.msgs_out, bytes(r.bytes_out)),
             format!("{}/{}", r.msgs_in, bytes(r.bytes_in)),
@@ -84,7 +86,8 @@ pub(crate) fn table(rows: &[Row]) {
         );
     }
     println!(
-        "(refused: connections refused or closed on error — wrong key, blocked during the \
+        "(key: the peer's public key fingerprint; refused: connections refused or closed on \
+         error — a key on no allow-list, blocked during the \
          partition, a killed peer's broken link; converged: time after the heal until the peer \
          held the final document)"
     );

@@ -10,7 +10,7 @@ use std::time::Duration;
 use tokio::time::{Instant, sleep};
 
 use crate::Error;
-use crate::args::{DEFAULT_KEY, ScenarioArgs};
+use crate::args::ScenarioArgs;
 use crate::process::{self, Peer, Spawn};
 use crate::protocol::{Report, Status};
 use crate::report::{self, Row, Throughput};
@@ -91,12 +91,25 @@ impl Run {
              commit: every network turn writes and syncs before any frame leaves; an edit counts \
              as committed once it is on disk"
         );
+        // A key pair per peer, in its data directory, and one allow-list of the board's keys.
+        let mut allow = String::from("# the board's peers (p2p scenario)\n");
+        for i in 0..n {
+            let dir = self.data.join(format!("p{i}"));
+            std::fs::create_dir_all(&dir)?;
+            let key = deltacrdt::PeerKey::generate()?;
+            key.save(dir.join("peer.key"))?;
+            allow.push_str(&format!("{} p{i}\n", key.public()));
+        }
+        std::fs::write(self.allow_file(), allow)?;
+        println!(
+            "channels: Noise XX (X25519, AES-256-GCM), a key pair per peer, {n} keys on the \
+             allow-list; replica ids bound to keys"
+        );
         for i in 0..n {
             let ws = i == 0;
             let name = format!("p{i}");
             let dir = self.data.join(&name);
-            self.spawn(name, "127.0.0.1:0".into(), DEFAULT_KEY, ws, dir)
-                .await?;
+            self.spawn(name, "127.0.0.1:0".into(), ws, dir).await?;
         }
         // Full mesh: each peer dials the ones before it; the last joins peer 0 by WebSocket.
         for i in 1..n {
@@ -121,14 +134,9 @@ impl Run {
         if self.args.intruder {
             let target = format!("connect {}", self.addr(0));
             let dir = self.data.join("intruder");
+            // Its own key (made in its data directory), on nobody's allow-list.
             let i = self
-                .spawn(
-                    "intruder".into(),
-                    "127.0.0.1:0".into(),
-                    "not the key",
-                    false,
-                    dir,
-                )
+                .spawn("intruder".into(), "127.0.0.1:0".into(), false, dir)
                 .await?;
             self.peers_mut(i)?.send(&target).await?;
             self.peers_mut(i)?.send("edit 3 0").await?;
@@ -173,7 +181,7 @@ impl Run {
         let _ = victim_peer.process.wait().await;
         victim_peer.alive = false;
         self.phase = "restarting";
-        let back = self.spawn(name, listen, DEFAULT_KEY, false, dir).await?;
+        let back = self.spawn(name, listen, false, dir).await?;
         let back_id = self.peer(back)?.id();
         if back_id != old_id {
             return Err(format!(
@@ -361,16 +369,16 @@ impl Run {
             let refused: u64 = members
                 .iter()
                 .filter_map(|m| reports.get(m))
-                .map(|r| r.refused_bad_key)
+                .map(|r| r.refused_not_allowed)
                 .sum();
-            let own = reports.get(&i).map_or(0, |r| r.refused_bad_key);
+            let key = reports.get(&i).map_or("?", |r| r.key.as_str());
             let leaked = log.iter().any(|t| t.starts_with("intruder-"));
             println!(
-                "intruder with a wrong key: refused {refused} time(s) by the peers, refused them \
-                 {own} time(s); its edits reached the others: {leaked}"
+                "intruder (key {key}, on no allow-list): refused {refused} time(s) by the peers; \
+                 its edits reached the others: {leaked}"
             );
             if refused == 0 || leaked {
-                return Err("the peer without the key was not refused".into());
+                return Err("the peer whose key is on no allow-list was not refused".into());
             }
         }
         println!("OK");
@@ -383,7 +391,6 @@ impl Run {
         &mut self,
         name: String,
         listen: String,
-        key: &str,
         ws: bool,
         dir: PathBuf,
     ) -> Result<usize, Error> {
@@ -392,7 +399,7 @@ impl Run {
             exe: &self.exe,
             logs: &self.logs,
             seed,
-            key,
+            allow: &self.allow_file(),
             ws,
             data_dir: Some(&dir),
             relay_aware: self.args.relay_aware,
@@ -407,6 +414,11 @@ impl Run {
         }
         self.peers.push(peer);
         Ok(self.peers.len() - 1)
+    }
+
+    /// The board's allow-list.
+    fn allow_file(&self) -> PathBuf {
+        self.data.join("allow")
     }
 
     fn peer(&self, i: usize) -> Result<&Peer, Error> {

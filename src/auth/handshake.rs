@@ -1,144 +1,275 @@
-//! The challenge–response handshake: hellos, proofs, session keys.
+//! The Noise XX handshake of auth protocol 2: three messages, then a [`Session`].
 
-use hmac::Mac;
+use core::fmt;
 
-use super::key::{HmacSha256, keyed};
-use super::session::{Opener, Sealer, Session};
-use super::{AuthError, AuthKey};
+use snow::HandshakeState;
+
+use super::session::Session;
+use super::{AllowList, AuthError, PeerKey, PublicKey};
 use crate::id::ReplicaId;
 
-/// The auth protocol version this build speaks (byte 4 of a hello).
-pub const AUTH_VERSION: u8 = 1;
-/// Length of a nonce.
-pub const NONCE_LEN: usize = 32;
-/// Length of a hello: magic (4) + version (1) + replica id (16) + nonce (32).
-pub const HELLO_LEN: usize = 4 + 1 + 16 + NONCE_LEN;
-/// Length of a proof (a full HMAC-SHA256).
-pub const PROOF_LEN: usize = 32;
+/// The auth protocol version this build speaks (byte 4 of message 1).
+pub const AUTH_VERSION: u8 = 2;
+/// The Noise protocol of the handshake.
+pub const NOISE_PARAMS: &str = "Noise_XX_25519_AESGCM_SHA256";
+/// Length of message 1: magic (4) + version (1) + the initiator's ephemeral key (32).
+pub const MESSAGE1_LEN: usize = 5 + 32;
+/// Length of message 2: ephemeral key (32), static key (32 + tag) and replica id (16 + tag).
+pub const MESSAGE2_LEN: usize = 32 + 48 + 32;
+/// Length of message 3: static key (32 + tag) and replica id (16 + tag).
+pub const MESSAGE3_LEN: usize = 48 + 32;
 
 const MAGIC: &[u8; 4] = b"DCAH";
-const PROOF_INITIATOR: &[u8] = b"deltacrdt-auth/1 proof initiator";
-const PROOF_RESPONDER: &[u8] = b"deltacrdt-auth/1 proof responder";
-const FRAMES_INITIATOR: &[u8] = b"deltacrdt-auth/1 frames initiator";
-const FRAMES_RESPONDER: &[u8] = b"deltacrdt-auth/1 frames responder";
+const PROLOGUE: &[u8] = b"deltacrdt-auth/2";
+/// A version 1 hello: magic, version 1, replica id, nonce.
+const V1_HELLO_LEN: usize = 53;
 
-/// Which side of a connection this is: it separates the two proofs and the two session keys,
-/// so nothing one side sends can be reflected back as the other's.
+/// Which side of a connection this is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Role {
-    /// The side that opened the connection (dialer).
+    /// The side that opened the connection (dialer): sends message 1.
     Initiator,
     /// The side that accepted it (listener).
     Responder,
 }
 
-/// One side of a handshake, before the peer's hello arrived. Send [`hello`](Self::hello),
-/// then feed the peer's hello to [`read_hello`](Self::read_hello).
+/// A handshake about to start: this peer's key, whom it admits, and the replica it speaks
+/// for (an id its key owns).
 ///
-/// # Peer authentication
-///
-/// Peer authentication, sans IO: who may join, and that nobody tampers with their frames.
-///
-/// The sync engine trusts the transport to say which peer a frame came from
-/// (`Transport`); over a network that is only true on an authenticated
-/// channel. This module builds one from a **pre-shared key** ([`AuthKey`]) with an
-/// HMAC-SHA256 challenge–response ([`Handshake`]):
-///
-/// 1. each side sends a hello: magic, auth version, its [`ReplicaId`](crate::ReplicaId) and a
-///    fresh 32-byte nonce (the caller supplies the random bytes: no RNG in here, so it runs
-///    the same in a browser);
-/// 2. each side answers the other's hello with a proof: an HMAC under the key over both hellos,
-///    with a label naming its role — mutual authentication that also binds each peer's
-///    replica id to the channel;
-/// 3. per-direction session keys are derived from the key and both hellos, and every frame is
-///    sealed as `frame || tag` with a 16-byte tag over a per-direction counter and the frame
-///    ([`Sealer`], [`Opener`]): injection, replay, reordering and truncation are detected on
-///    ordered channels (TCP, WebSocket).
-///
-/// The exact bytes are in `src/auth/PROTOCOL.md`, pinned by golden vectors in `tests/sync/auth.rs`.
+/// Three messages, each one frame of the channel (`PROTOCOL.md` has the bytes):
+/// 1. the initiator's [`initiate`](Self::initiate) gives message 1; the responder's
+///    [`Responding::read_hello`] answers it with message 2, which carries its static key and
+///    replica id, encrypted;
+/// 2. the initiator's [`Initiating::read_response`] checks them — key on the allow-list,
+///    replica id owned by the key, not its own — and only then gives message 3 with its own,
+///    and its [`Session`];
+/// 3. the responder's [`AwaitingFinal::read_final`] checks the initiator's the same way and
+///    gives its [`Session`].
 ///
 /// **Threat model.** An attacker on the network can connect, send anything, record, replay,
-/// drop, reorder and modify traffic. Without the key it cannot join (its handshake is refused
-/// before any frame reaches the engine), cannot pose as a peer or claim another peer's replica
-/// id, and cannot inject, replay or alter frames without the connection being closed. It *can*
-/// read the traffic (**no confidentiality**: use TLS/wss or a VPN for secrecy), drop or delay
-/// it (anti-entropy repairs what gets through later), and try to guess a weak passphrase
-/// offline from a recorded handshake (use a long random passphrase or a raw key). Every peer
-/// holding the key is trusted with the whole document: a key holder can write anything.
+/// drop, reorder and modify traffic. It cannot read frames (AES-256-GCM under keys from
+/// ephemeral X25519 exchanges: forward secret), inject, replay, reorder or alter one without
+/// the connection closing, join without a key on the allow-list, or speak for a replica id
+/// its key does not own. There is no shared secret to guess offline. An allowed peer is
+/// trusted with the whole document: it can write anything under its own ids.
 ///
 /// # Examples
 /// ```
-/// use deltacrdt::{AuthKey, Handshake, ReplicaId, Role};
-/// let key = AuthKey::from_passphrase("correct horse battery staple");
-/// let (a, b) = (ReplicaId::from_u128(1), ReplicaId::from_u128(2));
-/// let dialer = Handshake::new(&key, Role::Initiator, a, [1; 32]);
-/// let listener = Handshake::new(&key, Role::Responder, b, [2; 32]);
-/// let (hello_a, hello_b) = (dialer.hello().to_vec(), listener.hello().to_vec());
-/// let (proof_a, dialer) = dialer.read_hello(&hello_b)?;
-/// let (proof_b, listener) = listener.read_hello(&hello_a)?;
-/// let mut at_a = dialer.read_proof(&proof_b)?;
-/// let mut at_b = listener.read_proof(&proof_a)?;
+/// use deltacrdt::{AllowList, Handshake, PeerKey};
+/// let (alice, bob) = (PeerKey::generate()?, PeerKey::generate()?);
+/// let (a, b) = (alice.new_replica_id()?, bob.new_replica_id()?);
+/// let at_alice = AllowList::of([bob.public()]);
+/// let at_bob = AllowList::of([alice.public()]);
+/// let (dialer, m1) = Handshake::new(&alice, &at_alice, a).initiate()?;
+/// let (m2, listener) = Handshake::new(&bob, &at_bob, b).respond().read_hello(&m1)?;
+/// let (m3, mut at_a) = dialer.read_response(&m2)?;
+/// let mut at_b = listener.read_final(&m3)?;
 /// assert_eq!((at_a.peer(), at_b.peer()), (b, a));
-/// let sealed = at_a.sealer.seal(b"frame");
+/// assert_eq!(at_b.peer_key(), alice.public());
+/// let sealed = at_a.sealer.seal(b"frame")?;
 /// assert_eq!(at_b.opener.open(&sealed)?, b"frame");
 /// assert!(at_b.opener.open(&sealed).is_err()); // a replay is refused
 /// # Ok::<(), deltacrdt::AuthError>(())
 /// ```
 #[derive(Clone, Debug)]
-pub struct Handshake {
-    key: AuthKey,
-    role: Role,
+pub struct Handshake<'a> {
+    key: &'a PeerKey,
+    allow: &'a AllowList,
     me: ReplicaId,
-    hello: [u8; HELLO_LEN],
+    ephemeral: Option<[u8; 32]>,
 }
 
-/// A handshake that has the peer's hello and sent its proof, waiting for the peer's proof.
-#[derive(Clone, Debug)]
-pub struct AwaitingProof {
-    key: AuthKey,
-    role: Role,
-    peer: ReplicaId,
-    /// Initiator's hello then responder's.
-    transcript: [u8; 2 * HELLO_LEN],
-}
-
-impl Handshake {
-    /// Starts a handshake as `me` in `role`; `nonce` must be fresh random bytes.
+impl<'a> Handshake<'a> {
+    /// A handshake as `me`, with `key`, admitting the keys of `allow` (read when the peer's
+    /// key arrives).
     #[must_use]
-    pub fn new(key: &AuthKey, role: Role, me: ReplicaId, nonce: [u8; NONCE_LEN]) -> Self {
-        let mut hello = [0; HELLO_LEN];
-        let (magic, rest) = hello.split_at_mut(4);
-        magic.copy_from_slice(MAGIC);
-        let (version, rest) = rest.split_at_mut(1);
-        version.copy_from_slice(&[AUTH_VERSION]);
-        let (id, rest) = rest.split_at_mut(16);
-        id.copy_from_slice(me.as_bytes());
-        rest.copy_from_slice(&nonce);
+    pub fn new(key: &'a PeerKey, allow: &'a AllowList, me: ReplicaId) -> Self {
         Self {
-            key: key.clone(),
-            role,
+            key,
+            allow,
             me,
-            hello,
+            ephemeral: None,
         }
     }
 
-    /// This side's hello, to send first.
+    /// Golden vectors only: a fixed ephemeral secret instead of a fresh random one. Never on
+    /// a real connection (it removes forward secrecy and lets frames be replayed across
+    /// sessions).
+    #[doc(hidden)]
     #[must_use]
-    pub fn hello(&self) -> &[u8] {
-        &self.hello
+    pub fn fixed_ephemeral_for_testing_only(mut self, secret: [u8; 32]) -> Self {
+        self.ephemeral = Some(secret);
+        self
     }
 
-    /// Reads the peer's hello; returns this side's proof, to send next.
+    fn build(&self, role: Role) -> Result<Started, AuthError> {
+        let params = NOISE_PARAMS.parse().map_err(noise)?;
+        let mut builder = snow::Builder::new(params)
+            .local_private_key(self.key.secret())
+            .and_then(|b| b.prologue(PROLOGUE))
+            .map_err(noise)?;
+        if let Some(e) = &self.ephemeral {
+            builder = builder.fixed_ephemeral_key_for_testing_only(e);
+        }
+        let noise_state = match role {
+            Role::Initiator => builder.build_initiator(),
+            Role::Responder => builder.build_responder(),
+        }
+        .map_err(noise)?;
+        Ok(Started {
+            noise: noise_state,
+            allow: self.allow.clone(),
+            me: self.me,
+        })
+    }
+
+    /// Starts as the initiator: the state waiting for message 2, and message 1 to send.
     ///
     /// # Errors
-    /// [`AuthError::BadMagic`], [`AuthError::Incompatible`] (checked before the length, so a
-    /// later version with a longer hello is named as such), [`AuthError::Malformed`],
-    /// [`AuthError::SelfConnection`], [`AuthError::Reflected`].
-    pub fn read_hello(self, bytes: &[u8]) -> Result<([u8; PROOF_LEN], AwaitingProof), AuthError> {
-        if bytes.get(..4) != Some(MAGIC.as_slice()) {
+    /// [`AuthError::Random`] or [`AuthError::Noise`] if no ephemeral key can be made.
+    pub fn initiate(self) -> Result<(Initiating, Vec<u8>), AuthError> {
+        let mut started = self.build(Role::Initiator)?;
+        let mut message = Vec::with_capacity(MESSAGE1_LEN);
+        message.extend_from_slice(MAGIC);
+        message.push(AUTH_VERSION);
+        message.extend_from_slice(&started.write(&[], MESSAGE1_LEN - 5)?);
+        Ok((Initiating(started), message))
+    }
+
+    /// Starts as the responder, waiting for message 1.
+    #[must_use]
+    pub fn respond(self) -> Responding {
+        Responding {
+            started: self.build(Role::Responder),
+        }
+    }
+}
+
+/// A Noise handshake in progress, and what its checks need.
+struct Started {
+    noise: HandshakeState,
+    allow: AllowList,
+    me: ReplicaId,
+}
+
+impl Started {
+    fn write(&mut self, payload: &[u8], len: usize) -> Result<Vec<u8>, AuthError> {
+        // snow wants room for a tag even where none is written (message 1).
+        let mut out = vec![0; len + super::TAG_LEN];
+        let written = self.noise.write_message(payload, &mut out).map_err(noise)?;
+        out.truncate(written);
+        Ok(out)
+    }
+
+    /// Reads a message carrying the peer's static key and replica id, and checks both.
+    fn read_identity(
+        &mut self,
+        message: &[u8],
+        what: &'static str,
+    ) -> Result<(ReplicaId, PublicKey), AuthError> {
+        let mut payload = [0; 64];
+        let len = self
+            .noise
+            .read_message(message, &mut payload)
+            .map_err(|_| AuthError::BadMessage { what })?;
+        let key = self
+            .noise
+            .get_remote_static()
+            .and_then(|k| <[u8; 32]>::try_from(k).ok())
+            .map(PublicKey::from_bytes)
+            .ok_or(AuthError::BadMessage { what })?;
+        let replica = payload
+            .get(..len)
+            .and_then(|p| ReplicaId::try_from_slice(p).ok())
+            .ok_or(AuthError::BadMessage { what })?;
+        if !self.allow.contains(&key) {
+            return Err(AuthError::NotAllowed { key });
+        }
+        if !key.owns(replica) {
+            return Err(AuthError::ForeignReplicaId { replica, key });
+        }
+        if replica == self.me {
+            return Err(AuthError::SelfConnection(replica));
+        }
+        Ok((replica, key))
+    }
+
+    fn into_session(self, peer: (ReplicaId, PublicKey)) -> Result<Session, AuthError> {
+        let transport = self.noise.into_stateless_transport_mode().map_err(noise)?;
+        Ok(Session::new(peer, transport))
+    }
+}
+
+impl fmt::Debug for Started {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Started").field("me", &self.me).finish_non_exhaustive()
+    }
+}
+
+fn noise(err: snow::Error) -> AuthError {
+    match err {
+        snow::Error::Rng => AuthError::Random("no ephemeral key".into()),
+        other => AuthError::Noise(other.to_string()),
+    }
+}
+
+fn expect_len(message: &[u8], what: &'static str, expected: usize) -> Result<(), AuthError> {
+    if message.len() == expected {
+        Ok(())
+    } else {
+        Err(AuthError::Malformed {
+            what,
+            len: message.len(),
+            expected,
+        })
+    }
+}
+
+/// The initiator after message 1, waiting for message 2.
+#[derive(Debug)]
+pub struct Initiating(Started);
+
+impl Initiating {
+    /// Reads message 2 and checks the responder (allow-list, replica id owned by its key, not
+    /// this replica's); only then gives message 3 to send and the session.
+    ///
+    /// # Errors
+    /// [`AuthError::Incompatible`] for a version 1 hello, [`AuthError::Malformed`],
+    /// [`AuthError::BadMessage`], [`AuthError::NotAllowed`], [`AuthError::ForeignReplicaId`],
+    /// [`AuthError::SelfConnection`]. Nothing is sent after an error.
+    pub fn read_response(self, message: &[u8]) -> Result<(Vec<u8>, Session), AuthError> {
+        if message.len() == V1_HELLO_LEN && message.get(..5) == Some(b"DCAH\x01") {
+            return Err(AuthError::Incompatible {
+                found: 1,
+                supported: AUTH_VERSION,
+            });
+        }
+        expect_len(message, "message 2", MESSAGE2_LEN)?;
+        let mut started = self.0;
+        let peer = started.read_identity(message, "message 2")?;
+        let me = *started.me.as_bytes();
+        let reply = started.write(&me, MESSAGE3_LEN)?;
+        Ok((reply, started.into_session(peer)?))
+    }
+}
+
+/// The responder, waiting for message 1.
+#[derive(Debug)]
+pub struct Responding {
+    started: Result<Started, AuthError>,
+}
+
+impl Responding {
+    /// Reads message 1: gives message 2 to send, and the state waiting for message 3.
+    ///
+    /// # Errors
+    /// [`AuthError::BadMagic`] (checked first), [`AuthError::Incompatible`] (another version,
+    /// whatever the length), [`AuthError::Malformed`].
+    pub fn read_hello(self, message: &[u8]) -> Result<(Vec<u8>, AwaitingFinal), AuthError> {
+        if message.get(..4) != Some(&MAGIC[..]) {
             return Err(AuthError::BadMagic);
         }
-        match bytes.get(4) {
+        match message.get(4) {
             Some(&AUTH_VERSION) => {}
             Some(&found) => {
                 return Err(AuthError::Incompatible {
@@ -146,102 +277,36 @@ impl Handshake {
                     supported: AUTH_VERSION,
                 });
             }
-            None => return Err(malformed_hello(bytes.len())),
+            None => expect_len(message, "message 1", MESSAGE1_LEN)?,
         }
-        let peer_hello: [u8; HELLO_LEN] =
-            bytes.try_into().map_err(|_| malformed_hello(bytes.len()))?;
-        let id: [u8; 16] = peer_hello
-            .get(5..21)
-            .and_then(|s| s.try_into().ok())
-            .ok_or_else(|| malformed_hello(bytes.len()))?;
-        let peer = ReplicaId::from_bytes(id);
-        if peer == self.me {
-            return Err(AuthError::SelfConnection(peer));
-        }
-        if peer_hello.get(21..) == self.hello.get(21..) {
-            return Err(AuthError::Reflected(peer));
-        }
-        let (first, second) = match self.role {
-            Role::Initiator => (&self.hello, &peer_hello),
-            Role::Responder => (&peer_hello, &self.hello),
-        };
-        let mut transcript = [0; 2 * HELLO_LEN];
-        let (a, b) = transcript.split_at_mut(HELLO_LEN);
-        a.copy_from_slice(first);
-        b.copy_from_slice(second);
-        let label = match self.role {
-            Role::Initiator => PROOF_INITIATOR,
-            Role::Responder => PROOF_RESPONDER,
-        };
-        let proof = mac(&self.key, label, &transcript)
-            .finalize()
-            .into_bytes()
-            .into();
-        Ok((
-            proof,
-            AwaitingProof {
-                key: self.key,
-                role: self.role,
-                peer,
-                transcript,
-            },
-        ))
+        expect_len(message, "message 1", MESSAGE1_LEN)?;
+        let mut started = self.started?;
+        let mut empty = [0; 0];
+        started
+            .noise
+            .read_message(message.get(5..).unwrap_or_default(), &mut empty)
+            .map_err(|_| AuthError::BadMessage { what: "message 1" })?;
+        let me = *started.me.as_bytes();
+        let reply = started.write(&me, MESSAGE2_LEN)?;
+        Ok((reply, AwaitingFinal(started)))
     }
 }
 
-impl AwaitingProof {
-    /// The peer named by its hello (not yet authenticated).
-    #[must_use]
-    pub fn peer(&self) -> ReplicaId {
-        self.peer
-    }
+/// The responder after message 2, waiting for message 3.
+#[derive(Debug)]
+pub struct AwaitingFinal(Started);
 
-    /// Verifies the peer's proof (in constant time) and opens the session.
+impl AwaitingFinal {
+    /// Reads message 3 and checks the initiator (allow-list, replica id owned by its key,
+    /// not this replica's): the session.
     ///
     /// # Errors
-    /// [`AuthError::Malformed`] for a proof of the wrong length, [`AuthError::BadProof`] when
-    /// the peer does not hold the key.
-    pub fn read_proof(self, bytes: &[u8]) -> Result<Session, AuthError> {
-        if bytes.len() != PROOF_LEN {
-            return Err(AuthError::Malformed {
-                what: "proof",
-                len: bytes.len(),
-                expected: PROOF_LEN,
-            });
-        }
-        let (their_proof, mine, theirs) = match self.role {
-            Role::Initiator => (PROOF_RESPONDER, FRAMES_INITIATOR, FRAMES_RESPONDER),
-            Role::Responder => (PROOF_INITIATOR, FRAMES_RESPONDER, FRAMES_INITIATOR),
-        };
-        mac(&self.key, their_proof, &self.transcript)
-            .verify_slice(bytes)
-            .map_err(|_| AuthError::BadProof(self.peer))?;
-        let derive = |label| -> [u8; 32] {
-            mac(&self.key, label, &self.transcript)
-                .finalize()
-                .into_bytes()
-                .into()
-        };
-        Ok(Session {
-            peer: self.peer,
-            sealer: Sealer::new(derive(mine)),
-            opener: Opener::new(derive(theirs)),
-        })
+    /// [`AuthError::Malformed`], [`AuthError::BadMessage`], [`AuthError::NotAllowed`],
+    /// [`AuthError::ForeignReplicaId`], [`AuthError::SelfConnection`].
+    pub fn read_final(self, message: &[u8]) -> Result<Session, AuthError> {
+        expect_len(message, "message 3", MESSAGE3_LEN)?;
+        let mut started = self.0;
+        let peer = started.read_identity(message, "message 3")?;
+        started.into_session(peer)
     }
-}
-
-fn malformed_hello(len: usize) -> AuthError {
-    AuthError::Malformed {
-        what: "hello",
-        len,
-        expected: HELLO_LEN,
-    }
-}
-
-/// `HMAC-SHA256(key, label || data)`, not yet finalized.
-fn mac(key: &AuthKey, label: &[u8], data: &[u8]) -> HmacSha256 {
-    let mut m = keyed(key.bytes());
-    m.update(label);
-    m.update(data);
-    m
 }

@@ -49,6 +49,12 @@ pub struct DurableConfig {
     /// forked away from this id (a peer had seen events of it that the store never issued: the
     /// store was a restored backup or a copy); open it with `None` to continue under its new id.
     pub replica: Option<ReplicaId>,
+    /// The id of a replica created in an empty store when [`replica`](Self::replica) is
+    /// `None` (`None` too: random); a store that holds a replica keeps its own. On a network
+    /// with per-peer keys, give a fresh id the peer's key owns
+    /// (`PeerKey::new_replica_id`, feature `auth`) on every open: a new data directory then
+    /// gets one, and an existing one its own.
+    pub new_replica: Option<ReplicaId>,
     /// The log is compacted into a new snapshot once its bytes since the last snapshot exceed
     /// both this and the snapshot's size (so compaction costs at most one extra write of the
     /// data, amortised).
@@ -71,6 +77,7 @@ impl Default for DurableConfig {
             durability: Durability::PerOperation,
             sync: SyncConfig::default(),
             replica: None,
+            new_replica: None,
             compact_min_bytes: 1 << 20,
             ack_persist_ms: 1_000,
             // A snapshot is one record: allow it as large as a reassembled state.
@@ -283,7 +290,7 @@ fn load<T: Lattice + DeserializeOwned>(
 }
 
 fn fresh_id(config: &DurableConfig) -> Result<ReplicaId, Error> {
-    match config.replica {
+    match config.replica.or(config.new_replica) {
         Some(id) => Ok(id),
         #[cfg(not(no_os))]
         None => Ok(ReplicaId::random()),
@@ -319,6 +326,7 @@ impl<T: crate::causal::Reconcile + Serialize + DeserializeOwned, S: Store> Durab
             durability,
             sync,
             replica,
+            new_replica: _,
             compact_min_bytes,
             limits,
             ack_persist_ms,

@@ -2,23 +2,33 @@
 
 use std::time::Duration;
 
-use crate::auth::AuthKey;
+use crate::auth::{AllowList, MAX_FRAME_BYTES, PeerKey};
 
 /// How a [`Network`](crate::Network) authenticates, bounds and paces its connections.
 ///
 /// # Examples
 /// ```
-/// use deltacrdt::{AuthKey, NetConfig};
-/// let config = NetConfig { queue_frames: 64, ..NetConfig::new(AuthKey::from_passphrase("team")) };
-/// assert_eq!(config.max_frame_bytes, 64 << 10);
+/// use deltacrdt::{AllowList, NetConfig, PeerKey};
+/// let (me, friend) = (PeerKey::generate()?, PeerKey::generate()?);
+/// let config = NetConfig {
+///     queue_frames: 64,
+///     ..NetConfig::new(me, AllowList::of([friend.public()]))
+/// };
+/// assert_eq!(config.max_frame_bytes, deltacrdt::MAX_FRAME_BYTES);
+/// # Ok::<(), deltacrdt::AuthError>(())
 /// ```
 #[derive(Clone, Debug)]
 pub struct NetConfig {
-    /// The key every peer must prove it holds.
-    pub key: AuthKey,
+    /// This peer's static key pair: its identity in every handshake. The network's replica id
+    /// must be one the key owns ([`PeerKey::new_replica_id`]).
+    pub identity: PeerKey,
+    /// The public keys of the peers that may join, checked at every handshake; a shared
+    /// handle, so keys added or reloaded later count from the next handshake on.
+    pub allow: AllowList,
     /// The largest frame accepted or sent, before the auth tag; larger incoming frames close the
-    /// connection with [`NetError::FrameTooLarge`](crate::NetError::FrameTooLarge). Keep it
-    /// at least the engines' [`SyncConfig::max_frame_bytes`](crate::SyncConfig).
+    /// connection with [`NetError::FrameTooLarge`](crate::NetError::FrameTooLarge). At most
+    /// [`MAX_FRAME_BYTES`] (a larger value counts as it); keep it at least the engines'
+    /// [`SyncConfig::max_frame_bytes`](crate::SyncConfig).
     pub max_frame_bytes: usize,
     /// Frames queued per connection for sending; when full, new frames are dropped (counted).
     pub queue_frames: usize,
@@ -44,12 +54,13 @@ pub struct NetConfig {
 }
 
 impl NetConfig {
-    /// Defaults around `key`.
+    /// Defaults around this peer's `identity` and whom it `allow`s.
     #[must_use]
-    pub fn new(key: AuthKey) -> Self {
+    pub fn new(identity: PeerKey, allow: AllowList) -> Self {
         Self {
-            key,
-            max_frame_bytes: 64 << 10,
+            identity,
+            allow,
+            max_frame_bytes: MAX_FRAME_BYTES,
             queue_frames: 256,
             inbound_frames: 1024,
             handshake_timeout: Duration::from_secs(3),

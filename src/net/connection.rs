@@ -1,4 +1,4 @@
-//! One connection's life: the auth handshake, then sealed frames both ways until either side
+//! One connection's life: the auth handshake (protocol 2, Noise XX), then sealed frames both ways until either side
 //! closes, an error, a block or shutdown.
 
 use std::sync::Arc;
@@ -10,7 +10,7 @@ use tracing::{debug, info};
 use super::NetError;
 use super::link::{FrameSink, FrameStream};
 use super::shared::{Admission, Shared};
-use crate::auth::{Handshake, NONCE_LEN, Role, Session};
+use crate::auth::{Handshake, Role, Session};
 use crate::id::ReplicaId;
 
 /// How a connection ended, for its dialer.
@@ -87,22 +87,31 @@ pub(super) async fn run(
     ended
 }
 
+/// The three messages of auth protocol 2 (`src/auth/PROTOCOL.md`), in this side's `role`.
 async fn handshake(
     shared: &Shared,
     role: Role,
     sink: &mut FrameSink,
     stream: &mut FrameStream,
 ) -> Result<Session, NetError> {
-    let mut nonce = [0; NONCE_LEN];
-    getrandom::fill(&mut nonce).map_err(NetError::Random)?;
     let me = shared.with(|s| s.me);
-    let hs = Handshake::new(&shared.config.key, role, me, nonce);
-    sink.send(hs.hello().to_vec()).await?;
-    let hello = stream.next().await.ok_or(NetError::ClosedInHandshake)??;
-    let (proof, hs) = hs.read_hello(&hello)?;
-    sink.send(proof.to_vec()).await?;
-    let proof = stream.next().await.ok_or(NetError::ClosedInHandshake)??;
-    Ok(hs.read_proof(&proof)?)
+    let config = &shared.config;
+    let hs = Handshake::new(&config.identity, &config.allow, me);
+    let mut next = async || stream.next().await.ok_or(NetError::ClosedInHandshake)?;
+    match role {
+        Role::Initiator => {
+            let (hs, first) = hs.initiate()?;
+            sink.send(first).await?;
+            let (last, session) = hs.read_response(&next().await?)?;
+            sink.send(last).await?;
+            Ok(session)
+        }
+        Role::Responder => {
+            let (second, hs) = hs.respond().read_hello(&next().await?)?;
+            sink.send(second).await?;
+            Ok(hs.read_final(&next().await?)?)
+        }
+    }
 }
 
 async fn serve(
@@ -122,7 +131,10 @@ async fn serve(
             () = cancel.cancelled() => break Ok(()),
             frame = queue.recv() => {
                 let Some(frame) = frame else { break Ok(()) };
-                let sealed = sealer.seal(&frame);
+                let sealed = match sealer.seal(&frame) {
+                    Ok(sealed) => sealed,
+                    Err(e) => break Err(e.into()),
+                };
                 tokio::select! {
                     r = sink.send(sealed) => if let Err(e) = r { break Err(e) },
                     () = cancel.cancelled() => break Ok(()),
@@ -133,19 +145,15 @@ async fn serve(
                 });
             }
             item = stream.next() => {
-                let mut frame = match item {
+                let sealed = match item {
                     None => break Ok(()),
                     Some(Err(e)) => break Err(e),
                     Some(Ok(sealed)) => sealed,
                 };
-                // The frame is the sealed bytes without their tag: opened in place, no copy.
-                match opener.open(&frame) {
-                    Ok(opened) => {
-                        let len = opened.len();
-                        frame.truncate(len);
-                    }
+                let frame = match opener.open(&sealed) {
+                    Ok(frame) => frame,
                     Err(e) => break Err(e.into()),
-                }
+                };
                 *heard = true;
                 shared.with(|s| {
                     s.stats.frames_in += 1;

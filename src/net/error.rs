@@ -22,7 +22,8 @@ pub enum NetError {
     /// A WebSocket peer sent a text message (frames are binary).
     #[error("websocket text message where a binary frame was expected")]
     TextMessage,
-    /// The handshake failed: bad magic, another version, wrong key, bad tag…
+    /// The handshake failed (bad magic, another version, a key not on the allow-list, a
+    /// replica id the key does not own…) or a sealed frame did not open.
     #[error(transparent)]
     Auth(#[from] AuthError),
     /// The peer did not complete the handshake in time.
@@ -49,9 +50,16 @@ pub enum NetError {
         /// [`NetConfig::max_sessions`](crate::NetConfig).
         max: usize,
     },
-    /// The OS random generator failed (handshake nonces).
-    #[error("no randomness for the handshake nonce: {0}")]
-    Random(getrandom::Error),
+    /// The replica id a [`Network`](crate::Network) was given is not owned by its
+    /// [`NetConfig::identity`](crate::NetConfig): every peer would refuse it. Make the id with
+    /// [`PeerKey::new_replica_id`](crate::PeerKey::new_replica_id).
+    #[error("replica id {replica} is not owned by this peer's key {}", .key.fingerprint())]
+    NotOwned {
+        /// The id.
+        replica: ReplicaId,
+        /// This peer's public key.
+        key: crate::auth::PublicKey,
+    },
 }
 
 impl From<tokio_tungstenite::tungstenite::Error> for NetError {

@@ -93,14 +93,16 @@ impl<S> ChangeStream<S> {
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// use deltacrdt::{AuthKey, Doc, Hlc, NetConfig, Network, Origin, ReplicaId, SyncEngine, SyncNode};
-/// let config = NetConfig::new(AuthKey::from_passphrase("team board"));
-/// let start = |id: u128| -> Result<_, deltacrdt::Error> {
-///     let id = ReplicaId::from_u128(id);
+/// use deltacrdt::{AllowList, Doc, Hlc, NetConfig, Network, Origin, PeerKey, SyncEngine, SyncNode};
+/// let keys = [PeerKey::generate()?, PeerKey::generate()?];
+/// let allow = AllowList::of(keys.iter().map(PeerKey::public));
+/// let start = |key: &PeerKey| -> Result<_, Box<dyn std::error::Error>> {
+///     let id = key.new_replica_id()?;
 ///     let engine = SyncEngine::<Doc>::new(Hlc::builder(id).build()?);
-///     Ok((id, SyncNode::new(engine, Network::new(id, config.clone()))))
+///     let config = NetConfig::new(key.clone(), allow.clone());
+///     Ok((id, SyncNode::new(engine, Network::new(id, config)?)))
 /// };
-/// let ((ia, a), (ib, b)) = (start(1)?, start(2)?);
+/// let ((ia, a), (ib, b)) = (start(&keys[0])?, start(&keys[1])?);
 /// let addr = a.network().listen_tcp("127.0.0.1:0").await?;
 /// b.network().dial_tcp(addr.to_string());
 /// let (a, b) = (a.spawn(), b.spawn());

@@ -58,9 +58,10 @@ impl std::fmt::Display for Target {
 ///   how browser peers join);
 /// - **dials** ([`Network::dial_tcp`], [`Network::dial_ws`]) and redials after any failure with
 ///   exponential backoff and jitter ([`Backoff`]), so a remote that restarts is reconnected;
-/// - **authenticates** every connection with the [`auth`](crate::Handshake) handshake before any
-///   frame reaches the engine, and seals every frame (see its threat model: integrity and
-///   authentication, no confidentiality);
+/// - **authenticates** every connection with the [`auth`](crate::Handshake) handshake (Noise
+///   XX: both sides prove their static key, which must be on the other's
+///   [`NetConfig::allow`] list and own the replica id it speaks for) before any frame reaches
+///   the engine, and **encrypts** every frame (AES-256-GCM; see the handshake's threat model);
 /// - **bounds** everything a peer can make it hold: one outbound queue per connection of
 ///   [`NetConfig::queue_frames`] frames (when full, the newest frame is dropped and counted —
 ///   the engine's anti-entropy repairs the loss), a maximum frame size enforced by the codec
@@ -71,7 +72,8 @@ impl std::fmt::Display for Target {
 ///   the oldest, so connections held open without finishing the handshake keep being replaced
 ///   while an honest peer's completes), authenticated sessions ([`NetConfig::max_sessions`]),
 ///   and our own dials (one connection per dialer, never refused by the other two);
-/// - **refuses** garbage, other protocols and versions, peers without the key and blocked peers
+/// - **refuses** garbage, other protocols and versions, keys not on the allow-list, replica ids
+///   a key does not own, and blocked peers
 ///   with a typed [`NetError`], counted in [`NetStats`] and logged as a `tracing` warning — at
 ///   most one per 10 s, which says how many were held back; the other connections carry on; a
 ///   second live session under one replica id, and a peer claiming this replica's own id, are
@@ -97,11 +99,12 @@ impl std::fmt::Display for Target {
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// use deltacrdt::{AuthKey, NetConfig, Network, ReplicaId, Transport};
-/// let config = NetConfig::new(AuthKey::from_passphrase("team board"));
-/// let (a, b) = (ReplicaId::from_u128(1), ReplicaId::from_u128(2));
-/// let mut alice = Network::new(a, config.clone());
-/// let mut bob = Network::new(b, config);
+/// use deltacrdt::{AllowList, NetConfig, Network, PeerKey, Transport};
+/// let (alice_key, bob_key) = (PeerKey::generate()?, PeerKey::generate()?);
+/// let (a, b) = (alice_key.new_replica_id()?, bob_key.new_replica_id()?);
+/// let allow = AllowList::of([alice_key.public(), bob_key.public()]);
+/// let mut alice = Network::new(a, NetConfig::new(alice_key, allow.clone()))?;
+/// let mut bob = Network::new(b, NetConfig::new(bob_key, allow))?;
 /// let addr = alice.listen_tcp("127.0.0.1:0").await?;
 /// bob.dial_tcp(addr.to_string());
 /// while !bob.peers().contains(&a) { tokio::task::yield_now().await; }
@@ -121,11 +124,18 @@ pub struct Network {
 }
 
 impl Network {
-    /// A network end for replica `me`; nothing listens or dials until told to.
-    #[must_use]
-    pub fn new(me: ReplicaId, config: NetConfig) -> Self {
+    /// A network end for replica `me`, which `config.identity` must own; nothing listens or
+    /// dials until told to.
+    ///
+    /// # Errors
+    /// [`NetError::NotOwned`] if the key does not own `me`.
+    pub fn new(me: ReplicaId, config: NetConfig) -> Result<Self, NetError> {
+        let key = config.identity.public();
+        if !key.owns(me) {
+            return Err(NetError::NotOwned { replica: me, key });
+        }
         let (tx, rx) = mpsc::channel(config.inbound_frames.max(1));
-        Self {
+        Ok(Self {
             shared: Arc::new(Shared {
                 config,
                 inbound: tx,
@@ -141,7 +151,7 @@ impl Network {
             }),
             inbound: rx,
             pending: VecDeque::new(),
-        }
+        })
     }
 
     /// The id of the replica this end authenticates as.
@@ -302,7 +312,7 @@ impl Transport for Network {
     type Error = Infallible;
 
     fn send(&mut self, to: ReplicaId, frame: Vec<u8>) -> Result<(), Infallible> {
-        let max = self.shared.config.max_frame_bytes;
+        let max = self.shared.max_frame();
         self.shared.with(|s| {
             if frame.len() > max {
                 s.stats.dropped_oversized += 1;

@@ -25,14 +25,16 @@ use crate::sync::{PumpError, Pumped, Replica};
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// use deltacrdt::{AuthKey, Doc, Hlc, NetConfig, Network, ReplicaId, SyncEngine, SyncNode};
-/// let config = NetConfig::new(AuthKey::from_passphrase("team board"));
-/// let node = |id: u128| -> Result<SyncNode<SyncEngine<Doc>>, deltacrdt::Error> {
-///     let id = ReplicaId::from_u128(id);
+/// use deltacrdt::{AllowList, Doc, Hlc, NetConfig, Network, PeerKey, SyncEngine, SyncNode};
+/// let keys = [PeerKey::generate()?, PeerKey::generate()?];
+/// let allow = AllowList::of(keys.iter().map(PeerKey::public));
+/// let node = |key: &PeerKey| -> Result<SyncNode<SyncEngine<Doc>>, Box<dyn std::error::Error>> {
+///     let id = key.new_replica_id()?;
 ///     let engine = SyncEngine::new(Hlc::builder(id).build()?);
-///     Ok(SyncNode::new(engine, Network::new(id, config.clone())))
+///     let config = NetConfig::new(key.clone(), allow.clone());
+///     Ok(SyncNode::new(engine, Network::new(id, config)?))
 /// };
-/// let (mut a, mut b) = (node(1)?, node(2)?);
+/// let (mut a, mut b) = (node(&keys[0])?, node(&keys[1])?);
 /// let addr = a.network().listen_tcp("127.0.0.1:0").await?;
 /// b.network().dial_tcp(addr.to_string());
 /// b.replica_mut().update(|doc, hlc| doc.increment(hlc.replica(), &["likes"], 2))?;

@@ -14,7 +14,7 @@ use tracing::{debug, warn};
 use super::admission::Handshakes;
 use super::refusal_log::RefusalLog;
 use super::{NetConfig, NetError, NetStats};
-use crate::auth::{AuthError, TAG_LEN};
+use crate::auth::{AuthError, MAX_FRAME_BYTES, TAG_LEN};
 use crate::id::ReplicaId;
 
 /// An open session's handle: its outbound queue and its off switch.
@@ -157,9 +157,14 @@ impl Shared {
         self.with(|s| s.sessions.contains_key(&peer))
     }
 
+    /// The largest frame sent or accepted, before its tag.
+    pub(super) fn max_frame(&self) -> usize {
+        self.config.max_frame_bytes.min(MAX_FRAME_BYTES)
+    }
+
     /// The codec limit: a frame plus its auth tag.
     pub(super) fn max_wire_frame(&self) -> usize {
-        self.config.max_frame_bytes + TAG_LEN
+        self.max_frame() + TAG_LEN
     }
 }
 

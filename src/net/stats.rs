@@ -11,9 +11,12 @@ pub struct Refusals {
     pub bad_magic: u64,
     /// Another auth protocol version.
     pub incompatible: u64,
-    /// A peer without the key.
-    pub bad_proof: u64,
-    /// Malformed handshake messages, reflections.
+    /// Peers whose static key is not on the allow-list ([`AuthError::NotAllowed`]).
+    pub not_allowed: u64,
+    /// Peers claiming a replica id their key does not own: impostors
+    /// ([`AuthError::ForeignReplicaId`]).
+    pub foreign_id: u64,
+    /// Malformed handshake messages, or ones that do not decrypt.
     pub bad_handshake: u64,
     /// Peers claiming this replica's own id: a node dialing itself, or a copy of its data
     /// directory running under the same id ([`AuthError::SelfConnection`]).
@@ -21,7 +24,7 @@ pub struct Refusals {
     /// Peers claiming a replica id that already has a live session here
     /// ([`NetError::DuplicateSession`]); the live session is kept.
     pub duplicate: u64,
-    /// Frames whose tag did not verify after the handshake.
+    /// Frames that did not open after the handshake (injected, replayed, altered).
     pub bad_tag: u64,
     /// Frames above the maximum size.
     pub oversized: u64,
@@ -45,7 +48,8 @@ impl Refusals {
     pub fn total(&self) -> u64 {
         self.bad_magic
             + self.incompatible
-            + self.bad_proof
+            + self.not_allowed
+            + self.foreign_id
             + self.bad_handshake
             + self.self_connection
             + self.duplicate
@@ -62,7 +66,8 @@ impl Refusals {
         let slot = match err {
             NetError::Auth(AuthError::BadMagic) => &mut self.bad_magic,
             NetError::Auth(AuthError::Incompatible { .. }) => &mut self.incompatible,
-            NetError::Auth(AuthError::BadProof(_)) => &mut self.bad_proof,
+            NetError::Auth(AuthError::NotAllowed { .. }) => &mut self.not_allowed,
+            NetError::Auth(AuthError::ForeignReplicaId { .. }) => &mut self.foreign_id,
             NetError::Auth(AuthError::BadTag { .. } | AuthError::ShortFrame { .. }) => {
                 &mut self.bad_tag
             }
@@ -156,7 +161,7 @@ pub struct NetStats {
 #[cfg(feature = "metrics")]
 impl NetStats {
     /// Publishes these counters through the `metrics` facade as absolute values, named
-    /// `deltacrdt_net_` + the field's path (`deltacrdt_net_refused_bad_proof_total`,
+    /// `deltacrdt_net_` + the field's path (`deltacrdt_net_refused_not_allowed_total`,
     /// `deltacrdt_net_open_sessions`); [`SyncNode`](crate::SyncNode) does once a second.
     pub fn publish_metrics(&self) {
         crate::sync::metrics::publish("deltacrdt_net", self);

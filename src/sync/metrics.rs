@@ -6,7 +6,7 @@
 //! Names are `deltacrdt_` + the field's path in the serialized stats (`SyncStats` under
 //! `sync_`, `NetStats` under `net_`), so a new field becomes a metric without code here:
 //! `deltacrdt_sync_sent_delta_bytes_total`, `deltacrdt_sync_full_states_restart_total`,
-//! `deltacrdt_net_refused_bad_proof_total`. Per-peer fields carry a `peer` label
+//! `deltacrdt_net_refused_not_allowed_total`. Per-peer fields carry a `peer` label
 //! (`deltacrdt_sync_peer_lag{peer="…"}`). Counters end in `_total`; the fields that can go down
 //! (listed in [`GAUGES`]) are gauges.
 

@@ -766,7 +766,7 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
     /// open every session again under it.
     pub(super) fn fork(&mut self, from: ReplicaId, why: &'static str) {
         let old = self.id();
-        let new = ReplicaId::from_random_bytes(self.recon.nonce());
+        let new = old.fork(self.recon.nonce());
         warn!(
             %old, %new, peer = %from, why,
             "replica id reused (a restored backup or a copy): continuing under a fresh replica id"

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use deltacrdt::{AuthKey, NetConfig, Network, ReplicaId};
+use deltacrdt::{NetConfig, Network};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::time::{Instant, sleep, timeout};
@@ -15,15 +15,14 @@ use tracing_subscriber::layer::SubscriberExt;
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
-fn id(n: u128) -> ReplicaId {
-    ReplicaId::from_u128(n)
-}
+use crate::peers::{group, id, key};
 
-fn config() -> NetConfig {
+/// Peer `n`'s network configuration: peers 1 to 64 allowed.
+fn config(n: u128) -> NetConfig {
     NetConfig {
         min_backoff: Duration::from_millis(20),
         max_backoff: Duration::from_millis(200),
-        ..NetConfig::new(AuthKey::from_passphrase("admission test"))
+        ..NetConfig::new(key(n), group())
     }
 }
 
@@ -64,11 +63,11 @@ async fn a_handshake_flood_locks_out_neither_a_restarting_peer_nor_our_own_dials
     let subscriber = tracing_subscriber::registry().with(Warnings(Arc::clone(&warnings)));
     let _guard = tracing::subscriber::set_default(subscriber);
 
-    let b = Network::new(id(2), config());
+    let b = Network::new(id(2), config(2))?;
     let addr_b = b.listen_tcp("127.0.0.1:0").await?;
-    let c = Network::new(id(3), config());
+    let c = Network::new(id(3), config(3))?;
     let addr_c = c.listen_tcp("127.0.0.1:0").await?;
-    let a = Network::new(id(1), config());
+    let a = Network::new(id(1), config(1))?;
     a.dial_tcp(addr_b.to_string());
     assert!(within(Duration::from_secs(10), || b.peers().contains(&id(1))).await);
     a.shutdown().await;
@@ -84,7 +83,7 @@ async fn a_handshake_flood_locks_out_neither_a_restarting_peer_nor_our_own_dials
         }
         held
     });
-    let max = config().max_handshakes;
+    let max = config(1).max_handshakes;
     assert!(
         within(Duration::from_secs(30), || b.stats().refused.pushed_out
             >= 500)
@@ -94,7 +93,7 @@ async fn a_handshake_flood_locks_out_neither_a_restarting_peer_nor_our_own_dials
     );
     // A restarts under its id and rejoins; B dials C. Both within 2 s, flood or not.
     let start = Instant::now();
-    let a = Network::new(id(1), config());
+    let a = Network::new(id(1), config(1))?;
     a.dial_tcp(addr_b.to_string());
     b.dial_tcp(addr_c.to_string());
     let joined = within(Duration::from_secs(2), || {
@@ -152,7 +151,7 @@ async fn failed_dials_are_counted_by_reason_and_warned_once_per_dialer() -> Test
     // Something listens here (the OS completes the TCP handshake), so the wss dialer gets as
     // far as the TLS it does not have.
     let open = std::net::TcpListener::bind("127.0.0.1:0")?;
-    let net = Network::new(id(1), config());
+    let net = Network::new(id(1), config(1))?;
     net.dial_tcp("not an address");
     net.dial_ws(format!("wss://{}/", open.local_addr()?));
     net.dial_tcp(down.to_string());

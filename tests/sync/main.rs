@@ -21,6 +21,10 @@ mod node_handle;
 mod relays;
 #[cfg(feature = "reconcile")]
 mod rounds;
+/// Peers with fixed keys and owned ids for the network tests.
+#[cfg(feature = "tokio")]
+#[path = "../support/peers.rs"]
+mod peers;
 /// The seeded simulated network of `convergence`, `mapped`, `relays` and `typed`.
 #[cfg(feature = "sync")]
 #[path = "../support/sim.rs"]

@@ -1,5 +1,5 @@
 //! The network adapters over real loopback sockets: framing of partial reads, oversized
-//! frames, garbage, wrong keys, other versions, reconnection after a restart, bounded queues,
+//! frames, garbage, keys not allowed, impostors, other versions, reconnection after a restart, bounded queues,
 //! WebSocket peers, one live session per replica id, our own id refused, a restored backup that
 //! forks and reconnects under its new id, shutdown.
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, reason = "tests")]
@@ -7,8 +7,8 @@
 use std::time::Duration;
 
 use deltacrdt::{
-    AuthKey, GCounter, HELLO_LEN, Handshake, Hlc, NetConfig, Network, ReplicaId, Role, Session,
-    SyncEngine, SyncNode, Transport,
+    AllowList, GCounter, Handshake, Hlc, NetConfig, Network, Session, SyncEngine, SyncNode,
+    Transport,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -16,17 +16,16 @@ use tokio::time::{Instant, sleep, timeout};
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
-fn id(n: u128) -> ReplicaId {
-    ReplicaId::from_u128(n)
-}
+use crate::peers::{group, id, key};
 
-fn config(pass: &str) -> NetConfig {
+/// Peer `n`'s network configuration: peers 1 to 64 allowed.
+fn config(n: u128) -> NetConfig {
     NetConfig {
         max_frame_bytes: 1024,
         min_backoff: Duration::from_millis(20),
         max_backoff: Duration::from_millis(200),
         handshake_timeout: Duration::from_secs(2),
-        ..NetConfig::new(AuthKey::from_passphrase(pass))
+        ..NetConfig::new(key(n), group())
     }
 }
 
@@ -55,26 +54,25 @@ async fn read_frame(s: &mut TcpStream) -> std::io::Result<Vec<u8>> {
     Ok(buf)
 }
 
-/// A hand-made client: the handshake over a raw socket, one byte per write.
+/// A hand-made client as peer `n`: the handshake over a raw socket, message 1 one byte per
+/// write.
 async fn raw_session(
     addr: &str,
-    key: &str,
-    me: ReplicaId,
+    n: u128,
 ) -> Result<(TcpStream, Session), Box<dyn std::error::Error>> {
     let mut s = TcpStream::connect(addr).await?;
     s.set_nodelay(true)?;
-    let hs = Handshake::new(&AuthKey::from_passphrase(key), Role::Initiator, me, [7; 32]);
-    let mut hello = (HELLO_LEN as u32).to_be_bytes().to_vec();
-    hello.extend_from_slice(hs.hello());
-    for b in hello {
+    let (key, allow) = (key(n), group());
+    let (hs, first) = Handshake::new(&key, &allow, id(n)).initiate()?;
+    let mut wire = (first.len() as u32).to_be_bytes().to_vec();
+    wire.extend_from_slice(&first);
+    for b in wire {
         s.write_all(&[b]).await?; // partial writes: the codec must reassemble
         s.flush().await?;
     }
-    let theirs = read_frame(&mut s).await?;
-    let (proof, hs) = hs.read_hello(&theirs)?;
-    write_frame(&mut s, &proof).await?;
-    let their_proof = read_frame(&mut s).await?;
-    Ok((s, hs.read_proof(&their_proof)?))
+    let (last, session) = hs.read_response(&read_frame(&mut s).await?)?;
+    write_frame(&mut s, &last).await?;
+    Ok((s, session))
 }
 
 /// Reads until the server closes the socket (EOF or reset) or 5 s pass.
@@ -91,10 +89,10 @@ async fn closed_by_server(s: &mut TcpStream) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn partial_reads_are_reassembled_into_frames() -> TestResult {
-    let mut a = Network::new(id(1), config("k"));
+    let mut a = Network::new(id(1), config(1))?;
     let addr = a.listen_tcp("127.0.0.1:0").await?.to_string();
-    let (mut s, mut session) = raw_session(&addr, "k", id(2)).await?;
-    let sealed = session.sealer.seal(b"a frame split across many writes");
+    let (mut s, mut session) = raw_session(&addr, 2).await?;
+    let sealed = session.sealer.seal(b"a frame split across many writes")?;
     let mut wire = (sealed.len() as u32).to_be_bytes().to_vec();
     wire.extend_from_slice(&sealed);
     for chunk in wire.chunks(3) {
@@ -120,13 +118,13 @@ async fn partial_reads_are_reassembled_into_frames() -> TestResult {
 async fn oversized_frame_is_a_typed_error_that_closes_only_its_connection() -> TestResult {
     let a_id = id(1);
     let engine = SyncEngine::<GCounter>::new(Hlc::builder(a_id).build()?);
-    let mut a = SyncNode::new(engine, Network::new(a_id, config("k")));
+    let mut a = SyncNode::new(engine, Network::new(a_id, config(1))?);
     let addr = a.network().listen_tcp("127.0.0.1:0").await?.to_string();
     // A good peer, connected throughout.
     let b_id = id(3);
     let mut b = SyncNode::new(
         SyncEngine::<GCounter>::new(Hlc::builder(b_id).build()?),
-        Network::new(b_id, config("k")),
+        Network::new(b_id, config(3))?,
     );
     b.network().dial_tcp(addr.clone());
     until("b connected", || b.network().peers() == vec![a_id]).await?;
@@ -136,8 +134,8 @@ async fn oversized_frame_is_a_typed_error_that_closes_only_its_connection() -> T
     s.write_all(&100_000_000u32.to_be_bytes()).await?;
     assert!(closed_by_server(&mut s).await);
     // After the handshake: a sealed frame above the maximum.
-    let (mut s, mut session) = raw_session(&addr, "k", id(2)).await?;
-    let sealed = session.sealer.seal(&vec![0; 4096]);
+    let (mut s, mut session) = raw_session(&addr, 2).await?;
+    let sealed = session.sealer.seal(&vec![0; 4096])?;
     write_frame(&mut s, &sealed).await?;
     assert!(closed_by_server(&mut s).await);
     until("both refusals counted", || {
@@ -164,7 +162,7 @@ async fn oversized_frame_is_a_typed_error_that_closes_only_its_connection() -> T
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn garbage_wrong_keys_and_other_versions_are_refused() -> TestResult {
-    let a = Network::new(id(1), config("right"));
+    let a = Network::new(id(1), config(1))?;
     let addr = a.listen_tcp("127.0.0.1:0").await?.to_string();
 
     // Garbage in a well-formed frame: not a hello.
@@ -175,39 +173,51 @@ async fn garbage_wrong_keys_and_other_versions_are_refused() -> TestResult {
 
     // Another auth version.
     let mut s = TcpStream::connect(&addr).await?;
-    let mut hello = Handshake::new(
-        &AuthKey::from_passphrase("right"),
-        Role::Initiator,
-        id(2),
-        [1; 32],
-    )
-    .hello()
-    .to_vec();
-    hello[4] = 9;
-    write_frame(&mut s, &hello).await?;
+    let (k2, allow) = (key(2), group());
+    let (_, mut first) = Handshake::new(&k2, &allow, id(2)).initiate()?;
+    first[4] = 9;
+    write_frame(&mut s, &first).await?;
     assert!(closed_by_server(&mut s).await);
     until("incompatible", || a.stats().refused.incompatible == 1).await?;
 
-    // A peer with the wrong key: refused on both sides, no session anywhere.
-    let intruder = Network::new(id(4), config("wrong"));
+    // A key nobody allows: refused by the listener, no session anywhere.
+    let intruder = Network::new(id(100), config(100))?;
     intruder.dial_tcp(addr.clone());
-    until("wrong key refused", || a.stats().refused.bad_proof >= 1).await?;
-    until("intruder refuses too", || {
-        intruder.stats().refused.bad_proof >= 1
+    until("intruder refused", || a.stats().refused.not_allowed >= 1).await?;
+    // A dialer that does not allow the listener's key refuses it before it says who it is.
+    let wary = Network::new(id(7), NetConfig::new(key(7), AllowList::new()))?;
+    wary.dial_tcp(addr.clone());
+    until("the listener refused by the dialer", || {
+        wary.stats().refused.not_allowed >= 1
     })
     .await?;
-    assert!(a.peers().is_empty() && intruder.peers().is_empty());
+    // An allowed key claiming another peer's replica id: an impostor.
+    let impostor = Network::new(id(3), config(8));
+    assert!(
+        matches!(impostor, Err(deltacrdt::NetError::NotOwned { .. })),
+        "a network refuses an id its key does not own"
+    );
+    let mut s = TcpStream::connect(&addr).await?;
+    let (k8, allow) = (key(8), group());
+    let (hs, first) = Handshake::new(&k8, &allow, id(3)).initiate()?;
+    write_frame(&mut s, &first).await?;
+    let (last, _) = hs.read_response(&read_frame(&mut s).await?)?;
+    write_frame(&mut s, &last).await?;
+    assert!(closed_by_server(&mut s).await);
+    until("impostor refused", || a.stats().refused.foreign_id == 1).await?;
+    assert!(a.peers().is_empty() && intruder.peers().is_empty() && wary.peers().is_empty());
+    wary.shutdown().await;
 
     // A tampered frame after a good handshake.
-    let (mut s, mut session) = raw_session(&addr, "right", id(5)).await?;
-    let mut sealed = session.sealer.seal(b"frame");
+    let (mut s, mut session) = raw_session(&addr, 5).await?;
+    let mut sealed = session.sealer.seal(b"frame")?;
     sealed[0] ^= 0xFF;
     write_frame(&mut s, &sealed).await?;
     assert!(closed_by_server(&mut s).await);
     until("bad tag", || a.stats().refused.bad_tag == 1).await?;
 
     // Through all that, a good peer connects and is served.
-    let good = Network::new(id(6), config("right"));
+    let good = Network::new(id(6), config(6))?;
     good.dial_tcp(addr);
     until("good peer served", || a.peers() == vec![id(6)]).await?;
     intruder.shutdown().await;
@@ -218,16 +228,16 @@ async fn garbage_wrong_keys_and_other_versions_are_refused() -> TestResult {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dialer_reconnects_after_the_remote_restarts() -> TestResult {
-    let a = Network::new(id(1), config("k"));
+    let a = Network::new(id(1), config(1))?;
     let addr = a.listen_tcp("127.0.0.1:0").await?;
-    let mut b = Network::new(id(2), config("k"));
+    let mut b = Network::new(id(2), config(2))?;
     b.dial_tcp(addr.to_string());
     until("first session", || b.peers() == vec![id(1)]).await?;
     a.shutdown().await;
     drop(a);
     until("session gone", || b.peers().is_empty()).await?;
     // The remote comes back on the same address (here as a new replica).
-    let mut a2 = Network::new(id(11), config("k"));
+    let mut a2 = Network::new(id(11), config(11))?;
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
         match a2.listen_tcp(addr).await {
@@ -256,12 +266,12 @@ async fn queue_stays_bounded_when_a_peer_stops_reading() -> TestResult {
         id(1),
         NetConfig {
             queue_frames: 8,
-            ..config("k")
+            ..config(1)
         },
-    );
+    )?;
     let addr = a.listen_tcp("127.0.0.1:0").await?.to_string();
     // Authenticates, then never reads again.
-    let (_stalled, _session) = raw_session(&addr, "k", id(2)).await?;
+    let (_stalled, _session) = raw_session(&addr, 2).await?;
     until("session", || a.peers() == vec![id(2)]).await?;
     let frame = vec![0xAB; 1000];
     let sends: u64 = 20_000;
@@ -284,10 +294,9 @@ async fn queue_stays_bounded_when_a_peer_stops_reading() -> TestResult {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn websocket_peers_sync_and_blocking_partitions() -> TestResult {
-    let key = config("k");
-    let node = |n: u128| -> Result<SyncNode<SyncEngine<GCounter>>, deltacrdt::Error> {
+    let node = |n: u128| -> Result<SyncNode<SyncEngine<GCounter>>, Box<dyn std::error::Error>> {
         let engine = SyncEngine::new(Hlc::builder(id(n)).build()?);
-        Ok(SyncNode::new(engine, Network::new(id(n), key.clone())))
+        Ok(SyncNode::new(engine, Network::new(id(n), config(n))?))
     };
     let (mut a, mut b) = (node(1)?, node(2)?);
     let ws = a.network().listen_ws("127.0.0.1:0").await?;
@@ -314,8 +323,8 @@ async fn websocket_peers_sync_and_blocking_partitions() -> TestResult {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn peers_dialing_each_other_keep_one_session() -> TestResult {
-    let mut a = Network::new(id(1), config("k"));
-    let mut b = Network::new(id(2), config("k"));
+    let mut a = Network::new(id(1), config(1))?;
+    let mut b = Network::new(id(2), config(2))?;
     let (addr_a, addr_b) = (
         a.listen_tcp("127.0.0.1:0").await?,
         b.listen_tcp("127.0.0.1:0").await?,
@@ -407,19 +416,19 @@ async fn a_second_live_session_under_one_replica_id_is_refused_and_the_first_car
 -> TestResult {
     let log = Log::default();
     let _guard = log.capture();
-    let mut a = Network::new(id(1), config("k"));
+    let mut a = Network::new(id(1), config(1))?;
     let addr = a.listen_tcp("127.0.0.1:0").await?.to_string();
     let ws = a.listen_ws("127.0.0.1:0").await?;
     // The first session of replica 2: a hand-made client.
-    let (mut first, mut session) = raw_session(&addr, "k", id(2)).await?;
+    let (mut first, mut session) = raw_session(&addr, 2).await?;
     until("first session", || a.peers() == vec![id(2)]).await?;
     // A second TCP connection claiming replica 2 completes the handshake, then is refused.
-    let (mut second, _) = raw_session(&addr, "k", id(2)).await?;
+    let (mut second, _) = raw_session(&addr, 2).await?;
     assert!(closed_by_server(&mut second).await);
     until("duplicate counted", || a.stats().refused.duplicate == 1).await?;
     // A second process under replica 2's id (a copied data directory) dialing over WebSocket:
     // refused on every redial, warned about once.
-    let copy = Network::new(id(2), config("k"));
+    let copy = Network::new(id(2), config(2))?;
     copy.dial_ws(format!("ws://{ws}/board"));
     until("three more duplicates", || a.stats().refused.duplicate >= 4).await?;
     copy.shutdown().await;
@@ -427,7 +436,7 @@ async fn a_second_live_session_under_one_replica_id_is_refused_and_the_first_car
     assert!(log.count("DEBUG", "already has a live session") >= 3);
     // The first session is untouched, both ways.
     assert_eq!((a.peers(), a.stats().open_sessions), (vec![id(2)], 1));
-    write_frame(&mut first, &session.sealer.seal(b"still here")).await?;
+    write_frame(&mut first, &session.sealer.seal(b"still here")?).await?;
     timeout(Duration::from_secs(5), a.readable()).await?;
     assert_eq!(a.recv()?, Some((id(2), b"still here".to_vec())));
     a.send(id(2), b"and you".to_vec())?;
@@ -438,7 +447,7 @@ async fn a_second_live_session_under_one_replica_id_is_refused_and_the_first_car
     // Once it closes, replica 2 may connect again (and a new duplicate would warn again).
     drop(first);
     until("first session closed", || a.peers().is_empty()).await?;
-    let (_third, _) = raw_session(&addr, "k", id(2)).await?;
+    let (_third, _) = raw_session(&addr, 2).await?;
     until("replica 2 back", || a.peers() == vec![id(2)]).await?;
     assert_eq!(a.stats().refused.duplicate, a.stats().refused.total());
     a.shutdown().await;
@@ -449,15 +458,15 @@ async fn a_second_live_session_under_one_replica_id_is_refused_and_the_first_car
 async fn connections_claiming_our_own_id_are_refused() -> TestResult {
     let log = Log::default();
     let _guard = log.capture();
-    let a = Network::new(id(1), config("k"));
+    let a = Network::new(id(1), config(1))?;
     let addr = a.listen_tcp("127.0.0.1:0").await?;
     let ws = a.listen_ws("127.0.0.1:0").await?;
-    let b = Network::new(id(2), config("k"));
+    let b = Network::new(id(2), config(2))?;
     b.dial_tcp(addr.to_string());
     until("a good peer", || a.peers() == vec![id(2)]).await?;
     // A node dialing itself, and a copy of it (same id) dialing the original over WebSocket.
     a.dial_tcp(addr.to_string());
-    let copy = Network::new(id(1), config("k"));
+    let copy = Network::new(id(1), config(1))?;
     copy.dial_ws(format!("ws://{ws}/board"));
     until("refused, on every redial", || {
         a.stats().refused.self_connection >= 6 && copy.stats().refused.self_connection >= 3
@@ -480,7 +489,7 @@ async fn websocket_text_oversized_and_non_websocket_clients_are_refused() -> Tes
     use futures_util::{SinkExt, StreamExt};
     use tokio_tungstenite::tungstenite::Message;
 
-    let a = Network::new(id(1), config("k"));
+    let a = Network::new(id(1), config(1))?;
     let ws = a.listen_ws("127.0.0.1:0").await?;
     let url = format!("ws://{ws}/");
 
@@ -508,7 +517,7 @@ async fn websocket_text_oversized_and_non_websocket_clients_are_refused() -> Tes
     until("bad upgrade refused", || a.stats().refused.other >= 2).await?;
 
     // A good WebSocket peer is still served.
-    let b = Network::new(id(2), config("k"));
+    let b = Network::new(id(2), config(2))?;
     b.dial_ws(url);
     until("good peer", || a.peers() == vec![id(2)]).await?;
     b.shutdown().await;
@@ -521,13 +530,13 @@ async fn another_sync_format_version_is_refused_by_the_engine_and_the_link_serve
 {
     let a_id = id(1);
     let engine = SyncEngine::<GCounter>::new(Hlc::builder(a_id).build()?);
-    let mut a = SyncNode::new(engine, Network::new(a_id, config("k")));
+    let mut a = SyncNode::new(engine, Network::new(a_id, config(1))?);
     let addr = a.network().listen_tcp("127.0.0.1:0").await?.to_string();
-    let (mut s, mut session) = raw_session(&addr, "k", id(2)).await?;
+    let (mut s, mut session) = raw_session(&addr, 2).await?;
     // An authenticated peer from the future: "DC", format version 99, a kind, a body, a CRC.
     write_frame(
         &mut s,
-        &session.sealer.seal(b"DC\x63\x01\x00\x00\x00\x00\x00"),
+        &session.sealer.seal(b"DC\x63\x01\x00\x00\x00\x00\x00")?,
     )
     .await?;
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -566,15 +575,15 @@ async fn a_restored_backup_forks_and_its_sessions_reopen_under_the_new_id() -> T
     use deltacrdt::Doc;
     use deltacrdt::durable::{DurableConfig, DurableReplica, MemoryStore};
     type Node = SyncNode<DurableReplica<Doc, MemoryStore>>;
-    let key = config("k");
-    let open = |store: &MemoryStore, n: Option<u128>| -> Result<Node, deltacrdt::Error> {
-        let config = DurableConfig {
-            replica: n.map(id),
+    // Peer `n`'s replica in `store` (its stored id, or `id(n)` in an empty store).
+    let open = |store: &MemoryStore, n: u128| -> Result<Node, Box<dyn std::error::Error>> {
+        let durable = DurableConfig {
+            new_replica: Some(id(n)),
             ..DurableConfig::default()
         };
-        let replica = DurableReplica::open(store.clone(), config)?;
+        let replica = DurableReplica::open(store.clone(), durable)?;
         let me = replica.id();
-        Ok(SyncNode::new(replica, Network::new(me, key.clone())))
+        Ok(SyncNode::new(replica, Network::new(me, config(n))?))
     };
     let tag = |node: &mut Node, name: &str| -> TestResult {
         let commit = node
@@ -584,11 +593,11 @@ async fn a_restored_backup_forks_and_its_sessions_reopen_under_the_new_id() -> T
         Ok(())
     };
     let store = MemoryStore::new();
-    let mut a = open(&store, Some(1))?;
+    let mut a = open(&store, 1)?;
     tag(&mut a, "before")?;
     let backup = MemoryStore::new();
     backup.set_records(store.records());
-    let mut p = open(&MemoryStore::new(), Some(2))?;
+    let mut p = open(&MemoryStore::new(), 2)?;
     let addr = p.network().listen_tcp("127.0.0.1:0").await?;
     a.network().dial_tcp(addr.to_string());
     tag(&mut a, "after")?;
@@ -600,7 +609,7 @@ async fn a_restored_backup_forks_and_its_sessions_reopen_under_the_new_id() -> T
     }
     a.shutdown().await;
     // The backup comes back under id 1, one write behind what the peer has seen of it.
-    let mut b = open(&backup, None)?;
+    let mut b = open(&backup, 1)?;
     assert_eq!(b.replica().id(), id(1));
     b.network().dial_tcp(addr.to_string());
     let deadline = Instant::now() + Duration::from_secs(15);
@@ -612,6 +621,7 @@ async fn a_restored_backup_forks_and_its_sessions_reopen_under_the_new_id() -> T
         tokio::select! { r = b.turn() => { r?; }, r = p.turn() => { r?; } }
     }
     assert_eq!(b.replica().stats().forks, 1);
+    assert!(key(1).public().owns(b.replica().id()), "the fork is still its key's");
     assert_eq!(
         b.network().id(),
         b.replica().id(),
@@ -643,7 +653,7 @@ async fn a_restored_backup_forks_and_its_sessions_reopen_under_the_new_id() -> T
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_closed_session_shows_its_peer_disconnected_until_it_is_back() -> TestResult {
     let engine = |n: u128| SyncEngine::<GCounter>::new(Hlc::builder(id(n)).build().unwrap());
-    let mut b = SyncNode::new(engine(2), Network::new(id(2), config("k")));
+    let mut b = SyncNode::new(engine(2), Network::new(id(2), config(2))?);
     let addr = b.network().listen_tcp("127.0.0.1:0").await?;
     let connected = |b: &SyncNode<SyncEngine<GCounter>>| {
         b.replica()
@@ -659,7 +669,7 @@ async fn a_closed_session_shows_its_peer_disconnected_until_it_is_back() -> Test
             .update(|c, _| Ok::<_, std::convert::Infallible>(c.increment(me, by)))
             .unwrap();
     };
-    let mut a = SyncNode::new(engine(1), Network::new(id(1), config("k")));
+    let mut a = SyncNode::new(engine(1), Network::new(id(1), config(1))?);
     a.network().dial_tcp(addr.to_string());
     bump(&mut b, 1);
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -685,7 +695,7 @@ async fn a_closed_session_shows_its_peer_disconnected_until_it_is_back() -> Test
     // It comes back (same id, same state) and syncs a new increment.
     let hlc = Hlc::builder(id(1)).build()?;
     let restored = SyncEngine::restore(hlc, state, 0, deltacrdt::SyncConfig::default());
-    let mut a = SyncNode::new(restored, Network::new(id(1), config("k")));
+    let mut a = SyncNode::new(restored, Network::new(id(1), config(1))?);
     a.network().dial_tcp(addr.to_string());
     bump(&mut b, 2);
     let deadline = Instant::now() + Duration::from_secs(10);

@@ -11,19 +11,18 @@
 use std::time::Duration;
 
 use deltacrdt::{
-    AuthKey, ChangeError, Doc, Hlc, LwwMap, NetConfig, Network, NodeError, NodeHandle, Origin,
-    ReplicaId, SyncEngine, SyncNode,
+    ChangeError, Doc, Hlc, LwwMap, NetConfig, Network, NodeError, NodeHandle, Origin,
+    SyncEngine, SyncNode,
 };
 use tokio::time::timeout;
 
 const WAIT: Duration = Duration::from_secs(10);
 
-fn config() -> NetConfig {
-    NetConfig::new(AuthKey::from_passphrase("node handle tests"))
-}
+use crate::peers::{group, id, key};
 
-fn id(n: u128) -> ReplicaId {
-    ReplicaId::from_u128(n)
+/// Peer `n`'s network, peers 1 to 64 allowed.
+fn network(n: u128) -> Network {
+    Network::new(id(n), NetConfig::new(key(n), group())).unwrap()
 }
 
 /// A node of an in-memory engine over `T`, not spawned yet.
@@ -32,7 +31,7 @@ where
     T: deltacrdt::Reconcile + serde::Serialize + serde::de::DeserializeOwned,
 {
     let engine = SyncEngine::new(Hlc::builder(id(n)).build().unwrap());
-    SyncNode::new(engine, Network::new(id(n), config()))
+    SyncNode::new(engine, network(n))
 }
 
 /// Three spawned nodes in a full mesh (1 listens, 2 and 3 dial it and 3 dials 2), once every
@@ -211,7 +210,7 @@ async fn restarted_durable_nodes_send_no_full_state() {
             ..DurableConfig::default()
         };
         let replica = DurableReplica::open(store, durable).unwrap();
-        SyncNode::new(replica, Network::new(id(n), config()))
+        SyncNode::new(replica, network(n))
     };
     let a = open("a", 1);
     let addr = a.network().listen_tcp("127.0.0.1:0").await.unwrap();

@@ -172,7 +172,8 @@ try {
     await eventually(async () => (await n2.command('peers')).includes(n1.id), async () => `n2 peers: ${await n2.command('peers')}`);
   });
 
-await check('edits in the page and at both native prompts converge everywhere', async () => {
+  const expected = { likes: 6, tags: ['urgent', 'web'], title: 'Native board' };
+  await check('edits in the page and at both native prompts converge everywhere', async () => {
     await page.evaluate(() => { window.doc.counter('likes').increment(2); window.doc.set('tags').add('web'); });
     await n1.command('inc likes 3');
     await n2.command('inc likes');

@@ -141,7 +141,9 @@ impl AllowFile {
     /// Reloads the list if the file changed (a bad file keeps the old
     /// list, with a warning).
     fn refresh(&mut self) {
-        let modified = std::fs::metadata(&self.path).and_then(|m| m.modified()).ok();
+        let modified = std::fs::metadata(&self.path)
+            .and_then(|m| m.modified())
+            .ok();
         if modified == self.modified {
             return;
         }

@@ -202,7 +202,9 @@ impl Started {
 
 impl fmt::Debug for Started {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Started").field("me", &self.me).finish_non_exhaustive()
+        f.debug_struct("Started")
+            .field("me", &self.me)
+            .finish_non_exhaustive()
     }
 }
 

@@ -77,7 +77,11 @@ impl PublicKey {
             .chain_update(self.0)
             .finalize();
         let mut prefix = [0; ReplicaId::FAMILY_PREFIX_LEN];
-        prefix.copy_from_slice(digest.get(..ReplicaId::FAMILY_PREFIX_LEN).unwrap_or_default());
+        prefix.copy_from_slice(
+            digest
+                .get(..ReplicaId::FAMILY_PREFIX_LEN)
+                .unwrap_or_default(),
+        );
         let [.., version, _, variant, _] = &mut prefix;
         *version = (*version & 0x0f) | 0x80;
         *variant = (*variant & 0x3f) | 0x80;
@@ -237,7 +241,11 @@ fn hex(bytes: &[u8]) -> String {
 fn unhex32(text: &str) -> Result<[u8; 32], AuthError> {
     let bad = |why: String| AuthError::BadKey { why };
     if text.len() != 64 {
-        let shown: String = text.chars().take(8).filter(char::is_ascii_hexdigit).collect();
+        let shown: String = text
+            .chars()
+            .take(8)
+            .filter(char::is_ascii_hexdigit)
+            .collect();
         return Err(bad(format!(
             "{} characters (\"{shown}…\"), expected 64 hex digits",
             text.chars().count()

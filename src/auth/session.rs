@@ -25,7 +25,10 @@ pub struct Session {
 }
 
 impl Session {
-    pub(super) fn new((peer, peer_key): (ReplicaId, PublicKey), noise: StatelessTransportState) -> Self {
+    pub(super) fn new(
+        (peer, peer_key): (ReplicaId, PublicKey),
+        noise: StatelessTransportState,
+    ) -> Self {
         let noise = Arc::new(noise);
         Self {
             peer,
@@ -112,12 +115,16 @@ impl Opener {
 
 impl core::fmt::Debug for Sealer {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("Sealer").field("counter", &self.counter).finish_non_exhaustive()
+        f.debug_struct("Sealer")
+            .field("counter", &self.counter)
+            .finish_non_exhaustive()
     }
 }
 
 impl core::fmt::Debug for Opener {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("Opener").field("counter", &self.counter).finish_non_exhaustive()
+        f.debug_struct("Opener")
+            .field("counter", &self.counter)
+            .finish_non_exhaustive()
     }
 }

@@ -36,6 +36,13 @@ pub struct NetConfig {
     pub inbound_frames: usize,
     /// Time allowed for a connection to complete the handshake.
     pub handshake_timeout: Duration,
+    /// A session that sent nothing for this long sends a keepalive (an empty sealed frame,
+    /// which never reaches the engine).
+    pub keepalive: Duration,
+    /// A session that received nothing, not even a keepalive, for this long is closed
+    /// ([`NetError::Stalled`](crate::NetError::Stalled)) and its peer shown disconnected; a
+    /// dialer redials. Keep it a few times [`keepalive`](Self::keepalive).
+    pub liveness_timeout: Duration,
     /// The most authenticated sessions open at once; a peer that authenticates past it is
     /// refused ([`NetError::TooManySessions`](crate::NetError::TooManySessions)).
     pub max_sessions: usize,
@@ -64,6 +71,8 @@ impl NetConfig {
             queue_frames: 256,
             inbound_frames: 1024,
             handshake_timeout: Duration::from_secs(3),
+            keepalive: Duration::from_secs(1),
+            liveness_timeout: Duration::from_secs(5),
             max_sessions: 256,
             max_handshakes: 128,
             max_handshakes_per_address: 32,

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use futures_util::{SinkExt, StreamExt};
-use tokio::time::timeout;
+use tokio::time::{Instant, sleep_until, timeout};
 use tracing::{debug, info};
 
 use super::NetError;
@@ -126,6 +126,8 @@ async fn serve(
     let (mut sealer, mut opener) = (session.sealer, session.opener);
     let (conn, mut queue, cancel) = shared.register(peer)?;
     info!(%peer, remote, "session open");
+    let (keepalive, liveness) = (shared.config.keepalive, shared.config.liveness_timeout);
+    let (mut last_out, mut last_in) = (Instant::now(), Instant::now());
     let result = loop {
         tokio::select! {
             () = cancel.cancelled() => break Ok(()),
@@ -139,11 +141,25 @@ async fn serve(
                     r = sink.send(sealed) => if let Err(e) = r { break Err(e) },
                     () = cancel.cancelled() => break Ok(()),
                 }
+                last_out = Instant::now();
                 shared.with(|s| {
                     s.stats.frames_out += 1;
                     s.stats.bytes_out += frame.len() as u64;
                 });
             }
+            () = sleep_until(last_out + keepalive) => {
+                // An empty frame: the peer's liveness timer restarts, its engine sees nothing.
+                let sealed = match sealer.seal(&[]) {
+                    Ok(sealed) => sealed,
+                    Err(e) => break Err(e.into()),
+                };
+                tokio::select! {
+                    r = sink.send(sealed) => if let Err(e) = r { break Err(e) },
+                    () = cancel.cancelled() => break Ok(()),
+                }
+                last_out = Instant::now();
+            }
+            () = sleep_until(last_in + liveness) => break Err(NetError::Stalled(liveness)),
             item = stream.next() => {
                 let sealed = match item {
                     None => break Ok(()),
@@ -155,6 +171,10 @@ async fn serve(
                     Err(e) => break Err(e.into()),
                 };
                 *heard = true;
+                last_in = Instant::now();
+                if frame.is_empty() {
+                    continue; // a keepalive
+                }
                 shared.with(|s| {
                     s.stats.frames_in += 1;
                     s.stats.bytes_in += frame.len() as u64;

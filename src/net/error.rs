@@ -29,6 +29,11 @@ pub enum NetError {
     /// The peer did not complete the handshake in time.
     #[error("handshake not completed within {0:?}")]
     HandshakeTimeout(std::time::Duration),
+    /// A session heard nothing from its peer, not even a keepalive, for
+    /// [`NetConfig::liveness_timeout`](crate::NetConfig): the peer, or one direction of the
+    /// path, is stalled.
+    #[error("nothing heard from the peer for {0:?}: session closed")]
+    Stalled(std::time::Duration),
     /// The connection closed before the handshake completed.
     #[error("connection closed during the handshake")]
     ClosedInHandshake,

@@ -30,6 +30,9 @@ pub struct Refusals {
     pub oversized: u64,
     /// Handshakes that timed out or were cut short.
     pub timeout: u64,
+    /// Sessions closed because nothing was heard for the liveness timeout
+    /// ([`NetError::Stalled`]).
+    pub stalled: u64,
     /// Blocked peers.
     pub blocked: u64,
     /// Authenticated past the session cap ([`NetConfig::max_sessions`](crate::NetConfig)).
@@ -56,6 +59,7 @@ impl Refusals {
             + self.bad_tag
             + self.oversized
             + self.timeout
+            + self.stalled
             + self.blocked
             + self.too_many
             + self.pushed_out
@@ -76,6 +80,7 @@ impl Refusals {
             NetError::DuplicateSession { .. } => &mut self.duplicate,
             NetError::FrameTooLarge { .. } => &mut self.oversized,
             NetError::HandshakeTimeout(_) | NetError::ClosedInHandshake => &mut self.timeout,
+            NetError::Stalled(_) => &mut self.stalled,
             NetError::Blocked(_) => &mut self.blocked,
             NetError::TooManySessions { .. } => &mut self.too_many,
             _ => &mut self.other,

@@ -16,7 +16,8 @@ const PUBLIC_I: &str = "7b4e909bbe7ffe44c465a220037d608ee35897d31ef972f07f74892c
 const PUBLIC_R: &str = "0faa684ed28867b97f4a6a2dee5df8ce974e76b7018e3f22a1c4cf2678570f20";
 const ID_I: &str = "524629abe9ad8763b1ba010101010101";
 const ID_R: &str = "daa8d6b3c01d81569012020202020202";
-const GOLDEN_MSG1: &str = "44434148027b0d47d93427f8311160781c7c733fd89f88970aef490d8aa0ee19a4cb8a1b14";
+const GOLDEN_MSG1: &str =
+    "44434148027b0d47d93427f8311160781c7c733fd89f88970aef490d8aa0ee19a4cb8a1b14";
 const GOLDEN_MSG2: &str = "ff2ee45601ec1b67310c7790404585ae697331eee1c1f8cf2419731c1fff3e6b2cd2b7e677cf335563c62b7430218e13457b9617ae068cb83bb09b6b98e9a5282e0ddd4d1f00771899d420d53eb6338f70d994cf8242b26b50a73499e163374ce6a62846afb81976a26ce0da56ca3d44";
 const GOLDEN_MSG3: &str = "4b4304a1ce0fa0831c0d5086a53d113c80569e488157087563fafa69d1792d9a0478548571bf9c689be2d3878a258a63402d6b1371c576fe5a436f55b13ee46e560d1427ee1220b0124253f819233e7d";
 const GOLDEN_SEALED_I: &str = "18ce7efeb7f1e330f433d30ef318b163c85d";
@@ -63,7 +64,9 @@ fn handshake(
     (r, allow_r): (&Peer, &AllowList),
 ) -> std::result::Result<(Session, Session), AuthError> {
     let (dialer, m1) = Handshake::new(&i.key, allow_i, i.id).initiate()?;
-    let (m2, listener) = Handshake::new(&r.key, allow_r, r.id).respond().read_hello(&m1)?;
+    let (m2, listener) = Handshake::new(&r.key, allow_r, r.id)
+        .respond()
+        .read_hello(&m1)?;
     let (m3, at_i) = dialer.read_response(&m2)?;
     Ok((at_i, listener.read_final(&m3)?))
 }
@@ -102,7 +105,11 @@ fn golden_handshake_and_sealed_frames_in_both_roles() -> Result {
     assert_eq!(hex(&sealed), GOLDEN_SEALED_I);
     assert_eq!(sr.opener.open(&sealed)?, b"DC");
     let back = sr.sealer.seal(b"DC")?;
-    assert_eq!(hex(&back), GOLDEN_SEALED_R, "each direction has its own key");
+    assert_eq!(
+        hex(&back),
+        GOLDEN_SEALED_R,
+        "each direction has its own key"
+    );
     assert_eq!(si.opener.open(&back)?, b"DC");
     Ok(())
 }
@@ -130,7 +137,10 @@ fn sealed_frames_hide_the_plaintext() -> Result {
 #[test]
 fn keys_not_on_the_allow_list_are_refused_by_either_side() -> Result {
     let (a, b) = (peer(1), peer(2));
-    let (only_a, only_b) = (AllowList::of([a.key.public()]), AllowList::of([b.key.public()]));
+    let (only_a, only_b) = (
+        AllowList::of([a.key.public()]),
+        AllowList::of([b.key.public()]),
+    );
     // The responder is not allowed: the initiator stops before message 3, so the responder
     // never learns who dialled.
     let (dialer, m1) = Handshake::new(&a.key, &AllowList::new(), a.id).initiate()?;
@@ -325,7 +335,11 @@ fn tampered_replayed_reordered_short_and_oversized_frames_are_refused() -> Resul
         sb.opener.open(&f0[..10]).err(),
         Some(AuthError::ShortFrame { len: 10 })
     );
-    assert_eq!(sb.opener.open(&f0[..f0.len() - 1]).err(), bad(0), "truncated");
+    assert_eq!(
+        sb.opener.open(&f0[..f0.len() - 1]).err(),
+        bad(0),
+        "truncated"
+    );
     assert_eq!(sb.opener.open(&f0)?, b"zero");
     assert_eq!(sb.opener.open(&f0).err(), bad(1), "replayed");
     assert_eq!(sb.opener.open(&f1)?, b"one");
@@ -351,13 +365,22 @@ fn tampered_replayed_reordered_short_and_oversized_frames_are_refused() -> Resul
 fn keys_and_allow_lists_in_text_and_files() -> Result {
     let key = PeerKey::generate()?;
     assert_ne!(key.public(), PeerKey::generate()?.public());
-    assert!(!format!("{key:?}").contains(&key.secret_hex()), "Debug hides the secret");
+    assert!(
+        !format!("{key:?}").contains(&key.secret_hex()),
+        "Debug hides the secret"
+    );
     let text = key.public().to_string();
     assert_eq!(text.len(), 64);
     assert_eq!(text.parse::<PublicKey>()?, key.public());
     assert_eq!(text.to_uppercase().parse::<PublicKey>()?, key.public());
     assert_eq!(key.public().fingerprint(), text[..8]);
-    for bad in ["", "abc", &text[1..], &format!("{text}0"), &format!("+{}", &text[1..])] {
+    for bad in [
+        "",
+        "abc",
+        &text[1..],
+        &format!("{text}0"),
+        &format!("+{}", &text[1..]),
+    ] {
         assert!(
             matches!(bad.parse::<PublicKey>(), Err(AuthError::BadKey { .. })),
             "{bad:?}"

@@ -17,14 +17,14 @@ mod metrics;
 mod net_adapters;
 #[cfg(feature = "tokio")]
 mod node_handle;
-#[cfg(feature = "reconcile")]
-mod relays;
-#[cfg(feature = "reconcile")]
-mod rounds;
 /// Peers with fixed keys and owned ids for the network tests.
 #[cfg(feature = "tokio")]
 #[path = "../support/peers.rs"]
 mod peers;
+#[cfg(feature = "reconcile")]
+mod relays;
+#[cfg(feature = "reconcile")]
+mod rounds;
 /// The seeded simulated network of `convergence`, `mapped`, `relays` and `typed`.
 #[cfg(feature = "sync")]
 #[path = "../support/sim.rs"]

@@ -621,7 +621,10 @@ async fn a_restored_backup_forks_and_its_sessions_reopen_under_the_new_id() -> T
         tokio::select! { r = b.turn() => { r?; }, r = p.turn() => { r?; } }
     }
     assert_eq!(b.replica().stats().forks, 1);
-    assert!(key(1).public().owns(b.replica().id()), "the fork is still its key's");
+    assert!(
+        key(1).public().owns(b.replica().id()),
+        "the fork is still its key's"
+    );
     assert_eq!(
         b.network().id(),
         b.replica().id(),
@@ -708,5 +711,70 @@ async fn a_closed_session_shows_its_peer_disconnected_until_it_is_back() -> Test
     }
     a.shutdown().await;
     b.shutdown().await;
+    Ok(())
+}
+
+/// A man in the middle that stops forwarding one direction: the side that no longer hears
+/// anything, not even keepalives, closes the session within the liveness timeout and shows
+/// its peer disconnected; a quiet but healthy session stays open meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_direction_closes_the_session_within_the_liveness_timeout() -> TestResult {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let quick = |n: u128| NetConfig {
+        keepalive: Duration::from_millis(100),
+        liveness_timeout: Duration::from_millis(600),
+        ..config(n)
+    };
+    let a = Network::new(id(1), quick(1))?;
+    let addr = a.listen_tcp("127.0.0.1:0").await?;
+    let proxy = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let via = proxy.local_addr()?;
+    let stall = Arc::new(AtomicBool::new(false));
+    let stalled = Arc::clone(&stall);
+    tokio::spawn(async move {
+        while let Ok((client, _)) = proxy.accept().await {
+            let Ok(server) = TcpStream::connect(addr).await else {
+                continue;
+            };
+            let (mut cr, mut cw) = client.into_split();
+            let (mut sr, mut sw) = server.into_split();
+            tokio::spawn(async move { tokio::io::copy(&mut cr, &mut sw).await });
+            let stalled = Arc::clone(&stalled);
+            tokio::spawn(async move {
+                let mut buf = [0; 4096];
+                while let Ok(n) = sr.read(&mut buf).await {
+                    // Stalled: what the listener sends is swallowed.
+                    if n == 0
+                        || (!stalled.load(Ordering::Relaxed)
+                            && cw.write_all(&buf[..n]).await.is_err())
+                    {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    let b = Network::new(id(2), quick(2))?;
+    b.dial_tcp(via.to_string());
+    until("connected through the proxy", || {
+        b.peers() == vec![id(1)] && a.peers() == vec![id(2)]
+    })
+    .await?;
+    // Quiet for well over the liveness timeout: keepalives keep the session.
+    sleep(Duration::from_millis(1500)).await;
+    assert_eq!(b.peers(), vec![id(1)]);
+    assert_eq!((a.stats().sessions, b.stats().sessions), (1, 1));
+    stall.store(true, Ordering::Relaxed);
+    let stalled_at = Instant::now();
+    until("the stalled side closes", || b.peers().is_empty()).await?;
+    let took = stalled_at.elapsed();
+    assert!(
+        took >= Duration::from_millis(450) && took < Duration::from_millis(2500),
+        "closed after {took:?}"
+    );
+    assert!(b.stats().refused.stalled >= 1, "{:?}", b.stats().refused);
+    b.shutdown().await;
+    a.shutdown().await;
     Ok(())
 }

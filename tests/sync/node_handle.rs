@@ -11,8 +11,8 @@
 use std::time::Duration;
 
 use deltacrdt::{
-    ChangeError, Doc, Hlc, LwwMap, NetConfig, Network, NodeError, NodeHandle, Origin,
-    SyncEngine, SyncNode,
+    ChangeError, Doc, Hlc, LwwMap, NetConfig, Network, NodeError, NodeHandle, Origin, SyncEngine,
+    SyncNode,
 };
 use tokio::time::timeout;
 

@@ -43,6 +43,9 @@ function fail(code, message) {
   return Object.assign(new Error(`${code}: ${message}`), { code });
 }
 
+/** Whether `e` is one of ours (a DOMException's `code` is a legacy number). */
+const isCoded = (e) => typeof e?.code === 'string';
+
 function subtle() {
   const s = globalThis.crypto?.subtle;
   if (!s) throw fail('AUTH_UNSUPPORTED', 'no WebCrypto here (crypto.subtle needs a secure context: https or localhost)');
@@ -54,7 +57,7 @@ async function webcrypto(step) {
   try {
     return await step(subtle());
   } catch (e) {
-    if (e?.code && typeof e.code === 'string' && e.code.startsWith('AUTH_')) throw e;
+    if (isCoded(e)) throw e;
     if (e?.name === 'NotSupportedError') throw fail('AUTH_UNSUPPORTED', `WebCrypto lacks X25519, AES-GCM or SHA-256 here (${e.message})`);
     throw e;
   }
@@ -120,7 +123,7 @@ function nonce(n) {
   return iv;
 }
 
-/** Starts AES-GCM at once (WebCrypto copies its input now); resolves to the bytes. */
+/** Starts AES-GCM at once (so the counter order is the call order); resolves to the bytes. */
 const aead = (op, key, n, ad, data) =>
   subtle()[op]({ name: 'AES-GCM', iv: nonce(n), additionalData: ad, tagLength: 128 }, key, data).then((b) => new Uint8Array(b));
 
@@ -353,7 +356,7 @@ export class SecureChannel {
         return Promise.reject(fail('AUTH_BAD_TAG', `frame ${n} of ${data.length} bytes cannot be a sealed frame`));
       }
       return aead('decrypt', this.#recv.key, n, new Uint8Array(0), data.slice());
-    }, (e, n) => (e?.code ? e : fail('AUTH_BAD_TAG', `frame ${n} from the peer does not open (injected, replayed, reordered or altered)`)));
+    }, (e, n) => (isCoded(e) ? e : fail('AUTH_BAD_TAG', `frame ${n} from the peer does not open (injected, replayed, reordered or altered)`)));
   }
 
   // --- internals ----------------------------------------------------------------------------
@@ -362,7 +365,7 @@ export class SecureChannel {
   #fail(err) {
     this.#state = 'failed';
     this.#hs = this.#send = this.#recv = null;
-    return err?.code ? err : fail('AUTH', `unexpected failure: ${err?.message ?? err}`);
+    return isCoded(err) ? err : fail('AUTH', `unexpected failure: ${err?.message ?? err}`);
   }
 
   /** Throws AUTH_STATE if another call failed the channel while this one awaited WebCrypto. */
@@ -383,7 +386,7 @@ export class SecureChannel {
       return out;
     } catch (e) {
       // A step still running when another call failed the channel finds its state gone.
-      if (this.#state === 'failed' && !e?.code) throw fail('AUTH_STATE', 'the channel failed during this call');
+      if (this.#state === 'failed' && !isCoded(e)) throw fail('AUTH_STATE', 'the channel failed during this call');
       throw this.#fail(e);
     } finally {
       this.#busy = false;

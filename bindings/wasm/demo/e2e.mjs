@@ -1,6 +1,7 @@
 // Browser test in headless Chromium (Debian's /usr/bin/chromium via playwright-core): the demo
 // page loads, edits in one replica appear in the other, and a partition (the offline switch)
-// heals into convergence. Takes the screenshot shown in the README.
+// heals into convergence, and SecureChannel in Chromium handshakes with SecureChannel in Node.
+// Takes the screenshot shown in the README.
 //
 // Run: node demo/e2e.mjs   (after scripts/build.sh; SHOT=path overrides the screenshot path)
 import { chromium } from 'playwright-core';
@@ -10,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { start } from './server.mjs';
+import { SecureChannel, generateIdentity, identityFromSecret, replicaIdFor } from '../channel/index.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const shot = process.env.SHOT || path.join(here, '..', 'screenshot.png');
@@ -107,6 +109,38 @@ try {
     }
     console.log(`chromium instantiate, one page alone (fetch + compile + instantiate), 3 loads: ${times.map((m) => m.toFixed(1)).join(', ')} ms`);
     await solo.close();
+  });
+
+  await check('SecureChannel in Chromium speaks to SecureChannel in Node (WebCrypto on both ends)', async () => {
+    const tab = await context.newPage();
+    tab.on('pageerror', (e) => errors.push(e));
+    await tab.goto(`${srv.url}replica.html?name=Channel`);
+    await tab.waitForFunction(() => window.demoReady === true, null, { timeout: 10000 });
+    const node = await generateIdentity();
+    const nodeId = await replicaIdFor(node.publicKey);
+    // Chromium's identity, made there; its public key derived again here from the secret.
+    const web = await tab.evaluate(async (allow) => {
+      const m = await import('/channel/index.mjs');
+      const identity = await m.generateIdentity();
+      const replicaId = await m.replicaIdFor(identity.publicKey);
+      window.ch = new m.SecureChannel({ identity, replicaId, role: 'initiator', allow: [allow] });
+      return { identity, replicaId, m1: Array.from(await window.ch.start()) };
+    }, node.publicKey);
+    assert.equal((await identityFromSecret(web.identity.secretKey)).publicKey, web.identity.publicKey);
+    const r = new SecureChannel({ identity: node, replicaId: nodeId, role: 'responder', allow: [web.identity.publicKey] });
+    const m2 = await r.read(Uint8Array.from(web.m1));
+    const back = await tab.evaluate(async (m2) => {
+      const m3 = await window.ch.read(Uint8Array.from(m2));
+      const sealed = await window.ch.seal(new TextEncoder().encode('from chromium'));
+      return { m3: Array.from(m3), sealed: Array.from(sealed), peer: window.ch.peerId };
+    }, Array.from(m2));
+    assert.equal(back.peer, nodeId);
+    assert.equal(await r.read(Uint8Array.from(back.m3)), null);
+    assert.equal(r.peerId, web.replicaId);
+    assert.equal(new TextDecoder().decode(await r.open(Uint8Array.from(back.sealed))), 'from chromium');
+    const reply = Array.from(await r.seal(new TextEncoder().encode('from node')));
+    assert.equal(await tab.evaluate(async (b) => new TextDecoder().decode(await window.ch.open(Uint8Array.from(b))), reply), 'from node');
+    await tab.close();
   });
 
   await check('no page errors', async () => assert.deepEqual(errors.map(String), []));

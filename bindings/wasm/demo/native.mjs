@@ -1,22 +1,26 @@
 // Loopback interop test: a browser page joins native peers of the p2p demo over WebSocket.
 //
-// Starts two native peers (`p2p peer`, prompt mode) on 127.0.0.1 with the same --key: n1
-// listens for WebSocket peers (--ws), n2 dials n1 over TCP. The demo page (replica.html?native=
-// ws://…&key=…) runs in headless Chromium and dials n1 itself: the AuthChannel handshake, then
-// sealed frames. Edits are made in the page and at both native prompts (`inc`, `add`, `set`);
-// all three replicas must converge (native `show` vs the page's `doc.toJSON()`), n1 must list
-// the page's replica among its peers, and a page with a wrong key must be refused on both ends
-// (AUTH_BAD_PROOF in the page, "wrong key" in n1's stats).
+// Makes identities with `p2p keygen` for two native peers, the page and a stranger, and
+// allow-lists: n1 allows n2 and the page, n2 allows n1. Starts the two native peers (`p2p peer`,
+// prompt mode) on 127.0.0.1: n1 listens for WebSocket peers (--ws), n2 dials n1 over TCP. The
+// demo page (replica.html?native=ws://…&secret=…&allow=<n1's key>) runs in headless Chromium
+// and dials n1 itself: auth protocol 2 in JavaScript (SecureChannel over WebCrypto), then sealed
+// frames. Edits are made in the page and at both native prompts (`inc`, `add`, `set`); all three
+// replicas must converge (native `show` vs the page's `doc.toJSON()`), n1 must list the page's
+// replica, whose id belongs to the page's key. A page whose key n1 does not allow must be refused
+// (n1's `not allowed` count goes up; the page sees the connection closed during the handshake),
+// and a page that does not allow n1's key must refuse n1 (AUTH_NOT_ALLOWED in the page).
 //
 // Run: node demo/native.mjs   (after scripts/build.sh and
 //      cargo build --release --features tokio,redb --example p2p; P2P_BIN overrides the binary)
 import { chromium } from 'playwright-core';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { belongsTo, identityFromSecret } from '../channel/index.mjs';
 import { start } from './server.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -25,7 +29,7 @@ if (!fs.existsSync(bin)) {
   console.error(`native.mjs: no p2p binary at ${bin}: cargo build --release --features tokio,redb --example p2p`);
   process.exit(1);
 }
-const KEY = 'loopback interop key';
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'deltacrdt-native-keys-'));
 const results = [];
 async function check(name, f) {
   const t = Date.now();
@@ -46,7 +50,7 @@ class NativePeer {
     this.name = name;
     this.out = '';
     this.err = '';
-    this.child = spawn(bin, ['peer', '--name', name, '--key', KEY, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child = spawn(bin, ['peer', '--name', name, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
     this.child.stdout.on('data', (d) => { this.out += d; });
     this.child.stderr.on('data', (d) => { this.err += d; });
     this.exited = new Promise((r) => this.child.on('exit', r));
@@ -98,16 +102,42 @@ async function eventually(f, what, ms = 30000) {
   throw new Error(`timed out: ${await what()}`);
 }
 
+/** `p2p keygen`: a secret key file and its public key, as the only line printed. */
+function keygen(name) {
+  const file = path.join(dir, `${name}.key`);
+  const out = execFileSync(bin, ['keygen', file], { encoding: 'utf8' });
+  assert.match(out, /^[0-9a-f]{64}\n$/, `p2p keygen prints the public key alone: ${out}`);
+  const secret = fs.readFileSync(file, 'utf8');
+  assert.match(secret, /^[0-9a-f]{64}\n$/, 'a secret key file is 64 hex digits and a newline');
+  return { file, publicKey: out.trim(), secret: secret.trim() };
+}
+
+/** An allow-list file naming each key. */
+function allowFile(name, keys) {
+  const file = path.join(dir, `${name}.allow`);
+  fs.writeFileSync(file, `# who may join ${name}\n${Object.entries(keys).map(([n, k]) => `${k.publicKey} ${n}`).join('\n')}\n`);
+  return file;
+}
+
+/** n1's count of handshakes refused for a key not on its allow-list. */
+const notAllowed = async (peer) => {
+  const stats = await peer.command('stats');
+  const n = stats.match(/not allowed (\d+)/)?.[1];
+  assert.ok(n !== undefined, `no "not allowed N" in stats: ${stats}`);
+  return Number(n);
+};
+
 const t0 = Date.now();
 const peers = [];
 let srv;
 let context;
 let profile;
 try {
-  const n1 = new NativePeer('n1', ['--listen', '127.0.0.1:0', '--ws', '127.0.0.1:0']);
+  const [k1, k2, kPage, kStranger] = ['n1', 'n2', 'page', 'stranger'].map(keygen);
+  const n1 = new NativePeer('n1', ['--identity', k1.file, '--allow', allowFile('n1', { n2: k2, page: kPage }), '--listen', '127.0.0.1:0', '--ws', '127.0.0.1:0']);
   peers.push(n1);
   await n1.ready();
-  const n2 = new NativePeer('n2', ['--listen', '127.0.0.1:0', '--connect', n1.tcp]);
+  const n2 = new NativePeer('n2', ['--identity', k2.file, '--allow', allowFile('n2', { n1: k1 }), '--listen', '127.0.0.1:0', '--connect', n1.tcp]);
   peers.push(n2);
   await n2.ready();
   srv = await start(0);
@@ -120,14 +150,24 @@ try {
   const page = await context.newPage();
   const errors = [];
   page.on('pageerror', (e) => errors.push(e));
-  const url = (key) => `${srv.url}replica.html?name=Web&native=${encodeURIComponent(n1.ws)}&key=${encodeURIComponent(key)}`;
+  const url = (secret, allow) => `${srv.url}replica.html?name=Web&native=${encodeURIComponent(n1.ws)}&secret=${secret}&allow=${allow.map((k) => k.publicKey).join(',')}`;
   let webId;
 
-  await check('the page dials n1 over WebSocket and authenticates it', async () => {
-    await page.goto(url(KEY));
-    await page.waitForFunction(() => window.demoReady === true && window.nativePeer, null, { timeout: 30000 });
+  await check('native replica ids belong to their keys; JS derives the keygen public keys', async () => {
+    assert.ok(await belongsTo(n1.id, k1.publicKey), `n1's id ${n1.id} is in its key's family`);
+    assert.ok(await belongsTo(n2.id, k2.publicKey));
+    assert.ok(!(await belongsTo(n1.id, k2.publicKey)));
+    for (const k of [k1, k2, kPage]) assert.equal((await identityFromSecret(k.secret)).publicKey, k.publicKey);
+  });
+
+  await check('the page dials n1 over WebSocket: encrypted, both keys allowed, ids authenticated', async () => {
+    await page.goto(url(kPage.secret, [k1]));
+    await page.waitForFunction(() => window.demoReady === true && (window.nativePeer || window.nativeError), null, { timeout: 30000 });
+    assert.equal(await page.evaluate(() => window.nativeError), undefined);
     assert.equal(await page.evaluate(() => window.nativePeer), n1.id, 'the peer id is n1\'s, from the handshake');
+    assert.equal(await page.evaluate(() => window.pageKey), kPage.publicKey, 'Chromium derives the same public key from the secret');
     webId = await page.evaluate(() => window.doc.replicaId);
+    assert.ok(await belongsTo(webId, kPage.publicKey), 'the page\'s replica id belongs to its key');
     await eventually(async () => (await n1.command('peers')).includes(webId), async () => `n1 peers: ${await n1.command('peers')}`);
     await eventually(async () => (await n2.command('peers')).includes(n1.id), async () => `n2 peers: ${await n2.command('peers')}`);
   });
@@ -157,20 +197,33 @@ try {
     await eventually(async () => (await n2.show()).title === 'Browser board', async () => JSON.stringify(await n2.show()));
   });
 
-  await check('a page with a wrong key is refused by the handshake on both ends', async () => {
-    const before = Number((await n1.command('stats')).match(/wrong key (\d+)/)?.[1]);
+  await check('a page whose key n1 does not allow is refused: n1 counts it, the page sees the connection closed', async () => {
+    const before = await notAllowed(n1);
     const bad = await context.newPage();
     bad.on('pageerror', (e) => errors.push(e));
-    await bad.goto(url('not the key'));
+    await bad.goto(url(kStranger.secret, [k1]));
     await bad.waitForFunction(() => window.nativeError, null, { timeout: 30000 });
-    assert.equal(await bad.evaluate(() => window.nativeError), 'AUTH_BAD_PROOF');
+    assert.equal(await bad.evaluate(() => window.nativeError), 'NET');
     assert.equal(await bad.evaluate(() => window.nativePeer), undefined);
-    assert.match(await bad.textContent('#native'), /refused: AUTH_BAD_PROOF/);
-    await eventually(async () => Number((await n1.command('stats')).match(/wrong key (\d+)/)?.[1]) > before,
-      async () => n1.command('stats'));
+    assert.match(await bad.textContent('#native'), /refused: NET: .*closed the connection during the handshake/);
+    await eventually(async () => (await notAllowed(n1)) > before, async () => n1.command('stats'));
     const badId = await bad.evaluate(() => window.doc.replicaId);
     assert.ok(!(await n1.command('peers')).includes(badId), 'n1 has no session with the refused page');
     await bad.close();
+  });
+
+  await check('a page that does not allow n1\'s key refuses n1 (AUTH_NOT_ALLOWED), before revealing itself', async () => {
+    const before = await notAllowed(n1);
+    const wary = await context.newPage();
+    wary.on('pageerror', (e) => errors.push(e));
+    await wary.goto(url(kPage.secret, [k2])); // allows n2's key only
+    await wary.waitForFunction(() => window.nativeError, null, { timeout: 30000 });
+    assert.equal(await wary.evaluate(() => window.nativeError), 'AUTH_NOT_ALLOWED');
+    assert.match(await wary.textContent('#native'), new RegExp(`refused: AUTH_NOT_ALLOWED: .*${k1.publicKey.slice(0, 8)}`));
+    const waryId = await wary.evaluate(() => window.doc.replicaId);
+    assert.ok(!(await n1.command('peers')).includes(waryId));
+    assert.equal(await notAllowed(n1), before, 'n1 never saw the page\'s key: nothing it could refuse');
+    await wary.close();
   });
 
   await check('no uncaught page errors', async () => assert.deepEqual(errors, []));
@@ -180,6 +233,7 @@ try {
   await context?.close();
   await srv?.close();
   if (profile) fs.rmSync(profile, { recursive: true, force: true });
+  fs.rmSync(dir, { recursive: true, force: true });
 }
 const failed = results.filter((r) => !r).length;
 console.log(`native interop: ${results.length - failed} passed, ${failed} failed (${((Date.now() - t0) / 1000).toFixed(1)} s)`);

@@ -1,26 +1,55 @@
 // One replica of the task board: a wasm Doc, a transport, and a render loop.
-// With `?native=ws://127.0.0.1:7401&key=PASSPHRASE` it also dials a native peer of the p2p
-// demo (`p2p peer --ws 127.0.0.1:7401 --key PASSPHRASE`) and syncs with it.
-import init, { Doc, AuthChannel } from './pkg/deltacrdt_wasm.js';
+// With `?native=ws://127.0.0.1:7401&allow=KEY[,KEY…]` it also dials a native peer of the p2p
+// demo (`p2p peer --ws 127.0.0.1:7401 --identity FILE --allow FILE`) over an encrypted
+// SecureChannel, accepting only the native public keys listed in `allow`. The page's own
+// identity is `secret=` (64 hex digits, e.g. a file `p2p keygen` wrote) or else one kept in
+// localStorage (made on first use); its public key is shown, for the native peer's allow-list.
+import init, { Doc } from './pkg/deltacrdt_wasm.js';
+import { SecureChannel, generateIdentity, identityFromSecret, parseAllowList, replicaIdFor } from './channel/index.mjs';
 import { RelayTransport, NativeTransport } from './transport.mjs';
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
 const name = params.get('name') || 'Replica';
 $('name').textContent = name;
+const show = (text) => { $('native').hidden = false; $('native').textContent = text; };
 
 const t0 = performance.now();
 await init();
 window.instantiateMs = performance.now() - t0;
 
-const doc = new Doc();
+/** This page's identity: `secret=` if given, else the one this browser keeps (made once). */
+async function pageIdentity() {
+  if (params.get('secret')) return identityFromSecret(params.get('secret'));
+  const kept = localStorage.getItem('deltacrdt-demo-secret');
+  if (kept) return identityFromSecret(kept);
+  const fresh = await generateIdentity();
+  localStorage.setItem('deltacrdt-demo-secret', fresh.secretKey);
+  return fresh;
+}
+
+// With a native peer, the replica id must belong to the page's key (the peer checks it).
+let identity;
+let nativeSetup;
+if (params.get('native')) {
+  try {
+    identity = await pageIdentity();
+    nativeSetup = { allow: parseAllowList((params.get('allow') ?? '').split(',').join('\n')) };
+  } catch (e) {
+    window.nativeError = e.code;
+    show(`native peer not dialed: ${e.message}`);
+  }
+}
+const doc = new Doc(identity && nativeSetup ? { replicaId: await replicaIdFor(identity.publicKey) } : {});
 $('replica').textContent = doc.replicaId;
 let offline = false;
 
 const transports = [new RelayTransport(`ws://${location.host}/relay`, doc.replicaId)];
-if (params.get('native')) {
-  const channel = new AuthChannel(params.get('key') ?? '', doc.replicaId, 'initiator');
+if (nativeSetup) {
+  const channel = new SecureChannel({ identity, replicaId: doc.replicaId, role: 'initiator', allow: nativeSetup.allow });
   transports.push(new NativeTransport(params.get('native'), channel));
+  window.pageKey = identity.publicKey;
+  show(`this page's key ${identity.publicKey}: dialing ${params.get('native')}…`);
 }
 const route = new Map(); // peer id -> the transport that reaches it
 for (const transport of transports) {
@@ -106,14 +135,13 @@ $('offline').onchange = () => {
 
 
 window.doc = doc; // for tests and the console
-const show = (text) => { $('native').hidden = false; $('native').textContent = text; };
 if (transports[1]) {
-  // The native peer's id comes from the authenticated handshake; a wrong key rejects here.
-  // Handled before anything is awaited: a refusal that came before the first transport was
-  // ready would otherwise be an unhandled rejection.
+  // The native peer's id comes from the authenticated handshake. Handled before anything is
+  // awaited: a refusal that came before the first transport was ready would otherwise be an
+  // unhandled rejection.
   transports[1].ready.then(
-    (peer) => { window.nativePeer = peer; show(`native peer ${peer} (authenticated)`); render(); },
-    (e) => { window.nativeError = e.code; show(`native peer refused: ${e.code}`); },
+    (peer) => { window.nativePeer = peer; show(`native peer ${peer} (key ${transports[1].channel.peerKey.slice(0, 8)}…, encrypted)\nthis page's key ${identity.publicKey}`); render(); },
+    (e) => { window.nativeError = e.code; show(`native peer refused: ${e.message}\nthis page's key ${identity.publicKey}`); },
   );
 }
 await transports[0].ready;

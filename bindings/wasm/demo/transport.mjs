@@ -1,7 +1,7 @@
 // Transports carry sync frames between replicas; the page only needs `ready`, `send(to, bytes)`
 // and the callbacks. `RelayTransport` talks to the demo server's WebSocket relay;
 // `NativeTransport` dials a native peer's WebSocket listener (`p2p peer --ws ADDR`) directly
-// and runs the peers' authentication handshake over it.
+// and runs auth protocol 2 over it (a SecureChannel from the package's channel/).
 
 const hex = (b) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
 export const uuidToBytes = (id) => Uint8Array.from(id.replace(/-/g, '').match(/../g), (h) => parseInt(h, 16));
@@ -48,17 +48,22 @@ export class RelayTransport {
 
 /**
  * A direct WebSocket connection to a native peer (`cargo run --features tokio --example p2p --
- * peer --ws 127.0.0.1:7401 --key K`). The native listener accepts only authenticated
- * connections, one binary message per frame: both sides send a hello, then a proof, then only
- * sealed frames (src/auth/PROTOCOL.md). `channel` is an `AuthChannel` made by the caller as
- * `new AuthChannel(key, doc.replicaId, 'initiator')`; the peer id handed to `onPeer` and
- * `onFrame` is the one the handshake authenticated, never one the peer merely claims.
- * `ready` rejects (with the channel's `AUTH_*` error, e.g. `AUTH_BAD_PROOF` for a wrong key)
- * if the handshake fails; `onError` hears a later failure (e.g. `AUTH_BAD_TAG`), after which
- * the socket is closed and `onLeft` is called.
+ * peer --ws 127.0.0.1:7401 --identity KEY_FILE --allow ALLOW_FILE`), one binary message per
+ * frame, encrypted and mutually authenticated by auth protocol 2 (src/auth/PROTOCOL.md):
+ * message 1, 2 and 3 of the Noise handshake, then only sealed frames. `channel` is a fresh
+ * initiator `SecureChannel` (deltacrdt-wasm/channel) made by the caller with this page's identity,
+ * a replica id its key owns and the native peers' public keys as `allow`.
+ *
+ * `onPeer(peerId)` is called once the channel opened (the peer's key is on `allow` and its replica
+ * id is its key's), with the id the handshake authenticated, never one the peer merely claims.
+ * `ready` resolves to that id when the peer's first sealed frame opened, which shows that the peer
+ * accepted this page too; it rejects with the channel's error (`AUTH_NOT_ALLOWED` for a peer key
+ * not on `allow`, …), or with `NET` if the socket closed first (the peer refused this page: its
+ * key is not on the peer's allow-list, or the peer speaks another protocol). `onError` hears a
+ * failure after that (`AUTH_BAD_TAG`, …); the socket is then closed and `onLeft` called.
  */
 export class NativeTransport {
-  /** @param {string} url ws:// address of the native peer; @param channel a fresh AuthChannel (initiator) */
+  /** @param {string} url ws:// address of the native peer; @param channel a fresh SecureChannel (initiator) */
   constructor(url, channel) {
     this.channel = channel;
     this.peer = null;
@@ -68,42 +73,49 @@ export class NativeTransport {
     this.onError = () => {};
     this.ws = new WebSocket(url);
     this.ws.binaryType = 'arraybuffer';
-    let step = 'hello';
+    let step = 'handshake'; // → 'open' (channel open) → 'ready' (the peer's first frame) | 'failed'
+    let inbox = Promise.resolve(); // one message at a time, in arrival order
     this.ready = new Promise((resolve, reject) => {
-      const fail = (err) => {
+      this.fail = (err) => {
+        if (step === 'failed') return;
+        const was = step;
+        step = 'failed';
         this.error = err;
         this.ws.close();
-        if (step === 'open') {
+        if (was === 'ready') {
           this.onError(err);
-          this.onLeft(this.peer);
         } else reject(err);
-        step = 'failed';
+        if (was !== 'handshake') this.onLeft(this.peer);
       };
-      this.ws.onopen = () => this.ws.send(channel.hello());
-      this.ws.onerror = () => fail(Object.assign(new Error(`WebSocket error on ${url}`), { code: 'NET' }));
+      const net = (message) => Object.assign(new Error(`NET: ${message}`), { code: 'NET' });
+      this.ws.onopen = () => channel.start().then((m1) => this.ws.send(m1), this.fail);
+      this.ws.onerror = () => this.fail(net(`WebSocket error on ${url}`));
       this.ws.onclose = () => {
-        if (step === 'open') this.onLeft(this.peer);
-        else if (step !== 'failed') fail(Object.assign(new Error(`${url} closed during the handshake`), { code: 'NET' }));
-        step = 'failed';
+        if (step === 'ready') {
+          step = 'failed';
+          this.onLeft(this.peer);
+        } else this.fail(net(`${url} closed the connection during the handshake (is this page's key on its allow-list?)`));
+      };
+      const handle = async (data) => {
+        if (step === 'failed') return;
+        if (typeof data === 'string') throw net('text message from a native peer');
+        const bytes = new Uint8Array(data);
+        if (step === 'handshake') {
+          this.ws.send(await channel.read(bytes)); // message 2 in, message 3 out: the channel is open
+          step = 'open';
+          this.peer = channel.peerId;
+          this.onPeer(this.peer);
+          return;
+        }
+        const frame = await channel.open(bytes);
+        if (step === 'open') {
+          step = 'ready';
+          resolve(this.peer);
+        }
+        this.onFrame(this.peer, frame);
       };
       this.ws.onmessage = (ev) => {
-        if (typeof ev.data === 'string') return fail(Object.assign(new Error('text message from a native peer'), { code: 'NET' }));
-        const bytes = new Uint8Array(ev.data);
-        try {
-          if (step === 'hello') {
-            this.ws.send(channel.readHello(bytes));
-            step = 'proof';
-          } else if (step === 'proof') {
-            this.peer = channel.readProof(bytes);
-            step = 'open';
-            resolve(this.peer);
-            this.onPeer(this.peer);
-          } else if (step === 'open') {
-            this.onFrame(this.peer, channel.open(bytes));
-          }
-        } catch (e) {
-          fail(e);
-        }
+        inbox = inbox.then(() => handle(ev.data)).catch(this.fail);
       };
     });
   }
@@ -111,6 +123,7 @@ export class NativeTransport {
   /** Sends one frame to peer `to` (only the authenticated native peer is reachable here). */
   send(to, bytes) {
     if (to !== this.peer || this.ws.readyState !== 1 || this.channel.state !== 'open') return;
-    this.ws.send(this.channel.seal(bytes));
+    // seal resolves in call order, so the frames leave in the order they were given.
+    this.channel.seal(bytes).then((sealed) => { if (this.ws.readyState === 1) this.ws.send(sealed); }, this.fail);
   }
 }

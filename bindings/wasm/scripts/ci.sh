@@ -47,11 +47,12 @@ for types in types types/node16 types/nodenext; do
   (cd "$here" && t node_modules/.bin/tsc --noEmit -p "$types")
 done
 (cd "$here" && SHOT="$root/target/wasm-demo-screenshot.png" t node demo/e2e.mjs)
-# Interop on loopback: the page dials a native peer over WebSocket (AuthChannel handshake),
-# edits on both sides converge across two native peers, and a wrong key is refused.
+# Interop on loopback: the page dials a native peer over WebSocket (auth protocol 2 in JS over
+# WebCrypto), edits on both sides converge across two native peers, and keys that either side's
+# allow-list leaves out are refused.
 (cd "$here" && P2P_BIN="$root/target/release/examples/p2p" t node demo/native.mjs)
 
-# 6. Report: sizes and instantiate time in Node (the e2e printed Chromium's).
+# 6. Report: sizes (module, glue, JS channel) and instantiate time in Node (the e2e printed Chromium's).
 node "$here/scripts/measure.mjs"
 node "$here/scripts/pack-report.mjs"
 echo "wasm package CI step: $((SECONDS - start)) s"

@@ -31,7 +31,7 @@ pub(crate) fn random_replica() -> Result<ReplicaId> {
     Ok(ReplicaId::from_random_bytes(random_bytes()?))
 }
 
-/// `N` random bytes from the host's `crypto.getRandomValues` (replica ids, handshake nonces).
+/// `N` random bytes from the host's `crypto.getRandomValues` (replica ids).
 pub(crate) fn random_bytes<const N: usize>() -> Result<[u8; N]> {
     let missing = || Failure::new(Code::NoRandom, "crypto.getRandomValues is not available");
     let crypto = js_sys::Reflect::get(&js_sys::global(), &JsValue::from_str("crypto"))

@@ -123,6 +123,18 @@ fn clock(replica: ReplicaId, o: &Options) -> Result<deltacrdt::HlcBuilder> {
     })
 }
 
+/// The largest frame a sealed frame of auth protocol 2 holds (65,535 − the 16-byte tag): every
+/// frame `poll` gives fits one `SecureChannel.seal`; larger payloads go in chunks.
+const MAX_SEALED_FRAME: usize = 65_519;
+
+/// The engine's configuration: the default, with frames that fit a sealed frame.
+fn config() -> SyncConfig {
+    SyncConfig {
+        max_frame_bytes: MAX_SEALED_FRAME,
+        ..SyncConfig::default()
+    }
+}
+
 impl WasmDoc {
     fn from_engine(engine: SyncEngine<Doc>) -> Self {
         Self {
@@ -136,7 +148,7 @@ impl WasmDoc {
             .last(saved.last)
             .build()
             .map_err(Failure::from)?;
-        let engine = SyncEngine::restore(hlc, saved.state, seq, SyncConfig::default());
+        let engine = SyncEngine::restore(hlc, saved.state, seq, config());
         Ok(Self::from_engine(engine))
     }
 
@@ -170,7 +182,7 @@ impl WasmDoc {
             None => random_replica()?,
         };
         let hlc = clock(replica, &o)?.build().map_err(Failure::from)?;
-        Ok(Self::from_engine(SyncEngine::new(hlc)))
+        Ok(Self::from_engine(SyncEngine::with_config(hlc, config())))
     }
 
     /// This replica's id, a UUID string.

@@ -1,11 +1,12 @@
 //! Errors as JavaScript sees them: an `Error` with a stable string `code`.
 
-use deltacrdt::{AuthError, ClockError, DecodeError, SyncError};
+use deltacrdt::{ClockError, DecodeError, SyncError};
 use wasm_bindgen::JsError;
 
-/// The stable error codes, the `code` property of every error the package throws.
+/// The stable error codes, the `code` property of every error the module throws.
 ///
-/// Messages may change between versions; codes do not.
+/// Messages may change between versions; codes do not. The `AUTH_*` codes are the JavaScript
+/// channel's (`channel/index.mjs`), which throws its errors in the same form.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Code {
@@ -40,28 +41,8 @@ pub enum Code {
     /// The document is in use by a call further up the stack (a re-entrant call that would
     /// need the engine while it is borrowed).
     Busy,
-    /// The host has no `crypto.getRandomValues` to draw a replica id or a nonce from.
+    /// The host has no `crypto.getRandomValues` to draw a replica id from.
     NoRandom,
-    /// `AuthChannel`: the peer's first message is not an auth hello (another protocol).
-    AuthBadMagic,
-    /// `AuthChannel`: the peer speaks another version of the auth protocol.
-    AuthIncompatible,
-    /// `AuthChannel`: a hello or proof of the wrong length.
-    AuthMalformed,
-    /// `AuthChannel`: the peer claims this replica's own id.
-    AuthSelfConnection,
-    /// `AuthChannel`: the peer echoed this side's nonce (a reflection attempt).
-    AuthReflected,
-    /// `AuthChannel`: the peer's proof does not verify: it does not hold the key.
-    AuthBadProof,
-    /// `AuthChannel`: a sealed frame that is too short, injected, replayed, reordered or
-    /// altered. The channel is closed after it.
-    AuthBadTag,
-    /// `AuthChannel`: a method called out of order (e.g. `seal` before the handshake ended, or
-    /// anything after a failure).
-    AuthState,
-    /// `AuthChannel`: any other refusal by the auth layer.
-    Auth,
 }
 
 impl Code {
@@ -85,15 +66,6 @@ impl Code {
             Self::BadOption => "BAD_OPTION",
             Self::Busy => "BUSY",
             Self::NoRandom => "NO_RANDOM",
-            Self::AuthBadMagic => "AUTH_BAD_MAGIC",
-            Self::AuthIncompatible => "AUTH_INCOMPATIBLE",
-            Self::AuthMalformed => "AUTH_MALFORMED",
-            Self::AuthSelfConnection => "AUTH_SELF_CONNECTION",
-            Self::AuthReflected => "AUTH_REFLECTED",
-            Self::AuthBadProof => "AUTH_BAD_PROOF",
-            Self::AuthBadTag => "AUTH_BAD_TAG",
-            Self::AuthState => "AUTH_STATE",
-            Self::Auth => "AUTH",
         }
     }
 }
@@ -167,23 +139,6 @@ impl From<SyncError> for Failure {
     }
 }
 
-impl From<AuthError> for Failure {
-    fn from(err: AuthError) -> Self {
-        let code = match err {
-            AuthError::BadMagic => Code::AuthBadMagic,
-            AuthError::Incompatible { .. } => Code::AuthIncompatible,
-            AuthError::Malformed { .. } => Code::AuthMalformed,
-            AuthError::SelfConnection(_) => Code::AuthSelfConnection,
-            AuthError::Reflected(_) => Code::AuthReflected,
-            AuthError::BadProof(_) => Code::AuthBadProof,
-            // Too short to carry a tag is a bad tag as far as the caller is concerned.
-            AuthError::ShortFrame { .. } | AuthError::BadTag { .. } => Code::AuthBadTag,
-            _ => Code::Auth,
-        };
-        Self::new(code, err.to_string())
-    }
-}
-
 impl From<Failure> for JsError {
     fn from(failure: Failure) -> Self {
         let error = JsError::new(&format!("{}: {}", failure.code.as_str(), failure.message));
@@ -214,21 +169,6 @@ mod tests {
             max_drift_millis: 0,
         };
         assert_eq!(Failure::from(err).code, Code::ClockDrift);
-    }
-
-    #[test]
-    fn auth_errors_have_their_codes() {
-        let code = |e: AuthError| Failure::from(e).code.as_str();
-        assert_eq!(code(AuthError::BadMagic), "AUTH_BAD_MAGIC");
-        let peer = deltacrdt::ReplicaId::from_u128(2);
-        assert_eq!(code(AuthError::BadProof(peer)), "AUTH_BAD_PROOF");
-        assert_eq!(code(AuthError::ShortFrame { len: 3 }), "AUTH_BAD_TAG");
-        assert_eq!(code(AuthError::BadTag { counter: 0 }), "AUTH_BAD_TAG");
-        let v2 = AuthError::Incompatible {
-            found: 2,
-            supported: 1,
-        };
-        assert_eq!(code(v2), "AUTH_INCOMPATIBLE");
     }
 
     #[test]

@@ -3,8 +3,9 @@
 //! A thin layer over the crate's **public** API. Each exported JavaScript class lives in its
 //! own file: [`WasmDoc`] (JS `Doc`, in `doc.rs`) holds a [`deltacrdt::SyncEngine`] of a
 //! [`deltacrdt::Doc`], and [`CounterRef`], [`SetRef`], [`RegisterRef`], [`FlagRef`] and
-//! [`MapRef`] address a path inside it. [`AuthChannel`] (in `auth.rs`) runs the native peers'
-//! authentication handshake, so a browser can join them over a WebSocket.
+//! [`MapRef`] address a path inside it. The native peers' encrypted channel (auth protocol 2) is
+//! not here: the package's `channel/` speaks it in JavaScript over WebCrypto, which keeps the
+//! module within its size budget.
 //!
 //! Rules the bindings keep:
 //! - **No panic reaches JavaScript.** Every entry point returns `Result<_, JsError>`; a panic
@@ -26,7 +27,6 @@
 #[global_allocator]
 static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
 
-mod auth;
 mod convert;
 mod counter;
 mod doc;
@@ -39,7 +39,6 @@ mod set;
 mod shared;
 mod stats;
 
-pub use auth::AuthChannel;
 pub use counter::CounterRef;
 pub use doc::WasmDoc;
 pub use error::{Code, Failure};

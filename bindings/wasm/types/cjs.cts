@@ -1,9 +1,16 @@
 // Type-checked under node16 and nodenext resolution: the package required from CommonJS.
 import wasm = require('deltacrdt-wasm');
+import channel = require('deltacrdt-wasm/channel');
 
 export async function cjs(): Promise<number> {
   await wasm.default();
   const doc = new wasm.Doc();
   doc.counter('likes').increment(1);
   return doc.counter('likes').value;
+}
+
+export async function identity(): Promise<string> {
+  const id: channel.Identity = await channel.generateIdentity();
+  const state: channel.ChannelState = new channel.SecureChannel({ identity: id, replicaId: await channel.replicaIdFor(id.publicKey), role: 'responder', allow: [] }).state;
+  return `${channel.fingerprint(id.publicKey)} ${state}`;
 }

@@ -1,10 +1,17 @@
 // Type-checked under node16 and nodenext resolution (tsc --noEmit -p types/node16, never run):
 // the package imported by its name from an ES module, as the README shows.
 import init, { Doc, type JsonValue } from 'deltacrdt-wasm';
+import { SecureChannel, generateIdentity, replicaIdFor } from 'deltacrdt-wasm/channel';
 
 export async function esm(): Promise<JsonValue> {
   await init();
   const doc = new Doc();
   doc.counter('likes').increment(2);
   return doc.toJSON();
+}
+
+export async function channel(allow: string[]): Promise<Uint8Array> {
+  const identity = await generateIdentity();
+  const replicaId = await replicaIdFor(identity.publicKey);
+  return new SecureChannel({ identity, replicaId, role: 'initiator', allow }).start();
 }

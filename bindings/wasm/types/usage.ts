@@ -1,5 +1,9 @@
 // Type-checked (tsc --noEmit, never run): the shipped .d.ts describes the API as documented.
-import init, { AuthChannel, Doc, type AuthChannelOptions, type AuthRole, type AuthState, type DocOptions, type JsonValue, type SyncStats, type Transmit } from '../pkg/web/deltacrdt_wasm.js';
+import init, { Doc, type DocOptions, type JsonValue, type SyncStats, type Transmit } from '../pkg/web/deltacrdt_wasm.js';
+import {
+  MAX_FRAME_BYTES, SecureChannel, belongsTo, fingerprint, generateIdentity, identityFromSecret, parseAllowList, replicaIdFor,
+  type ChannelErrorCode, type ChannelRole, type ChannelState, type Identity, type SecureChannelOptions,
+} from 'deltacrdt-wasm/channel';
 
 export async function example(): Promise<void> {
   await init();
@@ -65,20 +69,31 @@ export async function example(): Promise<void> {
   void [n, has, values, v, on, snapshot, peerId];
 }
 
-/** A browser dialing a native peer: the handshake, then sealed frames. */
-export function authenticate(doc: Doc, peerHello: Uint8Array, peerProof: Uint8Array, sealed: Uint8Array): string {
-  const role: AuthRole = 'initiator';
-  const options: AuthChannelOptions = { nonce: new Uint8Array(32) };
-  const channel = new AuthChannel('team passphrase', doc.replicaId, role, options);
-  const hello: Uint8Array = channel.hello();
-  const proof: Uint8Array = channel.readHello(peerHello);
-  const peerId: string = channel.readProof(peerProof);
-  const known: string | undefined = channel.peerId;
-  const state: AuthState = channel.state;
-  const out: Uint8Array = channel.seal(new Uint8Array([1, 2]));
-  const frame: Uint8Array = channel.open(sealed);
-  doc.receive(peerId, frame);
-  channel.free();
-  void [hello, proof, known, state, out, new AuthChannel('k', doc.replicaId, 'responder')];
-  return peerId;
+/** A browser dialing a native peer: identity, allow-list, the handshake, then sealed frames. */
+export async function join(secretKey: string, allowText: string, peerMessage2: Uint8Array, sealed: Uint8Array): Promise<Doc> {
+  const identity: Identity = await identityFromSecret(secretKey);
+  const fresh: Identity = await generateIdentity();
+  const allow: Map<string, string> = parseAllowList(allowText);
+  const replicaId: string = await replicaIdFor(identity.publicKey);
+  const mine: boolean = await belongsTo(replicaId, identity.publicKey);
+  const short: string = fingerprint(fresh.publicKey);
+  const doc = new Doc({ replicaId });
+  const role: ChannelRole = 'initiator';
+  const options: SecureChannelOptions = { identity, replicaId, role, allow, testing: { ephemeralSecret: new Uint8Array(32) } };
+  const channel = new SecureChannel(options);
+  const hello: Uint8Array = await channel.start();
+  const reply: Uint8Array | null = await channel.read(peerMessage2);
+  const state: ChannelState = channel.state;
+  const peer: string | undefined = channel.peerId;
+  const key: string | undefined = channel.peerKey;
+  if (peer) doc.receive(peer, await channel.open(sealed));
+  const out: Uint8Array = await channel.seal(new Uint8Array(MAX_FRAME_BYTES));
+  try {
+    await channel.open(sealed);
+  } catch (e) {
+    const code: ChannelErrorCode = (e as Error & { code: ChannelErrorCode }).code;
+    void code;
+  }
+  void [mine, short, hello, reply, state, key, out, new SecureChannel({ identity, replicaId, role: 'responder', allow: [fresh.publicKey] })];
+  return doc;
 }

@@ -26,9 +26,9 @@ mod sync;
 
 #[cfg(feature = "auth")]
 pub use auth::{
-    AUTH_VERSION, AllowList, AuthError, AwaitingFinal, Handshake, Initiating, MAX_FRAME_BYTES,
-    MESSAGE1_LEN, MESSAGE2_LEN, MESSAGE3_LEN, NOISE_PARAMS, Opener, PeerKey, PublicKey, Responding,
-    Role, Sealer, Session, TAG_LEN,
+    AUTH_VERSION, AllowList, AuthError, AwaitingFinal, Handshake, Initiating, InvalidKey,
+    MAX_FRAME_BYTES, MESSAGE1_LEN, MESSAGE2_LEN, MESSAGE3_LEN, NOISE_PARAMS, Opener, PeerKey,
+    PublicKey, Responding, Role, Sealer, Session, TAG_LEN,
 };
 pub use causal::{Causal, CausalContext, Dot, DotStore, InvalidContext, Reconcile};
 #[cfg(not(no_os))]

@@ -1,6 +1,6 @@
 //! Why a handshake, a sealed frame, a key or an allow-list was refused.
 
-use super::PublicKey;
+use super::public_key::{InvalidKey, PublicKey};
 use crate::id::ReplicaId;
 
 /// A handshake or a frame refused by the authentication layer (the connection it came on must
@@ -77,11 +77,8 @@ pub enum AuthError {
         counter: u64,
     },
     /// A key in text form is not 64 hex digits.
-    #[error("invalid key: {why}")]
-    BadKey {
-        /// What is wrong with it.
-        why: String,
-    },
+    #[error(transparent)]
+    BadKey(#[from] InvalidKey),
     /// An allow-list line that is neither a key, a comment nor blank.
     #[error("allow-list line {line}: {why}")]
     AllowList {

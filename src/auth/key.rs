@@ -1,114 +1,11 @@
-//! A peer's identity: a static X25519 key pair, whose public key owns a family of replica ids.
+//! A peer's identity: a static X25519 key pair.
 
 use core::fmt;
-use core::str::FromStr;
 use std::path::Path;
 
-use sha2::{Digest, Sha256};
-
-use super::AuthError;
+use super::public_key::{hex, unhex32};
+use super::{AuthError, PublicKey};
 use crate::id::ReplicaId;
-
-/// Domain-separation label of a public key's family of replica ids.
-const FAMILY_LABEL: &[u8] = b"deltacrdt-auth/2 replica family";
-
-/// A peer's public key (X25519, 32 bytes): its identity on the network, what an
-/// [`AllowList`](crate::AllowList) lists, and the owner of a family of replica ids.
-///
-/// Its text form is 64 lower-case hex digits; [`fingerprint`](Self::fingerprint) is the first
-/// 8, for tables and logs.
-///
-/// # Examples
-/// ```
-/// use deltacrdt::{PeerKey, PublicKey};
-/// let key = PeerKey::generate()?;
-/// let public: PublicKey = key.public().to_string().parse()?;
-/// assert_eq!(public, key.public());
-/// assert!(public.owns(key.new_replica_id()?));
-/// assert!(!public.owns(deltacrdt::ReplicaId::from_u128(7)));
-/// # Ok::<(), deltacrdt::AuthError>(())
-/// ```
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct PublicKey([u8; 32]);
-
-impl PublicKey {
-    /// The key with these 32 bytes.
-    #[must_use]
-    pub const fn from_bytes(bytes: [u8; 32]) -> Self {
-        Self(bytes)
-    }
-
-    /// Its 32 bytes.
-    #[must_use]
-    pub const fn as_bytes(&self) -> &[u8; 32] {
-        &self.0
-    }
-
-    /// The first 8 hex digits of the key: enough to tell the peers of a group apart in a
-    /// table, not to identify one (allow-lists hold whole keys).
-    #[must_use]
-    pub fn fingerprint(&self) -> String {
-        hex(self.0.get(..4).unwrap_or_default())
-    }
-
-    /// Whether `replica` belongs to this key's family: its first
-    /// [`ReplicaId::FAMILY_PREFIX_LEN`] bytes are the key's family prefix (`PROTOCOL.md`).
-    /// Ids issued by [`PeerKey::new_replica_id`] and their forks do.
-    #[must_use]
-    pub fn owns(&self, replica: ReplicaId) -> bool {
-        replica.as_bytes().get(..ReplicaId::FAMILY_PREFIX_LEN) == Some(&self.family()[..])
-    }
-
-    /// The id of this key's family that ends in `suffix`: for fixtures and tests, which want
-    /// the same ids every run. A new replica takes [`PeerKey::new_replica_id`] (random).
-    #[must_use]
-    pub fn replica_id(&self, suffix: [u8; 16 - ReplicaId::FAMILY_PREFIX_LEN]) -> ReplicaId {
-        let mut bytes = [0; 16];
-        let (prefix, rest) = bytes.split_at_mut(ReplicaId::FAMILY_PREFIX_LEN);
-        prefix.copy_from_slice(&self.family());
-        rest.copy_from_slice(&suffix);
-        ReplicaId::from_bytes(bytes)
-    }
-
-    /// `SHA-256(label || key)[0..10]`, with UUID version 8 and RFC 9562 variant bits set.
-    fn family(&self) -> [u8; ReplicaId::FAMILY_PREFIX_LEN] {
-        let digest = Sha256::new()
-            .chain_update(FAMILY_LABEL)
-            .chain_update(self.0)
-            .finalize();
-        let mut prefix = [0; ReplicaId::FAMILY_PREFIX_LEN];
-        prefix.copy_from_slice(
-            digest
-                .get(..ReplicaId::FAMILY_PREFIX_LEN)
-                .unwrap_or_default(),
-        );
-        let [.., version, _, variant, _] = &mut prefix;
-        *version = (*version & 0x0f) | 0x80;
-        *variant = (*variant & 0x3f) | 0x80;
-        prefix
-    }
-}
-
-impl fmt::Display for PublicKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&hex(&self.0))
-    }
-}
-
-impl fmt::Debug for PublicKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "PublicKey({}…)", self.fingerprint())
-    }
-}
-
-impl FromStr for PublicKey {
-    type Err = AuthError;
-
-    /// 64 hex digits (either case).
-    fn from_str(s: &str) -> Result<Self, AuthError> {
-        unhex32(s).map(Self)
-    }
-}
 
 /// A peer's static key pair: the secret half proves the peer's identity in every handshake;
 /// keep it in a file only the peer's user can read ([`save`](Self::save) creates it so).
@@ -142,7 +39,7 @@ impl PeerKey {
         let public = curve25519_dalek::MontgomeryPoint::mul_base_clamped(secret).to_bytes();
         Self {
             secret,
-            public: PublicKey(public),
+            public: PublicKey::from_bytes(public),
         }
     }
 
@@ -151,7 +48,7 @@ impl PeerKey {
     /// # Errors
     /// [`AuthError::BadKey`].
     pub fn from_secret_hex(text: &str) -> Result<Self, AuthError> {
-        unhex32(text.trim()).map(Self::from_secret)
+        Ok(Self::from_secret(unhex32(text.trim())?))
     }
 
     /// The secret in text form, as a key file holds it. Never log it.
@@ -227,39 +124,4 @@ pub(super) fn file_error(path: &Path, err: &std::io::Error) -> AuthError {
         path: path.to_path_buf(),
         why: err.to_string(),
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    use fmt::Write as _;
-    let mut out = String::with_capacity(2 * bytes.len());
-    for b in bytes {
-        let _ = write!(out, "{b:02x}");
-    }
-    out
-}
-
-fn unhex32(text: &str) -> Result<[u8; 32], AuthError> {
-    let bad = |why: String| AuthError::BadKey { why };
-    if text.len() != 64 {
-        let shown: String = text
-            .chars()
-            .take(8)
-            .filter(char::is_ascii_hexdigit)
-            .collect();
-        return Err(bad(format!(
-            "{} characters (\"{shown}…\"), expected 64 hex digits",
-            text.chars().count()
-        )));
-    }
-    let mut out = [0; 32];
-    for (byte, pair) in out.iter_mut().zip(text.as_bytes().chunks_exact(2)) {
-        // Digits only: `from_str_radix` alone would take a sign.
-        let digits = core::str::from_utf8(pair)
-            .ok()
-            .filter(|d| d.bytes().all(|c| c.is_ascii_hexdigit()));
-        *byte = digits
-            .and_then(|d| u8::from_str_radix(d, 16).ok())
-            .ok_or_else(|| bad("not hex digits".into()))?;
-    }
-    Ok(out)
 }

@@ -1,8 +1,8 @@
 //! The p2p demo's whole scenario, small: five peer processes on loopback, each with its own
 //! data directory, a partition, a SIGKILL and a restart from the data directory, the heal.
 //! Asserts that the restarted peer is the same replica, that every edit committed (on disk)
-//! before the SIGKILL survives, convergence, zero lost committed edits and that a peer with
-//! the wrong key is refused (the demo checks each and exits non-zero otherwise; this test
+//! before the SIGKILL survives, convergence, zero lost committed edits and that a peer whose
+//! key is on no allow-list is refused (the demo checks each and exits non-zero otherwise; this test
 //! also reads its report). With the `metrics` feature, a peer's `--metrics` endpoint is scraped.
 #![allow(
     clippy::unwrap_used,
@@ -65,6 +65,8 @@ fn five_processes_converge_keep_the_killed_peers_committed_edits_and_refuse_the_
     assert!(stdout.contains("killed with SIGKILL"), "{stdout}");
     assert!(stdout.trim_end().ends_with("OK"), "{stdout}");
     assert!(stdout.contains("durability: "), "{stdout}");
+    assert!(stdout.contains("channels: Noise XX"), "{stdout}");
+    assert!(stdout.contains("on no allow-list): refused"), "{stdout}");
     // The killed peer came back from its data directory as the same replica (the demo fails
     // otherwise), and every edit it reported committed before the SIGKILL is in the document.
     let killed = stdout
@@ -114,6 +116,32 @@ fn get(addr: &str, path: &str) -> (String, String) {
     )
 }
 
+/// The metrics test's allow-list: the keys of peers `a` and `b`, made with `p2p keygen` in
+/// their data directories (where a peer looks for `peer.key`).
+#[cfg(feature = "metrics")]
+fn allow_file() -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("deltacrdt-metrics-{}-allow", std::process::id()))
+}
+
+#[cfg(feature = "metrics")]
+fn keys_for_metrics_peers() {
+    let mut allow = String::new();
+    for name in ["a", "b"] {
+        let dir =
+            std::env::temp_dir().join(format!("deltacrdt-metrics-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let out = Command::new(demo())
+            .arg("keygen")
+            .arg(dir.join("peer.key"))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        allow.push_str(&String::from_utf8(out.stdout).unwrap());
+    }
+    std::fs::write(allow_file(), allow).unwrap();
+}
+
 /// A demo peer in control mode with `--metrics`: its stdin, its ready line, and a thread
 /// draining its status lines.
 #[cfg(feature = "metrics")]
@@ -130,8 +158,10 @@ fn metrics_peer(name: &str, connect: Option<&str>) -> (std::process::Child, serd
         cmd.args(["--connect", addr]);
     }
     let dir = std::env::temp_dir().join(format!("deltacrdt-metrics-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    cmd.arg("--data-dir").arg(&dir);
+    cmd.arg("--data-dir")
+        .arg(&dir)
+        .arg("--allow")
+        .arg(allow_file());
     let mut child = cmd.spawn().unwrap();
     let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
     let ready: serde_json::Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
@@ -146,6 +176,7 @@ fn metrics_peer(name: &str, connect: Option<&str>) -> (std::process::Child, serd
 #[test]
 fn a_peer_serves_its_metrics_in_prometheus_text_and_a_dashboard() {
     use std::io::Write;
+    keys_for_metrics_peers();
     let (mut a, ready_a) = metrics_peer("a", None);
     let (mut b, ready_b) = metrics_peer("b", ready_a["addr"].as_str());
     let metrics = ready_b["metrics"].as_str().unwrap().to_owned();
@@ -191,4 +222,5 @@ fn a_peer_serves_its_metrics_in_prometheus_text_and_a_dashboard() {
             std::env::temp_dir().join(format!("deltacrdt-metrics-{}-{name}", std::process::id()));
         let _ = std::fs::remove_dir_all(dir);
     }
+    let _ = std::fs::remove_file(allow_file());
 }

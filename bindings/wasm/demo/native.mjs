@@ -197,6 +197,17 @@ try {
     await eventually(async () => (await n2.show()).title === 'Browser board', async () => JSON.stringify(await n2.show()));
   });
 
+  await check('an idle page stays connected past the 5 s liveness timeout (keepalives both ways)', async () => {
+    const sessions = async () => Number((await n1.command('stats')).match(/network: (\d+) sessions/)?.[1]);
+    const before = await sessions();
+    await sleep(6500);
+    assert.ok((await n1.command('peers')).includes(webId), 'n1 still lists the page');
+    assert.equal(await page.evaluate(() => window.nativeError), undefined);
+    assert.equal(await sessions(), before, 'no session closed and reopened');
+    await page.evaluate(() => window.doc.counter('likes').increment(1));
+    await eventually(async () => (await n1.show()).likes === 7, async () => JSON.stringify(await n1.show()));
+  });
+
   await check('a page whose key n1 does not allow is refused: n1 counts it, the page sees the connection closed', async () => {
     const before = await notAllowed(n1);
     const bad = await context.newPage();

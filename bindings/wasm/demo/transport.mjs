@@ -61,7 +61,13 @@ export class RelayTransport {
  * not on `allow`, …), or with `NET` if the socket closed first (the peer refused this page: its
  * key is not on the peer's allow-list, or the peer speaks another protocol). `onError` hears a
  * failure after that (`AUTH_BAD_TAG`, …); the socket is then closed and `onLeft` called.
+ * Like the native peers, it sends a keepalive (an empty sealed frame) after a quiet second and
+ * closes the connection when nothing, not even a keepalive, was heard for 5 s; received
+ * keepalives never reach `onFrame`.
  */
+const KEEPALIVE_MS = 1000;
+const LIVENESS_MS = 5000;
+
 export class NativeTransport {
   /** @param {string} url ws:// address of the native peer; @param channel a fresh SecureChannel (initiator) */
   constructor(url, channel) {
@@ -73,11 +79,21 @@ export class NativeTransport {
     this.onError = () => {};
     this.ws = new WebSocket(url);
     this.ws.binaryType = 'arraybuffer';
+    const net = (message) => Object.assign(new Error(`NET: ${message}`), { code: 'NET' });
     let step = 'handshake'; // → 'open' (channel open) → 'ready' (the peer's first frame) | 'failed'
     let inbox = Promise.resolve(); // one message at a time, in arrival order
+    // Liveness, as the native peers keep it (NetConfig::keepalive, ::liveness_timeout): an
+    // empty sealed frame after a quiet second; nothing heard for 5 s closes the connection.
+    this.sentAt = this.heardAt = Date.now();
+    const live = setInterval(() => {
+      if (step !== 'open' && step !== 'ready') return;
+      if (Date.now() - this.heardAt > LIVENESS_MS) return this.fail(net('nothing heard from the native peer for 5 s'));
+      if (Date.now() - this.sentAt >= KEEPALIVE_MS) this.sendSealed(new Uint8Array(0));
+    }, KEEPALIVE_MS / 4);
     this.ready = new Promise((resolve, reject) => {
       this.fail = (err) => {
         if (step === 'failed') return;
+        clearInterval(live);
         const was = step;
         step = 'failed';
         this.error = err;
@@ -87,12 +103,12 @@ export class NativeTransport {
         } else reject(err);
         if (was !== 'handshake') this.onLeft(this.peer);
       };
-      const net = (message) => Object.assign(new Error(`NET: ${message}`), { code: 'NET' });
       this.ws.onopen = () => channel.start().then((m1) => this.ws.send(m1), this.fail);
       this.ws.onerror = () => this.fail(net(`WebSocket error on ${url}`));
       this.ws.onclose = () => {
         if (step === 'ready') {
           step = 'failed';
+          clearInterval(live);
           this.onLeft(this.peer);
         } else this.fail(net(`${url} closed the connection during the handshake (is this page's key on its allow-list?)`));
       };
@@ -108,11 +124,12 @@ export class NativeTransport {
           return;
         }
         const frame = await channel.open(bytes);
+        this.heardAt = Date.now();
         if (step === 'open') {
           step = 'ready';
           resolve(this.peer);
         }
-        this.onFrame(this.peer, frame);
+        if (frame.length > 0) this.onFrame(this.peer, frame); // empty: a keepalive
       };
       this.ws.onmessage = (ev) => {
         inbox = inbox.then(() => handle(ev.data)).catch(this.fail);
@@ -122,8 +139,14 @@ export class NativeTransport {
 
   /** Sends one frame to peer `to` (only the authenticated native peer is reachable here). */
   send(to, bytes) {
-    if (to !== this.peer || this.ws.readyState !== 1 || this.channel.state !== 'open') return;
-    // seal resolves in call order, so the frames leave in the order they were given.
+    if (to !== this.peer) return;
+    this.sendSealed(bytes);
+  }
+
+  /** Seals and sends one frame; seal resolves in call order, so frames leave in order. */
+  sendSealed(bytes) {
+    if (this.ws.readyState !== 1 || this.channel.state !== 'open') return;
+    this.sentAt = Date.now();
     this.channel.seal(bytes).then((sealed) => { if (this.ws.readyState === 1) this.ws.send(sealed); }, this.fail);
   }
 }

@@ -26,6 +26,7 @@ pub(crate) struct Cli {
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
+#[allow(clippy::large_enum_variant, reason = "parsed once per process")]
 pub(crate) enum Mode {
     /// Runs one replica of the board on the network, driven by a prompt.
     #[command(after_help = PROMPT_HELP)]

@@ -51,14 +51,14 @@ impl PublicKey {
 
     /// Whether `replica` belongs to this key's family: its first
     /// [`ReplicaId::FAMILY_PREFIX_LEN`] bytes are the key's family prefix (`PROTOCOL.md`).
-    /// Ids issued by [`PeerKey::new_replica_id`] and their forks do.
+    /// Ids issued by [`PeerKey::new_replica_id`](crate::PeerKey::new_replica_id) and their forks do.
     #[must_use]
     pub fn owns(&self, replica: ReplicaId) -> bool {
         replica.as_bytes().get(..ReplicaId::FAMILY_PREFIX_LEN) == Some(&self.family()[..])
     }
 
     /// The id of this key's family that ends in `suffix`: for fixtures and tests, which want
-    /// the same ids every run. A new replica takes [`PeerKey::new_replica_id`] (random).
+    /// the same ids every run. A new replica takes [`PeerKey::new_replica_id`](crate::PeerKey::new_replica_id) (random).
     #[must_use]
     pub fn replica_id(&self, suffix: [u8; 16 - ReplicaId::FAMILY_PREFIX_LEN]) -> ReplicaId {
         let mut bytes = [0; 16];

@@ -83,11 +83,11 @@ async fn a_handshake_flood_locks_out_neither_a_restarting_peer_nor_our_own_dials
     let flood = tokio::spawn(async move {
         let mut held = Vec::new();
         for _ in 0..2_000 {
-            if let Ok(Ok(mut s)) = timeout(Duration::from_secs(1), TcpStream::connect(addr_b)).await
+            let connecting = timeout(Duration::from_secs(1), TcpStream::connect(addr_b));
+            if let Ok(Ok(mut s)) = connecting.await
+                && s.write_all(&framed).await.is_ok()
             {
-                if s.write_all(&framed).await.is_ok() {
-                    held.push(s);
-                }
+                held.push(s);
             }
         }
         held

@@ -266,7 +266,8 @@ impl Responding {
     ///
     /// # Errors
     /// [`AuthError::BadMagic`] (checked first), [`AuthError::Incompatible`] (another version,
-    /// whatever the length), [`AuthError::Malformed`].
+    /// whatever the length), [`AuthError::Malformed`]; [`AuthError::Random`] or
+    /// [`AuthError::Noise`] if no ephemeral key could be made.
     pub fn read_hello(self, message: &[u8]) -> Result<(Vec<u8>, AwaitingFinal), AuthError> {
         if message.get(..4) != Some(&MAGIC[..]) {
             return Err(AuthError::BadMagic);

@@ -1,16 +1,17 @@
-//! One connection's life: the auth handshake (protocol 2, Noise XX), then sealed frames both ways until either side
-//! closes, an error, a block or shutdown.
+//! One connection's life: the auth handshake (protocol 2, Noise XX), then sealed frames both
+//! ways, with keepalives, until either side closes, an error, a stall, a block or shutdown.
 
 use std::sync::Arc;
 
 use futures_util::{SinkExt, StreamExt};
 use tokio::time::{Instant, sleep_until, timeout};
+use tokio_util::sync::CancellationToken;
 use tracing::{debug, info};
 
 use super::NetError;
 use super::link::{FrameSink, FrameStream};
 use super::shared::{Admission, Shared};
-use crate::auth::{Handshake, Role, Session};
+use crate::auth::{Handshake, Role, Sealer, Session};
 use crate::id::ReplicaId;
 
 /// How a connection ended, for its dialer.
@@ -133,13 +134,10 @@ async fn serve(
             () = cancel.cancelled() => break Ok(()),
             frame = queue.recv() => {
                 let Some(frame) = frame else { break Ok(()) };
-                let sealed = match sealer.seal(&frame) {
-                    Ok(sealed) => sealed,
-                    Err(e) => break Err(e.into()),
-                };
-                tokio::select! {
-                    r = sink.send(sealed) => if let Err(e) = r { break Err(e) },
-                    () = cancel.cancelled() => break Ok(()),
+                match send_sealed(&mut sealer, sink, &cancel, &frame).await {
+                    Ok(true) => {}
+                    Ok(false) => break Ok(()),
+                    Err(e) => break Err(e),
                 }
                 last_out = Instant::now();
                 shared.with(|s| {
@@ -149,13 +147,10 @@ async fn serve(
             }
             () = sleep_until(last_out + keepalive) => {
                 // An empty frame: the peer's liveness timer restarts, its engine sees nothing.
-                let sealed = match sealer.seal(&[]) {
-                    Ok(sealed) => sealed,
-                    Err(e) => break Err(e.into()),
-                };
-                tokio::select! {
-                    r = sink.send(sealed) => if let Err(e) = r { break Err(e) },
-                    () = cancel.cancelled() => break Ok(()),
+                match send_sealed(&mut sealer, sink, &cancel, &[]).await {
+                    Ok(true) => {}
+                    Ok(false) => break Ok(()),
+                    Err(e) => break Err(e),
                 }
                 last_out = Instant::now();
             }
@@ -189,4 +184,18 @@ async fn serve(
     shared.deregister(peer, conn);
     debug!(%peer, remote, "session closed");
     result
+}
+
+/// Seals `frame` and sends it: `Ok(false)` if the session was cancelled first.
+async fn send_sealed(
+    sealer: &mut Sealer,
+    sink: &mut FrameSink,
+    cancel: &CancellationToken,
+    frame: &[u8],
+) -> Result<bool, NetError> {
+    let sealed = sealer.seal(frame)?;
+    tokio::select! {
+        r = sink.send(sealed) => r.map(|()| true),
+        () = cancel.cancelled() => Ok(false),
+    }
 }

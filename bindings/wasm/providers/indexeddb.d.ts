@@ -46,7 +46,11 @@ export declare class IndexedDbStore<D extends StoredDoc = StoredDoc> extends Eve
   private constructor();
   /** The document. */
   readonly doc: D;
-  /** Whether this tab holds the store's lock (runs the saved replica and writes); else it loaded a copy under a fresh id. */
+  /**
+   * Whether this tab holds the store's lock (runs the saved replica and writes); else it loaded a
+   * copy under a fresh id, and becomes the writer, under that id, once the lock is free: a
+   * `writer` event then. `commit` events carry a `CommitDetail`, `error` events `{ error }`.
+   */
   readonly writer: boolean;
   /** What was written so far. */
   readonly stats: { bytesWritten: number; records: number; snapshots: number };

@@ -15,7 +15,8 @@
 //    rebuilt save re-addressed to its id and to a sequence number no lower than any it used
 //    (`save.mjs`), through `Doc.resume`; it alone writes;
 //  - any other tab gets the same state through `Doc.load`, under a fresh replica id, and writes
-//    nothing (its edits reach the store through the writer, e.g. over a BroadcastProvider).
+//    nothing (its edits reach the store through the writer, e.g. over a BroadcastProvider)
+//    until the lock is free: then it becomes the writer, under its own id (`writer` event).
 //
 // Records (database `deltacrdt:<name>`, version 1):
 //   meta['head'] = { version: 1, journal: Uint8Array (a save), owner: replica id, seq: number }
@@ -94,7 +95,7 @@ function replay(Doc, head, log) {
 export class IndexedDbStore extends EventTarget {
   /** The document (loaded, or new). */
   doc;
-  /** Whether this tab holds the lock and so writes the store; otherwise it only loaded it. */
+  /** Whether this tab holds the lock and so writes the store; otherwise it loaded a copy, and becomes the writer (a `writer` event) once the lock is free. */
   writer;
   #db;
   #release;
@@ -110,6 +111,7 @@ export class IndexedDbStore extends EventTarget {
   #queued = false;
   #snapshotDue = false;
   #closed = false;
+  #abort;
   /** Bytes handed to IndexedDB so far (frames and snapshots), log records, snapshots written. */
   stats = { bytesWritten: 0, records: 0, snapshots: 0 };
 
@@ -142,7 +144,10 @@ export class IndexedDbStore extends EventTarget {
       const { head, log } = await read(db).catch((e) => {
         throw e.code ? e : fail('STORE_IO', `cannot read the database (${e?.name})`, e);
       });
-      return await new IndexedDbStore(db, release, Doc, docOptions, compactBytes, head, log).#start(head);
+      const store = new IndexedDbStore(db, release, Doc, docOptions, compactBytes, head, log);
+      await store.#start(head);
+      if (!store.writer) store.#awaitLock(locks, `deltacrdt-store:${name}`, Doc);
+      return store;
     } catch (e) {
       db?.close();
       release?.();
@@ -181,7 +186,7 @@ export class IndexedDbStore extends EventTarget {
   }
 
   async #start(head) {
-    if (!this.writer) return this;
+    if (!this.writer) return;
     const journal = this.#journal;
     const me = this.doc.replicaId;
     this.#owner = me;
@@ -192,7 +197,40 @@ export class IndexedDbStore extends EventTarget {
       this.#queue();
       await this.flush();
     }
-    return this;
+  }
+
+  /**
+   * A reader waits for the lock; once the writer is gone it becomes the writer: it rebuilds the
+   * journal from what is stored now and syncs its document (under its own id) with it, so the
+   * journal learns what this tab has and the tab what was stored meanwhile.
+   */
+  #awaitLock(locks, name, Doc) {
+    this.#abort = new AbortController();
+    const held = new Promise((release) => { this.#release = release; });
+    locks.request(name, { signal: this.#abort.signal }, async () => {
+      if (this.#closed) return;
+      try {
+        const { head, log } = await read(this.#db);
+        if (this.#closed) return;
+        if (head) {
+          const journal = replay(Doc, head, log);
+          this.#journal = Doc.resume(journal.save());
+          journal.free();
+          this.#logBytes = log.reduce((n, r) => r.frames.reduce((m, f) => m + f.length, n), 0);
+        } else {
+          this.#journal = new Doc();
+          this.#snapshotDue = true;
+        }
+        this.writer = true;
+        await this.#start(head);
+        this.dispatchEvent(new CustomEvent('writer'));
+      } catch (e) {
+        const error = e.code ? e : fail('STORE_IO', `cannot read the database (${e?.name})`, e);
+        this.dispatchEvent(new CustomEvent('error', { detail: { error } }));
+        return; // stays a reader; the lock goes to the next tab
+      }
+      await held;
+    }).catch(() => {}); // aborted by close()
   }
 
   /** One frame from the document to the journal: into the journal, and into the log if it changed it. */
@@ -302,6 +340,7 @@ export class IndexedDbStore extends EventTarget {
         driverFor(this.doc).unroute(this.#journal.replicaId);
         this.#journal.free();
       }
+      this.#abort?.abort();
       this.#db.close();
       this.#release?.();
     }

@@ -106,6 +106,7 @@ export async function providers(): Promise<string[]> {
   const store: IndexedDbStore<Doc> = await IndexedDbStore.open('board', options);
   const doc: Doc = store.doc;
   const writer: boolean = store.writer;
+  store.addEventListener('writer', () => console.log(store.writer));
   store.addEventListener('commit', (e) => {
     const detail = (e as CustomEvent<CommitDetail>).detail;
     void [detail.bytes, detail.snapshot];

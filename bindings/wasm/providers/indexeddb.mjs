@@ -227,7 +227,9 @@ export class IndexedDbStore extends EventTarget {
       } catch (e) {
         const error = e.code ? e : fail('STORE_IO', `cannot read the database (${e?.name})`, e);
         this.dispatchEvent(new CustomEvent('error', { detail: { error } }));
-        return; // stays a reader; the lock goes to the next tab
+        // Not yet the writer (the store did not load): stay a reader, the lock goes to the next
+        // tab. Already the writer (its first write failed): keep the lock, the next write retries.
+        if (!this.writer) return;
       }
       await held;
     }).catch(() => {}); // aborted by close()

@@ -268,6 +268,25 @@ try {
     await q.close();
   });
 
+  await check('an edit larger than a frame (chunks in the log) is stored and reloaded', async () => {
+    const p = await open('large');
+    const r = await p.evaluate(async () => {
+      app.doc.register('blob').set('x'.repeat(200_000));
+      await app.store.flush();
+      app.doc.set('list').add('after the blob');
+      await app.store.close();
+      return app.store.stats;
+    });
+    assert.ok(r.bytesWritten > 200_000, JSON.stringify(r));
+    assert.equal(r.snapshots, 1, 'only the first, empty snapshot: the blob went to the log, as chunks');
+    await p.close();
+    const q = await open('large');
+    const iq = await info(q);
+    assert.equal(iq.loaded.blob?.length, 200_000);
+    assert.deepEqual(iq.loaded.list, ['after the blob']);
+    await q.close();
+  });
+
   await check('no page errors', async () => assert.deepEqual(errors.map(String), []));
 } finally {
   await context.close();

@@ -44,6 +44,9 @@ function seqOf(doc, peer) {
   return p ? p.lag + (p.acked ?? 0) : 0;
 }
 
+/** The bytes of the frames in `log`. */
+const logSize = (log) => log.reduce((n, r) => r.frames.reduce((m, f) => m + f.length, n), 0);
+
 /** Takes the Web Lock `name` if it is free: its release function, or null. */
 function tryLock(locks, name) {
   return new Promise((resolve, reject) => {
@@ -161,7 +164,7 @@ export class IndexedDbStore extends EventTarget {
     this.#release = release;
     this.writer = release !== null;
     this.#compactBytes = compactBytes;
-    this.#logBytes = log.reduce((n, r) => r.frames.reduce((m, f) => m + f.length, n), 0);
+    this.#logBytes = logSize(log);
     if (!head) {
       this.doc = new Doc(docOptions);
       if (this.writer) this.#journal = new Doc();
@@ -216,7 +219,7 @@ export class IndexedDbStore extends EventTarget {
           const journal = replay(Doc, head, log);
           this.#journal = Doc.resume(journal.save());
           journal.free();
-          this.#logBytes = log.reduce((n, r) => r.frames.reduce((m, f) => m + f.length, n), 0);
+          this.#logBytes = logSize(log);
         } else {
           this.#journal = new Doc();
           this.#snapshotDue = true;

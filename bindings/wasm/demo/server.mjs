@@ -1,6 +1,6 @@
 // The demo's server: static files on 127.0.0.1 (the demo pages, the --target web build under
 // /pkg/ and the JS channel under /channel/) plus a WebSocket relay at /relay that carries sync
-// frames between replicas.
+// frames between replicas. /providers/ serves the IndexedDB and BroadcastChannel providers.
 //
 // Relay protocol (what a native WebSocket peer would speak too):
 // - text  {"join": "<replica uuid>"}   a client announces itself once, first;
@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { WebSocketServer } from 'ws';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const roots = { '/pkg/': path.join(here, '..', 'pkg', 'web'), '/channel/': path.join(here, '..', 'channel'), '/': here };
+const roots = { '/pkg/': path.join(here, '..', 'pkg', 'web'), '/channel/': path.join(here, '..', 'channel'), '/providers/': path.join(here, '..', 'providers'), '/': here };
 const types = {
   '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.mjs': 'text/javascript',
   '.wasm': 'application/wasm', '.json': 'application/json', '.png': 'image/png', '.css': 'text/css',

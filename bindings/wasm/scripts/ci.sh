@@ -2,7 +2,7 @@
 # CI for the npm package (called by .ci/run): installs what it needs on a fresh Debian 12 machine
 # as root (Chromium + ChromeDriver, the wasm32 target, wasm-bindgen-cli at the version in
 # Cargo.lock, the npm devDependencies), builds the package, runs the Node tests, the type
-# check, the headless-Chromium demo test and the loopback interop test with native peers,
+# check, the headless-Chromium demo and providers tests and the loopback interop test with native peers,
 # and prints sizes and instantiate times.
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
@@ -47,6 +47,9 @@ for types in types types/node16 types/nodenext; do
   (cd "$here" && t node_modules/.bin/tsc --noEmit -p "$types")
 done
 (cd "$here" && SHOT="$root/target/wasm-demo-screenshot.png" t node demo/e2e.mjs)
+# The providers in Chromium: BroadcastChannel between pages, IndexedDB persistence across a
+# closed page and a killed browser, one writer per replica id, corrupt bytes, bytes per edit.
+(cd "$here" && t node demo/providers-e2e.mjs)
 # Interop on loopback: the page dials a native peer over WebSocket (auth protocol 2 in JS over
 # WebCrypto), edits on both sides converge across two native peers, and keys that either side's
 # allow-list leaves out are refused.

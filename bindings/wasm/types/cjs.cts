@@ -1,6 +1,8 @@
 // Type-checked under node16 and nodenext resolution: the package required from CommonJS.
 import wasm = require('deltacrdt-wasm');
 import channel = require('deltacrdt-wasm/channel');
+import indexeddb = require('deltacrdt-wasm/indexeddb');
+import broadcast = require('deltacrdt-wasm/broadcast');
 
 export async function cjs(): Promise<number> {
   await wasm.default();
@@ -13,4 +15,10 @@ export async function identity(): Promise<string> {
   const id: channel.Identity = await channel.generateIdentity();
   const state: channel.ChannelState = new channel.SecureChannel({ identity: id, replicaId: await channel.replicaIdFor(id.publicKey), role: 'responder', allow: [] }).state;
   return `${channel.fingerprint(id.publicKey)} ${state}`;
+}
+
+export async function persisted(): Promise<string[]> {
+  const store = await indexeddb.IndexedDbStore.open('board', { Doc: wasm.Doc });
+  const provider = new broadcast.BroadcastProvider(store.doc, { name: 'board' });
+  return provider.peers;
 }

@@ -2,6 +2,8 @@
 // the package imported by its name from an ES module, as the README shows.
 import init, { Doc, type JsonValue } from 'deltacrdt-wasm';
 import { SecureChannel, generateIdentity, replicaIdFor } from 'deltacrdt-wasm/channel';
+import { IndexedDbStore } from 'deltacrdt-wasm/indexeddb';
+import { BroadcastProvider } from 'deltacrdt-wasm/broadcast';
 
 export async function esm(): Promise<JsonValue> {
   await init();
@@ -14,4 +16,11 @@ export async function channel(allow: string[]): Promise<Uint8Array> {
   const identity = await generateIdentity();
   const replicaId = await replicaIdFor(identity.publicKey);
   return new SecureChannel({ identity, replicaId, role: 'initiator', allow }).start();
+}
+
+export async function persisted(): Promise<boolean> {
+  await init();
+  const store = await IndexedDbStore.open('board', { Doc });
+  new BroadcastProvider(store.doc, { name: 'board' }).close();
+  return store.writer;
 }

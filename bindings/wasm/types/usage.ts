@@ -4,6 +4,8 @@ import {
   MAX_FRAME_BYTES, SecureChannel, belongsTo, fingerprint, generateIdentity, identityFromSecret, parseAllowList, replicaIdFor,
   type ChannelErrorCode, type ChannelRole, type ChannelState, type Identity, type SecureChannelOptions,
 } from 'deltacrdt-wasm/channel';
+import { IndexedDbStore, type CommitDetail, type IndexedDbStoreOptions, type StoreErrorCode } from 'deltacrdt-wasm/indexeddb';
+import { BroadcastProvider, type BroadcastErrorCode, type BroadcastProviderOptions, type PeerDetail } from 'deltacrdt-wasm/broadcast';
 
 export async function example(): Promise<void> {
   await init();
@@ -96,4 +98,34 @@ export async function join(secretKey: string, allowText: string, peerMessage2: U
   }
   void [mine, short, hello, reply, state, key, out, new SecureChannel({ identity, replicaId, role: 'responder', allow: [fresh.publicKey] })];
   return doc;
+}
+
+/** The providers: a Doc persisted in IndexedDB and synced with the other tabs. */
+export async function providers(): Promise<string[]> {
+  const options: IndexedDbStoreOptions<Doc> = { Doc, compactBytes: 65_536, docOptions: { maxDriftMs: 5000 } };
+  const store: IndexedDbStore<Doc> = await IndexedDbStore.open('board', options);
+  const doc: Doc = store.doc;
+  const writer: boolean = store.writer;
+  store.addEventListener('writer', () => console.log(store.writer));
+  store.addEventListener('commit', (e) => {
+    const detail = (e as CustomEvent<CommitDetail>).detail;
+    void [detail.bytes, detail.snapshot];
+  });
+  const provider = new BroadcastProvider(doc, { name: 'board' } satisfies BroadcastProviderOptions);
+  provider.addEventListener('peer', (e) => void (e as CustomEvent<PeerDetail>).detail.joined);
+  doc.set('list').add('x');
+  await store.flush();
+  const written: number = store.stats.bytesWritten;
+  try {
+    await IndexedDbStore.open('other', { Doc });
+  } catch (e) {
+    const code: StoreErrorCode = (e as Error & { code: StoreErrorCode }).code;
+    const other: BroadcastErrorCode = 'BROADCAST_UNSUPPORTED';
+    void [code, other];
+  }
+  const peers: string[] = provider.peers;
+  provider.close();
+  await store.close();
+  void [writer, written, provider.closed];
+  return peers;
 }

@@ -12,8 +12,8 @@
 // frame, in order (the frames are self-contained delta-intervals and chunks; a replay is the
 // same sequence of receives the journal made). Then:
 //  - the tab that holds the Web Lock `deltacrdt-store:<name>` continues the saved replica: the
-//    rebuilt save re-addressed to its id and to a sequence number no lower than any it used
-//    (`save.mjs`), through `Doc.resume`; it alone writes;
+//    journal's save under the writer's id and a sequence number no lower than any it used,
+//    through `Doc.resumeAs`; it alone writes;
 //  - any other tab gets the same state through `Doc.load`, under a fresh replica id, and writes
 //    nothing (its edits reach the store through the writer, e.g. over a BroadcastProvider)
 //    until the lock is free: then it becomes the writer, under its own id (`writer` event).
@@ -24,7 +24,6 @@
 // `seq` is the writer's sequence number when the record was written.
 
 import { driverFor } from './driver.mjs';
-import { readdress } from './save.mjs';
 
 const fail = (code, message, cause) => Object.assign(new Error(`${code}: ${message}`, cause ? { cause } : undefined), { code });
 const CHUNK = 0x04; // a sync frame's kind byte (offset 3) for a chunk of a large payload
@@ -181,7 +180,7 @@ export class IndexedDbStore extends EventTarget {
       return;
     }
     try {
-      this.doc = Doc.resume(readdress(state, owner, seq), docOptions);
+      this.doc = Doc.resumeAs(state, owner, seq, docOptions);
     } catch (e) {
       throw fail('STORE_CORRUPT', `the rebuilt save does not resume (${e.code})`, e);
     }

@@ -412,6 +412,38 @@ impl WasmDoc {
         Ok(Self::restore(saved, replica, seq, &o)?)
     }
 
+    /// Continues replica `replicaId` at sequence number `seq` with the document of
+    /// [`save`](Self::save) bytes written by **another** replica of the same document: for a
+    /// store that keeps the document in a replica of its own (a journal that only receives) and
+    /// the writer's id and sequence number beside it. The clock resumes after the save's last
+    /// timestamp (a journal observed every stamp the writer issued, so never behind it). The
+    /// same lock rule as [`resume`](Self::resume): only the holder of the writer's exclusive
+    /// lock may call it.
+    ///
+    /// # Errors
+    /// `BAD_SAVE` for bytes that are not a valid save; `BAD_PEER_ID` for a malformed id;
+    /// `BAD_OPTION` for a `seq` that is not a non-negative safe integer, or bad options.
+    #[wasm_bindgen(js_name = resumeAs)]
+    pub fn resume_as(
+        bytes: &[u8],
+        #[wasm_bindgen(js_name = replicaId)] replica_id_text: &str,
+        seq: f64,
+        #[wasm_bindgen(unchecked_optional_param_type = "DocOptions")] options: JsValue,
+    ) -> core::result::Result<WasmDoc, JsError> {
+        let o = self::options(&options)?;
+        let replica = replica_id(replica_id_text)?;
+        if !(seq.is_finite() && seq >= 0.0 && seq.fract() == 0.0 && seq <= 2f64.powi(53)) {
+            return Err(
+                Failure::new(Code::BadOption, "seq must be a non-negative safe integer").into(),
+            );
+        }
+        let saved = Saved::from_bytes(bytes)?;
+        // Checked above: an integer in 0..=2^53, exact as u64.
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let seq = seq as u64;
+        Ok(Self::restore(saved, replica, seq, &o)?)
+    }
+
     /// Calls `callback` after every local change and every remote change applied by
     /// `receive`. Returns a function that unsubscribes. The callback may read and edit the
     /// document; an exception it throws is dropped.

@@ -1,12 +1,11 @@
-// What of deltacrdt-wasm/indexeddb runs without a browser: re-addressing a save (providers/save.mjs,
-// which the store uses to continue the saved replica), bad options and a host without IndexedDB.
+// What of deltacrdt-wasm/indexeddb runs without a browser: `Doc.resumeAs` (which the store uses to
+// continue the saved replica from its journal's save), bad options and a host without IndexedDB.
 // The store itself is tested in headless Chromium (demo/providers-e2e.mjs).
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import test from 'node:test';
 import { IndexedDbStore } from 'deltacrdt-wasm/indexeddb';
 import { BroadcastProvider } from 'deltacrdt-wasm/broadcast';
-import { crc32, readdress } from '../providers/save.mjs';
 import { Doc, uuid } from './support.mjs';
 
 const seqOf = (doc) => {
@@ -16,12 +15,7 @@ const seqOf = (doc) => {
   return p.lag + (p.acked ?? 0);
 };
 
-test('crc32 is zlib\'s', () => {
-  assert.equal(crc32(new TextEncoder().encode('123456789')), 0xcbf43926);
-  assert.equal(crc32(new Uint8Array()), 0);
-});
-
-test('readdress: the save under another id and sequence number resumes with both, the same state', () => {
+test('Doc.resumeAs: another replica\'s save continued under an id and a sequence number, the same state', () => {
   const journal = new Doc({ replicaId: uuid(1) });
   const writer = new Doc({ replicaId: uuid(2) });
   writer.set('list').add('a');
@@ -38,7 +32,7 @@ test('readdress: the save under another id and sequence number resumes with both
   const save = journal.save();
   // An id the state holds dots of (the writer's) and one it has never seen.
   for (const [id, seq] of [[writer.replicaId, 42], [uuid(3), 300], [uuid(4), 2 ** 40]]) {
-    const resumed = Doc.resume(readdress(save, id, seq));
+    const resumed = Doc.resumeAs(save, id, seq);
     assert.equal(resumed.replicaId, id);
     assert.deepEqual(resumed.toJSON(), writer.toJSON());
     assert.equal(seqOf(resumed), seq);
@@ -48,6 +42,10 @@ test('readdress: the save under another id and sequence number resumes with both
   }
   // The original is unchanged and still resumes as the journal.
   assert.equal(Doc.resume(save).replicaId, journal.replicaId);
+  const code = (f) => { try { f(); return 'ok'; } catch (e) { return e.code; } };
+  assert.equal(code(() => Doc.resumeAs(save, 'not an id', 1)), 'BAD_PEER_ID');
+  for (const seq of [-1, 1.5, NaN, 2 ** 54]) assert.equal(code(() => Doc.resumeAs(save, uuid(5), seq)), 'BAD_OPTION', `seq ${seq}`);
+  assert.equal(code(() => Doc.resumeAs(save.subarray(0, 10), uuid(5), 1)), 'BAD_SAVE');
 });
 
 test('IndexedDbStore.open: bad options are BAD_OPTION, no IndexedDB is STORE_UNSUPPORTED', async () => {

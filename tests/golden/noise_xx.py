@@ -2,8 +2,9 @@
 """Auth protocol 2's golden vectors (src/auth/PROTOCOL.md), computed independently of the
 crate and of snow: Noise_XX_25519_AESGCM_SHA256 written out from the Noise specification
 (revision 34) on pyca/cryptography's X25519 and AES-GCM. Prints the constants of
-tests/sync/auth.rs.  Run: python3 tests/golden/noise_xx.py"""
-import hashlib, hmac
+tests/sync/auth.rs.  Run: python3 tests/golden/noise_xx.py [--check tests/sync/auth.rs]
+(--check: exit 1 unless every constant is in that file, as .ci/run does)."""
+import hashlib, hmac, re, sys
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives import serialization
@@ -79,9 +80,17 @@ sealed_i = AESGCM(k1).encrypt(nonce(0), b"DC", b"")
 sealed_r = AESGCM(k2).encrypt(nonce(0), b"DC", b"")
 assert (len(msg1), len(msg2), len(msg3)) == (37, 112, 80)
 
-for name, value in [("SECRET_I", s_i), ("SECRET_R", s_r), ("EPHEMERAL_I", e_i),
-                    ("EPHEMERAL_R", e_r), ("PUBLIC_I", pub(s_i)), ("PUBLIC_R", pub(s_r)),
-                    ("ID_I", id_i), ("ID_R", id_r), ("GOLDEN_MSG1", msg1),
-                    ("GOLDEN_MSG2", msg2), ("GOLDEN_MSG3", msg3),
-                    ("GOLDEN_SEALED_I", sealed_i), ("GOLDEN_SEALED_R", sealed_r)]:
-    print(f'const {name}: &str = "{value.hex()}";')
+vectors = [("SECRET_I", s_i), ("SECRET_R", s_r), ("EPHEMERAL_I", e_i), ("EPHEMERAL_R", e_r),
+           ("PUBLIC_I", pub(s_i)), ("PUBLIC_R", pub(s_r)), ("ID_I", id_i), ("ID_R", id_r),
+           ("GOLDEN_MSG1", msg1), ("GOLDEN_MSG2", msg2), ("GOLDEN_MSG3", msg3),
+           ("GOLDEN_SEALED_I", sealed_i), ("GOLDEN_SEALED_R", sealed_r)]
+if len(sys.argv) == 3 and sys.argv[1] == "--check":
+    text = open(sys.argv[2]).read()
+    wrong = [n for n, v in vectors
+             if not re.search(rf'const {n}: &str =\s*"{v.hex()}";', text)]
+    if wrong:
+        sys.exit(f"{sys.argv[2]}: constants not as computed here: {', '.join(wrong)}")
+    print(f"{len(vectors)} golden constants of {sys.argv[2]} recomputed independently")
+else:
+    for name, value in vectors:
+        print(f'const {name}: &str = "{value.hex()}";')

@@ -9,7 +9,8 @@
 // replicas must converge (native `show` vs the page's `doc.toJSON()`), n1 must list the page's
 // replica, whose id belongs to the page's key. A page whose key n1 does not allow must be refused
 // (n1's `not allowed` count goes up; the page sees the connection closed during the handshake),
-// and a page that does not allow n1's key must refuse n1 (AUTH_NOT_ALLOWED in the page).
+// and a page that does not allow n1's key must refuse n1 (AUTH_NOT_ALLOWED in the page). Last,
+// n1 is killed and restarted on the same ports: the page (on WebSocketProvider) redials it.
 //
 // Run: node demo/native.mjs   (after scripts/build.sh and
 //      cargo build --release --features tokio,redb --example p2p; P2P_BIN overrides the binary)
@@ -157,6 +158,20 @@ try {
     assert.ok(!(await n1.command('peers')).includes(waryId));
     assert.equal(await notAllowed(n1), before, 'n1 never saw the page\'s key: nothing it could refuse');
     await wary.close();
+  });
+
+  await check('the page redials n1 after n1 is killed and restarted on the same port (WebSocketProvider backoff)', async () => {
+    const wsPort = new URL(n1.ws).port;
+    n1.kill();
+    await n1.exited;
+    await page.waitForFunction(() => window.nativeError === 'NET', null, { timeout: 15000 }); // a redial found nobody
+    await page.evaluate(() => window.doc.set('tags').add('while n1 was down'));
+    const again = new NativePeer('n1', ['--identity', k1.file, '--allow', allowFile('n1', { n2: k2, page: kPage }), '--listen', n1.tcp, '--ws', `127.0.0.1:${wsPort}`]);
+    peers.push(again);
+    await again.ready();
+    await eventually(async () => (await again.show()).tags?.includes('while n1 was down'), async () => JSON.stringify(await again.show()));
+    assert.equal(await page.evaluate(() => window.nativePeer), again.id, 'the page\'s session is with the new n1');
+    assert.equal(await page.evaluate(() => window.nativeError), undefined, 'cleared by the new session');
   });
 
   await check('no uncaught page errors', async () => assert.deepEqual(errors, []));

@@ -62,6 +62,8 @@ export class WebSocketProvider extends EventTarget {
     if (!(await belongsTo(doc.replicaId, publicKey))) {
       throw fail('AUTH_FOREIGN_ID', `the Doc's replica id ${doc.replicaId} does not belong to identity.publicKey (make it with replicaIdFor)`);
     }
+    // Only now: the driver takes poll() over, which a Doc refused here may still need.
+    provider.#driver = driverFor(doc);
     provider.#dial();
     return provider;
   }
@@ -96,7 +98,6 @@ export class WebSocketProvider extends EventTarget {
     this.#handshake = ms.handshakeMs;
     this.#random = o.random ?? Math.random;
     this.#delay = this.#min;
-    this.#driver = driverFor(doc);
   }
 
   /** `'connecting'`, `'open'` (a session that heard the peer), `'backoff'` or `'closed'`. */

@@ -14,7 +14,7 @@ import WebSocket from 'ws';
 import { generateIdentity, identityFromSecret, replicaIdFor } from 'deltacrdt-wasm/channel';
 import { WebSocketProvider } from 'deltacrdt-wasm/websocket';
 import { NativePeer, allowFile, bin, eventually, keygen, sleep } from '../demo/native-peer.mjs';
-import { Doc, throwsCode } from './support.mjs';
+import { Doc, throwsCode, uuid } from './support.mjs';
 
 const missing = !fs.existsSync(bin);
 const skip = missing && !process.env.P2P_BIN ? `no p2p binary at ${bin} (cargo build --release --features tokio,redb --example p2p)` : false;
@@ -164,6 +164,10 @@ test('open() refuses a Doc whose replica id is not its key\'s, bad options and a
   const url = 'ws://127.0.0.1:9';
   const foreign = new Doc({ replicaId: await replicaIdFor(other.publicKey) });
   await assert.rejects(WebSocketProvider.open(foreign, { url, identity, allow: [], WebSocket }), (e) => e.code === 'AUTH_FOREIGN_ID');
+  foreign.connect(uuid(7));
+  foreign.counter('likes').increment(); // a change: a driver would drain poll() in a microtask
+  await sleep(0);
+  assert.ok(foreign.poll(), 'a refused open() leaves poll() to the app (no driver took it)');
   const doc = new Doc({ replicaId: await replicaIdFor(identity.publicKey) });
   await assert.rejects(WebSocketProvider.open(doc, { url, identity: { ...identity, publicKey: other.publicKey }, allow: [], WebSocket }), (e) => e.code === 'AUTH_KEY');
   await assert.rejects(WebSocketProvider.open(doc, { url: 'http://x', identity, allow: [], WebSocket }), (e) => e.code === 'BAD_OPTION');

@@ -13,7 +13,7 @@ export interface WebSocketProviderOptions {
   /** The public keys of the peers to accept (a Map as `parseAllowList` gives: its keys). */
   allow: Iterable<string> | Map<string, string>;
   /** The WebSocket class (default: the host's; in Node 20, pass the `ws` package's). */
-  WebSocket?: unknown;
+  WebSocket?: new (url: string) => object;
   /** First redial delay (default 100); doubles per failure, with jitter, up to `maxBackoffMs`. */
   minBackoffMs?: number;
   /** Longest redial delay (default 5000). */

@@ -26,7 +26,7 @@ export async function persisted(): Promise<boolean> {
   return store.writer;
 }
 
-export async function dial(allow: string[], WebSocket: unknown): Promise<string> {
+export async function dial(allow: string[], WebSocket: new (url: string) => object): Promise<string> {
   await init();
   const identity = await generateIdentity();
   const doc = new Doc({ replicaId: await replicaIdFor(identity.publicKey) });

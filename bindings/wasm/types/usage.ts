@@ -137,7 +137,7 @@ export async function websocket(allowText: string): Promise<WebSocketStatus> {
   await init();
   const identity: Identity = await generateIdentity();
   const doc = new Doc({ replicaId: await replicaIdFor(identity.publicKey) });
-  const options: WebSocketProviderOptions = { url: 'ws://127.0.0.1:7401', identity, allow: parseAllowList(allowText), minBackoffMs: 50, maxBackoffMs: 2000 };
+  const options: WebSocketProviderOptions = { url: 'ws://127.0.0.1:7401', identity, allow: parseAllowList(allowText), WebSocket, minBackoffMs: 50, maxBackoffMs: 2000 };
   const provider = await WebSocketProvider.open(doc, options);
   provider.addEventListener('status', (e) => void (e as CustomEvent<StatusDetail>).detail.delayMs);
   provider.addEventListener('peer', (e) => void (e as CustomEvent<PeerDetail>).detail.joined);

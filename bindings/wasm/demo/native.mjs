@@ -9,27 +9,27 @@
 // replicas must converge (native `show` vs the page's `doc.toJSON()`), n1 must list the page's
 // replica, whose id belongs to the page's key. A page whose key n1 does not allow must be refused
 // (n1's `not allowed` count goes up; the page sees the connection closed during the handshake),
-// and a page that does not allow n1's key must refuse n1 (AUTH_NOT_ALLOWED in the page).
+// and a page that does not allow n1's key must refuse n1 (AUTH_NOT_ALLOWED in the page). Last,
+// n1 is killed and restarted on the same ports: the page (on WebSocketProvider) redials it.
 //
 // Run: node demo/native.mjs   (after scripts/build.sh and
 //      cargo build --release --features tokio,redb --example p2p; P2P_BIN overrides the binary)
 import { chromium } from 'playwright-core';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { belongsTo, identityFromSecret } from '../channel/index.mjs';
+import { NativePeer, allowFile as allowIn, bin, eventually, keygen as keygenIn, sleep } from './native-peer.mjs';
 import { start } from './server.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const bin = process.env.P2P_BIN || path.join(here, '..', '..', '..', 'target', 'release', 'examples', 'p2p');
 if (!fs.existsSync(bin)) {
   console.error(`native.mjs: no p2p binary at ${bin}: cargo build --release --features tokio,redb --example p2p`);
   process.exit(1);
 }
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'deltacrdt-native-keys-'));
+const keygen = (name) => keygenIn(dir, name);
+const allowFile = (name, keys) => allowIn(dir, name, keys);
 const results = [];
 async function check(name, f) {
   const t = Date.now();
@@ -42,83 +42,6 @@ async function check(name, f) {
     console.log(`not ok - ${name}\n${e.stack}`);
   }
 }
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-/** A native peer in prompt mode: each command's reply is what it prints before the next `> `. */
-class NativePeer {
-  constructor(name, args) {
-    this.name = name;
-    this.out = '';
-    this.err = '';
-    this.child = spawn(bin, ['peer', '--name', name, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-    this.child.stdout.on('data', (d) => { this.out += d; });
-    this.child.stderr.on('data', (d) => { this.err += d; });
-    this.exited = new Promise((r) => this.child.on('exit', r));
-    this.queue = Promise.resolve();
-  }
-
-  /** Waits until the output from `from` on ends with the prompt; returns the text before it. */
-  async until(from, ms = 30000) {
-    for (const end = Date.now() + ms; Date.now() < end; await sleep(10)) {
-      if (this.out.endsWith('> ') && this.out.length > from) return this.out.slice(from, -2).trim();
-      if (this.child.exitCode !== null) break;
-    }
-    throw new Error(`${this.name}: no prompt; stdout:\n${this.out}\nstderr:\n${this.err.slice(-2000)}`);
-  }
-
-  /** Starts the peer: its replica id and addresses from the banner. */
-  async ready() {
-    const banner = await this.until(0);
-    this.id = banner.match(/^peer ([0-9a-f-]{36}) listening on (\S+) \(tcp\)/m)?.[1];
-    this.tcp = banner.match(/listening on (\S+) \(tcp\)/)?.[1];
-    this.ws = banner.match(/and on (ws:\/\/\S+) \(websocket\)/)?.[1];
-    assert.ok(this.id && this.tcp, `${this.name}: unexpected banner ${banner}`);
-  }
-
-  /** Runs one prompt command; resolves to its reply (commands are serialized). */
-  command(line) {
-    const run = async () => {
-      const from = this.out.length;
-      this.child.stdin.write(`${line}\n`);
-      return this.until(from);
-    };
-    this.queue = this.queue.then(run, run);
-    return this.queue;
-  }
-
-  /** The document as `show` prints it (`serde_json::to_string_pretty` of `Doc::to_json`). */
-  async show() {
-    return JSON.parse(await this.command('show'));
-  }
-
-  kill() {
-    if (this.child.exitCode === null) this.child.kill('SIGKILL');
-  }
-}
-
-/** Polls `f` until it returns true; fails with `what()` after `ms`. */
-async function eventually(f, what, ms = 30000) {
-  for (const end = Date.now() + ms; Date.now() < end; await sleep(100)) if (await f()) return;
-  throw new Error(`timed out: ${await what()}`);
-}
-
-/** `p2p keygen`: a secret key file and its public key, as the only line printed. */
-function keygen(name) {
-  const file = path.join(dir, `${name}.key`);
-  const out = execFileSync(bin, ['keygen', file], { encoding: 'utf8' });
-  assert.match(out, /^[0-9a-f]{64}\n$/, `p2p keygen prints the public key alone: ${out}`);
-  const secret = fs.readFileSync(file, 'utf8');
-  assert.match(secret, /^[0-9a-f]{64}\n$/, 'a secret key file is 64 hex digits and a newline');
-  return { file, publicKey: out.trim(), secret: secret.trim() };
-}
-
-/** An allow-list file naming each key. */
-function allowFile(name, keys) {
-  const file = path.join(dir, `${name}.allow`);
-  fs.writeFileSync(file, `# who may join ${name}\n${Object.entries(keys).map(([n, k]) => `${k.publicKey} ${n}`).join('\n')}\n`);
-  return file;
-}
-
 /** n1's count of handshakes refused for a key not on its allow-list. */
 const notAllowed = async (peer) => {
   const stats = await peer.command('stats');
@@ -235,6 +158,20 @@ try {
     assert.ok(!(await n1.command('peers')).includes(waryId));
     assert.equal(await notAllowed(n1), before, 'n1 never saw the page\'s key: nothing it could refuse');
     await wary.close();
+  });
+
+  await check('the page redials n1 after n1 is killed and restarted on the same port (WebSocketProvider backoff)', async () => {
+    const wsPort = new URL(n1.ws).port;
+    n1.kill();
+    await n1.exited;
+    await page.waitForFunction(() => window.nativeError === 'NET', null, { timeout: 15000 }); // a redial found nobody
+    await page.evaluate(() => window.doc.set('tags').add('while n1 was down'));
+    const again = new NativePeer('n1', ['--identity', k1.file, '--allow', allowFile('n1', { n2: k2, page: kPage }), '--listen', n1.tcp, '--ws', `127.0.0.1:${wsPort}`]);
+    peers.push(again);
+    await again.ready();
+    await eventually(async () => (await again.show()).tags?.includes('while n1 was down'), async () => JSON.stringify(await again.show()));
+    assert.equal(await page.evaluate(() => window.nativePeer), again.id, 'the page\'s session is with the new n1');
+    assert.equal(await page.evaluate(() => window.nativeError), undefined, 'cleared by the new session');
   });
 
   await check('no uncaught page errors', async () => assert.deepEqual(errors, []));

@@ -5,8 +5,10 @@
 // identity is `secret=` (64 hex digits, e.g. a file `p2p keygen` wrote) or else one kept in
 // localStorage (made on first use); its public key is shown, for the native peer's allow-list.
 import init, { Doc } from './pkg/deltacrdt_wasm.js';
-import { SecureChannel, generateIdentity, identityFromSecret, parseAllowList, replicaIdFor } from './channel/index.mjs';
-import { RelayTransport, NativeTransport } from './transport.mjs';
+import { generateIdentity, identityFromSecret, parseAllowList, replicaIdFor } from './channel/index.mjs';
+import { driverFor } from './providers/driver.mjs';
+import { WebSocketProvider } from './providers/websocket.mjs';
+import { RelayTransport } from './transport.mjs';
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
@@ -34,7 +36,7 @@ let nativeSetup;
 if (params.get('native')) {
   try {
     identity = await pageIdentity();
-    nativeSetup = { allow: parseAllowList((params.get('allow') ?? '').split(',').join('\n')) };
+    nativeSetup = { url: params.get('native'), allow: parseAllowList((params.get('allow') ?? '').split(',').join('\n')) };
   } catch (e) {
     window.nativeError = e.code;
     show(`native peer not dialed: ${e.message}`);
@@ -44,39 +46,50 @@ const doc = new Doc(identity && nativeSetup ? { replicaId: await replicaIdFor(id
 $('replica').textContent = doc.replicaId;
 let offline = false;
 
-const transports = [new RelayTransport(`ws://${location.host}/relay`, doc.replicaId)];
-if (nativeSetup) {
-  const channel = new SecureChannel({ identity, replicaId: doc.replicaId, role: 'initiator', allow: nativeSetup.allow });
-  transports.push(new NativeTransport(params.get('native'), channel));
-  window.pageKey = identity.publicKey;
-  show(`this page's key ${identity.publicKey}: dialing ${params.get('native')}…`);
-}
-const route = new Map(); // peer id -> the transport that reaches it
-for (const transport of transports) {
-  transport.onPeer = (peer) => { route.set(peer, transport); doc.connect(peer); flush(); };
-  transport.onLeft = (peer) => { route.delete(peer); doc.disconnect(peer); };
-  transport.onError = (e) => console.warn(`native peer connection closed: ${e.code}`);
-  transport.onFrame = (from, bytes) => {
-    if (offline) return; // a partitioned replica hears nothing
-    try {
-      doc.receive(from, bytes);
-    } catch (e) {
-      console.warn(`refused a frame from ${from}: ${e.code}`); // e.g. DECODE, CLOCK_DRIFT
-    }
-    flush();
-  };
-}
+// The providers' driver owns the Doc's poll()/tick() loop (drained after every change, ticked at
+// pollTimeout()); the relay is routed through it so that it shares the Doc with the WebSocket
+// provider. (The driver is internal to the package; the demo, which ships with it, uses it.)
+const driver = driverFor(doc);
+const relay = new RelayTransport(`ws://${location.host}/relay`, doc.replicaId);
+relay.onPeer = (peer) => driver.route(peer, (bytes) => { if (!offline) relay.send(peer, bytes); });
+relay.onLeft = (peer) => driver.unroute(peer);
+relay.onFrame = (from, bytes) => {
+  if (offline) return; // a partitioned replica hears nothing
+  try {
+    driver.receive(from, bytes);
+  } catch (e) {
+    console.warn(`refused a frame from ${from}: ${e.code}`); // e.g. DECODE, CLOCK_DRIFT
+  }
+};
 
-let timer;
-/**
- * Sends everything the engine has to say (dropped while offline: the engine retransmits), then
- * schedules the next `tick` for the engine's own deadline: no timer at all while idle.
- */
-function flush() {
-  for (let t = doc.poll(); t; t = doc.poll()) if (!offline) route.get(t.to)?.send(t.to, t.bytes);
-  clearTimeout(timer);
-  const due = doc.pollTimeout();
-  if (due !== undefined) timer = setTimeout(() => { doc.tick(); flush(); render(); }, Math.max(0, due - Date.now()));
+let native; // the WebSocketProvider to the native peer, while online
+/** Dials the native peer (deltacrdt-wasm/websocket: auth protocol 2, keepalives, redials with backoff). */
+async function dialNative() {
+  native = await WebSocketProvider.open(doc, { url: nativeSetup.url, identity, allow: nativeSetup.allow });
+  native.addEventListener('peer', (e) => {
+    if (e.detail.joined) {
+      window.nativePeer = e.detail.peer;
+      window.nativeError = undefined;
+      show(`native peer ${e.detail.peer} (key ${native.peerKey.slice(0, 8)}…, encrypted)\nthis page's key ${identity.publicKey}`);
+    } else show(`native peer ${e.detail.peer} left: redialing…\nthis page's key ${identity.publicKey}`);
+    render();
+  });
+  native.addEventListener('error', (e) => {
+    if (e.detail.peer) return console.warn(`refused a frame from ${e.detail.peer}: ${e.detail.error.code}`);
+    window.nativeError = e.detail.error.code;
+    show(`native peer refused: ${e.detail.error.message}\nthis page's key ${identity.publicKey} (redialing with backoff)`);
+  });
+  native.addEventListener('status', () => render());
+}
+if (nativeSetup) {
+  window.pageKey = identity.publicKey;
+  show(`this page's key ${identity.publicKey}: dialing ${nativeSetup.url}…`);
+  try {
+    await dialNative();
+  } catch (e) {
+    window.nativeError = e.code;
+    show(`native peer not dialed: ${e.message}`);
+  }
 }
 
 let scheduled = false;
@@ -118,7 +131,7 @@ function render() {
   });
 }
 
-doc.subscribe(() => { render(); flush(); });
+doc.subscribe(() => render());
 
 $('set-title').onclick = () => { doc.register('title').set($('title-input').value); $('title-input').value = ''; };
 $('add-task').onclick = () => {
@@ -129,21 +142,15 @@ $('add-task').onclick = () => {
 $('like').onclick = () => doc.counter('likes').increment();
 $('offline').onchange = () => {
   offline = $('offline').checked;
+  // Offline partitions the native peer too: the provider closes, and dials again when back.
+  if (offline) native?.close();
+  else if (native?.status === 'closed') dialNative();
   $('offline-label').classList.toggle('on', offline);
   render();
 };
 
 
 window.doc = doc; // for tests and the console
-if (transports[1]) {
-  // The native peer's id comes from the authenticated handshake. Handled before anything is
-  // awaited: a refusal that came before the first transport was ready would otherwise be an
-  // unhandled rejection.
-  transports[1].ready.then(
-    (peer) => { window.nativePeer = peer; show(`native peer ${peer} (key ${transports[1].channel.peerKey.slice(0, 8)}…, encrypted)\nthis page's key ${identity.publicKey}`); render(); },
-    (e) => { window.nativeError = e.code; show(`native peer refused: ${e.message}\nthis page's key ${identity.publicKey}`); },
-  );
-}
-await transports[0].ready;
+await relay.ready;
 render();
 window.demoReady = true;

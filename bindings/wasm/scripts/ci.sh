@@ -41,8 +41,9 @@ t "$here/scripts/build.sh"
 # The native p2p demo, for the interop test (tokio,redb: works whichever of them it requires).
 t cargo build --release --features tokio,redb --example p2p
 
-# 5. Tests: Node (every API method, hostile input, convergence, golden interop), types, browser.
-(cd "$here" && t node --test test/*.test.mjs)
+# 5. Tests: Node (every API method, hostile input, convergence, golden interop, the WebSocket
+# provider against native peers: P2P_BIN set, so a missing binary fails), types, browser.
+(cd "$here" && P2P_BIN="$root/target/release/examples/p2p" t node --test test/*.test.mjs)
 for types in types types/node16 types/nodenext; do
   (cd "$here" && t node_modules/.bin/tsc --noEmit -p "$types")
 done

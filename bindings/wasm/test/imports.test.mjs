@@ -47,3 +47,12 @@ test('deltacrdt-wasm/channel: import and require give the same SecureChannel, wh
   assert.equal(await r.read(await i.read(await r.read(await i.start()))), null);
   assert.deepEqual(await r.open(await i.seal(new Uint8Array([7]))), new Uint8Array([7]));
 });
+
+test('deltacrdt-wasm/websocket: import and require give the same WebSocketProvider, on the one channel module', async () => {
+  const require = createRequire(import.meta.url);
+  const viaImport = await import('deltacrdt-wasm/websocket');
+  const viaRequire = require('deltacrdt-wasm/websocket');
+  assert.equal(viaRequire.WebSocketProvider, viaImport.WebSocketProvider, 'one module behind both entries');
+  assert.equal(typeof viaImport.WebSocketProvider.open, 'function');
+  assert.equal(require('deltacrdt-wasm/channel').SecureChannel, channel.SecureChannel);
+});

@@ -4,6 +4,7 @@ import init, { Doc, type JsonValue } from 'deltacrdt-wasm';
 import { SecureChannel, generateIdentity, replicaIdFor } from 'deltacrdt-wasm/channel';
 import { IndexedDbStore } from 'deltacrdt-wasm/indexeddb';
 import { BroadcastProvider } from 'deltacrdt-wasm/broadcast';
+import { WebSocketProvider } from 'deltacrdt-wasm/websocket';
 
 export async function esm(): Promise<JsonValue> {
   await init();
@@ -23,4 +24,13 @@ export async function persisted(): Promise<boolean> {
   const store = await IndexedDbStore.open('board', { Doc });
   new BroadcastProvider(store.doc, { name: 'board' }).close();
   return store.writer;
+}
+
+export async function dial(allow: string[], WebSocket: new (url: string) => object): Promise<string> {
+  await init();
+  const identity = await generateIdentity();
+  const doc = new Doc({ replicaId: await replicaIdFor(identity.publicKey) });
+  const provider = await WebSocketProvider.open(doc, { url: 'ws://127.0.0.1:7401', identity, allow, WebSocket });
+  provider.close();
+  return provider.status;
 }

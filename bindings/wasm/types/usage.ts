@@ -6,6 +6,9 @@ import {
 } from 'deltacrdt-wasm/channel';
 import { IndexedDbStore, type CommitDetail, type IndexedDbStoreOptions, type StoreErrorCode } from 'deltacrdt-wasm/indexeddb';
 import { BroadcastProvider, type BroadcastErrorCode, type BroadcastProviderOptions, type PeerDetail } from 'deltacrdt-wasm/broadcast';
+import {
+  WebSocketProvider, type ErrorDetail, type StatusDetail, type WebSocketErrorCode, type WebSocketProviderOptions, type WebSocketStatus,
+} from 'deltacrdt-wasm/websocket';
 
 export async function example(): Promise<void> {
   await init();
@@ -128,4 +131,26 @@ export async function providers(): Promise<string[]> {
   await store.close();
   void [writer, written, provider.closed];
   return peers;
+}
+
+export async function websocket(allowText: string): Promise<WebSocketStatus> {
+  await init();
+  const identity: Identity = await generateIdentity();
+  const doc = new Doc({ replicaId: await replicaIdFor(identity.publicKey) });
+  const options: WebSocketProviderOptions = { url: 'ws://127.0.0.1:7401', identity, allow: parseAllowList(allowText), WebSocket, minBackoffMs: 50, maxBackoffMs: 2000 };
+  const provider = await WebSocketProvider.open(doc, options);
+  provider.addEventListener('status', (e) => void (e as CustomEvent<StatusDetail>).detail.delayMs);
+  provider.addEventListener('peer', (e) => void (e as CustomEvent<PeerDetail>).detail.joined);
+  provider.addEventListener('error', (e) => {
+    const code: string = (e as CustomEvent<ErrorDetail>).detail.error.code;
+    const known: WebSocketErrorCode = 'NET';
+    void [code, known];
+  });
+  // @ts-expect-error the constructor is private: open() checks the identity first
+  void new WebSocketProvider(doc, options);
+  const peer: string | undefined = provider.peer;
+  const key: string | undefined = provider.peerKey;
+  provider.close();
+  void [peer, key];
+  return provider.status;
 }

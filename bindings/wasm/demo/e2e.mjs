@@ -4,38 +4,21 @@
 // Takes the screenshot shown in the README.
 //
 // Run: node demo/e2e.mjs   (after scripts/build.sh; SHOT=path overrides the screenshot path)
-import { chromium } from 'playwright-core';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { check, finish, launch } from './harness.mjs';
 import { start } from './server.mjs';
 import { SecureChannel, generateIdentity, identityFromSecret, replicaIdFor } from '../channel/index.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const shot = process.env.SHOT || path.join(here, '..', 'screenshot.png');
-const results = [];
-async function check(name, f) {
-  const t = Date.now();
-  try {
-    await f();
-    results.push(true);
-    console.log(`ok - ${name} (${Date.now() - t} ms)`);
-  } catch (e) {
-    results.push(false);
-    console.log(`not ok - ${name}\n${e.stack}`);
-  }
-}
 
 const srv = await start(0);
 const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'deltacrdt-e2e-'));
-const context = await chromium.launchPersistentContext(profile, {
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run'],
-  viewport: { width: 1200, height: 640 },
-});
+const context = await launch(profile, { viewport: { width: 1200, height: 640 } });
 const errors = [];
 try {
   const page = await context.newPage();
@@ -149,6 +132,4 @@ try {
   await srv.close();
   fs.rmSync(profile, { recursive: true, force: true });
 }
-const passed = results.filter(Boolean).length;
-console.log(`${passed} passed, ${results.length - passed} failed`);
-process.exit(passed === results.length ? 0 : 1);
+finish();

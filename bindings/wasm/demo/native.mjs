@@ -14,13 +14,13 @@
 //
 // Run: node demo/native.mjs   (after scripts/build.sh and
 //      cargo build --release --features tokio,redb --example p2p; P2P_BIN overrides the binary)
-import { chromium } from 'playwright-core';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { belongsTo, identityFromSecret } from '../channel/index.mjs';
 import { NativePeer, allowFile as allowIn, bin, eventually, keygen as keygenIn, sleep } from './native-peer.mjs';
+import { check, finish, launch } from './harness.mjs';
 import { start } from './server.mjs';
 
 if (!fs.existsSync(bin)) {
@@ -30,18 +30,6 @@ if (!fs.existsSync(bin)) {
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'deltacrdt-native-keys-'));
 const keygen = (name) => keygenIn(dir, name);
 const allowFile = (name, keys) => allowIn(dir, name, keys);
-const results = [];
-async function check(name, f) {
-  const t = Date.now();
-  try {
-    await f();
-    results.push(true);
-    console.log(`ok - ${name} (${Date.now() - t} ms)`);
-  } catch (e) {
-    results.push(false);
-    console.log(`not ok - ${name}\n${e.stack}`);
-  }
-}
 /** n1's count of handshakes refused for a key not on its allow-list. */
 const notAllowed = async (peer) => {
   const stats = await peer.command('stats');
@@ -65,11 +53,7 @@ try {
   await n2.ready();
   srv = await start(0);
   profile = fs.mkdtempSync(path.join(os.tmpdir(), 'deltacrdt-native-'));
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run'],
-  });
+  context = await launch(profile);
   const page = await context.newPage();
   const errors = [];
   page.on('pageerror', (e) => errors.push(e));
@@ -183,6 +167,4 @@ try {
   if (profile) fs.rmSync(profile, { recursive: true, force: true });
   fs.rmSync(dir, { recursive: true, force: true });
 }
-const failed = results.filter((r) => !r).length;
-console.log(`native interop: ${results.length - failed} passed, ${failed} failed (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
-process.exit(failed || results.length === 0 ? 1 : 0);
+finish('native interop: ', ` (${((Date.now() - t0) / 1000).toFixed(1)} s)`);

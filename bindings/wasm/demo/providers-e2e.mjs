@@ -6,34 +6,18 @@
 // full save() per change; compaction.
 //
 // Run: node demo/providers-e2e.mjs   (after scripts/build.sh)
-import { chromium } from 'playwright-core';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { check, finish, launch } from './harness.mjs';
 import { start } from './server.mjs';
 
-const results = [];
-async function check(name, f) {
-  const t = Date.now();
-  try {
-    await f();
-    results.push(true);
-    console.log(`ok - ${name} (${Date.now() - t} ms)`);
-  } catch (e) {
-    results.push(false);
-    console.log(`not ok - ${name}\n${e.stack}`);
-  }
-}
 
 const srv = await start(0);
 const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'deltacrdt-providers-'));
-const launch = () => chromium.launchPersistentContext(profile, {
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run'],
-});
-let context = await launch();
+const relaunch = () => launch(profile);
+let context = await relaunch();
 /** The pid of the browser process this test launched on `profile` (not its renderers). */
 function browserPid() {
   for (const pid of fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
@@ -161,7 +145,7 @@ try {
     process.kill(pid, 'SIGKILL'); // no unload, no pagehide, writes under way
     await context.close().catch(() => {});
     for (let t = Date.now(); fs.existsSync(`/proc/${pid}`) && Date.now() - t < 5000;) await new Promise((r) => setTimeout(r, 20));
-    context = await launch();
+    context = await relaunch();
     raw = await context.newPage();
     await raw.goto(new URL('raw-idb', srv.url).href);
     await raw.evaluate(`window.openDb = ${openDb}`);
@@ -293,6 +277,4 @@ try {
   await srv.close();
   fs.rmSync(profile, { recursive: true, force: true });
 }
-const passed = results.filter(Boolean).length;
-console.log(`${passed} passed, ${results.length - passed} failed`);
-process.exit(passed === results.length ? 0 : 1);
+finish();

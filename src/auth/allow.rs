@@ -58,22 +58,8 @@ impl AllowList {
     /// # Errors
     /// [`AuthError::AllowList`] naming the first line that is not a key, a comment or blank.
     pub fn parse(text: &str) -> Result<Self, AuthError> {
-        let mut keys = BTreeMap::new();
-        for (i, line) in text.lines().enumerate() {
-            let line = line.split('#').next().unwrap_or_default().trim();
-            if line.is_empty() {
-                continue;
-            }
-            let (key, name) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
-            let key = key.parse::<PublicKey>().map_err(|e| AuthError::AllowList {
-                line: i + 1,
-                why: e.to_string(),
-            })?;
-            let name = name.trim();
-            keys.insert(key, (!name.is_empty()).then(|| name.to_owned()));
-        }
         Ok(Self {
-            keys: Arc::new(RwLock::new(keys)),
+            keys: Arc::new(RwLock::new(parse_keys(text)?)),
         })
     }
 
@@ -82,8 +68,7 @@ impl AllowList {
     /// # Errors
     /// [`AuthError::File`] if it cannot be read; as [`parse`](Self::parse).
     pub fn load(path: impl AsRef<Path>) -> Result<Self, AuthError> {
-        let path = path.as_ref();
-        Self::parse(&std::fs::read_to_string(path).map_err(|e| file_error(path, &e))?)
+        Self::parse(&read(path.as_ref())?)
     }
 
     /// Replaces the keys of this list (and of every clone) by the file's, all at once. On an
@@ -92,9 +77,7 @@ impl AllowList {
     /// # Errors
     /// As [`load`](Self::load).
     pub fn reload(&self, path: impl AsRef<Path>) -> Result<(), AuthError> {
-        let fresh = Self::load(path)?;
-        let keys = core::mem::take(&mut *fresh.write());
-        *self.write() = keys;
+        *self.write() = parse_keys(&read(path.as_ref())?)?;
         Ok(())
     }
 
@@ -147,4 +130,27 @@ impl AllowList {
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, BTreeMap<PublicKey, Option<String>>> {
         self.keys.write().unwrap_or_else(PoisonError::into_inner)
     }
+}
+
+/// The keys and names of the file form.
+fn parse_keys(text: &str) -> Result<BTreeMap<PublicKey, Option<String>>, AuthError> {
+    let mut keys = BTreeMap::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.split('#').next().unwrap_or_default().trim();
+        if line.is_empty() {
+            continue;
+        }
+        let (key, name) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
+        let key = key.parse::<PublicKey>().map_err(|e| AuthError::AllowList {
+            line: i + 1,
+            why: e.to_string(),
+        })?;
+        let name = name.trim();
+        keys.insert(key, (!name.is_empty()).then(|| name.to_owned()));
+    }
+    Ok(keys)
+}
+
+fn read(path: &Path) -> Result<String, AuthError> {
+    std::fs::read_to_string(path).map_err(|e| file_error(path, &e))
 }

@@ -52,10 +52,11 @@ struct Peer {
     id: ReplicaId,
 }
 
-fn peer(n: u8) -> Peer {
-    let key = PeerKey::from_secret([n; 32]);
-    let id = key.public().replica_id([n; 6]);
-    Peer { key, id }
+fn peer(n: u128) -> Peer {
+    Peer {
+        key: crate::peers::key(n),
+        id: crate::peers::id(n),
+    }
 }
 
 /// Runs the whole handshake from initiator `i` to responder `r`, each allowing `allow_*`.

@@ -18,7 +18,7 @@ mod net_adapters;
 #[cfg(feature = "tokio")]
 mod node_handle;
 /// Peers with fixed keys and owned ids for the network tests.
-#[cfg(feature = "tokio")]
+#[cfg(feature = "auth")]
 #[path = "../support/peers.rs"]
 mod peers;
 #[cfg(feature = "reconcile")]

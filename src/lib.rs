@@ -63,6 +63,8 @@ pub use sync::{
     Resume, Rounds, SyncConfig, SyncEngine, SyncError, SyncStats, Traffic, Transmit, Transport,
     UnknownEndpoint, UpdateError,
 };
+#[cfg(feature = "reconcile")]
+pub use sync::SkewStats;
 
 /// Implements [`Mapped`] for a struct with named fields, each of a [`Mapped`] type: the struct
 /// is a map of the document, each field the document field of the same name (or of the name

@@ -15,6 +15,8 @@
 
 use super::dot_store::{self, Causal, SEAL, Seal, StoreOps};
 use super::{CausalContext, Dot};
+#[cfg(feature = "reconcile")]
+use crate::clock::Timestamp;
 use crate::id::ReplicaId;
 use crate::lattice::Lattice;
 
@@ -103,6 +105,82 @@ pub trait Reconcile: Lattice {
     fn reissued(self, _replica: ReplicaId, _: Seal) -> Self {
         self
     }
+
+    /// The writes of the value stamped beyond `bound`, and the dots of `state` they supersede;
+    /// `None` for a type that cannot set its stamped writes apart (its values are then refused
+    /// whole while they carry a stamp beyond the bound).
+    #[doc(hidden)]
+    #[cfg(feature = "reconcile")]
+    fn beyond(&self, _bound: Timestamp, _state: &Self, _: Seal) -> Option<Beyond> {
+        None
+    }
+}
+
+/// What [`Reconcile::beyond`] finds in a value: the writes stamped beyond a bound.
+#[doc(hidden)]
+#[cfg(feature = "reconcile")]
+#[derive(Debug, Default)]
+pub struct Beyond {
+    /// The dots of the writes stamped beyond the bound.
+    pub(crate) held: Vec<Dot>,
+    /// Dots the receiving state holds, in the value's context, at a register where a held write
+    /// is: the value supersedes them, and it is that write which does (or one beside it).
+    pub(crate) superseded: Vec<Dot>,
+    /// The earliest stamp beyond the bound.
+    pub(crate) earliest: Option<Timestamp>,
+    /// The latest stamp within it.
+    pub(crate) within: Option<Timestamp>,
+}
+
+/// A value split by [`split_beyond`].
+#[cfg(feature = "reconcile")]
+#[derive(Debug)]
+pub(crate) struct Split<T> {
+    /// The writes stamped beyond the bound, with the supersession of what the receiver holds
+    /// at their registers: joined later, they do exactly what they would have done now.
+    /// Bottom when nothing lay beyond the bound.
+    pub(crate) held: T,
+    /// The dots of the writes it holds.
+    pub(crate) dots: Vec<Dot>,
+    /// The earliest stamp among them.
+    pub(crate) earliest: Option<Timestamp>,
+    /// The latest stamp left in the value (what the clock observes now).
+    pub(crate) within: Option<Timestamp>,
+}
+
+/// Takes out of `value` (received, to be joined into `state`) every write stamped beyond
+/// `bound`: those dots leave its store and its context, and so do the dots of `state` they
+/// supersede, so that joining what is left neither applies them nor removes what they replace.
+/// `None` for a type that cannot tell ([`Reconcile::beyond`] is `None`).
+#[cfg(feature = "reconcile")]
+pub(crate) fn split_beyond<T: Reconcile>(
+    value: &mut T,
+    bound: Timestamp,
+    state: &T,
+) -> Option<Split<T>> {
+    let found = value.beyond(bound, state, SEAL)?;
+    let mut split = Split {
+        held: T::default(),
+        dots: Vec::new(),
+        earliest: found.earliest,
+        within: found.within,
+    };
+    if found.held.is_empty() {
+        return Some(split);
+    }
+    split.held = value.at_dots(&found.held, SEAL);
+    if !found.superseded.is_empty() {
+        let mut ctx = CausalContext::default();
+        for &dot in &found.superseded {
+            ctx.insert(dot);
+        }
+        split.held.join(T::removal(ctx, SEAL));
+    }
+    let mut gone = found.held.clone();
+    gone.extend_from_slice(&found.superseded);
+    value.forget_dots(&gone, SEAL);
+    split.dots = found.held;
+    Some(split)
 }
 
 /// [`Reconcile::causal_context`] of a causal type.

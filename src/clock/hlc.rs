@@ -65,6 +65,9 @@ pub struct Hlc {
     clock: BoxedClock,
     max_drift_millis: u64,
     last: Timestamp,
+    /// How far ahead of a peer's clock this one reads while it is fenced (set by a sync engine
+    /// that was told so): [`Hlc::now`] refuses.
+    fenced: Option<u64>,
 }
 
 impl Hlc {
@@ -99,6 +102,44 @@ impl Hlc {
         self.replica = replica;
     }
 
+    /// Continues under a fresh replica id `replica` with no timestamp issued yet: what a replica
+    /// whose physical clock went back behind its own stamps (a skewed clock, fixed) stamps
+    /// with. Under its old id it could only stamp after those stamps, or reuse them.
+    #[cfg(feature = "reconcile")]
+    pub(crate) fn fork_fresh(&mut self, replica: ReplicaId) {
+        self.replica = replica;
+        self.last = Timestamp::ZERO;
+    }
+
+    /// Fences local stamps (`Some(ms ahead)`) or lifts the fence (`None`).
+    #[cfg(feature = "reconcile")]
+    pub(crate) fn set_fence(&mut self, ahead_millis: Option<u64>) {
+        self.fenced = ahead_millis;
+    }
+
+    /// How far ahead of a peer's clock this clock reads while its local stamps are fenced
+    /// ([`ClockError::Fenced`]), in milliseconds; `None` when it is not fenced.
+    pub fn fenced(&self) -> Option<u64> {
+        self.fenced
+    }
+
+    /// Whether this clock's last timestamp lies beyond the drift bound of its own physical
+    /// clock: the physical clock went back (a clock that ran ahead was fixed), and every stamp
+    /// it issues would still be that far ahead.
+    #[cfg(feature = "reconcile")]
+    pub(crate) fn ahead_of_itself(&self) -> bool {
+        self.physical_millis()
+            .is_ok_and(|pt| self.last.millis() > self.bound(pt))
+    }
+
+    /// The greatest timestamp accepted from a peer now: the physical clock plus the maximum
+    /// drift (its last tick).
+    #[cfg(feature = "reconcile")]
+    pub(crate) fn drift_bound(&self) -> Result<Timestamp, ClockError> {
+        let bound = self.bound(self.physical_millis()?);
+        Ok(Timestamp::new(bound, u16::MAX).unwrap_or(Timestamp::MAX))
+    }
+
     /// How far ahead of the physical clock a remote timestamp, or this clock itself when its
     /// counter carries, may be (whole milliseconds).
     pub fn max_drift(&self) -> Duration {
@@ -121,8 +162,17 @@ impl Hlc {
     ///   more than [`max_drift`](Self::max_drift) ahead of physical time.
     /// - [`ClockError::MillisOutOfRange`] if the physical clock reads past the 48-bit range.
     ///
+    /// - [`ClockError::Fenced`] while a peer has reported this clock ahead of its own by more
+    ///   than the maximum drift (see [`fenced`](Self::fenced)).
+    ///
     /// On error the clock is unchanged.
     pub fn now(&mut self) -> Result<Stamp, ClockError> {
+        if let Some(ahead_millis) = self.fenced {
+            return Err(ClockError::Fenced {
+                ahead_millis,
+                max_drift_millis: self.max_drift_millis,
+            });
+        }
         let pt = self.physical_millis()?;
         self.advance(self.last, pt)
     }
@@ -288,6 +338,7 @@ impl HlcBuilder {
             clock,
             max_drift_millis,
             last: self.last,
+            fenced: None,
         })
     }
 }

@@ -33,6 +33,10 @@
 //! - **Counter overflow**: after 65,535 the counter carries into the milliseconds (the next
 //!   `u64`), keeping time strictly increasing, but only while the result stays within
 //!   `pt + max_drift`; beyond that [`ClockError::Overflow`], again changing nothing.
+//! - **Skew**: a sync engine that receives writes stamped beyond its bound holds them back
+//!   and tells the sender; a replica told that its clock runs ahead is *fenced*
+//!   ([`ClockError::Fenced`]): [`Hlc::now`] refuses until its clock is fixed (see the sync
+//!   engine's "Clock skew" section).
 //! - **Restarts**: the last issued timestamp is persisted with the state and handed to
 //!   [`HlcBuilder::last`], so time never goes backwards across a restart.
 //!
@@ -106,6 +110,24 @@ pub enum ClockError {
     InvalidMaxDrift {
         /// The rejected maximum drift.
         max_drift: Duration,
+    },
+
+    /// This replica's clock is ahead of a peer's by more than the maximum drift (the peer said
+    /// so: it holds back what we stamp), so local writes that need a stamp are fenced until the
+    /// clock is fixed: stamped now, they would be held back by every peer, and once released
+    /// beat writes made after them. Writes that carry no stamp (counters, sets, flags) go on.
+    /// Fix the clock (NTP); the fence lifts by itself, and a replica whose stamps then lie
+    /// ahead of its corrected clock continues under a fresh replica id.
+    #[error(
+        "this replica's clock is about {ahead_millis} ms ahead of a peer's (max drift \
+         {max_drift_millis} ms): register writes are fenced until the clock is fixed"
+    )]
+    Fenced {
+        /// How far ahead of the peer's clock this replica's physical clock reads, in
+        /// milliseconds (estimated from the peer's last report).
+        ahead_millis: u64,
+        /// The configured maximum drift, in milliseconds.
+        max_drift_millis: u64,
     },
 
     /// No physical clock was given and the target has no system clock to default to

@@ -43,6 +43,8 @@ pub(crate) enum FrameKind {
     Digest = 0x09,
     #[cfg(feature = "reconcile")]
     Holds = 0x0a,
+    #[cfg(feature = "reconcile")]
+    Skew = 0x0b,
     Value = 0x10,
 }
 
@@ -60,6 +62,8 @@ impl FrameKind {
             0x09 => Self::Digest,
             #[cfg(feature = "reconcile")]
             0x0a => Self::Holds,
+            #[cfg(feature = "reconcile")]
+            0x0b => Self::Skew,
             0x10 => Self::Value,
             _ => return None,
         })
@@ -78,6 +82,8 @@ impl FrameKind {
             Self::Digest => "digest",
             #[cfg(feature = "reconcile")]
             Self::Holds => "holds",
+            #[cfg(feature = "reconcile")]
+            Self::Skew => "skew",
             Self::Value => "value",
         }
     }

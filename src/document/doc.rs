@@ -427,6 +427,15 @@ impl crate::causal::Reconcile for Doc {
             root: self.root.reissued(replica, seal),
         }
     }
+    #[cfg(feature = "reconcile")]
+    fn beyond(
+        &self,
+        bound: crate::clock::Timestamp,
+        state: &Self,
+        _: dot_store::Seal,
+    ) -> Option<crate::causal::reconcile::Beyond> {
+        Some(Self::beyond(self, bound, state))
+    }
 }
 
 #[cfg(feature = "serde")]

@@ -1,6 +1,8 @@
 //! The document layer: a dynamically typed, JSON-like replicated value built on [`OrMap`](crate::OrMap).
 
 #[cfg(feature = "serde")]
+#[cfg(feature = "reconcile")]
+mod beyond;
 mod decode;
 mod doc;
 mod field;

@@ -40,6 +40,16 @@ pub struct SyncConfig {
     /// declaring large payloads cannot hold more than this between them. Not enforced in the
     /// npm module, which bounds each peer's only (it has no room for the code).
     pub max_reassembly_bytes: usize,
+    /// Cap on the encoded bytes of writes held back for clock skew (stamped beyond the drift
+    /// bound; with the `reconcile` feature), all peers together. A value whose held part
+    /// would pass it, or pass `max_held_bytes_per_peer` for its sender, is refused as before
+    /// (counted in [`SkewStats::refused`](crate::SkewStats)): its sender keeps it and sends it
+    /// again, so nothing is lost, and one skewed peer cannot crowd out the others.
+    #[cfg(feature = "reconcile")]
+    pub max_held_bytes: usize,
+    /// Cap on the bytes held back for one peer (see `max_held_bytes`).
+    #[cfg(feature = "reconcile")]
+    pub max_held_bytes_per_peer: usize,
     /// How long a delta relayed from replica `A` waits before it goes to a peer that also
     /// syncs with `A` (format minor 2) and has not said it holds the delta yet: it likely got
     /// it from `A`, and its holds frame is on its way. Past it the delta goes anyway, so a
@@ -91,6 +101,10 @@ impl Default for SyncConfig {
             max_peers: 1_024,
             limits: DecodeLimits::default(),
             max_reassembly_bytes: 512 << 20,
+            #[cfg(feature = "reconcile")]
+            max_held_bytes: 4 << 20,
+            #[cfg(feature = "reconcile")]
+            max_held_bytes_per_peer: 1 << 20,
             #[cfg(feature = "reconcile")]
             relay_hold_ms: 20,
             #[cfg(feature = "reconcile")]

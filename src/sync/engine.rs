@@ -151,6 +151,9 @@ pub struct SyncEngine<T> {
     /// What received frames changed, per peer, while a driver records it.
     #[cfg(not(small_code))]
     changes: Changes<T>,
+    /// Writes held back for clock skew (`sync/skew.rs`).
+    #[cfg(feature = "reconcile")]
+    pub(super) held: super::skew::Held<T>,
 }
 
 impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
@@ -179,6 +182,8 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
             rewritten: false,
             #[cfg(not(small_code))]
             changes: Changes::default(),
+            #[cfg(feature = "reconcile")]
+            held: super::skew::Held::default(),
         }
     }
 
@@ -396,6 +401,8 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
         &mut self,
         f: impl FnOnce(&mut T, &mut Hlc) -> Result<Delta<T>, E>,
     ) -> Result<(), E> {
+        #[cfg(feature = "reconcile")]
+        self.check_clock();
         let delta = f(&mut self.state, &mut self.hlc)?.into_inner();
         if !delta.is_bottom() {
             self.buffer_delta(delta, Source::of(None));
@@ -486,7 +493,11 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
             }
         }
         #[cfg(feature = "reconcile")]
-        self.tick_rounds();
+        {
+            self.tick_rounds();
+            self.check_clock();
+            self.release_held();
+        }
     }
 
     /// When the next [`tick`](Self::tick) is due, in the milliseconds of `tick`'s clock:
@@ -540,6 +551,11 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
             for at in times {
                 due = Some(due.map_or(at, |d| d.min(at)));
             }
+        }
+        // Writes held back for clock skew are released when their stamps come within the bound.
+        #[cfg(feature = "reconcile")]
+        if let Some(at) = self.release_due() {
+            due = Some(due.map_or(at, |d| d.min(at)));
         }
         due
     }
@@ -688,6 +704,11 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
                 self.on_holds(from, marks, wants);
                 Ok(false)
             }
+            #[cfg(feature = "reconcile")]
+            Message::Skew { physical, earliest } => {
+                self.on_skew(from, physical, earliest);
+                Ok(false)
+            }
             Message::Ack { seq } => self.on_ack(from, seq).map(|()| false),
             Message::Data {
                 full,
@@ -697,7 +718,7 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
                 max_timestamp,
             } => {
                 self.check_ack(from, ack)?;
-                self.observe_clock(from, max_timestamp)?;
+                let value = self.admit(from, value, max_timestamp)?;
                 if ack > 0 {
                     self.on_ack(from, ack)?;
                 }
@@ -727,17 +748,27 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
         Ok(())
     }
 
-    /// Checks the greatest timestamp of a frame for drift and merges it into the clock, before
-    /// anything of the frame is applied: local stamps issued afterwards order after it.
-    fn observe_clock(&mut self, from: ReplicaId, ts: Option<Timestamp>) -> Result<(), SyncError> {
+    /// Checks the greatest timestamp `ts` of a received value for drift and merges it into the
+    /// clock, before anything of the value is applied (local stamps issued afterwards order
+    /// after it), and returns what to apply now. With the `reconcile` feature, writes stamped
+    /// beyond the drift bound are held back instead of refusing the value (`sync/skew.rs`).
+    fn admit(&mut self, from: ReplicaId, value: T, ts: Option<Timestamp>) -> Result<T, SyncError> {
         let Some(ts) = ts else {
-            return Ok(());
+            return Ok(value);
         };
-        self.hlc.update(ts).map_err(|source| {
-            self.stats.drift_rejections += 1;
-            warn!(peer = %from, error = %source, "refused frame: clock");
-            SyncError::Clock { peer: from, source }
-        })
+        match self.hlc.update(ts) {
+            Ok(()) => Ok(value),
+            #[cfg(feature = "reconcile")]
+            Err(source @ crate::ClockError::Drift { .. }) => self.hold_back(from, value, source),
+            Err(source) => Err(self.refuse_clock(from, source)),
+        }
+    }
+
+    /// Counts and logs a value refused for the sender's clock.
+    pub(super) fn refuse_clock(&mut self, from: ReplicaId, source: crate::ClockError) -> SyncError {
+        self.stats.drift_rejections += 1;
+        warn!(peer = %from, error = %source, "refused frame: clock");
+        SyncError::Clock { peer: from, source }
     }
 
     fn on_ack(&mut self, from: ReplicaId, ack: u64) -> Result<(), SyncError> {
@@ -819,7 +850,7 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
         let (value, outcome) = payload
             .and_then(|p| message::decode_payload::<T>(&p, &self.config.limits))
             .map_err(|e| refuse(&mut self.stats, e))?;
-        self.observe_clock(from, outcome.max_timestamp)?;
+        let value = self.admit(from, value, outcome.max_timestamp)?;
         Ok(self.apply_remote(from, id.full, id.seq, value))
     }
 
@@ -866,23 +897,7 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
     /// Joins a received delta-group or state, buffering only its new part, and acknowledges it.
     /// Returns whether the state changed.
     fn apply_remote(&mut self, from: ReplicaId, full: bool, seq: u64, value: T) -> bool {
-        // Without RR the whole value is buffered (kept only to measure what RR saves).
-        #[cfg(feature = "reconcile")]
-        let value = self.settle_conflicts(from, value);
-        let whole = (!self.config.remove_redundant).then(|| value.clone());
-        let novel = self.state.join_novelty(value);
-        let changed = novel.is_some();
-        if let Some(novel) = novel {
-            #[cfg(not(small_code))]
-            self.changes.note(from, &novel);
-            #[allow(unused_mut, reason = "relaying adds the message's number")]
-            let mut source = Source::of(Some(from));
-            #[cfg(feature = "reconcile")]
-            {
-                source.via = Some(seq);
-            }
-            self.buffer_delta(whole.unwrap_or(novel), source);
-        }
+        let changed = self.join_remote(from, value, Some(seq));
         #[cfg(feature = "reconcile")]
         self.note_applied(from, seq);
         debug!(peer = %from, full, seq, changed, "applied");
@@ -890,6 +905,30 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
             peer.due_ack(seq);
         }
         changed
+    }
+
+    /// Joins a value received from `from` (in message `via` of its, if it came in one), buffering
+    /// only its new part. Returns whether the state changed.
+    pub(super) fn join_remote(&mut self, from: ReplicaId, value: T, via: Option<u64>) -> bool {
+        // Without RR the whole value is buffered (kept only to measure what RR saves).
+        #[cfg(feature = "reconcile")]
+        let value = self.settle_conflicts(from, value);
+        let whole = (!self.config.remove_redundant).then(|| value.clone());
+        let Some(novel) = self.state.join_novelty(value) else {
+            return false;
+        };
+        #[cfg(not(small_code))]
+        self.changes.note(from, &novel);
+        #[allow(unused_mut, reason = "relaying adds the message's number")]
+        let mut source = Source::of(Some(from));
+        #[cfg(feature = "reconcile")]
+        {
+            source.via = via;
+        }
+        #[cfg(not(feature = "reconcile"))]
+        let _ = via;
+        self.buffer_delta(whole.unwrap_or(novel), source);
+        true
     }
 
     /// The next frame to send, if any. Call until `None` after every
@@ -1182,6 +1221,10 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
         {
             stats.reassembly_bytes = self.reassembling(None);
         }
+        #[cfg(feature = "reconcile")]
+        {
+            (stats.skew.held_writes, stats.skew.held_bytes) = self.held.totals();
+        }
         stats.peers = self
             .peers
             .iter()
@@ -1213,6 +1256,8 @@ fn count_kind(traffic: &mut Traffic, kind: FrameKind, bytes: usize) {
         }
         #[cfg(feature = "reconcile")]
         FrameKind::Holds => &mut traffic.holds,
+        #[cfg(feature = "reconcile")]
+        FrameKind::Skew => &mut traffic.skew,
         FrameKind::Value => &mut traffic.invalid,
     };
     slot.add(bytes);

@@ -101,6 +101,11 @@ pub(crate) enum Message<T> {
         marks: Vec<(ReplicaId, u64)>,
         wants: Vec<ReplicaId>,
     },
+    /// "I hold back writes you sent, stamped from `earliest` on: my physical clock reads
+    /// `physical`" (minor 3). The receiver compares its own clock: if it reads more than the
+    /// drift bound ahead, it fences its register writes.
+    #[cfg(feature = "reconcile")]
+    Skew { physical: u64, earliest: u64 },
 }
 
 /// What a decoder says of the symbols it got.
@@ -124,9 +129,9 @@ pub(crate) enum Verdict {
 /// The minor version this build speaks: additions within the format version that older
 /// peers may ignore. 1: hellos carry a nonce and a causal context; the summary, sketch,
 /// verdict and digest frames of history-free reconciliation. 2: the holds frame of
-/// relay-aware forwarding.
+/// relay-aware forwarding. 3: the skew frame (writes held back for clock skew).
 #[cfg(feature = "reconcile")]
-pub(crate) const MINOR_VERSION: u64 = 2;
+pub(crate) const MINOR_VERSION: u64 = 3;
 /// Without the `reconcile` feature this build speaks minor 0.
 #[cfg(not(feature = "reconcile"))]
 pub(crate) const MINOR_VERSION: u64 = 0;
@@ -248,6 +253,15 @@ pub(crate) fn holds(marks: &[(ReplicaId, u64)], wants: &[ReplicaId]) -> Vec<u8> 
     for id in wants {
         w.raw(id.as_bytes());
     }
+    w.finish()
+}
+
+/// A skew frame: our physical clock reads `physical` ms, and we hold writes of the receiver's
+/// stamped from `earliest` ms on.
+#[cfg(feature = "reconcile")]
+pub(crate) fn skew(physical: u64, earliest: u64) -> Vec<u8> {
+    let mut w = Writer::new(FrameKind::Skew);
+    w.varint(physical).varint(earliest);
     w.finish()
 }
 
@@ -449,6 +463,13 @@ impl<T: DeserializeOwned> Message<T> {
                 }
                 r.end()?;
                 Self::Holds { marks, wants }
+            }
+            #[cfg(feature = "reconcile")]
+            FrameKind::Skew => {
+                let physical = r.varint()?;
+                let earliest = r.varint()?;
+                r.end()?;
+                Self::Skew { physical, earliest }
             }
             FrameKind::Ack => {
                 let seq = r.varint()?;

@@ -24,6 +24,8 @@ mod relaying;
 mod replica;
 #[cfg(feature = "reconcile")]
 mod round;
+#[cfg(feature = "reconcile")]
+mod skew;
 mod sorted_map;
 mod stats;
 mod transport;
@@ -32,5 +34,7 @@ pub use config::SyncConfig;
 pub use engine::{Resume, SyncEngine, Transmit};
 pub use error::SyncError;
 pub use replica::{PumpError, Replica, UpdateError};
+#[cfg(feature = "reconcile")]
+pub use stats::SkewStats;
 pub use stats::{Count, FullStates, PeerStats, Rounds, SyncStats, Traffic};
 pub use transport::{MemoryNetwork, MemoryTransport, Pumped, Transport, UnknownEndpoint};

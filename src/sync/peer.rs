@@ -59,6 +59,18 @@ pub(crate) struct Peer {
     /// Relay-aware forwarding: what the peer holds, what we told it, what is held back.
     #[cfg(feature = "reconcile")]
     pub(crate) relay: PeerRelay,
+    /// The peer's last skew report: its physical clock then, and our tick time then.
+    #[cfg(feature = "reconcile")]
+    pub(crate) told: Option<Told>,
+}
+
+/// A peer's report that it holds back writes of ours: what its physical clock read (ms), and
+/// when it arrived (our tick time, ms), so we can tell how its clock reads now.
+#[cfg(feature = "reconcile")]
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Told {
+    pub(crate) physical: u64,
+    pub(crate) at: u64,
 }
 
 impl Peer {
@@ -89,6 +101,8 @@ impl Peer {
             rounds: PeerRounds::new([0; 16]),
             #[cfg(feature = "reconcile")]
             relay: PeerRelay::default(),
+            #[cfg(feature = "reconcile")]
+            told: None,
         }
     }
 

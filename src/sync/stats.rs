@@ -37,6 +37,9 @@ pub struct Traffic {
     /// What a peer holds of its other peers' states, so relays skip it (format minor 2).
     #[cfg(feature = "reconcile")]
     pub holds: Count,
+    /// Clock-skew reports: "I hold writes of yours stamped beyond my clock" (format minor 3).
+    #[cfg(feature = "reconcile")]
+    pub skew: Count,
     /// Frames that did not decode (received side only).
     pub invalid: Count,
 }
@@ -54,6 +57,8 @@ impl Traffic {
             self.reconcile,
             #[cfg(feature = "reconcile")]
             self.holds,
+            #[cfg(feature = "reconcile")]
+            self.skew,
             self.invalid,
         ];
         all.iter().fold(Count::default(), |acc, c| Count {
@@ -102,6 +107,31 @@ pub struct Rounds {
     pub repairs: u64,
     /// Coded symbols sent.
     pub symbols: u64,
+}
+
+/// Clock skew, seen from both sides: writes of others held back because their stamps lie
+/// beyond this replica's drift bound, and this replica's own fence when a peer reported its
+/// clock ahead ([`ClockError::Fenced`](crate::ClockError::Fenced)).
+#[cfg(feature = "reconcile")]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
+pub struct SkewStats {
+    /// Writes held back now (not applied yet, not lost).
+    pub held_writes: u64,
+    /// Their encoded size.
+    pub held_bytes: usize,
+    /// Writes held back so far.
+    pub held_total: u64,
+    /// Held writes applied once their stamps came within the drift bound.
+    pub released: u64,
+    /// Frames refused because holding their writes would pass
+    /// [`SyncConfig::max_held_bytes`](crate::SyncConfig) (also counted in `drift_rejections`).
+    pub refused: u64,
+    /// Skew reports received: a peer holds writes of ours.
+    pub reports: u64,
+    /// While this replica's register writes are fenced: how far its clock reads ahead of the
+    /// peer that reported it, in milliseconds.
+    pub fenced_ms: Option<u64>,
 }
 
 /// What the engine knows of one peer.
@@ -160,8 +190,15 @@ pub struct SyncStats {
     pub retransmissions: u64,
     /// Frames refused because they did not decode or validate.
     pub decode_errors: u64,
-    /// Frames refused because a timestamp was too far ahead of the local clock.
+    /// Frames refused because a timestamp was too far ahead of the local clock. With the
+    /// `reconcile` feature only what cannot be held back is refused: a value whose type cannot
+    /// set its stamped writes apart, or one that would overflow the hold's caps (its sender
+    /// keeps it and sends it again); see [`SkewStats`].
     pub drift_rejections: u64,
+    /// Clock skew: writes held back because they were stamped beyond the drift bound, and
+    /// this replica's own fence (format minor 3; not in the npm module).
+    #[cfg(feature = "reconcile")]
+    pub skew: SkewStats,
     /// Deltas dropped from the buffer by its cap.
     pub evictions: u64,
     /// Partial chunked payloads dropped to keep all peers' reassemblies under

@@ -29,5 +29,7 @@ mod rounds;
 #[cfg(feature = "sync")]
 #[path = "../support/sim.rs"]
 mod sim;
+#[cfg(feature = "reconcile")]
+mod skew;
 #[cfg(feature = "sync")]
 mod typed;

@@ -57,14 +57,14 @@ pub use net::{
     Backoff, CHANGE_BUFFER, Change, ChangeError, ChangeStream, DialFailures, NetConfig, NetError,
     NetStats, Network, NodeError, NodeHandle, Origin, PeerProgress, Progress, Refusals, SyncNode,
 };
+#[cfg(feature = "reconcile")]
+pub use sync::SkewStats;
 #[cfg(feature = "sync")]
 pub use sync::{
     Count, FullStates, MemoryNetwork, MemoryTransport, PeerStats, PumpError, Pumped, Replica,
     Resume, Rounds, SyncConfig, SyncEngine, SyncError, SyncStats, Traffic, Transmit, Transport,
     UnknownEndpoint, UpdateError,
 };
-#[cfg(feature = "reconcile")]
-pub use sync::SkewStats;
 
 /// Implements [`Mapped`] for a struct with named fields, each of a [`Mapped`] type: the struct
 /// is a map of the document, each field the document field of the same name (or of the name

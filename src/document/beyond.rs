@@ -7,8 +7,8 @@ use crate::causal::{CausalContext, Dot};
 use crate::clock::Timestamp;
 use crate::crdt::OrMap;
 
-use super::field::{Field, FieldKey};
 use super::Doc;
+use super::field::{Field, FieldKey};
 
 impl Doc {
     /// Every register write of `self` stamped beyond `bound`, and the dots `state` holds at
@@ -50,7 +50,8 @@ fn walk(
                     continue;
                 }
                 if let Some(Field::Register(mine)) = other {
-                    let live = |dot: Dot| register.store().iter().any(|(d, _)| ctx.to_dot(*d) == dot);
+                    let live =
+                        |dot: Dot| register.store().iter().any(|(d, _)| ctx.to_dot(*d) == dot);
                     for (dot, _) in mine.store().iter() {
                         let dot = their_ctx.to_dot(*dot);
                         if ctx.contains(dot) && !live(dot) {

@@ -99,6 +99,14 @@ enum FullReason {
 /// [`SyncConfig::relay_hold_ms`] to hear so: in a full mesh each update crosses each link
 /// once instead of once per relay (see `src/sync/relay.rs`).
 ///
+/// **Clock skew.** With the `reconcile` feature (format minor 3), a received value stamped
+/// beyond the drift bound is not refused: register writes stamped beyond it are held back
+/// (released when their time comes, as concurrent writes), everything else applies, and the
+/// sender is told; a replica told its clock runs ahead fences its register writes
+/// ([`ClockError::Fenced`](crate::ClockError::Fenced)) and, once its clock is fixed, forks to
+/// a fresh id (see `src/sync/skew.rs`). [`tick`](Self::tick) is also due when a held write's
+/// time comes ([`poll_timeout`](Self::poll_timeout) includes it).
+///
 /// A session opens with a hello each way (the replica id; the frame header carries the
 /// format version, and a peer speaking another one gets [`SyncError::Incompatible`]).
 ///
@@ -153,7 +161,7 @@ pub struct SyncEngine<T> {
     changes: Changes<T>,
     /// Writes held back for clock skew (`sync/skew.rs`).
     #[cfg(feature = "reconcile")]
-    pub(super) held: super::skew::Held<T>,
+    pub(super) held: super::held::Held<T>,
 }
 
 impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
@@ -183,7 +191,7 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
             #[cfg(not(small_code))]
             changes: Changes::default(),
             #[cfg(feature = "reconcile")]
-            held: super::skew::Held::default(),
+            held: super::held::Held::default(),
         }
     }
 
@@ -563,7 +571,9 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
     /// Handles one frame from `from`. Returns whether the state changed.
     ///
     /// Nothing of a refused frame is applied: decoding, validation and the clock's drift
-    /// check all happen before the join.
+    /// check all happen before the join. With the `reconcile` feature, register writes
+    /// stamped beyond the drift bound are held back rather than refusing the frame (see
+    /// "Clock skew" above).
     ///
     /// # Errors
     /// A [`SyncError`] saying why the frame was refused.
@@ -759,13 +769,19 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
         match self.hlc.update(ts) {
             Ok(()) => Ok(value),
             #[cfg(feature = "reconcile")]
-            Err(source @ crate::ClockError::Drift { .. }) => self.hold_back(from, value, source),
+            Err(source @ crate::clock::ClockError::Drift { .. }) => {
+                self.hold_back(from, value, source)
+            }
             Err(source) => Err(self.refuse_clock(from, source)),
         }
     }
 
     /// Counts and logs a value refused for the sender's clock.
-    pub(super) fn refuse_clock(&mut self, from: ReplicaId, source: crate::ClockError) -> SyncError {
+    pub(super) fn refuse_clock(
+        &mut self,
+        from: ReplicaId,
+        source: crate::clock::ClockError,
+    ) -> SyncError {
         self.stats.drift_rejections += 1;
         warn!(peer = %from, error = %source, "refused frame: clock");
         SyncError::Clock { peer: from, source }

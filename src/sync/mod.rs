@@ -9,6 +9,8 @@ mod config;
 mod conflicts;
 mod engine;
 mod error;
+#[cfg(feature = "reconcile")]
+mod held;
 mod message;
 #[cfg(feature = "metrics")]
 pub(crate) mod metrics;

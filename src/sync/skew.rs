@@ -40,11 +40,12 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tracing::{info, warn};
 
+use super::SyncError;
 use super::engine::{SyncEngine, Transmit};
+use super::held::Entry;
 use super::message;
 use super::peer::Told;
-use super::SyncError;
-use crate::causal::{Dot, Reconcile};
+use crate::causal::Reconcile;
 use crate::causal::reconcile::split_beyond;
 use crate::clock::{ClockError, Timestamp};
 use crate::codec::FrameKind;
@@ -52,66 +53,6 @@ use crate::id::ReplicaId;
 
 /// The first minor version with skew frames.
 const MINOR_SKEW: u64 = 3;
-
-/// Writes held back, per sender, in arrival order.
-#[derive(Debug)]
-pub(crate) struct Held<T> {
-    entries: Vec<Entry<T>>,
-}
-
-impl<T> Default for Held<T> {
-    fn default() -> Self {
-        Self {
-            entries: Vec::new(),
-        }
-    }
-}
-
-#[derive(Debug)]
-struct Entry<T> {
-    from: ReplicaId,
-    value: T,
-    /// The dots of the writes held.
-    dots: Vec<Dot>,
-    earliest: Timestamp,
-    bytes: usize,
-}
-
-impl<T> Held<T> {
-    fn bytes(&self, from: Option<ReplicaId>) -> usize {
-        self.entries
-            .iter()
-            .filter(|e| from.is_none_or(|f| f == e.from))
-            .map(|e| e.bytes)
-            .sum()
-    }
-
-    /// The earliest stamp held, if any.
-    pub(crate) fn earliest(&self) -> Option<Timestamp> {
-        self.entries.iter().map(|e| e.earliest).min()
-    }
-
-    /// Writes and bytes held.
-    pub(crate) fn totals(&self) -> (u64, usize) {
-        let writes = self.entries.iter().map(|e| e.dots.len() as u64).sum();
-        (writes, self.bytes(None))
-    }
-
-    /// Whether the write at `dot` is held already (a sender resends what we have not
-    /// acknowledged, a relay or a round sends it again).
-    fn holds(&self, dot: Dot) -> bool {
-        self.entries.iter().any(|e| e.dots.contains(&dot))
-    }
-
-    /// Takes the entries whose earliest stamp is within `bound`.
-    fn take_due(&mut self, bound: Timestamp) -> Vec<Entry<T>> {
-        let (due, keep) = std::mem::take(&mut self.entries)
-            .into_iter()
-            .partition(|e| e.earliest <= bound);
-        self.entries = keep;
-        due
-    }
-}
 
 impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
     /// `value` from `from` carries a stamp beyond the drift bound (`source`): holds back the
@@ -134,8 +75,8 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
             return Err(self.refuse_clock(from, source));
         };
         let bytes = crate::codec::encode(&split.held).map_or(usize::MAX, |b| b.len());
-        let over_peer = self.held.bytes(Some(from)).saturating_add(bytes)
-            > self.config.max_held_bytes_per_peer;
+        let over_peer =
+            self.held.bytes(Some(from)).saturating_add(bytes) > self.config.max_held_bytes_per_peer;
         if over_peer || self.held.bytes(None).saturating_add(bytes) > self.config.max_held_bytes {
             self.stats.skew.refused += 1;
             self.tell_skew(from, earliest);
@@ -156,7 +97,7 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
              ahead): they apply when their time comes; the sender is told"
         );
         self.stats.skew.held_total += split.dots.len() as u64;
-        self.held.entries.push(Entry {
+        self.held.push(Entry {
             from,
             value: split.held,
             dots: split.dots,
@@ -217,11 +158,14 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
             .filter(|&ahead| ahead > max);
         match (self.hlc.fenced(), ahead) {
             (None, Some(ahead)) => warn!(
-                ahead_ms = ahead, max_drift_ms = max,
+                ahead_ms = ahead,
+                max_drift_ms = max,
                 "this replica's clock runs ahead of a peer's beyond the drift bound: register \
                  writes are fenced until the clock is fixed (counters and sets go on)"
             ),
-            (Some(_), None) => info!("the clock reads within the drift bound again: the fence is lifted"),
+            (Some(_), None) => {
+                info!("the clock reads within the drift bound again: the fence is lifted")
+            }
             _ => {}
         }
         self.hlc.set_fence(ahead);
@@ -245,7 +189,7 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
                 && let Some(earliest) = split.earliest
             {
                 released.retain(|d| !split.dots.contains(d));
-                self.held.entries.push(Entry {
+                self.held.push(Entry {
                     from: entry.from,
                     bytes: crate::codec::encode(&split.held).map_or(entry.bytes, |b| b.len()),
                     value: split.held,

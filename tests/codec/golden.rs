@@ -427,3 +427,40 @@ fn refused_verdict() {
         &vector("verdict_refused"),
     );
 }
+
+/// Clock skew (minor 3): replica 1's clock runs a day ahead; replica 2 holds back its register
+/// write and tells it so, with its own clock and the held write's stamp.
+#[cfg(feature = "reconcile")]
+#[test]
+fn skew_frame() {
+    const DAY: u64 = 86_400_000;
+    let ahead = SyncEngine::<deltacrdt::Doc>::with_config(
+        Hlc::builder(r(1)).clock(|| T0 + DAY).build().unwrap(),
+        seeded(1),
+    );
+    let mut e = [ahead, engine::<deltacrdt::Doc>(2)];
+    e[0].connect(r(2));
+    e[1].connect(r(1));
+    e[0].update(|doc, hlc| {
+        let stamp = hlc.now()?;
+        doc.set(stamp, &["title"], "hi".into())
+            .map_err(deltacrdt::Error::from)
+    })
+    .unwrap();
+    let mut skew = None;
+    for _ in 0..4 {
+        for from in 0..2 {
+            while let Some(t) = e[from].poll_transmit() {
+                if t.bytes[3] == 0x0b {
+                    skew = Some(t.bytes.clone());
+                }
+                let sender = e[from].id();
+                let _ = e[1 - from].receive(sender, &t.bytes);
+            }
+        }
+    }
+    let skew = skew.expect("replica 2 tells replica 1");
+    pinned("skew", &skew, &vector("skew"));
+    assert_eq!(e[1].stats().skew.held_writes, 1);
+    assert!(e[0].hlc().fenced().is_some());
+}

@@ -391,3 +391,68 @@ fn pair(nodes: &mut [Node], i: usize, j: usize) -> (&mut Node, &mut Node) {
     let (a, b) = (&mut left[lo], &mut right[0]);
     if i < j { (a, b) } else { (b, a) }
 }
+
+/// A replica whose clock ran a day ahead restarts with its clock fixed (issue 15, item 7). Its
+/// persisted clock lies a day ahead of the physical one, so under its id it could only stamp a
+/// day ahead (or reuse stamps). It forks to a fresh id of its family, stamps at the real time,
+/// persists the new id with its first commit, and keeps every committed edit; an honest peer
+/// it then meets holds back only the write stamped a day ahead, and refuses nothing.
+#[cfg(feature = "reconcile")]
+#[test]
+fn a_clock_fixed_after_running_a_day_ahead_rejoins_under_a_fresh_id_without_repair() {
+    const DAY: u64 = 86_400_000;
+    let write = |r: &mut Node, path: &str, value: &str| {
+        let commit = r.update(|doc, hlc| -> Result<_, Error> {
+            Ok(doc.set(hlc.now()?, &[path], value.into())?)
+        });
+        assert!(commit.expect("update").durable);
+    };
+    let store = MemoryStore::new();
+    let config = DurableConfig {
+        replica: Some(ReplicaId::from_u128(1)),
+        ..DurableConfig::default()
+    };
+    let mut a: Node =
+        DurableReplica::open_with(store.clone(), config, |b| b.clock(|| NOW + DAY)).unwrap();
+    write(&mut a, "title", "from the future");
+    tag(&mut a, "ahead");
+    a.close().unwrap();
+    // The clock is fixed; the replica restarts from its store.
+    let reopen = || -> Node {
+        DurableReplica::open_with(store.clone(), DurableConfig::default(), |b| b.clock(|| NOW))
+            .unwrap()
+    };
+    let mut a = reopen();
+    assert_eq!(a.id(), ReplicaId::from_u128(1));
+    assert!(a.durable_hlc().millis() >= NOW + DAY);
+    write(&mut a, "note", "after the fix");
+    let forked = a.id();
+    assert_ne!(forked, ReplicaId::from_u128(1));
+    assert_eq!(
+        forked.as_bytes()[..10],
+        ReplicaId::from_u128(1).as_bytes()[..10]
+    );
+    assert_eq!(a.stats().forks, 1);
+    assert!(
+        a.durable_hlc().millis() < NOW + 60_000,
+        "{}",
+        a.durable_hlc()
+    );
+    let mut p = open(&MemoryStore::new(), Some(2));
+    link(&mut a, &mut p);
+    pump(&mut a, &mut p);
+    assert_eq!(tags(&p), names(&["ahead"]));
+    assert!(p.state().register(&["note"]).is_some());
+    assert!(
+        p.state().register(&["title"]).is_none(),
+        "held back, not applied"
+    );
+    assert_eq!(p.stats().skew.held_writes, 1);
+    assert_eq!(p.stats().drift_rejections, 0);
+    a.close().unwrap();
+    // The fork was committed: the next restart opens under the new id, with everything.
+    let a = reopen();
+    assert_eq!(a.id(), forked);
+    assert!(a.state().register(&["title"]).is_some() && a.state().register(&["note"]).is_some());
+    assert_eq!(tags(&a), names(&["ahead"]));
+}

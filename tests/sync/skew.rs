@@ -2,6 +2,11 @@
 //! clock runs a day or 90 s ahead loses nothing, its counters and sets are never refused, it is
 //! told and fences its own register writes, and it rejoins by itself once its clock is fixed;
 //! a held-back write released later is an inspectable conflict, never a silent overwrite.
+#![allow(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    reason = "tests: a bad index or a refused write should fail loudly"
+)]
 
 use std::error::Error;
 use std::sync::Arc;
@@ -202,7 +207,11 @@ fn a_day_ahead_loses_nothing_is_told_fences_itself_and_rejoins_once_fixed() -> R
     net.wait(1_000)?;
     for i in 0..3 {
         let doc = net.node(i).state();
-        assert_eq!(text(doc, "title").as_deref(), Some("Str(\"fixed\")"), "node {i}");
+        assert_eq!(
+            text(doc, "title").as_deref(),
+            Some("Str(\"fixed\")"),
+            "node {i}"
+        );
     }
     // The note is still held (not lost); a day later its time comes and everyone converges.
     assert_eq!(text(net.node(1).state(), "note"), None);
@@ -210,8 +219,16 @@ fn a_day_ahead_loses_nothing_is_told_fences_itself_and_rejoins_once_fixed() -> R
     let first = net.node(0).state().clone();
     for i in 0..3 {
         let e = net.node(i);
-        assert_eq!(text(e.state(), "note").as_deref(), Some("Str(\"kept\")"), "node {i}");
-        assert_eq!(text(e.state(), "title").as_deref(), Some("Str(\"fixed\")"), "node {i}");
+        assert_eq!(
+            text(e.state(), "note").as_deref(),
+            Some("Str(\"kept\")"),
+            "node {i}"
+        );
+        assert_eq!(
+            text(e.state(), "title").as_deref(),
+            Some("Str(\"fixed\")"),
+            "node {i}"
+        );
         assert_eq!(e.state().counter(&["count"]), 2);
         assert_eq!(e.state(), &first, "node {i} diverged");
         assert_eq!(e.stats().skew.held_writes, 0, "node {i}");
@@ -241,7 +258,10 @@ fn a_write_90_s_ahead_released_later_is_an_inspectable_conflict_not_an_overwrite
         Some("Str(\"honest at T+20\")")
     );
     // The engine asks to be ticked when the held write's time comes (T+30 s: stamp - bound).
-    let due = net.node(1).poll_timeout().ok_or("no timer for the held write")?;
+    let due = net
+        .node(1)
+        .poll_timeout()
+        .ok_or("no timer for the held write")?;
     assert!((30_000..=30_001).contains(&due), "{due}");
     net.wait(5_001)?;
     // Released: not a silent overwrite. The register keeps both writes as concurrent ones,
@@ -249,12 +269,18 @@ fn a_write_90_s_ahead_released_later_is_an_inspectable_conflict_not_an_overwrite
     let e = net.node(1);
     assert_eq!(e.stats().skew.released, 1);
     assert_eq!(e.stats().skew.held_writes, 0);
-    let writes = e.state().register_writes(&["status"]).ok_or("no register")?;
+    let writes = e
+        .state()
+        .register_writes(&["status"])
+        .ok_or("no register")?;
     let mut values: Vec<String> = writes.values().map(|(_, v)| format!("{v:?}")).collect();
     values.sort();
     assert_eq!(
         values,
-        ["Scalar(Str(\"honest at T+20\"))", "Scalar(Str(\"skewed write at T\"))"]
+        [
+            "Scalar(Str(\"honest at T+20\"))",
+            "Scalar(Str(\"skewed write at T\"))"
+        ]
     );
     // Both replicas hold the same conflict; a write that sees it resolves it.
     net.pump()?;
@@ -262,7 +288,11 @@ fn a_write_90_s_ahead_released_later_is_an_inspectable_conflict_not_an_overwrite
     net.write(1, "status", "resolved")?;
     net.pump()?;
     for i in 0..2 {
-        let w = net.node(i).state().register_writes(&["status"]).ok_or("no register")?;
+        let w = net
+            .node(i)
+            .state()
+            .register_writes(&["status"])
+            .ok_or("no register")?;
         assert_eq!(w.values().count(), 1);
     }
     Ok(())
@@ -284,7 +314,11 @@ fn the_hold_is_bounded_and_what_does_not_fit_is_refused_not_lost() -> Res {
     net.pump()?;
     let s = net.get(1).stats();
     assert_eq!(s.skew.held_writes, 0);
-    assert!(s.skew.refused >= 1 && s.drift_rejections >= 1, "{:?}", s.skew);
+    assert!(
+        s.skew.refused >= 1 && s.drift_rejections >= 1,
+        "{:?}",
+        s.skew
+    );
     // Refused whole (as before this hold existed), so the counter waits too; but the sender
     // is told, and keeps the frame: nothing is lost.
     assert_eq!(net.get(1).state().counter(&["count"]), 0);

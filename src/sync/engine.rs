@@ -510,7 +510,9 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
 
     /// When the next [`tick`](Self::tick) is due, in the milliseconds of `tick`'s clock:
     /// the earliest time at which a hello or an unacknowledged data message is to be sent
-    /// again ([`SyncConfig::retransmit_after_ms`] after it went out). `None` when no timer is
+    /// again ([`SyncConfig::retransmit_after_ms`] after it went out); with the `reconcile`
+    /// feature also when a write held back for clock skew comes due, and every second while
+    /// the clock is fenced (see "Clock skew" in the type's docs). `None` when no timer is
     /// running — every peer greeted back and everything sent acknowledged: wait for input
     /// only (a frame, a local update, a new peer).
     ///
@@ -560,9 +562,10 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
                 due = Some(due.map_or(at, |d| d.min(at)));
             }
         }
-        // Writes held back for clock skew are released when their stamps come within the bound.
+        // Writes held back for clock skew are released when their stamps come within the
+        // bound; a fenced clock is checked every second.
         #[cfg(feature = "reconcile")]
-        if let Some(at) = self.release_due() {
+        if let Some(at) = self.skew_due() {
             due = Some(due.map_or(at, |d| d.min(at)));
         }
         due

@@ -53,6 +53,14 @@ impl<T> Held<T> {
         (writes, self.bytes(None))
     }
 
+    /// How many peers it holds writes from.
+    pub(super) fn senders(&self) -> usize {
+        let mut from: Vec<ReplicaId> = self.entries.iter().map(|e| e.from).collect();
+        from.sort_unstable();
+        from.dedup();
+        from.len()
+    }
+
     /// Holds `entry`.
     pub(super) fn push(&mut self, entry: Entry<T>) {
         self.entries.push(entry);

@@ -9,8 +9,10 @@
 //!   their registers (`causal::reconcile::split_beyond`), so the register keeps showing what it
 //!   showed, and the value is acknowledged as usual. The clock observes only what is applied.
 //! - **the sender is told** (a skew frame: our physical clock, and the earliest held stamp).
-//!   A replica told so compares its own clock: if it reads more than the drift bound ahead,
-//!   it **fences** its register writes (`Hlc::now` fails with
+//!   A replica told so compares its own clock: if it reads more than the drift bound ahead
+//!   of most of its peers in session (one peer whose own clock runs behind reports everyone,
+//!   and must not fence them all; it sees that it holds writes of most of its peers instead,
+//!   [`SkewStats::behind`](crate::SkewStats), and warns), it **fences** its register writes (`Hlc::now` fails with
 //!   [`ClockError::Fenced`](crate::ClockError::Fenced), counted in
 //!   [`SkewStats::fenced_ms`](crate::SkewStats)) and logs a warning. Writes that carry no stamp
 //!   go on. The fence lifts by itself as soon as the clock reads within the bound of the
@@ -54,6 +56,9 @@ use crate::id::ReplicaId;
 /// The first minor version with skew frames.
 const MINOR_SKEW: u64 = 3;
 
+/// How often a fenced engine checks its clock (ms of tick time).
+const FENCE_CHECK_MS: u64 = 1_000;
+
 impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
     /// `value` from `from` carries a stamp beyond the drift bound (`source`): holds back the
     /// writes stamped beyond it and returns the rest to apply, or refuses the value if its
@@ -88,22 +93,36 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
                 .map_err(|source| self.refuse_clock(from, source))?;
         }
         self.tell_skew(from, earliest);
-        if split.dots.iter().all(|&d| self.held.holds(d)) {
+        // A write may come again: resent, relayed by another peer, or found by a round.
+        let mut dots = split.dots;
+        dots.retain(|&d| !self.held.holds(d));
+        if dots.is_empty() {
             return Ok(value);
         }
         warn!(
-            peer = %from, writes = split.dots.len(), earliest = %earliest, bound = %bound,
+            peer = %from, writes = dots.len(), earliest = %earliest, bound = %bound,
             "holding back writes stamped beyond the drift bound (the writer's clock runs \
              ahead): they apply when their time comes; the sender is told"
         );
-        self.stats.skew.held_total += split.dots.len() as u64;
+        self.stats.skew.held_total += dots.len() as u64;
         self.held.push(Entry {
             from,
             value: split.held,
-            dots: split.dots,
+            dots,
             earliest,
             bytes,
         });
+        let heard = self.peers.values().filter(|p| p.heard).count();
+        let behind = self.held.senders() >= 2 && self.held.senders() * 2 > heard;
+        if behind && !self.stats.skew.behind {
+            warn!(
+                senders = self.held.senders(),
+                peers = heard,
+                "holding back writes of most peers: this replica's own clock probably runs \
+                 behind theirs (fix it; their writes apply when its clock reaches their stamps)"
+            );
+        }
+        self.stats.skew.behind = behind;
         Ok(value)
     }
 
@@ -144,18 +163,28 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
             let id = self.id();
             self.hlc.fork_fresh(id);
         }
+        if self.stats.skew.reports == 0 {
+            return; // never told: nothing to fence by
+        }
         let Ok(pt) = self.hlc.physical_millis() else {
             return;
         };
         let now = self.now;
         let max = self.hlc.max_drift().as_millis() as u64;
-        let ahead = self
+        // How far ahead of each reporting peer's clock ours reads now, beyond the bound.
+        let ahead: Vec<u64> = self
             .peers
             .values()
             .filter_map(|p| p.told)
             .map(|t| pt.saturating_sub(t.physical.saturating_add(now.saturating_sub(t.at))))
-            .max()
-            .filter(|&ahead| ahead > max);
+            .filter(|&ahead| ahead > max)
+            .collect();
+        // Fenced only when most peers in session say so: one peer whose own clock runs behind
+        // holds back everyone's writes and reports them all, and must not fence them all.
+        let heard = self.peers.values().filter(|p| p.heard).count();
+        let ahead = (ahead.len() * 2 > heard.max(1))
+            .then(|| ahead.iter().copied().min())
+            .flatten();
         match (self.hlc.fenced(), ahead) {
             (None, Some(ahead)) => warn!(
                 ahead_ms = ahead,
@@ -205,6 +234,7 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
             released.retain(|&d| !self.held.holds(d));
             let changed = self.join_remote(entry.from, value, None);
             self.stats.skew.released += released.len() as u64;
+            self.stats.skew.behind &= self.held.senders() >= 2;
             warn!(
                 peer = %entry.from, writes = released.len(), changed,
                 "released writes held back for clock skew: a register written meanwhile keeps \
@@ -213,8 +243,19 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
         }
     }
 
+    /// When the engine must be ticked for clock skew, in tick time: when the earliest held
+    /// write's time comes, and while fenced, every second (to notice a fixed clock).
+    pub(super) fn skew_due(&self) -> Option<u64> {
+        let fence = self
+            .hlc
+            .fenced()
+            .map(|_| self.now.saturating_add(FENCE_CHECK_MS));
+        let release = self.release_due();
+        fence.into_iter().chain(release).min()
+    }
+
     /// When the earliest held write's time comes, in tick time.
-    pub(super) fn release_due(&self) -> Option<u64> {
+    fn release_due(&self) -> Option<u64> {
         let earliest = self.held.earliest()?;
         let pt = self.hlc.physical_millis().ok()?;
         let max = self.hlc.max_drift().as_millis() as u64;

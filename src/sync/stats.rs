@@ -129,8 +129,11 @@ pub struct SkewStats {
     pub refused: u64,
     /// Skew reports received: a peer holds writes of ours.
     pub reports: u64,
-    /// While this replica's register writes are fenced: how far its clock reads ahead of the
-    /// peer that reported it, in milliseconds.
+    /// This replica holds back writes of most of its peers (two at least): its own clock
+    /// probably runs behind theirs.
+    pub behind: bool,
+    /// While this replica's register writes are fenced (most peers in session reported its
+    /// clock ahead of theirs): how far ahead, at least, in milliseconds.
     pub fenced_ms: Option<u64>,
 }
 

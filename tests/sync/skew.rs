@@ -299,6 +299,40 @@ fn a_write_90_s_ahead_released_later_is_an_inspectable_conflict_not_an_overwrite
 }
 
 #[test]
+fn a_peer_a_day_behind_fences_no_one_and_knows_it_is_behind() -> Res {
+    let mut net = Net::new(5)?;
+    net.skew(4, -DAY);
+    for i in 0..4 {
+        net.write(i, &format!("r{i}"), "honest")?;
+        net.count(i)?;
+    }
+    net.wait(1_000)?;
+    // The peer behind holds everyone's register writes, applies their counters, and tells
+    // them; but one report out of four fences no one.
+    let behind = net.get(4).stats();
+    assert_eq!(behind.skew.held_writes, 4);
+    assert!(behind.skew.behind);
+    assert_eq!(net.get(4).state().counter(&["count"]), 4);
+    for i in 0..4 {
+        let s = net.get(i).stats();
+        assert!(s.skew.reports >= 1, "node {i}");
+        assert_eq!(s.skew.fenced_ms, None, "node {i}");
+        assert!(!s.skew.behind);
+        net.write(i, "after", "still writing")?;
+    }
+    net.wait(1_000)?;
+    for i in 0..4 {
+        assert_eq!(net.get(i).state(), net.get(0).state(), "node {i}");
+    }
+    // Once its clock is fixed, the held writes' time has come: it catches up.
+    net.skew(4, 0);
+    net.wait(1_000)?;
+    assert_eq!(net.get(4).state(), net.get(0).state());
+    assert!(!net.get(4).stats().skew.behind);
+    Ok(())
+}
+
+#[test]
 fn the_hold_is_bounded_and_what_does_not_fit_is_refused_not_lost() -> Res {
     let mut net = Net::with(2, |i| SyncConfig {
         max_held_bytes_per_peer: if i == 1 { 4_000 } else { 1 << 20 },
@@ -334,4 +368,117 @@ fn the_hold_is_bounded_and_what_does_not_fit_is_refused_not_lost() -> Res {
     }
     assert_eq!(net.get(0).state(), net.get(1).state());
     Ok(())
+}
+
+/// The same on loopback, through authenticated `Network`s and spawned nodes: the peer a day
+/// ahead is held back and told, fences itself, and once its clock is fixed forks to a fresh id
+/// its key owns, reopens its session under it, and its writes arrive again.
+#[cfg(feature = "tokio")]
+mod loopback {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicI64, Ordering};
+    use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+    use deltacrdt::{
+        ClockError, Doc, Hlc, NetConfig, Network, NodeHandle, SyncEngine, SyncNode, UpdateError,
+    };
+    use tokio::time::timeout;
+
+    use crate::peers::{group, id, key};
+
+    const DAY: i64 = 86_400_000;
+    const WAIT: Duration = Duration::from_secs(10);
+
+    fn node(n: u128, skew: &Arc<AtomicI64>) -> SyncNode<SyncEngine<Doc>> {
+        let skew = Arc::clone(skew);
+        let clock = move || {
+            let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
+            (now.as_millis() as u64).saturating_add_signed(skew.load(Ordering::SeqCst))
+        };
+        let engine = SyncEngine::new(Hlc::builder(id(n)).clock(clock).build().unwrap());
+        SyncNode::new(
+            engine,
+            Network::new(id(n), NetConfig::new(key(n), group())).unwrap(),
+        )
+    }
+
+    async fn until<F>(what: &str, mut f: F)
+    where
+        F: AsyncFnMut() -> bool,
+    {
+        timeout(WAIT, async {
+            while !f().await {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        })
+        .await
+        .unwrap_or_else(|_| panic!("timed out waiting for {what}"));
+    }
+
+    async fn set(
+        node: &NodeHandle<SyncEngine<Doc>>,
+        path: &'static str,
+        value: &'static str,
+    ) -> Result<u64, UpdateError<deltacrdt::Error, deltacrdt::NodeError>> {
+        node.update(move |doc, hlc| Ok(doc.set(hlc.now()?, &[path], value.into())?))
+            .await
+    }
+
+    async fn reads(node: &NodeHandle<SyncEngine<Doc>>, path: &'static str) -> Option<String> {
+        node.read(move |doc| doc.register(&[path]).map(|v| format!("{v:?}")))
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_peer_a_day_ahead_is_held_back_fenced_and_rejoins_under_a_fresh_id() {
+        let (skew_a, skew_b) = (Arc::new(AtomicI64::new(0)), Arc::new(AtomicI64::new(0)));
+        let (a, b) = (node(1, &skew_a), node(2, &skew_b));
+        let addr = b.network().listen_tcp("127.0.0.1:0").await.unwrap();
+        a.network().dial_tcp(addr.to_string());
+        let (a, b) = (a.spawn(), b.spawn());
+        until("the session", async || {
+            a.progress().peers.iter().any(|p| p.connected)
+        })
+        .await;
+        skew_a.store(DAY, Ordering::SeqCst);
+        set(&a, "title", "a day ahead").await.unwrap();
+        a.edit(|doc, hlc| doc.increment(hlc.replica(), &["n"], 1).unwrap())
+            .await
+            .unwrap();
+        // The counter arrives; the register write is held back, not refused.
+        until("the counter and the hold", async || {
+            let s = b.stats().await.unwrap();
+            let n = b.read(|d| d.counter(&["n"])).await.unwrap();
+            n == 1 && s.skew.held_writes == 1
+        })
+        .await;
+        assert_eq!(reads(&b, "title").await, None);
+        assert_eq!(b.stats().await.unwrap().drift_rejections, 0);
+        // `a` was told, and fences its register writes with a typed error.
+        until("the fence", async || {
+            a.stats().await.unwrap().skew.fenced_ms.is_some()
+        })
+        .await;
+        match set(&a, "title", "still ahead").await {
+            Err(UpdateError::Edit(deltacrdt::Error::Clock(ClockError::Fenced { .. }))) => {}
+            other => panic!("not fenced: {other:?}"),
+        }
+        // Its clock is fixed: it forks to a fresh id of its key, and its next write arrives.
+        // A fenced engine asks to be ticked every second, so it notices without a local write.
+        let old = a.progress().id;
+        skew_a.store(0, Ordering::SeqCst);
+        until("the fork", async || a.progress().id != old).await;
+        let new = a.progress().id;
+        assert!(key(1).public().owns(new));
+        assert_eq!(a.stats().await.unwrap().forks, 1);
+        assert_eq!(a.stats().await.unwrap().skew.fenced_ms, None);
+        set(&a, "title", "fixed").await.unwrap();
+        until("the fixed write", async || {
+            reads(&b, "title").await.as_deref() == Some("Scalar(Str(\"fixed\"))")
+        })
+        .await;
+        let s = b.stats().await.unwrap();
+        assert_eq!(s.drift_rejections, 0);
+    }
 }

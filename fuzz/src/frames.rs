@@ -57,7 +57,18 @@ pub fn valid_frames() -> Vec<(String, Vec<u8>)> {
         },
         seeded_set(3),
     );
+    frames.push(("doc_skew".to_owned(), skew_frame()));
     frames
+}
+
+/// A skew frame (format minor 3): the sender's clock reads the fixtures' epoch and it holds a
+/// write of ours stamped a second later.
+fn skew_frame() -> Vec<u8> {
+    let mut f = header(0x0b);
+    varint(&mut f, super::EPOCH_MS);
+    varint(&mut f, super::EPOCH_MS + 1_000);
+    seal(&mut f);
+    f
 }
 
 /// Runs replica 2 (restored with `initial`, so it ships a full state first) against a fresh

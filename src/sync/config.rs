@@ -41,10 +41,11 @@ pub struct SyncConfig {
     /// npm module, which bounds each peer's only (it has no room for the code).
     pub max_reassembly_bytes: usize,
     /// Cap on the encoded bytes of writes held back for clock skew (stamped beyond the drift
-    /// bound; with the `reconcile` feature), all peers together. A value whose held part
-    /// would pass it, or pass `max_held_bytes_per_peer` for its sender, is refused as before
-    /// (counted in [`SkewStats::refused`](crate::SkewStats)): its sender keeps it and sends it
-    /// again, so nothing is lost, and one skewed peer cannot crowd out the others.
+    /// bound; with the `reconcile` feature), all peers together. Writes that would pass it, or
+    /// pass `max_held_bytes_per_peer` for their sender, are left out: the rest of their message
+    /// applies and the message is not acknowledged (counted in
+    /// [`SkewStats::refused`](crate::SkewStats)), so its sender sends it again; nothing is
+    /// lost, and one skewed peer cannot crowd out the others.
     #[cfg(feature = "reconcile")]
     pub max_held_bytes: usize,
     /// Cap on the bytes held back for one peer (see `max_held_bytes`).

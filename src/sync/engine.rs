@@ -731,11 +731,11 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
                 max_timestamp,
             } => {
                 self.check_ack(from, ack)?;
-                let value = self.admit(from, value, max_timestamp)?;
+                let (value, whole) = self.admit(from, value, max_timestamp)?;
                 if ack > 0 {
                     self.on_ack(from, ack)?;
                 }
-                let changed = self.apply_remote(from, full, seq, value);
+                let changed = self.apply_remote(from, (full, seq, whole), value);
                 #[cfg(feature = "metrics")]
                 if let (true, Some(ts), Ok(now)) =
                     (changed, max_timestamp, self.hlc.physical_millis())
@@ -764,13 +764,20 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
     /// Checks the greatest timestamp `ts` of a received value for drift and merges it into the
     /// clock, before anything of the value is applied (local stamps issued afterwards order
     /// after it), and returns what to apply now. With the `reconcile` feature, writes stamped
-    /// beyond the drift bound are held back instead of refusing the value (`sync/skew.rs`).
-    fn admit(&mut self, from: ReplicaId, value: T, ts: Option<Timestamp>) -> Result<T, SyncError> {
+    /// beyond the drift bound are held back instead of refusing the value (`sync/skew.rs`);
+    /// the flag says whether all of the value was taken (applied now or held), so its message
+    /// may be acknowledged.
+    fn admit(
+        &mut self,
+        from: ReplicaId,
+        value: T,
+        ts: Option<Timestamp>,
+    ) -> Result<(T, bool), SyncError> {
         let Some(ts) = ts else {
-            return Ok(value);
+            return Ok((value, true));
         };
         match self.hlc.update(ts) {
-            Ok(()) => Ok(value),
+            Ok(()) => Ok((value, true)),
             #[cfg(feature = "reconcile")]
             Err(source @ crate::clock::ClockError::Drift { .. }) => {
                 self.hold_back(from, value, source)
@@ -869,8 +876,8 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
         let (value, outcome) = payload
             .and_then(|p| message::decode_payload::<T>(&p, &self.config.limits))
             .map_err(|e| refuse(&mut self.stats, e))?;
-        let value = self.admit(from, value, outcome.max_timestamp)?;
-        Ok(self.apply_remote(from, id.full, id.seq, value))
+        let (value, whole) = self.admit(from, value, outcome.max_timestamp)?;
+        Ok(self.apply_remote(from, (id.full, id.seq, whole), value))
     }
 
     /// Drops other peers' partial payloads, least recently advanced first, until `n` more
@@ -913,13 +920,24 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
             .sum()
     }
 
-    /// Joins a received delta-group or state, buffering only its new part, and acknowledges it.
-    /// Returns whether the state changed.
-    fn apply_remote(&mut self, from: ReplicaId, full: bool, seq: u64, value: T) -> bool {
+    /// Joins a received delta-group or state (message `seq` of `from`'s, a full state if
+    /// `full`), buffering only its new part, and acknowledges it if `whole` (all of it was
+    /// taken: part of it may be held back for clock skew, none of it left out). Returns whether
+    /// the state changed.
+    fn apply_remote(
+        &mut self,
+        from: ReplicaId,
+        (full, seq, whole): (bool, u64, bool),
+        value: T,
+    ) -> bool {
         let changed = self.join_remote(from, value, Some(seq));
+        debug!(peer = %from, full, seq, changed, whole, "applied");
+        if !whole {
+            // Its sender sends it again, with what was left out.
+            return changed;
+        }
         #[cfg(feature = "reconcile")]
         self.note_applied(from, seq);
-        debug!(peer = %from, full, seq, changed, "applied");
         if let Some(peer) = self.peers.get_mut(&from) {
             peer.due_ack(seq);
         }

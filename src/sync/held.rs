@@ -56,7 +56,7 @@ impl<T> Held<T> {
     /// How many peers it holds writes from.
     pub(super) fn senders(&self) -> usize {
         let mut from: Vec<ReplicaId> = self.entries.iter().map(|e| e.from).collect();
-        from.sort_unstable();
+        crate::platform::sort::sort_unstable(&mut from);
         from.dedup();
         from.len()
     }

@@ -34,7 +34,9 @@
 //!   ones it stamped before its first report came back.
 //!
 //! Held writes live in memory, within [`SyncConfig::max_held_bytes`](crate::SyncConfig) (and
-//! a per-peer cap): a value that would pass a cap is refused as before (its sender keeps it).
+//! a per-peer cap). Writes that would pass a cap are left out: the rest of their message
+//! applies, and the message is not acknowledged, so its sender sends it again (until its
+//! writes fit, or their time comes).
 //! A restart forgets them; reconciliation brings them back from any replica that holds them
 //! (the writer always does), since our context never records a held dot.
 
@@ -61,14 +63,16 @@ const FENCE_CHECK_MS: u64 = 1_000;
 
 impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
     /// `value` from `from` carries a stamp beyond the drift bound (`source`): holds back the
-    /// writes stamped beyond it and returns the rest to apply, or refuses the value if its
-    /// type cannot set them apart or the hold is full.
+    /// writes stamped beyond it and returns the rest to apply, with whether all of the value
+    /// was taken (the held part did not overflow the hold: else it is left out, and the message
+    /// must not be acknowledged, so that its sender sends it again). Refuses the value if its
+    /// type cannot set those writes apart.
     pub(super) fn hold_back(
         &mut self,
         from: ReplicaId,
         mut value: T,
         source: ClockError,
-    ) -> Result<T, SyncError> {
+    ) -> Result<(T, bool), SyncError> {
         let Ok(bound) = self.hlc.drift_bound() else {
             return Err(self.refuse_clock(from, source));
         };
@@ -79,14 +83,6 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
             // The type found nothing beyond the bound that the frame's stamps say is there.
             return Err(self.refuse_clock(from, source));
         };
-        let bytes = crate::codec::encode(&split.held).map_or(usize::MAX, |b| b.len());
-        let over_peer =
-            self.held.bytes(Some(from)).saturating_add(bytes) > self.config.max_held_bytes_per_peer;
-        if over_peer || self.held.bytes(None).saturating_add(bytes) > self.config.max_held_bytes {
-            self.stats.skew.refused += 1;
-            self.tell_skew(from, earliest);
-            return Err(self.refuse_clock(from, source));
-        }
         if let Some(within) = split.within {
             self.hlc
                 .update(within)
@@ -97,7 +93,19 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
         let mut dots = split.dots;
         dots.retain(|&d| !self.held.holds(d));
         if dots.is_empty() {
-            return Ok(value);
+            return Ok((value, true));
+        }
+        let bytes = crate::codec::encode(&split.held).map_or(usize::MAX, |b| b.len());
+        let over_peer =
+            self.held.bytes(Some(from)).saturating_add(bytes) > self.config.max_held_bytes_per_peer;
+        if over_peer || self.held.bytes(None).saturating_add(bytes) > self.config.max_held_bytes {
+            self.stats.skew.refused += 1;
+            warn!(
+                peer = %from, writes = dots.len(), bytes,
+                "writes stamped beyond the drift bound do not fit the hold: the rest of the \
+                 message applies, and it is not acknowledged (its sender sends it again)"
+            );
+            return Ok((value, false));
         }
         warn!(
             peer = %from, writes = dots.len(), earliest = %earliest, bound = %bound,
@@ -123,7 +131,7 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
             );
         }
         self.stats.skew.behind = behind;
-        Ok(value)
+        Ok((value, true))
     }
 
     /// Sends `to` a skew frame, if it speaks minor 3.

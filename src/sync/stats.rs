@@ -124,8 +124,9 @@ pub struct SkewStats {
     pub held_total: u64,
     /// Held writes applied once their stamps came within the drift bound.
     pub released: u64,
-    /// Frames refused because holding their writes would pass
-    /// [`SyncConfig::max_held_bytes`](crate::SyncConfig) (also counted in `drift_rejections`).
+    /// Messages whose writes stamped beyond the bound did not fit
+    /// [`SyncConfig::max_held_bytes`](crate::SyncConfig): the rest of each applied, and it
+    /// was not acknowledged, so its sender sends it again.
     pub refused: u64,
     /// Skew reports received: a peer holds writes of ours.
     pub reports: u64,
@@ -194,9 +195,9 @@ pub struct SyncStats {
     /// Frames refused because they did not decode or validate.
     pub decode_errors: u64,
     /// Frames refused because a timestamp was too far ahead of the local clock. With the
-    /// `reconcile` feature only what cannot be held back is refused: a value whose type cannot
-    /// set its stamped writes apart, or one that would overflow the hold's caps (its sender
-    /// keeps it and sends it again); see [`SkewStats`].
+    /// `reconcile` feature only a value whose type cannot set its stamped writes apart is
+    /// refused (`LwwRegister`, `LwwMap`, a type of your own); the writes of a `Doc` are held
+    /// back instead, see [`SkewStats`].
     pub drift_rejections: u64,
     /// Clock skew: writes held back because they were stamped beyond the drift bound, and
     /// this replica's own fence (format minor 3; not in the npm module).

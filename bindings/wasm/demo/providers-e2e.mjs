@@ -84,6 +84,17 @@ try {
     await a.evaluate(() => app.store.flush());
   });
 
+  await check('the synced indicator changes when the other tab acknowledges an edit', async () => {
+    const ib = await info(b);
+    await a.evaluate(() => { app.syncEvents.length = 0; app.doc.set('list').add('indicator'); });
+    await a.waitForFunction((peer) => {
+      const seen = app.syncEvents.filter((e) => e.peer === peer).map((e) => e.synced);
+      return seen.includes(false) && seen.at(-1) === true;
+    }, ib.id, { timeout: 10000 });
+    await a.waitForFunction(() => document.getElementById('synced').textContent.startsWith('synced with'), null, { timeout: 10000 });
+    await waitList(b, (l) => l.includes('indicator'));
+  });
+
   await check('a page closed mid-edit reopens with everything committed, as the same replica', async () => {
     // B first (else, as the reader, it would take the lock over and store what it holds,
     // which would hide a loss): A is then the only tab with the document.

@@ -9,7 +9,7 @@ use wasm_bindgen::prelude::*;
 use crate::convert::{Js, host_now, millis, random_replica, replica_id};
 use crate::error::{Code, Failure, Result};
 use crate::save::Saved;
-use crate::shared::{Place, Shared};
+use crate::shared::{Origin, Place, Shared, sync_event, sync_state};
 use crate::{CounterRef, FlagRef, MapRef, RegisterRef, SetRef};
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -29,6 +29,12 @@ export interface DocOptions {
 
 /** A frame to carry to a peer. */
 export interface Transmit { to: string; bytes: Uint8Array }
+
+/** What `subscribe` callbacks get: where the change came from (`peer`: the replica id `receive` got the frame from). */
+export type ChangeEvent = { origin: "local" } | { origin: "remote"; peer: string };
+
+/** A peer's sync state: the highest of our sequence numbers it acknowledged (`null`: none yet), and whether that covers everything this replica has (every local edit and every change it applied). */
+export interface SyncEvent { peer: string; acked: number | null; synced: boolean }
 
 /** Messages and bytes. */
 export interface Count { messages: number; bytes: number }
@@ -266,7 +272,7 @@ impl WasmDoc {
     #[wasm_bindgen(js_name = connect)]
     pub fn connect(&self, peerId: &str) -> core::result::Result<(), JsError> {
         let peer = replica_id(peerId)?;
-        Ok(self.shared.write(|e| {
+        self.shared.write(|e| {
             let known = e.peers().any(|p| p == peer);
             if !known && e.peers().count() >= e.config().max_peers {
                 return Err(Failure::new(
@@ -276,7 +282,9 @@ impl WasmDoc {
             }
             e.connect(peer);
             Ok(())
-        })?)
+        })?;
+        self.shared.notify_sync();
+        Ok(())
     }
 
     /// Stops syncing with `peerId` and forgets its session.
@@ -285,10 +293,12 @@ impl WasmDoc {
     /// `BAD_PEER_ID` for a string that is not a UUID.
     pub fn disconnect(&self, peerId: &str) -> core::result::Result<(), JsError> {
         let peer = replica_id(peerId)?;
-        Ok(self.shared.write(|e| {
+        self.shared.write(|e| {
             e.disconnect(peer);
             Ok(())
-        })?)
+        })?;
+        self.shared.notify_sync();
+        Ok(())
     }
 
     /// Handles one frame from `peerId`; subscribers are told if the document changed.
@@ -302,8 +312,9 @@ impl WasmDoc {
             .shared
             .write(|e| e.receive(peer, bytes).map_err(Failure::from))?;
         if changed {
-            self.shared.notify();
+            self.shared.notify(Origin::Remote(peer));
         }
+        self.shared.notify_sync();
         Ok(())
     }
 
@@ -445,21 +456,59 @@ impl WasmDoc {
     }
 
     /// Calls `callback` after every local change and every remote change applied by
-    /// `receive`. Returns a function that unsubscribes. The callback may read and edit the
-    /// document; an exception it throws is dropped.
+    /// `receive`, with a `ChangeEvent`: `{ origin: "local" }` or `{ origin: "remote", peer }`.
+    /// Returns a function that unsubscribes. The callback may read and edit the document; an
+    /// exception it throws is dropped.
     ///
     /// # Errors
     /// `BUSY` if called from inside a callback while the list is being copied (not expected).
     #[wasm_bindgen(unchecked_return_type = "() => void")]
     pub fn subscribe(
         &self,
-        #[wasm_bindgen(unchecked_param_type = "() => void")] callback: js_sys::Function,
+        #[wasm_bindgen(unchecked_param_type = "(event: ChangeEvent) => void")]
+        callback: js_sys::Function,
     ) -> core::result::Result<js_sys::Function, JsError> {
-        let id = self.shared.subscribe(callback)?;
+        self.listen(callback, false)
+    }
+
+    /// Calls `callback` with a `SyncEvent` (`{ peer, acked, synced }`) whenever a peer's
+    /// acknowledgement, or whether it holds everything this replica has, changes: after an
+    /// edit (the peer falls behind), a `receive` (its acknowledgement arrived), a `connect`
+    /// or `disconnect`, from the time of this call on (`syncState()` says how things stand
+    /// now). A "saved everywhere" indicator needs nothing else. Returns a function that
+    /// unsubscribes; the same rules as `subscribe`.
+    ///
+    /// # Errors
+    /// `BUSY` if called from inside a callback while the list is being copied (not expected).
+    #[wasm_bindgen(js_name = subscribeSync, unchecked_return_type = "() => void")]
+    pub fn subscribe_sync(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "(event: SyncEvent) => void")]
+        callback: js_sys::Function,
+    ) -> core::result::Result<js_sys::Function, JsError> {
+        self.listen(callback, true)
+    }
+
+    /// Every peer's sync state now, as `subscribeSync` reports it.
+    ///
+    /// # Errors
+    /// `BUSY` on a conflicting re-entrant call.
+    #[wasm_bindgen(js_name = syncState, unchecked_return_type = "SyncEvent[]")]
+    pub fn sync_state(&self) -> core::result::Result<js_sys::Array, JsError> {
+        let states = self.shared.read(sync_state)?;
+        Ok(states.into_iter().map(sync_event).collect())
+    }
+
+    fn listen(
+        &self,
+        callback: js_sys::Function,
+        sync: bool,
+    ) -> core::result::Result<js_sys::Function, JsError> {
+        let id = self.shared.subscribe(callback, sync)?;
         let weak = Rc::downgrade(&self.shared);
         let unsubscribe = Closure::<dyn FnMut()>::new(move || {
             if let Some(shared) = weak.upgrade() {
-                shared.unsubscribe(id);
+                shared.unsubscribe(id, sync);
             }
         });
         Ok(unsubscribe.into_js_value().unchecked_into())

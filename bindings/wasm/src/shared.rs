@@ -2,7 +2,7 @@
 
 use core::cell::RefCell;
 
-use deltacrdt::{Delta, Doc, Edit, Hlc, Kind, SyncEngine, Value};
+use deltacrdt::{Delta, Doc, Edit, Hlc, Kind, ReplicaId, SyncEngine, Value};
 use js_sys::Function;
 use wasm_bindgen::JsValue;
 
@@ -40,6 +40,47 @@ fn apply(doc: &mut Doc, hlc: &mut Hlc, path: &[String], op: Op) -> Result<Delta<
 pub(crate) struct Shared {
     engine: RefCell<SyncEngine<Doc>>,
     subscribers: RefCell<Subscribers>,
+    /// Subscribers to the peers' sync state, and the state they were last told, per peer:
+    /// `(peer, acked, synced)`.
+    sync_subscribers: RefCell<Subscribers>,
+    told: RefCell<Vec<(ReplicaId, Option<u64>, bool)>>,
+}
+
+/// Where a change came from.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Origin {
+    /// A local edit.
+    Local,
+    /// A frame `receive`d from this peer.
+    Remote(ReplicaId),
+}
+
+// Event objects built in JS: smaller than building them through `Reflect` from Rust.
+#[wasm_bindgen::prelude::wasm_bindgen(inline_js = "export function changeEvent(peer) { \
+    return peer === undefined ? { origin: 'local' } : { origin: 'remote', peer }; } \
+    export function syncEvent(peer, acked, synced) { return { peer, acked: acked ?? null, synced }; }")]
+extern "C" {
+    fn changeEvent(peer: Option<String>) -> JsValue;
+    fn syncEvent(peer: String, acked: Option<f64>, synced: bool) -> JsValue;
+}
+
+/// The sync state of a peer as JS sees it: `{ peer, acked, synced }`.
+pub(crate) fn sync_event((peer, acked, synced): (ReplicaId, Option<u64>, bool)) -> JsValue {
+    // Sequence numbers stay far below 2^53: exact as JS numbers.
+    #[allow(clippy::cast_precision_loss)]
+    syncEvent(peer.to_string(), acked.map(|a| a as f64), synced)
+}
+
+/// Every peer's `(peer, acked, synced)`: synced when it acknowledged everything we have.
+pub(crate) fn sync_state(engine: &SyncEngine<Doc>) -> Vec<(ReplicaId, Option<u64>, bool)> {
+    let seq = engine.seq();
+    engine
+        .peers()
+        .map(|peer| {
+            let acked = engine.acks().find(|(p, _)| *p == peer).map(|(_, a)| a);
+            (peer, acked, acked.unwrap_or(0) >= seq)
+        })
+        .collect()
 }
 
 #[derive(Debug, Default)]
@@ -53,6 +94,8 @@ impl Shared {
         Self {
             engine: RefCell::new(engine),
             subscribers: RefCell::new(Subscribers::default()),
+            sync_subscribers: RefCell::new(Subscribers::default()),
+            told: RefCell::new(Vec::new()),
         }
     }
 
@@ -73,16 +116,24 @@ impl Shared {
     /// is instantiated once (each closure type would add a copy to the module).
     pub(crate) fn edit(&self, path: &[String], op: Op) -> Result<()> {
         self.write(|engine| engine.update(|doc, hlc| apply(doc, hlc, path, op)))?;
-        self.notify();
+        self.notify(Origin::Local);
+        self.notify_sync();
         Ok(())
     }
 
-    /// Adds a subscriber; returns its id.
-    pub(crate) fn subscribe(&self, callback: Function) -> Result<u32> {
-        let mut subs = self
-            .subscribers
-            .try_borrow_mut()
-            .map_err(|_| Failure::busy())?;
+    /// Adds a change subscriber (`sync: false`) or a sync-state one (`true`); returns its id.
+    pub(crate) fn subscribe(&self, callback: Function, sync: bool) -> Result<u32> {
+        let list = if sync {
+            &self.sync_subscribers
+        } else {
+            &self.subscribers
+        };
+        if sync {
+            // Told from now on: changes after this call (`syncState` says how things stand).
+            let now = self.read(sync_state)?;
+            *self.told.try_borrow_mut().map_err(|_| Failure::busy())? = now;
+        }
+        let mut subs = list.try_borrow_mut().map_err(|_| Failure::busy())?;
         let id = subs.next;
         subs.next = subs.next.wrapping_add(1);
         subs.list.push((id, callback));
@@ -90,23 +141,68 @@ impl Shared {
     }
 
     /// Removes a subscriber (no-op if already gone or if the list is busy being copied).
-    pub(crate) fn unsubscribe(&self, id: u32) {
-        if let Ok(mut subs) = self.subscribers.try_borrow_mut() {
+    pub(crate) fn unsubscribe(&self, id: u32, sync: bool) {
+        let list = if sync {
+            &self.sync_subscribers
+        } else {
+            &self.subscribers
+        };
+        if let Ok(mut subs) = list.try_borrow_mut() {
             subs.list.retain(|(i, _)| *i != id);
         }
     }
 
-    /// Calls every subscriber. The list is copied first and no borrow is held during the
-    /// calls, so a subscriber may edit the document, subscribe or unsubscribe. A subscriber
-    /// that throws does not stop the others; its exception is dropped.
-    pub(crate) fn notify(&self) {
-        let callbacks: Vec<Function> = match self.subscribers.try_borrow() {
-            Ok(subs) => subs.list.iter().map(|(_, f)| f.clone()).collect(),
+    /// Tells every change subscriber where a change came from.
+    pub(crate) fn notify(&self, origin: Origin) {
+        let peer = match origin {
+            Origin::Local => None,
+            Origin::Remote(peer) => Some(peer.to_string()),
+        };
+        call_all(&self.subscribers, &changeEvent(peer));
+    }
+
+    /// Tells the sync-state subscribers of every peer whose acknowledgement or synced state
+    /// changed since they were last told (after edits, frames, connects and disconnects).
+    pub(crate) fn notify_sync(&self) {
+        // Nobody listens: nothing to compute (a new subscriber starts from the state then).
+        if self
+            .sync_subscribers
+            .try_borrow()
+            .map_or(true, |s| s.list.is_empty())
+        {
+            return;
+        }
+        let Ok(now) = self.read(sync_state) else {
+            return;
+        };
+        let changed: Vec<JsValue> = match self.told.try_borrow_mut() {
+            Ok(mut told) => {
+                let changed = now
+                    .iter()
+                    .filter(|state| !told.contains(state))
+                    .map(|&state| sync_event(state))
+                    .collect();
+                *told = now;
+                changed
+            }
             Err(_) => return,
         };
-        for callback in callbacks {
-            let _ = callback.call0(&JsValue::UNDEFINED);
+        for event in changed {
+            call_all(&self.sync_subscribers, &event);
         }
+    }
+}
+
+/// Calls every subscriber in `list` with `event`. The list is copied first and no borrow is
+/// held during the calls, so a subscriber may edit the document, subscribe or unsubscribe. A
+/// subscriber that throws does not stop the others; its exception is dropped.
+fn call_all(list: &RefCell<Subscribers>, event: &JsValue) {
+    let callbacks: Vec<Function> = match list.try_borrow() {
+        Ok(subs) => subs.list.iter().map(|(_, f)| f.clone()).collect(),
+        Err(_) => return,
+    };
+    for callback in callbacks {
+        let _ = callback.call1(&JsValue::UNDEFINED, event);
     }
 }
 

@@ -395,6 +395,50 @@ test('subscribe: local and remote changes, unsubscribe, re-entrant edits, throwi
   un3();
 });
 
+test('subscribe: each change says where it came from', () => {
+  const a = new Doc();
+  const b = new Doc();
+  const events = [];
+  const un = a.subscribe((e) => events.push(e));
+  a.counter('c').increment();
+  mesh([a, b]);
+  b.set('tags').add('x');
+  pump([a, b]);
+  un();
+  assert.deepEqual(events, [{ origin: 'local' }, { origin: 'remote', peer: b.replicaId }]);
+});
+
+test('subscribeSync: a peer falls behind on an edit and catches up with its acknowledgement', () => {
+  const [a, b, c] = [new Doc(), new Doc(), new Doc()];
+  const events = [];
+  const un = a.subscribeSync((e) => events.push(e));
+  mesh([a, b, c]);
+  pump([a, b, c]);
+  assert.deepEqual(
+    events.map((e) => [e.peer, e.acked, e.synced]).sort(),
+    [[b.replicaId, null, true], [c.replicaId, null, true]].sort(),
+  );
+  events.length = 0;
+  a.register('title').set('hello');
+  // Both peers are behind now: one event each.
+  assert.deepEqual(events.map((e) => e.synced), [false, false]);
+  events.length = 0;
+  // Only b hears it: b acknowledges, c does not.
+  for (let t = a.poll(); t; t = a.poll()) if (t.to === b.replicaId) b.receive(a.replicaId, t.bytes);
+  for (let t = b.poll(); t; t = b.poll()) if (t.to === a.replicaId) a.receive(b.replicaId, t.bytes);
+  assert.deepEqual(events, [{ peer: b.replicaId, acked: 1, synced: true }]);
+  const state = Object.fromEntries(a.syncState().map((s) => [s.peer, s.synced]));
+  assert.deepEqual(state, { [b.replicaId]: true, [c.replicaId]: false });
+  events.length = 0;
+  a.disconnect(c.replicaId);
+  a.connect(c.replicaId);
+  // A peer that forgot its acknowledgements is behind again: told once, not repeated.
+  assert.deepEqual(events.map((e) => [e.peer, e.synced]), [[c.replicaId, false]]);
+  un();
+  a.register('title').set('again');
+  assert.equal(events.length, 1);
+});
+
 test('hidden interop helpers: stateBytes / decodeState', () => {
   const d = new Doc();
   d.counter('likes').increment(3);

@@ -1,5 +1,5 @@
 // Type-checked (tsc --noEmit, never run): the shipped .d.ts describes the API as documented.
-import init, { Doc, type DocOptions, type JsonValue, type SyncStats, type Transmit } from '../pkg/web/deltacrdt_wasm.js';
+import init, { Doc, type ChangeEvent, type DocOptions, type JsonValue, type SyncEvent, type SyncStats, type Transmit } from '../pkg/web/deltacrdt_wasm.js';
 import {
   MAX_FRAME_BYTES, SecureChannel, belongsTo, fingerprint, generateIdentity, identityFromSecret, parseAllowList, replicaIdFor,
   type ChannelErrorCode, type ChannelRole, type ChannelState, type Identity, type SecureChannelOptions,
@@ -70,6 +70,16 @@ export async function example(): Promise<void> {
   resumed.free();
   const unsubscribe: () => void = doc.subscribe(() => console.log(doc.toJSON()));
   unsubscribe();
+  doc.subscribe((e: ChangeEvent) => {
+    const from: string = e.origin === 'remote' ? e.peer : 'here';
+    void from;
+  })();
+  doc.subscribeSync((e: SyncEvent) => {
+    const behind: boolean = !e.synced && e.acked !== null;
+    void [e.peer, behind];
+  })();
+  const everywhere: boolean = doc.syncState().every((s: SyncEvent) => s.synced);
+  void everywhere;
   restored.free();
   void [n, has, values, v, on, snapshot, peerId];
 }

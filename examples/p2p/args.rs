@@ -31,6 +31,12 @@ pub(crate) enum Mode {
     /// Runs one replica of the board on the network, driven by a prompt.
     #[command(after_help = PROMPT_HELP)]
     Peer(PeerArgs),
+    /// A sync server: a peer that makes no edits and reads no prompt, for peers (browsers
+    /// behind NATs, tabs of other machines) that cannot reach each other. It listens on TCP and
+    /// WebSocket (`--ws`, default 127.0.0.1:7401), admits the keys of `--allow`, keeps the
+    /// document in `--data-dir` (redb, group commit) so a restart resumes it, prints peers as
+    /// they come and go, and runs until interrupted (Ctrl-C, SIGTERM).
+    Serve(PeerArgs),
     /// Makes a peer's key pair: writes the secret to FILE (readable by you only; an existing
     /// file is never overwritten) and prints the public key, for the other peers' allow-lists.
     Keygen {
@@ -195,6 +201,9 @@ pub(crate) struct PeerArgs {
     /// --features tokio,redb,metrics).
     #[arg(long, value_name = "ADDR")]
     pub(crate) metrics: Option<String>,
+    /// Server mode (`p2p serve`): no prompt, no edits, until interrupted.
+    #[arg(skip)]
+    pub(crate) server: bool,
 }
 
 /// The peer's help, for the prompt's `help` command.

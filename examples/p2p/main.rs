@@ -42,6 +42,12 @@ async fn main() -> ExitCode {
             init_tracing(a.control);
             peer::run(a).await
         }
+        Some(args::Mode::Serve(mut a)) => {
+            init_tracing(true);
+            a.server = true;
+            a.ws.get_or_insert_with(|| "127.0.0.1:7401".to_owned());
+            peer::run(a).await
+        }
         Some(args::Mode::Keygen { file }) => keygen(&file),
 
         None => match cli.scenario() {

@@ -255,10 +255,16 @@ where
             (None, _) => println!("  in memory (--data-dir DIR to keep it)"),
         }
         println!("  {}", peer.durability);
-        println!("type help for the commands");
-        prompt();
+        if args.server {
+            println!("serving until interrupted (Ctrl-C)");
+        } else {
+            println!("type help for the commands");
+            prompt();
+        }
     }
     let mut stdin = BufReader::new(tokio::io::stdin()).lines();
+    let mut stop = std::pin::pin!(stopped());
+    let mut present: Vec<(ReplicaId, bool)> = Vec::new();
     let mut status = interval(Duration::from_millis(100));
     // Paused while idle (below): resumed, it waits a period instead of catching up.
     status.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -276,7 +282,8 @@ where
                     peer.note_arrivals();
                 }
             }
-            line = stdin.next_line() => match line {
+            () = &mut stop, if args.server => break,
+            line = stdin.next_line(), if !args.server => match line {
                 Ok(Some(line)) => {
                     if !peer.command(&line)? {
                         break;
@@ -287,12 +294,33 @@ where
             },
             () = sleep_until(peer.next_edit), if peer.edits_left > 0 => peer.random_edit()?,
             _ = status.tick(), if status_due => peer.status()?,
-            _ = reload.tick() => allow.refresh(),
+            _ = reload.tick() => {
+                allow.refresh();
+                if args.server {
+                    peer.print_arrivals(&mut present);
+                }
+            }
         }
     }
     let mut replica = peer.node.shutdown().await;
     replica.flush()?;
     Ok(())
+}
+
+/// Resolves on Ctrl-C or SIGTERM (a server's way to stop).
+async fn stopped() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
 }
 
 fn connect(network: &Network, target: &str) {
@@ -403,6 +431,36 @@ where
             Command::Help => crate::args::peer_help(),
             Command::Nothing | Command::Quit => String::new(),
         })
+    }
+
+    /// Prints the peers that connected or went away since `present` (a server's log).
+    fn print_arrivals(&self, present: &mut Vec<(ReplicaId, bool)>) {
+        let now: Vec<(ReplicaId, bool)> = self
+            .node
+            .replica()
+            .stats()
+            .peers
+            .iter()
+            .map(|p| (p.peer, p.connected))
+            .collect();
+        for &(peer, connected) in &now {
+            let before = present
+                .iter()
+                .find(|(p, _)| *p == peer)
+                .is_some_and(|(_, c)| *c);
+            if connected != before {
+                let what = if connected {
+                    "connected"
+                } else {
+                    "disconnected"
+                };
+                println!(
+                    "peer {peer} {what} ({} connected)",
+                    now.iter().filter(|(_, c)| *c).count()
+                );
+            }
+        }
+        *present = now;
     }
 
     fn random_edit(&mut self) -> Result<(), Error> {

@@ -12,13 +12,17 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 export const bin = process.env.P2P_BIN || path.join(here, '..', '..', '..', 'target', 'release', 'examples', 'p2p');
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-/** A native peer in prompt mode: each command's reply is what it prints before the next `> `. */
+/**
+ * A native peer in prompt mode: each command's reply is what it prints before the next `> `.
+ * With `mode` 'serve', the sync server (`p2p serve`): no prompt; start it with `serving()`.
+ */
 export class NativePeer {
-  constructor(name, args) {
+  constructor(name, args, mode = 'peer') {
     this.name = name;
     this.out = '';
     this.err = '';
-    this.child = spawn(bin, ['peer', '--name', name, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const argv = mode === 'serve' ? ['serve', ...args] : ['peer', '--name', name, ...args];
+    this.child = spawn(bin, argv, { stdio: ['pipe', 'pipe', 'pipe'] });
     this.child.stdout.on('data', (d) => { this.out += d; });
     this.child.stderr.on('data', (d) => { this.err += d; });
     this.exited = new Promise((r) => this.child.on('exit', r));
@@ -34,9 +38,26 @@ export class NativePeer {
     throw new Error(`${this.name}: no prompt; stdout:\n${this.out}\nstderr:\n${this.err.slice(-2000)}`);
   }
 
+  /** Starts the sync server (`mode` 'serve'): its replica id and addresses from the banner. */
+  async serving(ms = 30000) {
+    for (const end = Date.now() + ms; Date.now() < end; await sleep(10)) {
+      if (this.out.includes('serving until interrupted')) return this.parse(this.out);
+      if (this.child.exitCode !== null) break;
+    }
+    throw new Error(`${this.name}: not serving; stdout:\n${this.out}\nstderr:\n${this.err.slice(-2000)}`);
+  }
+
+  /** Stops it as an operator would (SIGTERM): it flushes its store and exits. */
+  stop() {
+    if (this.child.exitCode === null) this.child.kill('SIGTERM');
+  }
+
   /** Starts the peer: its replica id and addresses from the banner. */
   async ready() {
-    const banner = await this.until(0);
+    this.parse(await this.until(0));
+  }
+
+  parse(banner) {
     this.id = banner.match(/^peer ([0-9a-f-]{36}) listening on (\S+) \(tcp\)/m)?.[1];
     this.tcp = banner.match(/listening on (\S+) \(tcp\)/)?.[1];
     this.ws = banner.match(/and on (ws:\/\/\S+) \(websocket\)/)?.[1];

@@ -11,6 +11,8 @@
 // (n1's `not allowed` count goes up; the page sees the connection closed during the handshake),
 // and a page that does not allow n1's key must refuse n1 (AUTH_NOT_ALLOWED in the page). Last,
 // n1 is killed and restarted on the same ports: the page (on WebSocketProvider) redials it.
+// Then two pages that never connect to each other meet at the sync server (`p2p serve` with a
+// data directory), which is stopped with SIGTERM and restarted from its store.
 //
 // Run: node demo/native.mjs   (after scripts/build.sh and
 //      cargo build --release --features tokio,redb --example p2p; P2P_BIN overrides the binary)
@@ -57,7 +59,7 @@ try {
   const page = await context.newPage();
   const errors = [];
   page.on('pageerror', (e) => errors.push(e));
-  const url = (secret, allow) => `${srv.url}replica.html?name=Web&native=${encodeURIComponent(n1.ws)}&secret=${secret}&allow=${allow.map((k) => k.publicKey).join(',')}`;
+  const url = (secret, allow, ws = n1.ws, name = 'Web') => `${srv.url}replica.html?name=${name}&native=${encodeURIComponent(ws)}&secret=${secret}&allow=${allow.map((k) => k.publicKey).join(',')}`;
   let webId;
 
   await check('native replica ids belong to their keys; JS derives the keygen public keys', async () => {
@@ -156,6 +158,40 @@ try {
     await eventually(async () => (await again.show()).tags?.includes('while n1 was down'), async () => JSON.stringify(await again.show()));
     assert.equal(await page.evaluate(() => window.nativePeer), again.id, 'the page\'s session is with the new n1');
     assert.equal(await page.evaluate(() => window.nativeError), undefined, 'cleared by the new session');
+  });
+
+  await check('two pages that cannot reach each other meet at the sync server (p2p serve), which keeps the board across a restart', async () => {
+    const kServer = keygen('server');
+    const data = fs.mkdtempSync(path.join(dir, 'server-data-'));
+    const args = (tcp, ws) => ['--identity', kServer.file, '--allow', allowFile('server', { page: kPage }), '--listen', tcp, '--ws', ws, '--data-dir', data];
+    const server = new NativePeer('server', args('127.0.0.1:0', '127.0.0.1:0'), 'serve');
+    peers.push(server);
+    await server.serving();
+    assert.ok(await belongsTo(server.id, kServer.publicKey));
+    const [p1, p2] = [await context.newPage(), await context.newPage()];
+    for (const p of [p1, p2]) p.on('pageerror', (e) => errors.push(e));
+    // No demo relay: each page's only peer is the server.
+    await p1.goto(`${url(kPage.secret, [kServer], server.ws, 'One')}&relay=off`);
+    await p2.goto(`${url(kPage.secret, [kServer], server.ws, 'Two')}&relay=off`);
+    for (const p of [p1, p2]) {
+      await p.waitForFunction((id) => window.nativePeer === id, server.id, { timeout: 30000 });
+      assert.deepEqual(await p.evaluate(() => window.doc.syncState().map((s) => s.peer)), [server.id]);
+    }
+    await eventually(async () => server.out.includes('(2 connected)'), async () => server.out);
+    await p1.evaluate(() => window.doc.set('served').add('via the server'));
+    await p2.waitForFunction(() => window.doc.toJSON().served?.includes('via the server'), null, { timeout: 15000 });
+    // SIGTERM, and back on the same ports from its data directory: the pages redial.
+    const [tcp, wsPort] = [server.tcp, new URL(server.ws).port];
+    server.stop();
+    assert.equal(await server.exited, 0, 'the server stops cleanly on SIGTERM');
+    const again = new NativePeer('server', args(tcp, `127.0.0.1:${wsPort}`), 'serve');
+    peers.push(again);
+    await again.serving();
+    assert.match(again.out, /resumed from .* at sequence [1-9]/, 'the server resumed its store');
+    assert.equal(again.id, server.id, 'same replica id after the restart');
+    await p2.evaluate(() => window.doc.set('served').add('after the restart'));
+    await p1.waitForFunction(() => window.doc.toJSON().served?.includes('after the restart'), null, { timeout: 30000 });
+    for (const p of [p1, p2]) await p.close();
   });
 
   await check('no uncaught page errors', async () => assert.deepEqual(errors, []));

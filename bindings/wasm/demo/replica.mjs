@@ -50,10 +50,11 @@ let offline = false;
 // pollTimeout()); the relay is routed through it so that it shares the Doc with the WebSocket
 // provider. (The driver is internal to the package; the demo, which ships with it, uses it.)
 const driver = driverFor(doc);
-const relay = new RelayTransport(`ws://${location.host}/relay`, doc.replicaId);
-relay.onPeer = (peer) => driver.route(peer, (bytes) => { if (!offline) relay.send(peer, bytes); });
-relay.onLeft = (peer) => driver.unroute(peer);
-relay.onFrame = (from, bytes) => {
+// `?relay=off`: no demo relay, so the page reaches only the native peer (a sync server test).
+const relay = params.get('relay') === 'off' ? null : new RelayTransport(`ws://${location.host}/relay`, doc.replicaId);
+if (relay) relay.onPeer = (peer) => driver.route(peer, (bytes) => { if (!offline) relay.send(peer, bytes); });
+if (relay) relay.onLeft = (peer) => driver.unroute(peer);
+if (relay) relay.onFrame = (from, bytes) => {
   if (offline) return; // a partitioned replica hears nothing
   try {
     driver.receive(from, bytes);
@@ -151,6 +152,6 @@ $('offline').onchange = () => {
 
 
 window.doc = doc; // for tests and the console
-await relay.ready;
+await relay?.ready;
 render();
 window.demoReady = true;

@@ -52,11 +52,19 @@ export interface SyncStats {
 }
 "#;
 
-// `{ to, bytes }` built in JS: smaller than building the object through `Reflect` from Rust
-// (which pays for `pollTimeout`, keeping the module within its size budget).
-#[wasm_bindgen(inline_js = "export function transmit(to, bytes) { return { to, bytes }; }")]
+// `{ to, bytes }` and the events of `subscribe` and `subscribeSync` built in JS (one snippet):
+// smaller than building the objects through `Reflect` from Rust, keeping the module within its
+// size budget.
+#[wasm_bindgen(
+    inline_js = "export function transmit(to, bytes) { return { to, bytes }; } \
+    export function changeEvent(peer) { \
+    return peer === undefined ? { origin: 'local' } : { origin: 'remote', peer }; } \
+    export function syncEvent(peer, acked, synced) { return { peer, acked: acked ?? null, synced }; }"
+)]
 extern "C" {
     fn transmit(to: &str, bytes: &JsValue) -> JsValue;
+    pub(crate) fn changeEvent(peer: Option<String>) -> JsValue;
+    pub(crate) fn syncEvent(peer: String, acked: Option<f64>, synced: bool) -> JsValue;
 }
 
 /// One replica of a replicated JSON-like document, with its sans-IO sync engine: the caller

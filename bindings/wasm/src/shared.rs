@@ -7,6 +7,7 @@ use js_sys::Function;
 use wasm_bindgen::JsValue;
 
 use crate::convert::Js;
+use crate::doc::{changeEvent, syncEvent};
 use crate::error::{Code, Failure, Result};
 
 /// The deepest path a ref may address. Map levels and register-value levels share the
@@ -53,15 +54,6 @@ pub(crate) enum Origin {
     Local,
     /// A frame `receive`d from this peer.
     Remote(ReplicaId),
-}
-
-// Event objects built in JS: smaller than building them through `Reflect` from Rust.
-#[wasm_bindgen::prelude::wasm_bindgen(inline_js = "export function changeEvent(peer) { \
-    return peer === undefined ? { origin: 'local' } : { origin: 'remote', peer }; } \
-    export function syncEvent(peer, acked, synced) { return { peer, acked: acked ?? null, synced }; }")]
-extern "C" {
-    fn changeEvent(peer: Option<String>) -> JsValue;
-    fn syncEvent(peer: String, acked: Option<f64>, synced: bool) -> JsValue;
 }
 
 /// The sync state of a peer as JS sees it: `{ peer, acked, synced }`.

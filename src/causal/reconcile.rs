@@ -16,7 +16,7 @@
 use super::dot_store::{self, Causal, SEAL, Seal, StoreOps};
 use super::{CausalContext, Dot};
 #[cfg(feature = "reconcile")]
-use crate::clock::Timestamp;
+use crate::clock::{Stamp, Timestamp};
 use crate::id::ReplicaId;
 use crate::lattice::Lattice;
 
@@ -106,81 +106,86 @@ pub trait Reconcile: Lattice {
         self
     }
 
-    /// The writes of the value stamped beyond `bound`, and the dots of `state` they supersede;
-    /// `None` for a type that cannot set its stamped writes apart (its values are then refused
-    /// whole while they carry a stamp beyond the bound).
+    /// Takes out of the value (received, to be joined into `state`) every write stamped beyond
+    /// `bound`, so that joining what is left neither applies them nor undoes what they would
+    /// replace, and returns them; `None` for a type that cannot set its stamped writes apart
+    /// (its values are then refused whole while they carry a stamp beyond the bound).
     #[doc(hidden)]
     #[cfg(feature = "reconcile")]
-    fn beyond(&self, _bound: Timestamp, _state: &Self, _: Seal) -> Option<Beyond> {
+    fn hold_beyond(&mut self, _bound: Timestamp, _state: &Self, _: Seal) -> Option<Split<Self>> {
         None
     }
 }
 
-/// What [`Reconcile::beyond`] finds in a value: the writes stamped beyond a bound.
+/// What [`Reconcile::hold_beyond`] took out of a value.
 #[doc(hidden)]
 #[cfg(feature = "reconcile")]
-#[derive(Debug, Default)]
-pub struct Beyond {
-    /// The dots of the writes stamped beyond the bound.
-    pub(crate) held: Vec<Dot>,
-    /// Dots the receiving state holds, in the value's context, at a register where a held write
-    /// is: the value supersedes them, and it is that write which does (or one beside it).
-    pub(crate) superseded: Vec<Dot>,
-    /// The earliest stamp beyond the bound.
-    pub(crate) earliest: Option<Timestamp>,
-    /// The latest stamp within it.
-    pub(crate) within: Option<Timestamp>,
-}
-
-/// A value split by [`split_beyond`].
-#[cfg(feature = "reconcile")]
 #[derive(Debug)]
-pub(crate) struct Split<T> {
-    /// The writes stamped beyond the bound, with the supersession of what the receiver holds
-    /// at their registers: joined later, they do exactly what they would have done now.
-    /// Bottom when nothing lay beyond the bound.
+pub struct Split<T> {
+    /// The writes stamped beyond the bound (for a causal type, with the supersession of what
+    /// the receiver holds at their registers): joined later, they do what they would have done
+    /// now. Bottom when nothing lay beyond the bound.
     pub(crate) held: T,
-    /// The dots of the writes it holds.
-    pub(crate) dots: Vec<Dot>,
+    /// The stamps of the writes it holds (one write, one stamp).
+    pub(crate) writes: Vec<Stamp>,
     /// The earliest stamp among them.
     pub(crate) earliest: Option<Timestamp>,
     /// The latest stamp left in the value (what the clock observes now).
     pub(crate) within: Option<Timestamp>,
 }
 
-/// Takes out of `value` (received, to be joined into `state`) every write stamped beyond
-/// `bound`: those dots leave its store and its context, and so do the dots of `state` they
-/// supersede, so that joining what is left neither applies them nor removes what they replace.
-/// `None` for a type that cannot tell ([`Reconcile::beyond`] is `None`).
 #[cfg(feature = "reconcile")]
-pub(crate) fn split_beyond<T: Reconcile>(
-    value: &mut T,
-    bound: Timestamp,
-    state: &T,
-) -> Option<Split<T>> {
-    let found = value.beyond(bound, state, SEAL)?;
-    let mut split = Split {
-        held: T::default(),
-        dots: Vec::new(),
-        earliest: found.earliest,
-        within: found.within,
-    };
-    if found.held.is_empty() {
-        return Some(split);
+impl<T: Default> Split<T> {
+    /// Nothing held yet.
+    pub(crate) fn new() -> Self {
+        Self {
+            held: T::default(),
+            writes: Vec::new(),
+            earliest: None,
+            within: None,
+        }
     }
-    split.held = value.at_dots(&found.held, SEAL);
-    if !found.superseded.is_empty() {
+
+    /// Notes a write stamped `stamp`: held if beyond `bound`, else left in the value.
+    /// Returns whether it is held.
+    pub(crate) fn note(&mut self, stamp: Stamp, bound: Timestamp) -> bool {
+        let time = stamp.time;
+        if time > bound {
+            self.writes.push(stamp);
+            self.earliest = Some(self.earliest.map_or(time, |t| t.min(time)));
+            true
+        } else {
+            self.within = Some(self.within.map_or(time, |t| t.max(time)));
+            false
+        }
+    }
+}
+
+/// [`Reconcile::hold_beyond`] of a causal type, given what it found: moves the dots `held` (its
+/// writes beyond the bound) from `value` into the split, with the dots `superseded` (what the
+/// receiver holds that they replace) leaving `value`'s context for the split's.
+#[cfg(feature = "reconcile")]
+pub(crate) fn hold_dots<T: Reconcile>(
+    value: &mut T,
+    mut split: Split<T>,
+    held: &[Dot],
+    superseded: &[Dot],
+) -> Split<T> {
+    if held.is_empty() {
+        return split;
+    }
+    split.held = value.at_dots(held, SEAL);
+    if !superseded.is_empty() {
         let mut ctx = CausalContext::default();
-        for &dot in &found.superseded {
+        for &dot in superseded {
             ctx.insert(dot);
         }
         split.held.join(T::removal(ctx, SEAL));
     }
-    let mut gone = found.held.clone();
-    gone.extend_from_slice(&found.superseded);
+    let mut gone = held.to_vec();
+    gone.extend_from_slice(superseded);
     value.forget_dots(&gone, SEAL);
-    split.dots = found.held;
-    Some(split)
+    split
 }
 
 /// [`Reconcile::causal_context`] of a causal type.

@@ -381,6 +381,34 @@ mod serde_impl {
     }
 }
 
+/// Clock skew (`sync/skew.rs`): entries stamped beyond the drift bound are held back, the
+/// others stay.
+#[cfg(feature = "reconcile")]
+impl<K: Hash + Eq + Clone, V: Clone + PartialEq> LwwMap<K, V> {
+    pub(crate) fn hold_beyond(
+        &mut self,
+        bound: crate::clock::Timestamp,
+    ) -> crate::causal::reconcile::Split<Self> {
+        let mut split = crate::causal::reconcile::Split::new();
+        if !self.entries.iter().any(|(_, slot)| slot.stamp.time > bound) {
+            for (_, slot) in self.entries.iter() {
+                split.note(slot.stamp, bound);
+            }
+            return split;
+        }
+        let mut held = Self::default();
+        for (key, slot) in core::mem::take(self).entries {
+            if split.note(slot.stamp, bound) {
+                held.put(key, slot);
+            } else {
+                self.put(key, slot);
+            }
+        }
+        split.held = held;
+        split
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

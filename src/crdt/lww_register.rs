@@ -105,6 +105,23 @@ impl<V: Clone + PartialEq> Lattice for LwwRegister<V> {
     }
 }
 
+/// Clock skew (`sync/skew.rs`): a write stamped beyond the drift bound is held back whole.
+#[cfg(feature = "reconcile")]
+impl<V> LwwRegister<V> {
+    pub(crate) fn hold_beyond(
+        &mut self,
+        bound: crate::clock::Timestamp,
+    ) -> crate::causal::reconcile::Split<Self> {
+        let mut split = crate::causal::reconcile::Split::new();
+        if let Some((stamp, _)) = &self.entry
+            && split.note(*stamp, bound)
+        {
+            split.held = core::mem::take(self);
+        }
+        split
+    }
+}
+
 #[cfg(test)]
 pub(super) mod tests {
     use super::*;

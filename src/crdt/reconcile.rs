@@ -12,6 +12,8 @@ use crate::causal::conflict;
 use crate::causal::dot_store::Seal;
 use crate::causal::reconcile as by;
 use crate::causal::{Causal, CausalContext, Dot, DotStore, Reconcile};
+#[cfg(feature = "reconcile")]
+use crate::clock::Timestamp;
 use crate::id::ReplicaId;
 
 /// Implements [`Reconcile`] for a causal type by its context and held dots.
@@ -64,7 +66,19 @@ impl Reconcile for GCounter {}
 impl Reconcile for PnCounter {}
 /// No dots: full states where acknowledgements run out.
 impl<E: Ord + Clone> Reconcile for GSet<E> {}
-/// No dots: full states where acknowledgements run out (the state is one write).
-impl<V: Clone + PartialEq> Reconcile for LwwRegister<V> {}
+/// No dots: full states where acknowledgements run out (the state is one write). A write
+/// stamped beyond the drift bound is held back whole.
+impl<V: Clone + PartialEq> Reconcile for LwwRegister<V> {
+    #[cfg(feature = "reconcile")]
+    fn hold_beyond(&mut self, bound: Timestamp, _: &Self, _: Seal) -> Option<by::Split<Self>> {
+        Some(self.hold_beyond(bound))
+    }
+}
 /// No dots: full states where acknowledgements run out (a state is one stamped entry per key).
-impl<K: Hash + Eq + Clone, V: Clone + PartialEq> Reconcile for LwwMap<K, V> {}
+/// Entries stamped beyond the drift bound are held back, the others applied.
+impl<K: Hash + Eq + Clone, V: Clone + PartialEq> Reconcile for LwwMap<K, V> {
+    #[cfg(feature = "reconcile")]
+    fn hold_beyond(&mut self, bound: Timestamp, _: &Self, _: Seal) -> Option<by::Split<Self>> {
+        Some(self.hold_beyond(bound))
+    }
+}

@@ -2,7 +2,7 @@
 //! peer whose clock runs ahead (see `sync/skew.rs`).
 
 use crate::causal::dot_store::CausalParts;
-use crate::causal::reconcile::Beyond;
+use crate::causal::reconcile::{Split, hold_dots};
 use crate::causal::{CausalContext, Dot};
 use crate::clock::Timestamp;
 use crate::crdt::OrMap;
@@ -11,42 +11,55 @@ use super::Doc;
 use super::field::{Field, FieldKey};
 
 impl Doc {
-    /// Every register write of `self` stamped beyond `bound`, and the dots `state` holds at
-    /// those registers that `self`'s context covers (what those writes supersede there).
-    pub(crate) fn beyond(&self, bound: Timestamp, state: &Self) -> Beyond {
-        let mut found = Beyond::default();
+    /// Takes every register write stamped beyond `bound` out of `self` (received, to be joined
+    /// into `state`), with the dots `state` holds at those registers that `self`'s context
+    /// covers (what those writes supersede there): see [`Reconcile::hold_beyond`].
+    ///
+    /// [`Reconcile::hold_beyond`]: crate::causal::Reconcile::hold_beyond
+    pub(crate) fn hold_beyond(&mut self, bound: Timestamp, state: &Self) -> Split<Self> {
+        let mut found = Found {
+            split: Split::new(),
+            held: Vec::new(),
+            superseded: Vec::new(),
+        };
         let contexts = (self.context(), state.context());
         walk(self.root(), Some(state.root()), contexts, bound, &mut found);
-        found
+        let Found {
+            split,
+            held,
+            superseded,
+        } = found;
+        hold_dots(self, split, &held, &superseded)
     }
 }
 
 type Map = OrMap<FieldKey, Field>;
+
+struct Found {
+    split: Split<Doc>,
+    held: Vec<Dot>,
+    superseded: Vec<Dot>,
+}
 
 fn walk(
     map: &Map,
     theirs: Option<&Map>,
     contexts: (&CausalContext, &CausalContext),
     bound: Timestamp,
-    found: &mut Beyond,
+    found: &mut Found,
 ) {
     let (ctx, their_ctx) = contexts;
     for (key, field) in map.iter() {
         let other = theirs.and_then(|m| m.get(key));
         match field {
             Field::Register(register) => {
-                let writes = register.store().iter();
-                let mut held = Vec::new();
-                for (dot, (stamp, _)) in writes {
-                    let time = stamp.time;
-                    if time > bound {
-                        held.push(ctx.to_dot(*dot));
-                        found.earliest = Some(found.earliest.map_or(time, |t| t.min(time)));
-                    } else {
-                        found.within = Some(found.within.map_or(time, |t| t.max(time)));
+                let before = found.held.len();
+                for (dot, (stamp, _)) in register.store().iter() {
+                    if found.split.note(*stamp, bound) {
+                        found.held.push(ctx.to_dot(*dot));
                     }
                 }
-                if held.is_empty() {
+                if found.held.len() == before {
                     continue;
                 }
                 if let Some(Field::Register(mine)) = other {
@@ -59,7 +72,6 @@ fn walk(
                         }
                     }
                 }
-                found.held.extend(held);
             }
             Field::Map(inner) => {
                 let other = match other {

@@ -428,13 +428,13 @@ impl crate::causal::Reconcile for Doc {
         }
     }
     #[cfg(feature = "reconcile")]
-    fn beyond(
-        &self,
+    fn hold_beyond(
+        &mut self,
         bound: crate::clock::Timestamp,
         state: &Self,
         _: dot_store::Seal,
-    ) -> Option<crate::causal::reconcile::Beyond> {
-        Some(Self::beyond(self, bound, state))
+    ) -> Option<crate::causal::reconcile::Split<Self>> {
+        Some(Self::hold_beyond(self, bound, state))
     }
 }
 

@@ -1,8 +1,7 @@
 //! Register writes held back for clock skew, per sender (the engine's side is
 //! `sync/skew.rs`).
 
-use crate::causal::Dot;
-use crate::clock::Timestamp;
+use crate::clock::{Stamp, Timestamp};
 use crate::id::ReplicaId;
 
 /// Writes held back, per sender, in arrival order.
@@ -25,8 +24,8 @@ pub(super) struct Entry<T> {
     pub(super) from: ReplicaId,
     /// The held part of what it sent.
     pub(super) value: T,
-    /// The dots of the writes held.
-    pub(super) dots: Vec<Dot>,
+    /// The stamps of the writes held (one write, one stamp).
+    pub(super) writes: Vec<Stamp>,
     /// The earliest stamp among them: the entry is due when it comes within the bound.
     pub(super) earliest: Timestamp,
     /// Its encoded size.
@@ -49,7 +48,7 @@ impl<T> Held<T> {
 
     /// Writes and bytes held.
     pub(crate) fn totals(&self) -> (u64, usize) {
-        let writes = self.entries.iter().map(|e| e.dots.len() as u64).sum();
+        let writes = self.entries.iter().map(|e| e.writes.len() as u64).sum();
         (writes, self.bytes(None))
     }
 
@@ -66,10 +65,10 @@ impl<T> Held<T> {
         self.entries.push(entry);
     }
 
-    /// Whether the write at `dot` is held already (a sender resends what we have not
+    /// Whether the write stamped `stamp` is held already (a sender resends what we have not
     /// acknowledged, a relay or a round sends it again).
-    pub(super) fn holds(&self, dot: Dot) -> bool {
-        self.entries.iter().any(|e| e.dots.contains(&dot))
+    pub(super) fn holds(&self, stamp: Stamp) -> bool {
+        self.entries.iter().any(|e| e.writes.contains(&stamp))
     }
 
     /// Takes the entries whose earliest stamp is within `bound`.

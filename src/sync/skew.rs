@@ -6,8 +6,9 @@
 //! - **what carries no stamp is applied at once** — counters, sets, flags, removals, and
 //!   register writes stamped within the bound. Only register writes stamped beyond it are
 //!   *held back*: taken out of the value together with the supersession of what we hold at
-//!   their registers (`causal::reconcile::split_beyond`), so the register keeps showing what it
-//!   showed, and the value is acknowledged as usual. The clock observes only what is applied.
+//!   their registers (`Reconcile::hold_beyond`; for `LwwRegister` and `LwwMap`, their entries
+//!   stamped beyond the bound), so the register keeps showing what it showed, and the value is
+//!   acknowledged as usual. The clock observes only what is applied.
 //! - **the sender is told** (a skew frame: our physical clock, and the earliest held stamp).
 //!   A replica told so compares its own clock: if it reads more than the drift bound ahead
 //!   of most of its peers in session (one peer whose own clock runs behind reports everyone,
@@ -50,7 +51,7 @@ use super::held::Entry;
 use super::message;
 use super::peer::Told;
 use crate::causal::Reconcile;
-use crate::causal::reconcile::split_beyond;
+use crate::causal::dot_store::SEAL;
 use crate::clock::{ClockError, Timestamp};
 use crate::codec::FrameKind;
 use crate::id::ReplicaId;
@@ -76,7 +77,7 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
         let Ok(bound) = self.hlc.drift_bound() else {
             return Err(self.refuse_clock(from, source));
         };
-        let Some(split) = split_beyond(&mut value, bound, &self.state) else {
+        let Some(split) = value.hold_beyond(bound, &self.state, SEAL) else {
             return Err(self.refuse_clock(from, source));
         };
         let Some(earliest) = split.earliest else {
@@ -90,9 +91,9 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
         }
         self.tell_skew(from, earliest);
         // A write may come again: resent, relayed by another peer, or found by a round.
-        let mut dots = split.dots;
-        dots.retain(|&d| !self.held.holds(d));
-        if dots.is_empty() {
+        let mut writes = split.writes;
+        writes.retain(|&w| !self.held.holds(w));
+        if writes.is_empty() {
             return Ok((value, true));
         }
         let bytes = crate::codec::encode(&split.held).map_or(usize::MAX, |b| b.len());
@@ -101,22 +102,22 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
         if over_peer || self.held.bytes(None).saturating_add(bytes) > self.config.max_held_bytes {
             self.stats.skew.refused += 1;
             warn!(
-                peer = %from, writes = dots.len(), bytes,
+                peer = %from, writes = writes.len(), bytes,
                 "writes stamped beyond the drift bound do not fit the hold: the rest of the \
                  message applies, and it is not acknowledged (its sender sends it again)"
             );
             return Ok((value, false));
         }
         warn!(
-            peer = %from, writes = dots.len(), earliest = %earliest, bound = %bound,
+            peer = %from, writes = writes.len(), earliest = %earliest, bound = %bound,
             "holding back writes stamped beyond the drift bound (the writer's clock runs \
              ahead): they apply when their time comes; the sender is told"
         );
-        self.stats.skew.held_total += dots.len() as u64;
+        self.stats.skew.held_total += writes.len() as u64;
         self.held.push(Entry {
             from,
             value: split.held,
-            dots,
+            writes,
             earliest,
             bytes,
         });
@@ -219,18 +220,18 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
         };
         for entry in self.held.take_due(bound) {
             let mut value = entry.value;
-            let mut released = entry.dots;
-            let split = split_beyond(&mut value, bound, &self.state);
+            let mut released = entry.writes;
+            let split = value.hold_beyond(bound, &self.state, SEAL);
             let within = split.as_ref().and_then(|s| s.within);
             if let Some(split) = split
                 && let Some(earliest) = split.earliest
             {
-                released.retain(|d| !split.dots.contains(d));
+                released.retain(|w| !split.writes.contains(w));
                 self.held.push(Entry {
                     from: entry.from,
                     bytes: crate::codec::encode(&split.held).map_or(entry.bytes, |b| b.len()),
                     value: split.held,
-                    dots: split.dots,
+                    writes: split.writes,
                     earliest,
                 });
             }
@@ -239,7 +240,7 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
                 let _ = self.hlc.update(within);
             }
             // Another entry may hold the same writes (sent again through another peer).
-            released.retain(|&d| !self.held.holds(d));
+            released.retain(|&w| !self.held.holds(w));
             let changed = self.join_remote(entry.from, value, None);
             self.stats.skew.released += released.len() as u64;
             self.stats.skew.behind &= self.held.senders() >= 2;

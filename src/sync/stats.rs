@@ -196,8 +196,8 @@ pub struct SyncStats {
     pub decode_errors: u64,
     /// Frames refused because a timestamp was too far ahead of the local clock. With the
     /// `reconcile` feature only a value whose type cannot set its stamped writes apart is
-    /// refused (`LwwRegister`, `LwwMap`, a type of your own); the writes of a `Doc` are held
-    /// back instead, see [`SkewStats`].
+    /// refused (a type of your own that carries stamps); the register writes of a `Doc` and
+    /// the entries of an `LwwRegister` or `LwwMap` are held back instead, see [`SkewStats`].
     pub drift_rejections: u64,
     /// Clock skew: writes held back because they were stamped beyond the drift bound, and
     /// this replica's own fence (format minor 3; not in the npm module).

@@ -332,6 +332,54 @@ fn a_peer_a_day_behind_fences_no_one_and_knows_it_is_behind() -> Res {
     Ok(())
 }
 
+/// A last-writer-wins map has only stamped entries: those stamped beyond the bound are held
+/// back (not refused), the others apply, and a day later the held ones land.
+#[test]
+fn lww_map_entries_a_day_ahead_are_held_back_not_refused() -> Res {
+    use deltacrdt::LwwMap;
+    let now = Arc::new(AtomicU64::new(0));
+    let skew = Arc::new(AtomicI64::new(0));
+    let engine = |n: u128, skewed: bool| -> Res<SyncEngine<LwwMap<String, u64>>> {
+        let (t, s) = (Arc::clone(&now), Arc::clone(&skew));
+        let clock = move || {
+            let off = if skewed { s.load(Ordering::SeqCst) } else { 0 };
+            (EPOCH + t.load(Ordering::SeqCst)).saturating_add_signed(off)
+        };
+        let hlc = Hlc::builder(ReplicaId::from_u128(n)).clock(clock).build()?;
+        Ok(SyncEngine::new(hlc))
+    };
+    let (mut a, mut b) = (engine(1, true)?, engine(2, false)?);
+    a.connect(b.id());
+    b.connect(a.id());
+    let put = |e: &mut SyncEngine<LwwMap<String, u64>>, k: &str, v: u64| -> Res {
+        e.update(|m, hlc| -> Res<_> { Ok(m.insert(k.to_owned(), v, hlc.now()?)) })
+    };
+    let pump = |a: &mut SyncEngine<LwwMap<String, u64>>, b: &mut SyncEngine<LwwMap<String, u64>>| {
+        for _ in 0..20 {
+            while let Some(t) = a.poll_transmit() {
+                let _ = b.receive(a.id(), &t.bytes);
+            }
+            while let Some(t) = b.poll_transmit() {
+                let _ = a.receive(b.id(), &t.bytes);
+            }
+        }
+    };
+    put(&mut a, "before", 1)?;
+    pump(&mut a, &mut b);
+    skew.store(DAY, Ordering::SeqCst);
+    put(&mut a, "ahead", 2)?;
+    pump(&mut a, &mut b);
+    assert_eq!(b.state().get(&"before".to_owned()), Some(&1));
+    assert_eq!(b.state().get(&"ahead".to_owned()), None, "held back");
+    assert_eq!((b.stats().drift_rejections, b.stats().skew.held_writes), (0, 1));
+    assert!(a.hlc().fenced().is_some(), "told, and fenced");
+    now.fetch_add(DAY as u64, Ordering::SeqCst);
+    b.tick(DAY as u64);
+    assert_eq!(b.state().get(&"ahead".to_owned()), Some(&2));
+    assert_eq!(b.stats().skew.released, 1);
+    Ok(())
+}
+
 #[test]
 fn the_hold_is_bounded_and_what_does_not_fit_is_refused_not_lost() -> Res {
     let mut net = Net::with(2, |i| SyncConfig {

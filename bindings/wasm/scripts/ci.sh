@@ -56,7 +56,9 @@ done
 # allow-list leaves out are refused.
 (cd "$here" && P2P_BIN="$root/target/release/examples/p2p" t node demo/native.mjs)
 
-# 6. Report: sizes (module, glue, JS channel) and instantiate time in Node (the e2e printed Chromium's).
+# 6. Report: sizes (module, glue, JS channel) and instantiate time in Node (the e2e printed Chromium's),
+# and the package against Yjs, Loro and Automerge (quick: checks they all end in one state).
 node "$here/scripts/measure.mjs"
+(cd "$here" && DELTACRDT_BENCH_QUICK=1 t node bench/compare.mjs)
 node "$here/scripts/pack-report.mjs"
 echo "wasm package CI step: $((SECONDS - start)) s"

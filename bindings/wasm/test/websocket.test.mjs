@@ -126,8 +126,9 @@ test('reload cost: a page resumed from its save receives only the difference; it
     console.log(`reload cost (${items} items, one added while away): received ${s.received.total.bytes} B in ${s.received.total.messages} frames, sent ${s.sent.total.bytes} B in ${s.sent.total.messages} frames; the whole state is ${whole} B`);
     assert.ok(s.received.total.bytes < whole / 10, `received ${s.received.total.bytes} B: the difference, not the state (${whole} B)`);
     // Minor 0: without its peers' acknowledgements and a delta buffer the resumed page sends
-    // the native peer its whole state once (reconciliation would send the difference).
-    assert.equal(s.fullStates.restart, 1);
+    // the native peer its whole state (reconciliation would send the difference); once, or
+    // again if the acknowledgement is slower than the 1 s retransmission on a busy machine.
+    assert.ok(s.fullStates.restart >= 1, JSON.stringify(s.fullStates));
     assert.ok(s.sent.total.bytes > whole, `sent ${s.sent.total.bytes} B`);
   } finally {
     provider.close();

@@ -180,10 +180,12 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
         };
         let now = self.now;
         let max = self.hlc.max_drift().as_millis() as u64;
-        // How far ahead of each reporting peer's clock ours reads now, beyond the bound.
+        // How far ahead of each reporting peer's clock ours reads now, beyond the bound (peers
+        // in session only: a closed session's report is not counted against the open ones).
         let ahead: Vec<u64> = self
             .peers
             .values()
+            .filter(|p| p.heard)
             .filter_map(|p| p.told)
             .map(|t| pt.saturating_sub(t.physical.saturating_add(now.saturating_sub(t.at))))
             .filter(|&ahead| ahead > max)

@@ -354,7 +354,8 @@ fn lww_map_entries_a_day_ahead_are_held_back_not_refused() -> Res {
     let put = |e: &mut SyncEngine<LwwMap<String, u64>>, k: &str, v: u64| -> Res {
         e.update(|m, hlc| -> Res<_> { Ok(m.insert(k.to_owned(), v, hlc.now()?)) })
     };
-    let pump = |a: &mut SyncEngine<LwwMap<String, u64>>, b: &mut SyncEngine<LwwMap<String, u64>>| {
+    let pump = |a: &mut SyncEngine<LwwMap<String, u64>>,
+                b: &mut SyncEngine<LwwMap<String, u64>>| {
         for _ in 0..20 {
             while let Some(t) = a.poll_transmit() {
                 let _ = b.receive(a.id(), &t.bytes);
@@ -371,7 +372,10 @@ fn lww_map_entries_a_day_ahead_are_held_back_not_refused() -> Res {
     pump(&mut a, &mut b);
     assert_eq!(b.state().get(&"before".to_owned()), Some(&1));
     assert_eq!(b.state().get(&"ahead".to_owned()), None, "held back");
-    assert_eq!((b.stats().drift_rejections, b.stats().skew.held_writes), (0, 1));
+    assert_eq!(
+        (b.stats().drift_rejections, b.stats().skew.held_writes),
+        (0, 1)
+    );
     assert!(a.hlc().fenced().is_some(), "told, and fenced");
     now.fetch_add(DAY as u64, Ordering::SeqCst);
     b.tick(DAY as u64);

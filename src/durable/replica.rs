@@ -353,6 +353,8 @@ impl<T: crate::causal::Reconcile + Serialize + DeserializeOwned, S: Store> Durab
                 ..Batch::default()
             })?;
             debug!(replica = %id, "created a durable replica");
+            let mut engine = engine;
+            engine.retain_from(Some(head.seq));
             return Ok(Self {
                 engine,
                 store,
@@ -385,7 +387,8 @@ impl<T: crate::causal::Reconcile + Serialize + DeserializeOwned, S: Store> Durab
             deltas: loaded.log,
             acks: head.acks.clone(),
         };
-        let engine = SyncEngine::resume(hlc, resume, sync);
+        let mut engine = SyncEngine::resume(hlc, resume, sync);
+        engine.retain_from(Some(head.seq));
         if engine.seq() != head.seq {
             return Err(StoreError::Corrupt {
                 what: format!("a non-empty state at sequence number {}", head.seq),
@@ -694,6 +697,7 @@ impl<T: crate::causal::Reconcile + Serialize + DeserializeOwned, S: Store> Durab
         )
         .record(started.elapsed().as_secs_f64());
         debug!(seq, compact, forked, "committed");
+        self.engine.retain_from(Some(head.seq));
         self.head = head;
         // Every commit writes the acknowledgements as they are now.
         self.acks_changed_at = None;

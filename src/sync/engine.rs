@@ -162,6 +162,9 @@ pub struct SyncEngine<T> {
     /// Writes held back for clock skew (`sync/skew.rs`).
     #[cfg(feature = "reconcile")]
     pub(super) held: super::held::Held<T>,
+    /// Buffered deltas from this sequence number on are kept whatever the peers acknowledged:
+    /// a durable store has not appended them to its log yet.
+    retain_from: Option<u64>,
 }
 
 impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
@@ -192,6 +195,7 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
             changes: Changes::default(),
             #[cfg(feature = "reconcile")]
             held: super::held::Held::default(),
+            retain_from: None,
         }
     }
 
@@ -279,6 +283,7 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
     /// let (me, peer) = (ReplicaId::from_u128(1), ReplicaId::from_u128(2));
     /// let clock = || 1_700_000_000_000u64;
     /// let mut a = SyncEngine::<GCounter>::new(Hlc::builder(me).clock(clock).build()?);
+    /// a.connect(peer); // a replica without peers keeps no deltas
     /// a.update(|c, _| Ok::<_, std::convert::Infallible>(c.increment(me, 1)))?;
     /// let deltas: Vec<_> = a.buffered_since(0).into_iter().flatten()
     ///     .map(|(seq, d, origin)| (seq, d.clone(), origin)).collect();
@@ -426,6 +431,10 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
         };
         self.buffer.push(delta, source);
         self.seq = self.buffer.end();
+        if self.peers.len() == 0 && self.resumed_acks.len() == 0 {
+            // Nobody to ship it to: a peer that comes later gets the state.
+            self.collect();
+        }
         let evicted = self
             .buffer
             .evict(self.config.max_buffer_bytes, self.config.max_buffer_entries);
@@ -833,7 +842,16 @@ impl<T: Reconcile + Serialize + DeserializeOwned> SyncEngine<T> {
             .map(|a| a.max(start))
             .min()
             .unwrap_or(self.seq);
-        self.buffer.collect(lowest);
+        self.buffer
+            .collect(lowest.min(self.retain_from.unwrap_or(u64::MAX)));
+    }
+
+    /// Keeps the buffered deltas from `seq` on (`None`: none) whatever the peers acknowledged,
+    /// and collects what no one needs below it: a durable store appends the deltas it has not
+    /// logged yet from the buffer.
+    pub(crate) fn retain_from(&mut self, seq: Option<u64>) {
+        self.retain_from = seq;
+        self.collect();
     }
 
     fn on_chunk(
@@ -1328,6 +1346,45 @@ mod tests {
             .build()
             .unwrap();
         SyncEngine::with_config(hlc, config)
+    }
+
+    /// Without peers nothing needs the deltas: none are kept (before, a replica alone filled
+    /// its buffer to the cap, 100,000 deltas, and then evicted one per edit). A peer that
+    /// comes later gets the state; a store's watermark keeps what it has not logged.
+    #[test]
+    fn a_replica_without_peers_keeps_no_deltas_unless_a_store_needs_them() {
+        let mut a = engine(SyncConfig::default());
+        for _ in 0..1_000 {
+            a.update(|c, hlc| Ok::<_, core::convert::Infallible>(c.increment(hlc.replica(), 1)))
+                .unwrap();
+        }
+        assert_eq!((a.seq(), a.stats().buffered_deltas), (1_000, 0));
+        a.retain_from(Some(a.seq()));
+        for _ in 0..10 {
+            a.update(|c, hlc| Ok::<_, core::convert::Infallible>(c.increment(hlc.replica(), 1)))
+                .unwrap();
+        }
+        assert_eq!(a.buffered_since(1_000).map(Iterator::count), Some(10));
+        a.retain_from(Some(a.seq()));
+        assert_eq!(a.stats().buffered_deltas, 0);
+        let mut b = SyncEngine::<GCounter>::new(
+            Hlc::builder(r(2))
+                .clock(|| 1_700_000_000_000u64)
+                .build()
+                .unwrap(),
+        );
+        a.connect(r(2));
+        b.connect(r(1));
+        for _ in 0..4 {
+            while let Some(t) = a.poll_transmit() {
+                b.receive(r(1), &t.bytes).unwrap();
+            }
+            while let Some(t) = b.poll_transmit() {
+                a.receive(r(2), &t.bytes).unwrap();
+            }
+        }
+        assert_eq!(b.state().value(), 1_010);
+        assert_eq!(a.stats().full_states.new_peer, 1);
     }
 
     #[test]

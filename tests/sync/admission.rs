@@ -171,7 +171,13 @@ async fn failed_dials_are_counted_by_reason_and_warned_once_per_dialer() -> Test
     .await;
     let stats = net.stats();
     assert!(counted, "{:?}", stats.dial_failures);
-    assert_eq!(stats.dial_failures.total(), stats.dials, "{stats:?}");
+    // Every dial that ended is counted; each of the three dialers may have one under way
+    // (on a busy machine the snapshot can fall between a redial and its failure).
+    let failed = stats.dial_failures.total();
+    assert!(
+        failed <= stats.dials && stats.dials - failed <= 3,
+        "{stats:?}"
+    );
     assert_eq!(
         warnings.load(Ordering::Relaxed),
         2,

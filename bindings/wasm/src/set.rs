@@ -45,6 +45,46 @@ impl SetRef {
         Ok(self.place.edit(Op::Edit(Edit::Remove(scalar(&v)?)))?)
     }
 
+    /// Adds every element of `values` as **one** change: one delta to every peer, one
+    /// change event (`add` in a loop makes one of each per element).
+    ///
+    /// # Errors
+    /// `BAD_VALUE` if any element is not a string, a finite number or a boolean: then nothing
+    /// is added. `BUSY` on a conflicting re-entrant call.
+    #[wasm_bindgen(js_name = addAll)]
+    pub fn add_all(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "(string | number | boolean)[]")]
+        values: js_sys::Array,
+    ) -> Result<(), JsError> {
+        self.all(&values, Edit::Insert)
+    }
+
+    /// Removes every element of `values` as one change (see [`addAll`](Self::add_all)).
+    ///
+    /// # Errors
+    /// As [`addAll`](Self::add_all).
+    #[wasm_bindgen(js_name = deleteAll)]
+    pub fn delete_all(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "(string | number | boolean)[]")]
+        values: js_sys::Array,
+    ) -> Result<(), JsError> {
+        self.all(&values, Edit::Remove)
+    }
+
+    fn all(
+        &self,
+        values: &js_sys::Array,
+        edit: fn(deltacrdt::Scalar) -> Edit,
+    ) -> Result<(), JsError> {
+        let ops = values
+            .iter()
+            .map(|v| scalar(&v).map(|s| Op::Edit(edit(s))))
+            .collect::<crate::error::Result<Vec<Op>>>()?;
+        Ok(self.place.edit_all(ops)?)
+    }
+
     /// Whether `v` is in the set.
     ///
     /// # Errors

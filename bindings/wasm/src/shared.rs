@@ -2,7 +2,7 @@
 
 use core::cell::RefCell;
 
-use deltacrdt::{Delta, Doc, Edit, Hlc, Kind, ReplicaId, SyncEngine, Value};
+use deltacrdt::{Delta, Doc, Edit, Hlc, Kind, Lattice, ReplicaId, SyncEngine, Value};
 use js_sys::Function;
 use wasm_bindgen::JsValue;
 
@@ -107,7 +107,22 @@ impl Shared {
     /// released). Every edit goes through this one function, so the engine's generic `update`
     /// is instantiated once (each closure type would add a copy to the module).
     pub(crate) fn edit(&self, path: &[String], op: Op) -> Result<()> {
-        self.write(|engine| engine.update(|doc, hlc| apply(doc, hlc, path, op)))?;
+        self.edit_all(path, vec![op])
+    }
+
+    /// Applies every edit of `ops` at `path` as **one** change: one delta (one message per
+    /// peer), one change event. The edits are checked by their callers first, and all address
+    /// one field, so the first fails if any does, and then nothing changed.
+    pub(crate) fn edit_all(&self, path: &[String], ops: Vec<Op>) -> Result<()> {
+        self.write(|engine| {
+            engine.update(|doc, hlc| {
+                let mut delta = Doc::default();
+                for op in ops {
+                    delta.join(apply(doc, hlc, path, op)?.into_inner());
+                }
+                Ok(Delta::new(delta))
+            })
+        })?;
         self.notify(Origin::Local);
         self.notify_sync();
         Ok(())
@@ -229,6 +244,11 @@ impl Place {
     /// Applies `op` to the field at this place.
     pub(crate) fn edit(&self, op: Op) -> Result<()> {
         self.shared.edit(&self.path, op)
+    }
+
+    /// Applies `ops` to the field at this place as one change (see [`Shared::edit_all`]).
+    pub(crate) fn edit_all(&self, ops: Vec<Op>) -> Result<()> {
+        self.shared.edit_all(&self.path, ops)
     }
 
     /// The path as the core's `&[&str]`.

@@ -395,6 +395,29 @@ test('subscribe: local and remote changes, unsubscribe, re-entrant edits, throwi
   un3();
 });
 
+test('set.addAll / deleteAll: one change, one delta, checked first', () => {
+  const [a, b] = [new Doc(), new Doc()];
+  mesh([a, b]);
+  pump([a, b]);
+  const events = [];
+  a.subscribe((e) => events.push(e));
+  a.set('ids').addAll([1, 2, 3, 'four', true]);
+  assert.equal(events.length, 1, 'one change event');
+  const frames = [];
+  for (let t = a.poll(); t; t = a.poll()) frames.push(t);
+  assert.equal(frames.length, 1, 'one frame to the peer');
+  b.receive(a.replicaId, frames[0].bytes);
+  assert.deepEqual(b.set('ids').values(), a.set('ids').values());
+  assert.equal(a.set('ids').values().length, 5);
+  const before = a.save();
+  throwsCode(assert, () => a.set('ids').addAll([5, { no: 'objects' }]), 'BAD_VALUE');
+  assert.deepEqual(a.save(), before, 'a bad element: nothing added');
+  a.set('ids').deleteAll([1, 2, 'four']);
+  assert.deepEqual(a.set('ids').values().sort(), [3, true].sort());
+  pump([a, b]);
+  assert.deepEqual(b.toJSON(), a.toJSON());
+});
+
 test('subscribe: each change says where it came from', () => {
   const a = new Doc();
   const b = new Doc();

@@ -78,6 +78,8 @@ export async function example(): Promise<void> {
     const behind: boolean = !e.synced && e.acked !== null;
     void [e.peer, behind];
   })();
+  doc.set('ids').addAll([1, 'two', true]);
+  doc.set('ids').deleteAll([1]);
   const everywhere: boolean = doc.syncState().every((s: SyncEvent) => s.synced);
   void everywhere;
   restored.free();
